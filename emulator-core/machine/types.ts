@@ -1,0 +1,65 @@
+/**
+ * The public face of a machine: what the CLI and app/ sessions configure and observe.
+ * app/ runs a Machine inside a worker and relays these events; nothing here depends on how
+ * the guest is executed.
+ */
+export type Accel = 'auto' | 'kvm' | 'interpreter';
+export type BootDevice = 'cdrom' | 'disk';
+export type DiskFormat = 'raw' | 'qcow2';
+
+export interface DiskConfig {
+  path: string;
+  /** Detected from the image header when omitted. */
+  format?: DiskFormat;
+  readOnly?: boolean;
+}
+
+export interface MachineConfig {
+  memoryMiB: number;
+  accel: Accel;
+  /** Direct Linux boot. */
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  /** Firmware (SeaBIOS or any ROM image of 64..256 KiB). */
+  bios?: string;
+  vgaBios?: string;
+  cdrom?: string;
+  disks?: DiskConfig[];
+  boot?: BootDevice;
+  /**
+   * 'realtime' follows the host clock (interactive use); 'virtual' advances guest time with
+   * executed instructions and skips idle time (deterministic, fast headless runs).
+   */
+  clock?: 'realtime' | 'virtual';
+}
+
+/** Why a machine stopped running. */
+export type MachineExit =
+  | { kind: 'poweroff'; reason: string }
+  | { kind: 'halt'; reason: string }
+  | { kind: 'crash'; reason: string }
+  | { kind: 'stopped'; reason: string };
+
+export type RunState = 'stopped' | 'starting' | 'running' | 'paused' | 'stopping' | 'error';
+
+/** A rectangle of the guest screen that changed, RGBA pixels row by row. */
+export interface ScreenUpdate {
+  width: number;
+  height: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  rgba: Uint8Array;
+}
+
+export interface MachineListener {
+  serialOutput?(bytes: Uint8Array): void;
+  /** The accelerator actually used and why (e.g. "interpreter: /dev/kvm is PVM"). */
+  accelChosen?(accel: 'kvm' | 'interpreter', why: string): void;
+  stateChanged?(state: RunState): void;
+  screenUpdate?(update: ScreenUpdate): void;
+  /** Guest wrote a diagnostic (port 0x80 code, unknown port) worth logging. */
+  log?(line: string): void;
+}

@@ -1,0 +1,286 @@
+import type { AccessSize } from '../bus/io-bus.js';
+import { EmulatorError, HostError } from '../errors.js';
+
+/** A device's MMIO range. `addr` is the full physical address. */
+export interface MmioHandler {
+  mmioRead(addr: number, size: AccessSize): number;
+  mmioWrite(addr: number, size: AccessSize, value: number): void;
+}
+
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+/** Physical pages below 4 GiB. */
+export const PHYS_PAGES = 1 << 20;
+
+/** Kind of a physical page, in the low byte of a pageMap entry. */
+export const PAGE_RAM = 0;
+export const PAGE_ROM = 1;
+export const PAGE_MMIO = 2;
+export const PAGE_UNMAPPED = 3;
+export const PAGE_KIND_MASK = 0xff;
+
+/** Legacy VGA window: MMIO, never RAM. */
+export const VGA_WINDOW_START = 0xa0000;
+export const VGA_WINDOW_END = 0xc0000;
+/** Largest RAM we place below the 32-bit PCI/firmware hole. */
+export const MAX_LOW_RAM = 0xe0000000;
+
+export interface GuestMemoryOptions {
+  /** Back guest memory with a SharedArrayBuffer (needed when another thread runs a vCPU). */
+  shared?: boolean;
+  /** Bytes reserved after RAM for firmware ROM images. */
+  romBytes?: number;
+}
+
+/**
+ * Guest physical memory. RAM and ROM images live in one backing buffer (so a KVM backend can
+ * register it with the kernel, and an interpreter can index it directly); a page map says,
+ * for every 4 KiB physical page below 4 GiB, whether it is RAM or ROM (and where in the
+ * backing buffer it lives), MMIO, or nothing.
+ *
+ * pageMap entry: (backingPage << 8) | kind.
+ */
+export class GuestMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u16: Uint16Array;
+  readonly i32: Int32Array;
+  readonly ramBytes: number;
+  readonly romBytes: number;
+  readonly pageMap = new Int32Array(PHYS_PAGES);
+  /** Non-zero for backing pages that hold code the software CPU has decoded. */
+  readonly codePages: Uint8Array;
+  /** Called when a write lands on a backing page flagged in codePages. */
+  onCodeWrite: ((backingPage: number) => void) | null = null;
+
+  private readonly mmioIndex = new Int16Array(PHYS_PAGES).fill(-1);
+  private readonly mmio: { start: number; end: number; handler: MmioHandler; name: string }[] = [];
+  private romUsed = 0;
+
+  constructor(ramBytes: number, options: GuestMemoryOptions = {}) {
+    if (ramBytes % PAGE_SIZE !== 0 || ramBytes <= 0 || ramBytes > MAX_LOW_RAM) {
+      throw new EmulatorError('BAD_INPUT', `guest RAM must be a positive multiple of 4 KiB up to ${MAX_LOW_RAM / 1048576} MiB`, {
+        ramBytes,
+      });
+    }
+    const romBytes = options.romBytes ?? 0;
+    this.ramBytes = ramBytes;
+    this.romBytes = romBytes;
+    const total = ramBytes + romBytes;
+    try {
+      this.buffer = options.shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
+    } catch (e) {
+      throw new HostError(`the host refused ${Math.round(total / 1048576)} MiB for guest memory`, {
+        bytes: total,
+        reason: e instanceof Error ? e.message : String(e),
+      });
+    }
+    this.u8 = new Uint8Array(this.buffer);
+    this.u16 = new Uint16Array(this.buffer, 0, total >>> 1);
+    this.i32 = new Int32Array(this.buffer, 0, total >>> 2);
+    this.codePages = new Uint8Array(total >>> PAGE_SHIFT);
+    this.pageMap.fill(PAGE_UNMAPPED);
+    for (let page = 0; page < ramBytes >>> PAGE_SHIFT; page++) this.pageMap[page] = (page << 8) | PAGE_RAM;
+    for (let page = VGA_WINDOW_START >>> PAGE_SHIFT; page < VGA_WINDOW_END >>> PAGE_SHIFT; page++) {
+      this.pageMap[page] = PAGE_UNMAPPED;
+    }
+  }
+
+  /**
+   * Place a ROM image at `physStart` (page aligned). Its bytes are copied into the ROM part
+   * of the backing buffer; guest writes to it are ignored. Returns the backing offset.
+   */
+  mapRom(physStart: number, image: Uint8Array, name: string): number {
+    if (physStart % PAGE_SIZE !== 0) throw new EmulatorError('INTERNAL', `${name}: ROM must start on a page boundary`);
+    const size = Math.ceil(image.length / PAGE_SIZE) * PAGE_SIZE;
+    if (this.romUsed + size > this.romBytes) {
+      throw new EmulatorError('INTERNAL', `${name}: no room for a ${size}-byte ROM (reserve romBytes)`);
+    }
+    const backing = this.ramBytes + this.romUsed;
+    this.romUsed += size;
+    this.u8.set(image, backing);
+    this.mapBacking(physStart, size, backing, PAGE_ROM);
+    return backing;
+  }
+
+  /** Map `size` bytes at `physStart` onto backing bytes at `backingOffset` (RAM aliases, shadowing). */
+  mapBacking(physStart: number, size: number, backingOffset: number, kind: typeof PAGE_RAM | typeof PAGE_ROM): void {
+    const first = physStart >>> PAGE_SHIFT;
+    const pages = size >>> PAGE_SHIFT;
+    for (let i = 0; i < pages; i++) this.pageMap[first + i] = (((backingOffset >>> PAGE_SHIFT) + i) << 8) | kind;
+  }
+
+  /** Make a range read as all ones and ignore writes. */
+  unmap(physStart: number, size: number): void {
+    const first = physStart >>> PAGE_SHIFT;
+    for (let i = 0; i < size >>> PAGE_SHIFT; i++) this.pageMap[first + i] = PAGE_UNMAPPED;
+  }
+
+  registerMmio(physStart: number, size: number, handler: MmioHandler, name: string): void {
+    if (physStart % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0) {
+      throw new EmulatorError('INTERNAL', `${name}: MMIO range must be page aligned`);
+    }
+    const idx = this.mmio.length;
+    this.mmio.push({ start: physStart, end: physStart + size, handler, name });
+    const first = physStart >>> PAGE_SHIFT;
+    for (let i = 0; i < size >>> PAGE_SHIFT; i++) {
+      this.pageMap[first + i] = PAGE_MMIO;
+      this.mmioIndex[first + i] = idx;
+    }
+  }
+
+  /** MMIO handler for a physical address, or null. */
+  mmioAt(phys: number): MmioHandler | null {
+    const idx = this.mmioIndex[phys >>> PAGE_SHIFT];
+    return idx < 0 ? null : this.mmio[idx].handler;
+  }
+
+  /** Backing byte offset of a RAM/ROM physical address, or -1 for MMIO/unmapped. */
+  backingOffset(phys: number): number {
+    const e = this.pageMap[phys >>> PAGE_SHIFT];
+    const kind = e & PAGE_KIND_MASK;
+    if (kind !== PAGE_RAM && kind !== PAGE_ROM) return -1;
+    return (e >>> 8) * PAGE_SIZE + (phys & (PAGE_SIZE - 1));
+  }
+
+  // General physical accesses (devices, DMA, loaders, the CPU's slow path).
+
+  read8(phys: number): number {
+    phys >>>= 0;
+    const e = this.pageMap[phys >>> PAGE_SHIFT];
+    const kind = e & PAGE_KIND_MASK;
+    if (kind <= PAGE_ROM) return this.u8[(e >>> 8) * PAGE_SIZE + (phys & 0xfff)];
+    if (kind === PAGE_MMIO) return this.mmioAt(phys)!.mmioRead(phys, 1) & 0xff;
+    return 0xff;
+  }
+
+  read16(phys: number): number {
+    phys >>>= 0;
+    if ((phys & 0xfff) <= 0xffe) {
+      const e = this.pageMap[phys >>> PAGE_SHIFT];
+      const kind = e & PAGE_KIND_MASK;
+      if (kind <= PAGE_ROM) {
+        const o = (e >>> 8) * PAGE_SIZE + (phys & 0xfff);
+        return this.u8[o] | (this.u8[o + 1] << 8);
+      }
+      if (kind === PAGE_MMIO) return this.mmioAt(phys)!.mmioRead(phys, 2) & 0xffff;
+      return 0xffff;
+    }
+    return this.read8(phys) | (this.read8(phys + 1) << 8);
+  }
+
+  read32(phys: number): number {
+    phys >>>= 0;
+    if ((phys & 0xfff) <= 0xffc) {
+      const e = this.pageMap[phys >>> PAGE_SHIFT];
+      const kind = e & PAGE_KIND_MASK;
+      if (kind <= PAGE_ROM) {
+        const o = (e >>> 8) * PAGE_SIZE + (phys & 0xfff);
+        if ((o & 3) === 0) return this.i32[o >>> 2];
+        return this.u8[o] | (this.u8[o + 1] << 8) | (this.u8[o + 2] << 16) | (this.u8[o + 3] << 24);
+      }
+      if (kind === PAGE_MMIO) return this.mmioAt(phys)!.mmioRead(phys, 4) | 0;
+      return -1;
+    }
+    return this.read16(phys) | (this.read16(phys + 2) << 16);
+  }
+
+  write8(phys: number, value: number): void {
+    phys >>>= 0;
+    const e = this.pageMap[phys >>> PAGE_SHIFT];
+    const kind = e & PAGE_KIND_MASK;
+    if (kind === PAGE_RAM) {
+      const page = e >>> 8;
+      if (this.codePages[page] !== 0) this.codeWritten(page);
+      this.u8[page * PAGE_SIZE + (phys & 0xfff)] = value;
+    } else if (kind === PAGE_MMIO) {
+      this.mmioAt(phys)!.mmioWrite(phys, 1, value & 0xff);
+    }
+  }
+
+  write16(phys: number, value: number): void {
+    phys >>>= 0;
+    if ((phys & 0xfff) <= 0xffe && (this.pageMap[phys >>> PAGE_SHIFT] & PAGE_KIND_MASK) === PAGE_MMIO) {
+      this.mmioAt(phys)!.mmioWrite(phys, 2, value & 0xffff);
+      return;
+    }
+    this.write8(phys, value);
+    this.write8(phys + 1, value >>> 8);
+  }
+
+  write32(phys: number, value: number): void {
+    phys >>>= 0;
+    if ((phys & 0xfff) <= 0xffc) {
+      const e = this.pageMap[phys >>> PAGE_SHIFT];
+      const kind = e & PAGE_KIND_MASK;
+      if (kind === PAGE_MMIO) {
+        this.mmioAt(phys)!.mmioWrite(phys, 4, value >>> 0);
+        return;
+      }
+      if (kind === PAGE_RAM) {
+        const page = e >>> 8;
+        if (this.codePages[page] !== 0) this.codeWritten(page);
+        const o = page * PAGE_SIZE + (phys & 0xfff);
+        if ((o & 3) === 0) this.i32[o >>> 2] = value;
+        else {
+          this.u8[o] = value;
+          this.u8[o + 1] = value >>> 8;
+          this.u8[o + 2] = value >>> 16;
+          this.u8[o + 3] = value >>> 24;
+        }
+        return;
+      }
+      if (kind !== PAGE_ROM) return;
+      return;
+    }
+    this.write16(phys, value);
+    this.write16(phys + 2, value >>> 16);
+  }
+
+  /** Copy guest physical memory out (DMA reads, loaders, tests). */
+  readBytes(phys: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length; ) {
+      const p = (phys + done) >>> 0;
+      const chunk = Math.min(length - done, PAGE_SIZE - (p & 0xfff));
+      const off = this.backingOffset(p);
+      if (off >= 0) out.set(this.u8.subarray(off, off + chunk), done);
+      else for (let i = 0; i < chunk; i++) out[done + i] = this.read8(p + i);
+      done += chunk;
+    }
+    return out;
+  }
+
+  /** Copy into guest physical memory (DMA writes, loaders). ROM pages are left untouched. */
+  writeBytes(phys: number, data: Uint8Array): void {
+    for (let done = 0; done < data.length; ) {
+      const p = (phys + done) >>> 0;
+      const chunk = Math.min(data.length - done, PAGE_SIZE - (p & 0xfff));
+      const e = this.pageMap[p >>> PAGE_SHIFT];
+      if ((e & PAGE_KIND_MASK) === PAGE_RAM) {
+        const page = e >>> 8;
+        if (this.codePages[page] !== 0) this.codeWritten(page);
+        this.u8.set(data.subarray(done, done + chunk), page * PAGE_SIZE + (p & 0xfff));
+      } else {
+        for (let i = 0; i < chunk; i++) this.write8(p + i, data[done + i]);
+      }
+      done += chunk;
+    }
+  }
+
+  /** Write into the backing of a ROM or RAM page regardless of kind (firmware loaders). */
+  loadInto(phys: number, data: Uint8Array): void {
+    for (let i = 0; i < data.length; ) {
+      const p = (phys + i) >>> 0;
+      const chunk = Math.min(data.length - i, PAGE_SIZE - (p & 0xfff));
+      const off = this.backingOffset(p);
+      if (off < 0) throw new EmulatorError('INTERNAL', `no memory at 0x${p.toString(16)} to load into`);
+      this.u8.set(data.subarray(i, i + chunk), off);
+      i += chunk;
+    }
+  }
+
+  private codeWritten(page: number): void {
+    if (this.onCodeWrite !== null) this.onCodeWrite(page);
+  }
+}
