@@ -1,0 +1,42 @@
+/**
+ * From what the user configured (a VM config in the library) to what the emulator core
+ * runs (MachineConfig): absolute paths, the firmware found on this host, the boot device.
+ */
+import type { MachineConfig } from '../../emulator-core/machine/types.js';
+import { AppError } from '../errors.js';
+import type { Firmware } from '../host/firmware.js';
+import type { OkEntry } from '../library/library.js';
+import path from 'node:path';
+
+export function toMachineConfig(entry: OkEntry, firmware: Firmware): MachineConfig {
+  const { system, storage, display } = entry.config;
+  const config: MachineConfig = {
+    memoryMiB: system.memoryMiB,
+    accel: system.accel,
+    clock: 'realtime',
+    disks: storage.disks.map((d) => ({ path: path.resolve(entry.dir, d.path), format: d.format, readOnly: d.readOnly })),
+  };
+  if (storage.cdrom !== null) config.cdrom = storage.cdrom;
+  if (system.kernel !== null) {
+    config.kernel = system.kernel;
+    if (system.initrd !== null) config.initrd = system.initrd;
+    if (system.cmdline !== '') config.cmdline = system.cmdline;
+  } else {
+    if (firmware.bios === null) {
+      throw new AppError('HOST', 'No BIOS firmware found on this host.', {
+        hint: `Install SeaBIOS (apt install seabios) or set TERRARIUM_FIRMWARE_DIR. Searched: ${firmware.searched.join(', ')}.`,
+      });
+    }
+    config.bios = firmware.bios;
+    // The first device of the boot order that has something to boot from.
+    const boot = system.bootOrder.find((d) => (d === 'cdrom' ? storage.cdrom !== null : storage.disks.length > 0));
+    if (boot === undefined) {
+      throw new AppError('BAD_INPUT', `"${entry.config.name}" has nothing to boot from.`, {
+        hint: 'Attach an ISO (drop one on the VM) or add a disk in Settings → Storage.',
+      });
+    }
+    config.boot = boot;
+  }
+  if (display.enabled && firmware.vgaBios !== null) config.vgaBios = firmware.vgaBios;
+  return config;
+}

@@ -1,0 +1,156 @@
+/**
+ * All sessions of this process: starts VMs (one worker each, under the VM's lock), keeps
+ * the outcome of the last run for display, saves the last frame as the VM's thumbnail.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { RunState } from '../../emulator-core/machine/types.js';
+import { AppError, toAppError, type ErrorInfo } from '../errors.js';
+import { findFirmware, type Firmware } from '../host/firmware.js';
+import { writeFileAtomic } from '../library/atomic-write.js';
+import { LAST_FRAME, type OkEntry } from '../library/library.js';
+import { acquireLock, liveLock } from './lock.js';
+import { toMachineConfig } from './machine-config.js';
+import { encodePng, type Rect } from './screen-mirror.js';
+import { Session } from './session.js';
+import { defaultWorkerUrl } from './worker-path.js';
+
+export interface SessionStatus {
+  state: RunState;
+  /** Set when the VM runs in another process (the CLI, another window). */
+  elsewhere?: { pid: number; owner: string };
+  error?: ErrorInfo;
+  accel?: { accel: 'kvm' | 'interpreter'; why: string };
+  /** Why the last run ended, when it ended by itself. */
+  exitReason?: string;
+  startedAt?: string;
+}
+
+export interface ManagerListener {
+  status(id: string, status: SessionStatus): void;
+  screen(id: string, rect: Rect): void;
+  serial(id: string, bytes: Uint8Array): void;
+}
+
+export interface ManagerOptions {
+  /** Who holds the locks this manager takes ("web host", "desktop app", "cli"). */
+  owner: string;
+  listener: ManagerListener;
+  /** The compiled worker to run; tests pass a test double's. */
+  workerUrl?: URL;
+  firmware?: Firmware;
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, Session>();
+  private readonly lastOutcome = new Map<string, SessionStatus>();
+
+  constructor(private readonly options: ManagerOptions) {}
+
+  session(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** A running (or starting, paused, stopping) session, or a CONFLICT saying why there is none. */
+  active(id: string): Session {
+    const session = this.sessions.get(id);
+    if (session === undefined || session.over) {
+      throw new AppError('CONFLICT', `"${id}" is not running.`, { hint: 'Start it first.' });
+    }
+    return session;
+  }
+
+  isActive(id: string): boolean {
+    const s = this.sessions.get(id);
+    return s !== undefined && !s.over;
+  }
+
+  async status(id: string, dir: string): Promise<SessionStatus> {
+    const session = this.sessions.get(id);
+    if (session !== undefined && !session.over) return this.statusOf(session);
+    const lock = await liveLock(dir);
+    if (lock !== null && lock.pid !== process.pid) return { state: 'running', elsewhere: { pid: lock.pid, owner: lock.owner }, startedAt: lock.startedAt };
+    return this.lastOutcome.get(id) ?? { state: 'stopped' };
+  }
+
+  /** Refuse changes a running VM cannot take (memory, disks, rename, delete). */
+  async assertStopped(entry: { id: string; dir: string }, action: string): Promise<void> {
+    const status = await this.status(entry.id, entry.dir);
+    if (status.state !== 'stopped' && status.state !== 'error') {
+      throw new AppError('CONFLICT', `Cannot ${action} "${entry.id}" while it is ${status.state}${status.elsewhere ? ` in ${status.elsewhere.owner} (process ${status.elsewhere.pid})` : ''}.`, {
+        hint: 'Stop the VM first.',
+      });
+    }
+  }
+
+  async start(entry: OkEntry): Promise<Session> {
+    if (this.isActive(entry.id)) throw new AppError('CONFLICT', `"${entry.id}" is already running.`, { hint: 'Open its console to use it.' });
+    const config = toMachineConfig(entry, this.options.firmware ?? findFirmware());
+    const workerUrl = this.options.workerUrl ?? defaultWorkerUrl();
+    const lock = await acquireLock(entry.dir, this.options.owner);
+    let serialLog: string | undefined;
+    try {
+      if (entry.config.serial.logToFile) {
+        const logs = path.join(entry.dir, 'Logs');
+        await fsp.mkdir(logs, { recursive: true });
+        serialLog = path.join(logs, 'serial.log');
+      }
+    } catch (error) {
+      await lock.release();
+      throw toAppError(error);
+    }
+    this.lastOutcome.delete(entry.id);
+    const { listener } = this.options;
+    let session: Session | undefined;
+    const options = {
+      workerUrl,
+      listener: {
+        state: () => {
+          if (session !== undefined) listener.status(entry.id, this.statusOf(session));
+        },
+        screen: (rect: Rect) => listener.screen(entry.id, rect),
+        serial: (bytes: Uint8Array) => listener.serial(entry.id, bytes),
+      },
+      ...(serialLog === undefined ? {} : { serialLog }),
+    };
+    session = new Session(entry.id, config, options);
+    this.sessions.set(entry.id, session);
+    listener.status(entry.id, this.statusOf(session));
+    const started = session;
+    void started.done.then(async () => {
+      await this.saveLastFrame(entry.dir, started).catch(() => undefined);
+      await lock.release();
+      if (this.sessions.get(entry.id) === started) this.sessions.delete(entry.id);
+      const outcome = this.statusOf(started);
+      this.lastOutcome.set(entry.id, outcome);
+      listener.status(entry.id, outcome);
+    });
+    return session;
+  }
+
+  /** Forget a finished run's error (the user dismissed it). */
+  clearOutcome(id: string): void {
+    this.lastOutcome.delete(id);
+  }
+
+  /** Power off everything (the host is quitting) and wait, briefly, for the workers. */
+  async shutdownAll(timeoutMs = 5000): Promise<void> {
+    const running = [...this.sessions.values()].filter((s) => !s.over);
+    for (const s of running) s.powerOff();
+    await Promise.race([Promise.all(running.map((s) => s.done)), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+
+  private statusOf(session: Session): SessionStatus {
+    const status: SessionStatus = { state: session.state, startedAt: session.startedAt.toISOString() };
+    if (session.error !== null) status.error = session.error;
+    if (session.accel !== null) status.accel = session.accel;
+    if (session.exit !== null) status.exitReason = session.exit.reason;
+    return status;
+  }
+
+  private async saveLastFrame(dir: string, session: Session): Promise<void> {
+    if (session.screen.empty) return;
+    const { width, height, rgba } = session.screen.scaled(640);
+    await writeFileAtomic(path.join(dir, LAST_FRAME), encodePng(width, height, rgba));
+  }
+}
