@@ -44,6 +44,8 @@ export interface ManagerOptions {
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly lastOutcome = new Map<string, SessionStatus>();
+  /** Sessions that ended and are still saving their last frame and releasing their lock. */
+  private readonly finishing = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ManagerOptions) {}
 
@@ -66,6 +68,7 @@ export class SessionManager {
   }
 
   async status(id: string, dir: string): Promise<SessionStatus> {
+    await this.finishing.get(id);
     const session = this.sessions.get(id);
     if (session !== undefined && !session.over) return this.statusOf(session);
     const lock = await liveLock(dir);
@@ -84,6 +87,7 @@ export class SessionManager {
   }
 
   async start(entry: OkEntry): Promise<Session> {
+    await this.finishing.get(entry.id);
     if (this.isActive(entry.id)) throw new AppError('CONFLICT', `"${entry.id}" is already running.`, { hint: 'Open its console to use it.' });
     const config = toMachineConfig(entry, this.options.firmware ?? findFirmware());
     const workerUrl = this.options.workerUrl ?? defaultWorkerUrl();
@@ -106,7 +110,8 @@ export class SessionManager {
       workerUrl,
       listener: {
         state: () => {
-          if (session !== undefined) listener.status(entry.id, this.statusOf(session));
+          // The final state is announced once the lock is released (see below).
+          if (session !== undefined && !session.over) listener.status(entry.id, this.statusOf(session));
         },
         screen: (rect: Rect) => listener.screen(entry.id, rect),
         serial: (bytes: Uint8Array) => listener.serial(entry.id, bytes),
@@ -117,13 +122,17 @@ export class SessionManager {
     this.sessions.set(entry.id, session);
     listener.status(entry.id, this.statusOf(session));
     const started = session;
-    void started.done.then(async () => {
-      await this.saveLastFrame(entry.dir, started).catch(() => undefined);
-      await lock.release();
-      if (this.sessions.get(entry.id) === started) this.sessions.delete(entry.id);
-      const outcome = this.statusOf(started);
-      this.lastOutcome.set(entry.id, outcome);
-      listener.status(entry.id, outcome);
+    void started.done.then(() => {
+      const finished = (async () => {
+        await this.saveLastFrame(entry.dir, started).catch(() => undefined);
+        await lock.release();
+        if (this.sessions.get(entry.id) === started) this.sessions.delete(entry.id);
+        const outcome = this.statusOf(started);
+        this.lastOutcome.set(entry.id, outcome);
+        this.finishing.delete(entry.id);
+        listener.status(entry.id, outcome);
+      })();
+      this.finishing.set(entry.id, finished);
     });
     return session;
   }
@@ -138,6 +147,7 @@ export class SessionManager {
     const running = [...this.sessions.values()].filter((s) => !s.over);
     for (const s of running) s.powerOff();
     await Promise.race([Promise.all(running.map((s) => s.done)), new Promise((r) => setTimeout(r, timeoutMs))]);
+    await Promise.all(this.finishing.values());
   }
 
   private statusOf(session: Session): SessionStatus {
