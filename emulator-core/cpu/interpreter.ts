@@ -1,0 +1,94 @@
+/**
+ * The interpreter's run loop: fetch, dispatch through the opcode tables, take interrupts
+ * between instructions, and turn faults into exception delivery.
+ */
+import { IF } from './constants.js';
+import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from './cpu.js';
+import './ops-0f.js';
+import { T16, T32 } from './ops.js';
+import { deliverException, deliverInterrupt } from './protected.js';
+
+/** Decode and execute one instruction. */
+export function step(c: Cpu): void {
+  c.instrStart = c.ip;
+  const code32 = c.code32;
+  c.osize32 = code32;
+  c.asize32 = code32;
+  c.segPrefix = -1;
+  c.rep = 0;
+  const op = c.fetch8();
+  (code32 ? T32 : T16)[op](c);
+}
+
+function canTakeInterrupt(c: Cpu): boolean {
+  return (c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0);
+}
+
+/** Deliver a pending NMI or maskable interrupt; returns false if the CPU shut down. */
+function takeInterrupt(c: Cpu): boolean {
+  c.instrStart = c.ip;
+  c.halted = false;
+  try {
+    if (c.nmiPending && !c.nmiBlocked) {
+      c.nmiPending = false;
+      c.nmiBlocked = true;
+      deliverInterrupt(c, 2, false, -1, true);
+    } else {
+      const vector = c.pic === null ? 0xff : c.pic.acknowledge();
+      deliverInterrupt(c, vector, false, -1, true);
+    }
+    return true;
+  } catch (e) {
+    if (e !== FAULT) throw e;
+    return deliverException(c);
+  }
+}
+
+/**
+ * Run up to `budget` instructions. Returns EXIT_BUDGET, EXIT_HALT (HLT with nothing to
+ * wake it), EXIT_REQUESTED (someone set exitRequested) or EXIT_SHUTDOWN (triple fault).
+ */
+export function run(c: Cpu, budget: number): number {
+  if (c.shutdown) return EXIT_SHUTDOWN;
+  c.exitRequested = false;
+  if (c.halted) {
+    if (!canTakeInterrupt(c)) return EXIT_HALT;
+    if (!takeInterrupt(c)) return shutdown(c);
+  }
+  let n = 0;
+  while (n < budget) {
+    try {
+      for (; n < budget; ) {
+        if (c.irqInhibit) c.irqInhibit = false;
+        else if ((c.intr && (c.flags & IF) !== 0) || c.nmiPending) {
+          if (canTakeInterrupt(c) && !takeInterrupt(c)) {
+            c.instructionCount += n;
+            return shutdown(c);
+          }
+        }
+        step(c);
+        n++;
+        if (c.exitRequested) {
+          c.instructionCount += n;
+          return c.halted ? EXIT_HALT : EXIT_REQUESTED;
+        }
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      n++;
+      c.ip = c.instrStart;
+      if (!deliverException(c)) {
+        c.instructionCount += n;
+        return shutdown(c);
+      }
+    }
+  }
+  c.instructionCount += n;
+  return EXIT_BUDGET;
+}
+
+function shutdown(c: Cpu): number {
+  c.shutdown = true;
+  c.hooks.onShutdown();
+  return EXIT_SHUTDOWN;
+}

@@ -1,0 +1,246 @@
+/**
+ * Model-specific behaviour: CPUID leaves, MSRs and control-register writes. The model is an
+ * i686-class CPU (family 6) with PAE, NX, PSE, PGE, PAT, CMOV, MMX, SYSENTER and TSC; no
+ * local APIC is advertised until the machine provides one.
+ */
+import {
+  CR0_ET,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  CR4_DE,
+  CR4_OSFXSR,
+  CR4_PAE,
+  CR4_PCE,
+  CR4_PGE,
+  CR4_PSE,
+  CR4_TSD,
+  CR4_VME,
+  CR4_PVI,
+  CR4_MCE,
+  CR4_OSXMMEXCPT,
+  EFER_NXE,
+  MSR_APIC_BASE,
+  MSR_EFER,
+  MSR_MISC_ENABLE,
+  MSR_PAT,
+  MSR_SYSENTER_CS,
+  MSR_SYSENTER_EIP,
+  MSR_SYSENTER_ESP,
+  MSR_TSC,
+} from './constants.js';
+import type { Cpu } from './cpu.js';
+
+/** CPUID.1:EDX feature bits. */
+const FEAT_FPU = 1 << 0;
+const FEAT_DE = 1 << 2;
+const FEAT_PSE = 1 << 3;
+const FEAT_TSC = 1 << 4;
+const FEAT_MSR = 1 << 5;
+const FEAT_PAE = 1 << 6;
+const FEAT_CX8 = 1 << 8;
+const FEAT_APIC = 1 << 9;
+const FEAT_SEP = 1 << 11;
+const FEAT_PGE = 1 << 13;
+const FEAT_CMOV = 1 << 15;
+const FEAT_PAT = 1 << 16;
+const FEAT_MMX = 1 << 23;
+/** CPUID.80000001h:EDX NX. */
+const FEAT_NX = 1 << 20;
+
+export interface CpuidFeatures {
+  /** Advertise a local APIC (set by the machine when it has one). */
+  apic: boolean;
+}
+
+function str4(s: string, i: number): number {
+  let v = 0;
+  for (let k = 0; k < 4; k++) v |= (s.charCodeAt(i + k) & 0xff) << (k * 8);
+  return v;
+}
+
+/** Execute CPUID for leaf EAX / subleaf ECX, writing EAX..EDX. */
+export function cpuid(c: Cpu, features: CpuidFeatures): void {
+  const leaf = c.r32[0] >>> 0;
+  let a = 0;
+  let b = 0;
+  let cc = 0;
+  let d = 0;
+  const vendor = 'GenuineIntel';
+  switch (leaf) {
+    case 0:
+      a = 1;
+      b = str4(vendor, 0);
+      d = str4(vendor, 4);
+      cc = str4(vendor, 8);
+      break;
+    case 1:
+      a = 0x000006f1; // family 6, model 15, stepping 1
+      b = 0;
+      cc = 0;
+      d = FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_MMX;
+      if (features.apic) d |= FEAT_APIC;
+      break;
+    case 0x80000000:
+      a = 0x80000004;
+      break;
+    case 0x80000001:
+      d = FEAT_NX;
+      break;
+    case 0x80000002:
+    case 0x80000003:
+    case 0x80000004: {
+      const name = c.modelName.padEnd(47, ' ').slice(0, 47) + '\0';
+      const off = (leaf - 0x80000002) * 16;
+      a = str4(name, off);
+      b = str4(name, off + 4);
+      cc = str4(name, off + 8);
+      d = str4(name, off + 12);
+      break;
+    }
+    default:
+      // Intel returns the highest basic leaf's data for out-of-range leaves; zeros are fine.
+      break;
+  }
+  c.r32[0] = a;
+  c.r32[3] = b;
+  c.r32[1] = cc;
+  c.r32[2] = d;
+}
+
+/** RDMSR: EDX:EAX = MSR[ECX]. Unknown MSRs raise #GP(0), which kernels probe with *_safe. */
+export function rdmsr(c: Cpu): void {
+  const msr = c.r32[1] >>> 0;
+  let lo = 0;
+  let hi = 0;
+  switch (msr) {
+    case MSR_TSC: {
+      const t = c.readTsc();
+      lo = t % 4294967296 | 0;
+      hi = Math.floor(t / 4294967296) | 0;
+      break;
+    }
+    case MSR_APIC_BASE:
+      lo = c.apicBase;
+      break;
+    case MSR_SYSENTER_CS:
+      lo = c.sysenterCs;
+      break;
+    case MSR_SYSENTER_ESP:
+      lo = c.sysenterEsp;
+      break;
+    case MSR_SYSENTER_EIP:
+      lo = c.sysenterEip;
+      break;
+    case MSR_PAT:
+      lo = c.patLo;
+      hi = c.patHi;
+      break;
+    case MSR_MISC_ENABLE:
+      lo = c.miscEnable;
+      break;
+    case 0x17: // IA32_PLATFORM_ID
+    case 0x8b: // IA32_BIOS_SIGN_ID (microcode revision)
+      break;
+    case MSR_EFER:
+      lo = c.efer;
+      break;
+    default:
+      c.gp(0);
+  }
+  c.r32[0] = lo;
+  c.r32[2] = hi;
+}
+
+function validPatByte(b: number): boolean {
+  return b === 0 || b === 1 || b === 4 || b === 5 || b === 6 || b === 7;
+}
+
+/** WRMSR: MSR[ECX] = EDX:EAX. */
+export function wrmsr(c: Cpu): void {
+  const msr = c.r32[1] >>> 0;
+  const lo = c.r32[0];
+  const hi = c.r32[2];
+  switch (msr) {
+    case MSR_TSC:
+      c.writeTsc((hi >>> 0) * 4294967296 + (lo >>> 0));
+      break;
+    case MSR_APIC_BASE:
+      c.apicBase = (lo & ~0x6ff) | 0x100;
+      break;
+    case MSR_SYSENTER_CS:
+      c.sysenterCs = lo & 0xffff;
+      break;
+    case MSR_SYSENTER_ESP:
+      c.sysenterEsp = lo;
+      break;
+    case MSR_SYSENTER_EIP:
+      c.sysenterEip = lo;
+      break;
+    case MSR_PAT:
+      for (let i = 0; i < 4; i++) {
+        if (!validPatByte((lo >>> (i * 8)) & 0xff) || !validPatByte((hi >>> (i * 8)) & 0xff)) c.gp(0);
+      }
+      c.patLo = lo;
+      c.patHi = hi;
+      break;
+    case MSR_MISC_ENABLE:
+      c.miscEnable = lo;
+      break;
+    case 0x8b:
+    case 0x79: // microcode update trigger: accepted and ignored
+      break;
+    case MSR_EFER:
+      if ((lo & ~EFER_NXE) !== 0 || hi !== 0) c.gp(0);
+      if (((c.efer ^ lo) & EFER_NXE) !== 0) c.flushTlb(true);
+      c.efer = lo;
+      break;
+    default:
+      c.gp(0);
+  }
+}
+
+const CR4_SUPPORTED = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+
+export function writeCr0(c: Cpu, v: number): void {
+  v |= CR0_ET;
+  if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) c.gp(0);
+  // CD=0 with NW=1 is invalid.
+  if ((v & (1 << 29)) !== 0 && (v & (1 << 30)) === 0) c.gp(0);
+  const old = c.cr0;
+  if ((v & CR0_PG) !== 0 && (old & CR0_PG) === 0 && (c.cr4 & CR4_PAE) !== 0) {
+    const saved = c.cr0;
+    c.cr0 = v;
+    try {
+      c.loadPdptes();
+    } catch (e) {
+      c.cr0 = saved;
+      throw e;
+    }
+  }
+  c.cr0 = v;
+  if (((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) !== 0) c.flushTlb(true);
+  if (((old ^ v) & CR0_PE) !== 0) c.updateMode();
+}
+
+export function writeCr3(c: Cpu, v: number): void {
+  c.cr3 = v;
+  if ((c.cr0 & CR0_PG) !== 0 && (c.cr4 & CR4_PAE) !== 0) c.loadPdptes();
+  c.flushTlb(false);
+}
+
+export function writeCr4(c: Cpu, v: number): void {
+  if ((v & ~CR4_SUPPORTED) !== 0) c.gp(0);
+  const old = c.cr4;
+  if ((v & CR4_PAE) !== 0 && (old & CR4_PAE) === 0 && (c.cr0 & CR0_PG) !== 0) {
+    c.cr4 = v;
+    try {
+      c.loadPdptes();
+    } catch (e) {
+      c.cr4 = old;
+      throw e;
+    }
+  }
+  c.cr4 = v;
+  if (((old ^ v) & (CR4_PGE | CR4_PAE | CR4_PSE)) !== 0) c.flushTlb(true);
+}
