@@ -209,7 +209,8 @@ export class Library {
         }
       }
       for (const name of await fsp.readdir(entry.dir)) {
-        if (ours.has(name) || name.startsWith(path.basename(entry.file) + '.v')) await fsp.rm(path.join(entry.dir, name), { recursive: true, force: true });
+        // .terrarium.* are Terrarium's own bookkeeping (lock, CLI state); .v<N>.bak are upgrade backups.
+        if (ours.has(name) || name.startsWith('.terrarium.') || name.startsWith(path.basename(entry.file) + '.v')) await fsp.rm(path.join(entry.dir, name), { recursive: true, force: true });
       }
       const keptFolder = await fsp.rmdir(entry.dir).then(
         () => false,

@@ -62,9 +62,10 @@ export class TerrariumService {
   }
 
   /** Create the folders and watch the library for changes made elsewhere (the CLI). */
-  async open(): Promise<void> {
+  async open(options: { watch: boolean } = { watch: true }): Promise<void> {
     await this.library.ensureRoot();
     await fsp.mkdir(this.options.paths.media, { recursive: true });
+    if (!options.watch) return;
     try {
       this.watcher = watch(this.library.root, { recursive: false }, () => this.libraryChanged());
       this.watcher.on('error', () => undefined);
@@ -99,7 +100,7 @@ export class TerrariumService {
     const name = method as MethodName;
     const parsed = paramSchemas[name].safeParse(params ?? {});
     if (!parsed.success) {
-      throw new AppError('BAD_INPUT', `${name}: ${describeIssues(parsed.error)}`, { field: parsed.error.issues[0]?.path.join('.') });
+      throw new AppError('BAD_INPUT', describeIssues(parsed.error), { field: parsed.error.issues[0]?.path.join('.') });
     }
     const handler = this.handlers[name] as (p: unknown, c: Connection) => Promise<unknown>;
     try {

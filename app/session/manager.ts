@@ -146,7 +146,9 @@ export class SessionManager {
   async shutdownAll(timeoutMs = 5000): Promise<void> {
     const running = [...this.sessions.values()].filter((s) => !s.over);
     for (const s of running) s.powerOff();
-    await Promise.race([Promise.all(running.map((s) => s.done)), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(running.map((s) => s.done)), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
     await Promise.all(this.finishing.values());
   }
 

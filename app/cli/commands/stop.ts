@@ -1,0 +1,52 @@
+/**
+ * `terrarium stop <vm> [--force]`: asks a VM started with `terrarium start` to shut down
+ * (ACPI; --force pulls the plug) and waits until it has. A VM the desktop app or the web
+ * host runs is stopped from there.
+ */
+import { AppError } from '../../errors.js';
+import { liveLock } from '../../session/lock.js';
+import { optString, oneVm, parseCount } from '../args.js';
+import type { CliCommand } from '../command.js';
+import { openService } from '../service.js';
+
+const USAGE = 'stop <vm> [--force] [--timeout SECONDS]';
+
+export const command: CliCommand = {
+  name: 'stop',
+  summary: 'Shut down a VM started by "terrarium start" (--force: power off)',
+  usage: USAGE,
+  options: { force: { type: 'boolean' }, timeout: { type: 'string' } },
+  help: { force: 'Power off at once instead of asking the guest', timeout: 'Seconds to wait for the guest to shut down (default 60)' },
+  async run({ values, positionals }, ctx) {
+    const id = oneVm(positionals, USAGE);
+    const timeoutS = parseCount(optString(values, 'timeout') ?? '60', 'timeout');
+    const svc = await openService(ctx);
+    let dir: string;
+    try {
+      dir = (await svc.call('getVm', { id })).dir;
+    } finally {
+      await svc.close();
+    }
+    const lock = await liveLock(dir);
+    if (lock === null) {
+      ctx.stdout(`"${id}" is not running.\n`);
+      return 0;
+    }
+    if (lock.owner !== 'cli') {
+      throw new AppError('CONFLICT', `"${id}" runs in the ${lock.owner} (process ${lock.pid}).`, { hint: 'Stop it from there.' });
+    }
+    const force = values.force === true;
+    process.kill(lock.pid, force ? 'SIGHUP' : 'SIGTERM');
+    // The foreground process powers off by itself after its own shutdown timeout; wait a bit longer.
+    const deadline = Date.now() + (force ? 10 : timeoutS + 10) * 1000;
+    while (Date.now() < deadline) {
+      const still = await liveLock(dir);
+      if (still === null || still.pid !== lock.pid) {
+        ctx.stdout(`Stopped "${id}".\n`);
+        return 0;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new AppError('GUEST', `"${id}" did not stop within ${force ? 10 : timeoutS + 10} s.`, { hint: `Try: terrarium stop "${id}" --force` });
+  },
+};
