@@ -90,9 +90,9 @@ class NodeImageFile implements ImageFile {
 
 /** Open an existing image; a missing file or a permission problem is the user's input. */
 export async function openImageFile(path: string, readOnly: boolean): Promise<ImageFile> {
+  let handle: FileHandle;
   try {
-    const handle = await open(path, readOnly ? 'r' : 'r+');
-    return new NodeImageFile(path, handle);
+    handle = await open(path, readOnly ? 'r' : 'r+');
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') throw new BadInputError(`${path}: no such file`, { path });
@@ -102,6 +102,16 @@ export async function openImageFile(path: string, readOnly: boolean): Promise<Im
     }
     throw hostIoError(path, 'open', err);
   }
+  // Linux opens a directory read-only without complaint; refuse it (and devices, FIFOs) here.
+  const st = await handle.stat().catch(async (err: unknown) => {
+    await handle.close().catch(() => undefined);
+    throw hostIoError(path, 'stat', err);
+  });
+  if (!st.isFile()) {
+    await handle.close().catch(() => undefined);
+    throw new BadInputError(`${path}: ${st.isDirectory() ? 'is a directory' : 'is not a regular file'}, not a disk image`, { path });
+  }
+  return new NodeImageFile(path, handle);
 }
 
 /** Wrap an already-open handle (used by create, which opens with O_EXCL). */

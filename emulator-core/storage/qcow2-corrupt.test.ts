@@ -36,7 +36,7 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'bad magic', make: () => Object.assign(baseImage(), {}).fill(0x41, 0, 4), message: /not a qcow2 image \(bad magic\)/ },
+  { name: 'bad magic', make: () => baseImage().fill(0x41, 0, 4), message: /not a qcow2 image \(bad magic\)/ },
   { name: 'truncated header', make: () => baseImage().subarray(0, 100), message: /truncated qcow2 header/ },
   { name: 'empty file', make: () => Buffer.alloc(0), message: /not a qcow2 image/ },
   {
@@ -348,9 +348,9 @@ describe('refusing corrupt, truncated or unsupported qcow2 images', () => {
   });
 
   it('the header parser accepts what buildEmptyQcow2 writes', () => {
-    const img = buildEmptyQcow2({ size: 5 << 30, backingFile: 'base.raw', backingFormat: 'raw' });
+    const img = buildEmptyQcow2({ size: 5 * 2 ** 30, backingFile: 'base.raw', backingFormat: 'raw' });
     const info = parseQcow2Header('x', img.subarray(0, CS), img.length);
-    expect(info.header.size).toBe(5 << 30);
+    expect(info.header.size).toBe(5 * 2 ** 30);
     expect(info.backingFile).toBe('base.raw');
     expect(info.backingFormat).toBe('raw');
     expect(info.featureNames.length).toBeGreaterThan(4);

@@ -15,7 +15,7 @@
  * again and re-checked, to prove the image stays usable.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDisk, createQcow2Image } from './create.js';
@@ -29,6 +29,8 @@ const tmp = makeTempDir('terrarium-crash-');
 afterAll(() => tmp.cleanup());
 
 type Op = { kind: 'write'; pos: number; data: Uint8Array } | { kind: 'sync' } | { kind: 'mark' };
+/** A write as replayed; `sectors` marks which 512-byte file sectors survive a torn write. */
+type Replayed = { pos: number; data: Uint8Array; sectors?: boolean[] };
 
 /** Passes everything through to the real file and keeps a copy of each write. */
 class RecordingFile implements ImageFile {
@@ -146,7 +148,7 @@ async function crashTest(s: Scenario): Promise<{ ops: number; images: number }> 
     });
     const durable = prefix.slice(0, lastSync + 1);
     const tail = prefix.slice(lastSync + 1);
-    const variants: { name: string; writes: { pos: number; data: Uint8Array; sectors?: boolean[] }[] }[] = [
+    const variants: { name: string; writes: Replayed[] }[] = [
       { name: 'prefix', writes: collectWrites(prefix) },
       { name: 'synced', writes: collectWrites(durable) },
     ];
@@ -157,7 +159,7 @@ async function crashTest(s: Scenario): Promise<{ ops: number; images: number }> 
       variants.push({ name: 'newest-only', writes: [...collectWrites(durable), tailWrites[tailWrites.length - 1]!] });
     }
     for (let v = 0; v < 2 && tailWrites.length > 0; v++) {
-      const chosen = collectWrites(durable);
+      const chosen: Replayed[] = collectWrites(durable);
       for (const w of tailWrites) {
         if (variantRng.int(2) === 0) continue;
         const torn = variantRng.int(3) === 0;
@@ -191,8 +193,8 @@ async function crashTest(s: Scenario): Promise<{ ops: number; images: number }> 
   return { ops: ops.filter((o) => o.kind !== 'mark').length, images };
 }
 
-function collectWrites(ops: Op[]): { pos: number; data: Uint8Array }[] {
-  const out: { pos: number; data: Uint8Array }[] = [];
+function collectWrites(ops: Op[]): Replayed[] {
+  const out: Replayed[] = [];
   for (const o of ops) if (o.kind === 'write') out.push({ pos: o.pos, data: o.data });
   return out;
 }
@@ -204,7 +206,7 @@ function sectorMask(pos: number, length: number, rng: Rng): boolean[] {
   return Array.from({ length: last - first + 1 }, () => rng.int(2) === 0);
 }
 
-function rebuild(base: Uint8Array, writes: { pos: number; data: Uint8Array; sectors?: boolean[] }[]): Uint8Array {
+function rebuild(base: Uint8Array, writes: Replayed[]): Uint8Array {
   let size = base.length;
   for (const w of writes) size = Math.max(size, w.pos + w.data.length);
   const out = new Uint8Array(size);
@@ -254,7 +256,7 @@ async function preload(path: string, bytes: number, seed: number): Promise<void>
 describe.skipIf(!HAVE_QEMU)('qcow2 crash safety (cut after every write and sync)', () => {
   it('fresh 4 KiB-cluster image: new L2 tables, a new refcount block, cache evictions mid-request', async () => {
     const dir = join(tmp.dir, 's1');
-    await import('node:fs').then((fs) => fs.mkdirSync(dir));
+    mkdirSync(dir);
     const image = join(dir, 'img.qcow2');
     const size = 12 << 20;
     await createQcow2Image(image, { size, clusterBits: 12 });
@@ -285,7 +287,7 @@ describe.skipIf(!HAVE_QEMU)('qcow2 crash safety (cut after every write and sync)
 
   it('512-byte clusters, 64-bit refcounts: crash while growing the refcount table', async () => {
     const dir = join(tmp.dir, 's2');
-    await import('node:fs').then((fs) => fs.mkdirSync(dir));
+    mkdirSync(dir);
     const image = join(dir, 'img.qcow2');
     await createQcow2Image(image, { size: 4 << 20, clusterBits: 9, refcountOrder: 6 });
     // Coverage is 64 entries x 64 clusters x 512 bytes = 2 MiB of host space; fill most of it.
@@ -303,7 +305,7 @@ describe.skipIf(!HAVE_QEMU)('qcow2 crash safety (cut after every write and sync)
 
   it('qemu-made image with compressed and zero clusters and a bitmap: COW, frees, autoclear', async () => {
     const dir = join(tmp.dir, 's3');
-    await import('node:fs').then((fs) => fs.mkdirSync(dir));
+    mkdirSync(dir);
     const image = join(dir, 'img.qcow2');
     expect(qemuImg('create', '-q', '-f', 'qcow2', image, '4M').status).toBe(0);
     const io = qemuIo(
@@ -333,7 +335,7 @@ describe.skipIf(!HAVE_QEMU)('qcow2 crash safety (cut after every write and sync)
 
   it('overlay on a raw backing file: copy-on-write of partial clusters', async () => {
     const dir = join(tmp.dir, 's4');
-    await import('node:fs').then((fs) => fs.mkdirSync(dir));
+    mkdirSync(dir);
     const base = join(dir, 'base.raw');
     writeFileSync(base, new Rng(9).bytes(3 << 20));
     const image = join(dir, 'img.qcow2');
@@ -349,7 +351,7 @@ describe.skipIf(!HAVE_QEMU)('qcow2 crash safety (cut after every write and sync)
 
   it('qemu-made version 2 image', async () => {
     const dir = join(tmp.dir, 's5');
-    await import('node:fs').then((fs) => fs.mkdirSync(dir));
+    mkdirSync(dir);
     const image = join(dir, 'img.qcow2');
     expect(qemuImg('create', '-q', '-f', 'qcow2', '-o', 'compat=0.10,cluster_size=4096', image, '4M').status).toBe(0);
     expect(qemuIo(image, 'qcow2', 'write -P 0x61 0 256k', 'write -c -P 0x62 512k 4k').status).toBe(0);

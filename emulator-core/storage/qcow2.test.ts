@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDisk, createQcow2Image, openDisk } from './create.js';
@@ -203,7 +203,6 @@ describe('qcow2 backing files', () => {
     await createDisk({ path: base, sizeBytes: 1 << 20 });
     const over = fresh('orphan.qcow2');
     await createDisk({ path: over, backing: base });
-    const { rmSync } = await import('node:fs');
     rmSync(base);
     await expect(openDisk(over)).rejects.toThrow(/orphan\.qcow2: cannot open backing file: .*gone\.qcow2: no such file/);
 
@@ -212,7 +211,7 @@ describe('qcow2 backing files', () => {
     const bPath = fresh('loop-b.qcow2');
     await createDisk({ path: a, sizeBytes: 1 << 20 });
     await createDisk({ path: bPath, backing: a });
-    await import('node:fs').then(({ rmSync: rm }) => rm(a));
+    rmSync(a);
     await createQcow2Image(a, { size: 1 << 20, backingFile: bPath, backingFormat: 'qcow2' });
     await expect(openDisk(a)).rejects.toThrow(/backing chain loops back/);
   });
