@@ -906,6 +906,7 @@ export class I8042 implements Device, PortIoHandler {
     }
     const outPortBits = r.int('outPortBits', 0, 0xff);
     const ctrl = r.ints('ctrlQueue', 0, 0x2ff, 0, this.ctrlQueue.capacity);
+    if (ctrl.some((v) => v >> 8 !== SRC_KBD && v >> 8 !== SRC_AUX)) r.fail('ctrlQueue', 'holds a reply without a source');
     const kbdQ = r.ints('kbdQueue', 0, 0xff, 0, QUEUE_SIZE);
     const auxQ = r.ints('auxQueue', 0, 0xff, 0, QUEUE_SIZE);
     const xlatBreak = r.bool('xlatBreak');
