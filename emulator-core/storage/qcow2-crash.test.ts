@@ -15,9 +15,10 @@
  * again and re-checked, to prove the image stays usable.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HostError } from '../errors.js';
 import { createDisk, createQcow2Image } from './create.js';
 import type { ImageFile } from './image-file.js';
 import { Qcow2Backend, type Qcow2OpenOptions } from './qcow2.js';
@@ -362,5 +363,86 @@ describe.skipIf(!HAVE_QEMU)('qcow2 crash safety (cut after every write and sync)
       phases: [phases(fixedWrite((512 << 10) + 1024, 1024), randomWrites(5, 4 << 20, 16)), randomWrites(4, 4 << 20, 16)],
     });
     console.log(`crash scenario 5: ${r.ops} I/O operations, ${r.images} distinct crashed images checked`);
+  });
+});
+
+/** Fails exactly one write (the n-th) with EIO, as a flaky disk or a full one would. */
+class FailingFile implements ImageFile {
+  writes = 0;
+  failed = false;
+  readonly path: string;
+  constructor(
+    private readonly inner: ImageFile,
+    private readonly failAt: number,
+  ) {
+    this.path = inner.path;
+  }
+  read(target: Uint8Array, position: number): Promise<number> {
+    return this.inner.read(target, position);
+  }
+  async write(data: Uint8Array, position: number): Promise<void> {
+    if (++this.writes === this.failAt) {
+      this.failed = true;
+      throw new HostError(`${this.path}: write failed: EIO (injected)`, { path: this.path, offset: position });
+    }
+    return this.inner.write(data, position);
+  }
+  sync(): Promise<void> {
+    return this.inner.sync();
+  }
+  size(): Promise<number> {
+    return this.inner.size();
+  }
+  truncate(): Promise<void> {
+    throw new Error('unexpected truncate');
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe.skipIf(!HAVE_QEMU)('qcow2 I/O errors', () => {
+  it('a failed write at any step is reported, leaves the image consistent, and later requests recover', async () => {
+    const dir = join(tmp.dir, 'eio');
+    mkdirSync(dir);
+    const pristine = join(dir, 'pristine.qcow2');
+    const size = 4 << 20;
+    await createQcow2Image(pristine, { size, clusterBits: 12 });
+    let total = 0;
+    for (let failAt = 1; total === 0 || failAt <= total; failAt++) {
+      const image = join(dir, `img-${failAt}.qcow2`);
+      copyFileSync(pristine, image);
+      let file: FailingFile | null = null;
+      const disk = await Qcow2Backend.open(image, { l2CacheTables: 2, wrapFile: (f) => (file = new FailingFile(f, failAt)) });
+      const rng = new Rng(77);
+      const model = new Uint8Array(size);
+      let uncertain: { offset: number; data: Uint8Array } | null = null;
+      let errors = 0;
+      for (let i = 0; i < 24; i++) {
+        const offset = rng.int(size / 512 - 40) * 512;
+        const data = rng.bytes((1 + rng.int(40)) * 512);
+        try {
+          await disk.write(offset, data);
+          model.set(data, offset);
+        } catch (err) {
+          expect(err).toBeInstanceOf(HostError);
+          errors++;
+          uncertain = { offset, data };
+        }
+        if (i % 6 === 5) await disk.flush().catch((err: unknown) => (expect(err).toBeInstanceOf(HostError), errors++));
+      }
+      await disk.close();
+      const f = file as unknown as FailingFile;
+      if (failAt === 1) total = f.writes;
+      expect(f.failed || failAt > total).toBe(true);
+      if (f.failed) expect(errors).toBeGreaterThan(0);
+      const check = qemuCheck(image);
+      expect([0, 3], `EIO at write ${failAt}: qemu-img check\n${check.stdout}${check.stderr}`).toContain(check.status);
+      const got = await readAll(image);
+      const after = model.slice();
+      if (uncertain) after.set(uncertain.data, uncertain.offset);
+      expectPlausible(got, model, after, `EIO at write ${failAt}`);
+    }
+    expect(total).toBeGreaterThan(10);
   });
 });
