@@ -48,7 +48,7 @@ export interface OsTypeInfo {
 }
 
 export interface HostInfo {
-  transport: 'electron' | 'web';
+  transport: 'electron' | 'web' | 'cli';
   version: string;
   platform: string;
   totalMemoryMiB: number;
@@ -196,6 +196,6 @@ export const METHOD_NAMES = [
 ] as const satisfies readonly MethodName[];
 
 /** IPC channel names (Electron) and the WebSocket path (web host). */
-export const CHANNELS = { invoke: 'terrarium:invoke', event: 'terrarium:event', grant: 'terrarium:grant-path' } as const;
+export const CHANNELS = { invoke: 'terrarium:invoke', event: 'terrarium:event', grant: 'terrarium:grant-path', dialog: 'terrarium:open-dialog', menu: 'terrarium:menu' } as const;
 export const WS_PATH = '/api/ws';
 export const UPLOAD_PATH = '/api/media';

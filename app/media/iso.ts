@@ -32,7 +32,7 @@ export async function inspectIso(file: string): Promise<IsoInfo> {
   try {
     const stat = await handle.stat();
     const fileName = path.basename(file);
-    if (!stat.isFile()) throw new AppError('BAD_INPUT', `${fileName} is not a file.`, { field: 'path' });
+    if (!stat.isFile()) throw new AppError('BAD_INPUT', `${file} is not a file.`, { field: 'path' });
     const head = Buffer.alloc(SECTOR * 2);
     const { bytesRead } = await handle.read(head, 0, head.length, PVD_SECTOR * SECTOR);
     const pvd = head.subarray(0, SECTOR);

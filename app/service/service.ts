@@ -197,7 +197,11 @@ export class TerrariumService {
       const live = this.sessions.isActive(id) || (await this.sessions.status(id, entry.dir)).state !== 'stopped';
       if (live && !onlyLiveChanges(entry.config, s)) await this.sessions.assertStopped(entry, 'change the settings of');
       const cdrom = s.storage.cdrom === null || s.storage.cdrom === entry.config.storage.cdrom ? s.storage.cdrom : await conn.paths.check(s.storage.cdrom, 'storage.cdrom');
-      const updated = await this.library.update(id, (c) => ({ ...c, ...s, storage: { ...s.storage, cdrom } }));
+      // A disk added here gets its real format from its header, whatever the client said.
+      const disks = await Promise.all(
+        s.storage.disks.map(async (d) => (entry.config.storage.disks.some((o) => o.path === d.path) ? d : { ...d, path: await conn.paths.check(d.path, 'storage.disks'), format: await detectDiskFormat(d.path) })),
+      );
+      const updated = await this.library.update(id, (c) => ({ ...c, ...s, storage: { ...s.storage, disks, cdrom } }));
       if (cdrom !== entry.config.storage.cdrom) this.sessions.session(id)?.changeCdrom(cdrom);
       return this.changed(updated);
     },

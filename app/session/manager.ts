@@ -105,20 +105,22 @@ export class SessionManager {
     }
     this.lastOutcome.delete(entry.id);
     const { listener } = this.options;
-    let session: Session | undefined;
+    // The session reports states from its constructor on; `ref` is set right after.
+    const ref: { session?: Session } = {};
     const options = {
       workerUrl,
       listener: {
         state: () => {
           // The final state is announced once the lock is released (see below).
-          if (session !== undefined && !session.over) listener.status(entry.id, this.statusOf(session));
+          if (ref.session !== undefined && !ref.session.over) listener.status(entry.id, this.statusOf(ref.session));
         },
         screen: (rect: Rect) => listener.screen(entry.id, rect),
         serial: (bytes: Uint8Array) => listener.serial(entry.id, bytes),
       },
       ...(serialLog === undefined ? {} : { serialLog }),
     };
-    session = new Session(entry.id, config, options);
+    const session = new Session(entry.id, config, options);
+    ref.session = session;
     this.sessions.set(entry.id, session);
     listener.status(entry.id, this.statusOf(session));
     const started = session;
