@@ -60,7 +60,9 @@ import {
   ZF,
 } from './constants.js';
 import type { FpuHost, FpuInstructionInfo } from './fpu-host.js';
+import type { FpuState } from './state.js';
 import type { CpuidFeatures } from './system.js';
+import { X87Unit } from './x87.js';
 
 /** Thrown (as this one preallocated object) to unwind an instruction that raised an exception. */
 export class CpuFault {
@@ -109,10 +111,13 @@ export interface FpuUnit {
   checkPendingException(): void;
   exec(opcode: number, modrm: number, lin: number, info: FpuInstructionInfo, cpu: Cpu): void;
   execMmx(opcode: number, modrm: number, cpu: Cpu): void;
+  /** x87/MMX state for snapshots (state.ts). */
+  save(): FpuState;
+  restore(state: FpuState): void;
 }
 
-/** Placeholder until an FPU is attached: x87 and MMX instructions are undefined. */
-class NoFpu implements FpuUnit {
+/** A CPU without an FPU: x87 and MMX instructions are undefined. */
+export class NoFpu implements FpuUnit {
   reset(): void {}
   checkPendingException(): void {}
   exec(_o: number, _m: number, _l: number, _i: FpuInstructionInfo, cpu: Cpu): void {
@@ -121,6 +126,10 @@ class NoFpu implements FpuUnit {
   execMmx(_o: number, _m: number, cpu: Cpu): void {
     cpu.undefinedOpcode();
   }
+  save(): FpuState {
+    return { control: 0x37f, status: 0, tag: 0xffff, opcode: 0, ip: 0, cs: 0, dp: 0, ds: 0, regs: new Array<string>(8).fill('0'.repeat(20)) };
+  }
+  restore(_state: FpuState): void {}
 }
 
 export interface CpuOptions {
@@ -274,7 +283,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   mtrrDefType = 0;
   readonly mtrrs = new Map<number, [number, number]>();
 
-  fpu: FpuUnit = new NoFpu();
+  fpu: FpuUnit;
   readonly fpuInfo: FpuInstructionInfo = { ip: 0, cs: 0, dp: 0, ds: 0, operand32: true, realMode: true };
   cpuidFeatures: CpuidFeatures = { apic: false };
 
@@ -287,7 +296,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.clock = options.clock;
     this.tscHz = options.tscHz ?? 1_000_000_000;
     this.modelName = options.modelName ?? 'Terrarium Virtual CPU';
-    if (options.createFpu) this.fpu = options.createFpu(this);
+    this.fpu = options.createFpu ? options.createFpu(this) : new X87Unit(this);
     this.reset();
   }
 

@@ -32,6 +32,8 @@ export interface MachineConfig {
    * executed instructions and skips idle time (deterministic, fast headless runs).
    */
   clock?: 'realtime' | 'virtual';
+  /** What a triple fault does: reset the PC (default, like hardware) or stop with a crash. */
+  onTripleFault?: 'reset' | 'crash';
 }
 
 /** Why a machine stopped running. */

@@ -1,0 +1,97 @@
+/**
+ * The PC board: guest memory, the port bus, the timer queue and the legacy devices,
+ * wired the way an ISA PC wires them. Both CPU backends drive the same board.
+ */
+import { IoBus } from '../bus/io-bus.js';
+import { IrqLine, type CpuInterruptPins, type IrqSink } from '../bus/irq.js';
+import type { Device } from '../devices/device.js';
+import { I8042 } from '../devices/i8042.js';
+import { Pic } from '../devices/pic.js';
+import { Pit } from '../devices/pit.js';
+import { Port92 } from '../devices/port92.js';
+import { PostPort } from '../devices/post.js';
+import { Rtc } from '../devices/rtc.js';
+import { Uart } from '../devices/uart.js';
+import { GuestMemory } from '../memory/guest-memory.js';
+import type { Clock } from './clock.js';
+import type { MachineControl } from './control.js';
+import { TimerQueue } from './timers.js';
+
+export interface PcBoardOptions {
+  ramBytes: number;
+  romBytes: number;
+  clock: Clock;
+  /** The CPU's INTR/NMI pins (set once the CPU exists; the PIC drives them). */
+  pins: CpuInterruptPins;
+  control: MachineControl;
+  serialOutput: (bytes: Uint8Array) => void;
+  sharedMemory?: boolean;
+}
+
+/** Forwards to the CPU pins assigned later, so devices can be built before the CPU. */
+export class DeferredPins implements CpuInterruptPins {
+  target: CpuInterruptPins | null = null;
+  private level = false;
+  setIntr(high: boolean): void {
+    this.level = high;
+    this.target?.setIntr(high);
+  }
+  raiseNmi(): void {
+    this.target?.raiseNmi();
+  }
+  attach(target: CpuInterruptPins): void {
+    this.target = target;
+    target.setIntr(this.level);
+  }
+}
+
+export class PcBoard {
+  readonly memory: GuestMemory;
+  readonly io = new IoBus();
+  readonly timers: TimerQueue;
+  readonly pic: Pic;
+  readonly pit: Pit;
+  readonly rtc: Rtc;
+  readonly com1: Uart;
+  readonly i8042: I8042;
+  readonly port92: Port92;
+  readonly post: PostPort;
+  readonly devices: Device[] = [];
+  private readonly irqLines: IrqLine[] = [];
+
+  constructor(options: PcBoardOptions) {
+    this.memory = new GuestMemory(options.ramBytes, { romBytes: options.romBytes, shared: options.sharedMemory });
+    this.timers = new TimerQueue(options.clock);
+    this.pic = new Pic(options.pins);
+    const sinks: IrqSink[] = [this.pic];
+    for (let i = 0; i < 16; i++) this.irqLines.push(new IrqLine(i, sinks));
+
+    this.io.register(0x20, 2, this.pic, 'pic');
+    this.io.register(0xa0, 2, this.pic, 'pic');
+    this.io.register(0x4d0, 2, this.pic, 'pic');
+    this.pit = new Pit({ timers: this.timers, irq: this.irq(0) });
+    this.io.register(0x40, 4, this.pit, 'pit');
+    this.io.register(0x61, 1, this.pit, 'pit');
+    this.rtc = new Rtc({ timers: this.timers, irq: this.irq(8) });
+    this.io.register(0x70, 2, this.rtc, 'rtc');
+    this.rtc.setMemorySize(options.ramBytes);
+    this.com1 = new Uart({ base: 0x3f8, irq: this.irq(4), output: options.serialOutput, name: 'com1' });
+    this.io.register(0x3f8, 8, this.com1, 'com1');
+    this.i8042 = new I8042({ control: options.control, kbdIrq: this.irq(1), auxIrq: this.irq(12) });
+    this.io.register(0x60, 1, this.i8042, 'i8042');
+    this.io.register(0x64, 1, this.i8042, 'i8042');
+    this.port92 = new Port92(options.control);
+    this.io.register(0x92, 1, this.port92, 'port92');
+    this.post = new PostPort();
+    this.io.register(0x80, 1, this.post, 'post');
+    this.devices.push(this.pic, this.pit, this.rtc, this.com1, this.i8042, this.port92, this.post);
+  }
+
+  irq(line: number): IrqLine {
+    return this.irqLines[line];
+  }
+
+  reset(): void {
+    for (const d of this.devices) d.reset();
+  }
+}
