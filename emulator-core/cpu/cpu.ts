@@ -483,7 +483,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     if ((this.cr0 & CR0_PG) === 0) {
       const phys = lin & this.a20Mask & ~0xfff;
       this.fillTlb(page, phys, T_READ | T_READ_USER | T_WRITE | T_WRITE_USER | T_EXEC | T_EXEC_USER);
-      return phys | (lin & 0xfff);
+      return (phys | (lin & 0xfff)) >>> 0;
     }
     return (this.cr4 & CR4_PAE) !== 0 ? this.walkPae(lin, access, user) : this.walk32(lin, access, user);
   }

@@ -40,9 +40,11 @@ import {
 } from './constants.js';
 import { FAULT, type Cpu } from './cpu.js';
 
-// Scratch for the descriptor just read (avoids allocating on every segment load).
+// Scratch for the descriptor just read (avoids allocating on every segment load):
+// its two dwords and its linear address.
 let dLo = 0;
 let dHi = 0;
+let dAddr = 0;
 
 function descBase(lo: number, hi: number): number {
   return ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) | 0;
@@ -63,14 +65,14 @@ function dpl(access: number): number {
 }
 
 /**
- * Read the descriptor for `sel` into dLo/dHi. Returns its linear address, or -1 if the
- * selector is outside its table (caller raises the right exception).
+ * Read the descriptor for `sel` into dLo/dHi and its linear address into dAddr. Returns
+ * false if the selector is outside its table (the caller raises the right exception).
  */
-function fetchDescriptor(c: Cpu, sel: number): number {
+function fetchDescriptor(c: Cpu, sel: number): boolean {
   let base: number;
   let limit: number;
   if ((sel & 4) !== 0) {
-    if ((c.segAccess[LDTR] & AR_P) === 0 || (c.segAccess[LDTR] & AR_UNUSABLE) !== 0) return -1;
+    if ((c.segAccess[LDTR] & AR_P) === 0 || (c.segAccess[LDTR] & AR_UNUSABLE) !== 0) return false;
     base = c.segBase[LDTR];
     limit = c.segLimit[LDTR] >>> 0;
   } else {
@@ -78,11 +80,12 @@ function fetchDescriptor(c: Cpu, sel: number): number {
     limit = c.gdtLimit;
   }
   const off = sel & ~7;
-  if (off + 7 > limit) return -1;
+  if (off + 7 > limit) return false;
   const addr = (base + off) | 0;
   dLo = c.readSys32(addr);
   dHi = c.readSys32((addr + 4) | 0);
-  return addr;
+  dAddr = addr;
+  return true;
 }
 
 function setAccessed(c: Cpu, addr: number): void {
@@ -129,8 +132,9 @@ export function loadSegment(c: Cpu, seg: number, sel: number): void {
     nullSegment(c, seg, sel);
     return;
   }
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.gp(sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.gp(sel & 0xfffc);
   const access = descAccess(dHi);
   const type = access & 0xf;
   // Data, or readable code.
@@ -144,8 +148,9 @@ export function loadSegment(c: Cpu, seg: number, sel: number): void {
 
 function loadStackSegment(c: Cpu, sel: number, cpl: number, exc: number): void {
   if ((sel & ~3) === 0) c.raise(exc, 0);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.raise(exc, sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.raise(exc, sel & 0xfffc);
   const access = descAccess(dHi);
   if ((sel & 3) !== cpl || (access & AR_S) === 0 || (access & 0xa) !== 0x2 || dpl(access) !== cpl) c.raise(exc, sel & 0xfffc);
   if ((access & AR_P) === 0) c.raise(exc === EXC_TS ? EXC_TS : EXC_SS, sel & 0xfffc);
@@ -202,8 +207,9 @@ export function farJump(c: Cpu, sel: number, eip: number, operand32: boolean): v
     return;
   }
   if ((sel & ~3) === 0) c.gp(0);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.gp(sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.gp(sel & 0xfffc);
   const access = descAccess(dHi);
   if ((access & AR_S) !== 0) {
     if ((access & 0x8) === 0) c.gp(sel & 0xfffc);
@@ -225,8 +231,9 @@ export function farJump(c: Cpu, sel: number, eip: number, operand32: boolean): v
       return;
     case 0x5: {
       const tssSel = (dLo >>> 16) & 0xffff;
-      const tssAddr = fetchDescriptor(c, tssSel);
-      if (tssAddr < 0 || (tssSel & 4) !== 0) c.gp(tssSel & 0xfffc);
+      const tssAddrFound = fetchDescriptor(c, tssSel);
+      const tssAddr = dAddr;
+      if (!tssAddrFound || (tssSel & 4) !== 0) c.gp(tssSel & 0xfffc);
       taskSwitch(c, tssSel, tssAddr, TASK_JMP, c.eip, -1);
       return;
     }
@@ -236,8 +243,9 @@ export function farJump(c: Cpu, sel: number, eip: number, operand32: boolean): v
       const target = (dLo >>> 16) & 0xffff;
       const gateEip = type === 0xc ? (dHi & 0xffff0000) | (dLo & 0xffff) : dLo & 0xffff;
       if ((target & ~3) === 0) c.gp(0);
-      const taddr = fetchDescriptor(c, target);
-      if (taddr < 0) c.gp(target & 0xfffc);
+      const taddrFound = fetchDescriptor(c, target);
+      const taddr = dAddr;
+      if (!taddrFound) c.gp(target & 0xfffc);
       const tacc = descAccess(dHi);
       if ((tacc & AR_S) === 0 || (tacc & 0x8) === 0) c.gp(target & 0xfffc);
       const conforming = (tacc & 0x4) !== 0;
@@ -265,8 +273,9 @@ export function farCall(c: Cpu, sel: number, eip: number, operand32: boolean): v
     return;
   }
   if ((sel & ~3) === 0) c.gp(0);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.gp(sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.gp(sel & 0xfffc);
   const access = descAccess(dHi);
   if ((access & AR_S) !== 0) {
     if ((access & 0x8) === 0) c.gp(sel & 0xfffc);
@@ -289,8 +298,9 @@ export function farCall(c: Cpu, sel: number, eip: number, operand32: boolean): v
       return;
     case 0x5: {
       const tssSel = (dLo >>> 16) & 0xffff;
-      const tssAddr = fetchDescriptor(c, tssSel);
-      if (tssAddr < 0 || (tssSel & 4) !== 0) c.gp(tssSel & 0xfffc);
+      const tssAddrFound = fetchDescriptor(c, tssSel);
+      const tssAddr = dAddr;
+      if (!tssAddrFound || (tssSel & 4) !== 0) c.gp(tssSel & 0xfffc);
       taskSwitch(c, tssSel, tssAddr, TASK_CALL, retEip, -1);
       return;
     }
@@ -308,8 +318,9 @@ function callGate(c: Cpu, gate32: boolean, retCs: number, retEip: number): void 
   const gateEip = gate32 ? (dHi & 0xffff0000) | (dLo & 0xffff) : dLo & 0xffff;
   const paramCount = dHi & 0x1f;
   if ((target & ~3) === 0) c.gp(0);
-  const taddr = fetchDescriptor(c, target);
-  if (taddr < 0) c.gp(target & 0xfffc);
+  const taddrFound = fetchDescriptor(c, target);
+  const taddr = dAddr;
+  if (!taddrFound) c.gp(target & 0xfffc);
   const tacc = descAccess(dHi);
   if ((tacc & AR_S) === 0 || (tacc & 0x8) === 0 || dpl(tacc) > c.cpl) c.gp(target & 0xfffc);
   if ((tacc & AR_P) === 0) c.raise(EXC_NP, target & 0xfffc);
@@ -396,8 +407,9 @@ export function farReturn(c: Cpu, operand32: boolean, imm: number): void {
     return;
   }
   if ((sel & ~3) === 0) c.gp(0);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.gp(sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.gp(sel & 0xfffc);
   const access = descAccess(dHi);
   const rpl = sel & 3;
   if ((access & AR_S) === 0 || (access & 0x8) === 0 || rpl < c.cpl) c.gp(sel & 0xfffc);
@@ -460,8 +472,9 @@ export function iret(c: Cpu, operand32: boolean): void {
   }
   if ((c.flags & NT) !== 0) {
     const backLink = c.readSys16(c.segBase[TR]);
-    const addr = fetchDescriptor(c, backLink);
-    if (addr < 0 || (backLink & 4) !== 0) c.raise(EXC_TS, backLink & 0xfffc);
+    const addrFound = fetchDescriptor(c, backLink);
+    const addr = dAddr;
+    if (!addrFound || (backLink & 4) !== 0) c.raise(EXC_TS, backLink & 0xfffc);
     const type = descAccess(dHi) & 0xf;
     if (type !== 0xb && type !== 0x3) c.raise(EXC_TS, backLink & 0xfffc);
     taskSwitch(c, backLink, addr, TASK_IRET, c.eip, -1);
@@ -476,8 +489,9 @@ export function iret(c: Cpu, operand32: boolean): void {
     return;
   }
   if ((sel & ~3) === 0) c.gp(0);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.gp(sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.gp(sel & 0xfffc);
   const access = descAccess(dHi);
   const rpl = sel & 3;
   if ((access & AR_S) === 0 || (access & 0x8) === 0 || rpl < c.cpl) c.gp(sel & 0xfffc);
@@ -564,8 +578,9 @@ export function deliverInterrupt(c: Cpu, vector: number, software: boolean, erro
   if ((access & AR_P) === 0) c.raise(EXC_NP, off + 2 + extBit);
   if (type === 0x5) {
     const tssSel = (gLo >>> 16) & 0xffff;
-    const tssAddr = fetchDescriptor(c, tssSel);
-    if (tssAddr < 0 || (tssSel & 4) !== 0) c.raise(EXC_TS, (tssSel & 0xfffc) + extBit);
+    const tssAddrFound = fetchDescriptor(c, tssSel);
+    const tssAddr = dAddr;
+    if (!tssAddrFound || (tssSel & 4) !== 0) c.raise(EXC_TS, (tssSel & 0xfffc) + extBit);
     taskSwitch(c, tssSel, tssAddr, TASK_INT, c.eip, errorCode);
     return;
   }
@@ -574,8 +589,8 @@ export function deliverInterrupt(c: Cpu, vector: number, software: boolean, erro
   const target = (gLo >>> 16) & 0xffff;
   const gateEip = gate32 ? (gHi & 0xffff0000) | (gLo & 0xffff) : gLo & 0xffff;
   if ((target & ~3) === 0) c.gp(extBit);
-  const taddr = fetchDescriptor(c, target);
-  if (taddr < 0) c.gp((target & 0xfffc) + extBit);
+  const taddrFound = fetchDescriptor(c, target);
+  if (!taddrFound) c.gp((target & 0xfffc) + extBit);
   const tacc = descAccess(dHi);
   if ((tacc & AR_S) === 0 || (tacc & 0x8) === 0 || dpl(tacc) > c.cpl) c.gp((target & 0xfffc) + extBit);
   if ((tacc & AR_P) === 0) c.raise(EXC_NP, (target & 0xfffc) + extBit);
@@ -650,8 +665,9 @@ export function deliverInterrupt(c: Cpu, vector: number, software: boolean, erro
 
 function loadStackSegmentForInterrupt(c: Cpu, sel: number, cpl: number, extBit: number): void {
   if ((sel & ~3) === 0) c.raise(EXC_TS, extBit);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.raise(EXC_TS, (sel & 0xfffc) + extBit);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.raise(EXC_TS, (sel & 0xfffc) + extBit);
   const access = descAccess(dHi);
   if ((sel & 3) !== cpl || (access & AR_S) === 0 || (access & 0xa) !== 0x2 || dpl(access) !== cpl) c.raise(EXC_TS, (sel & 0xfffc) + extBit);
   if ((access & AR_P) === 0) c.raise(EXC_SS, (sel & 0xfffc) + extBit);
@@ -779,8 +795,7 @@ function taskSwitch(c: Cpu, sel: number, descAddr: number, source: number, eip: 
   let oldFlags = c.getEflags();
   if (source === TASK_JMP || source === TASK_IRET) {
     // Clear the old TSS descriptor's busy bit.
-    const oAddr = fetchDescriptor(c, c.segSel[TR]);
-    if (oAddr >= 0) c.writeSys8((oAddr + 5) | 0, ((dHi >>> 8) & 0xff) & ~0x2);
+    if (fetchDescriptor(c, c.segSel[TR])) c.writeSys8((dAddr + 5) | 0, ((dHi >>> 8) & 0xff) & ~0x2);
   }
   if (source === TASK_IRET) oldFlags &= ~NT;
   if (old32) {
@@ -826,8 +841,8 @@ function taskSwitch(c: Cpu, sel: number, descAddr: number, source: number, eip: 
     // LDT first, since the other selectors may refer to it.
     loadLdtForTask(c, nLdt);
     const csSel = nSegs[CS];
-    const csAddr = fetchDescriptor(c, csSel);
-    if (csAddr < 0 || (csSel & ~3) === 0) c.raise(EXC_TS, csSel & 0xfffc);
+    const csAddrFound = fetchDescriptor(c, csSel);
+    if (!csAddrFound || (csSel & ~3) === 0) c.raise(EXC_TS, csSel & 0xfffc);
     const csAcc = descAccess(dHi);
     if ((csAcc & AR_S) === 0 || (csAcc & 0x8) === 0) c.raise(EXC_TS, csSel & 0xfffc);
     if ((csAcc & AR_P) === 0) c.raise(EXC_NP, csSel & 0xfffc);
@@ -856,8 +871,8 @@ function loadLdtForTask(c: Cpu, sel: number): void {
     return;
   }
   if ((sel & 4) !== 0) c.raise(EXC_TS, sel & 0xfffc);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0 || (descAccess(dHi) & 0x1f) !== 0x2) c.raise(EXC_TS, sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  if (!addrFound || (descAccess(dHi) & 0x1f) !== 0x2) c.raise(EXC_TS, sel & 0xfffc);
   if ((descAccess(dHi) & AR_P) === 0) c.raise(EXC_TS, sel & 0xfffc);
   setSegment(c, LDTR, sel, descBase(dLo, dHi), descLimit(dLo, dHi), descAccess(dHi));
 }
@@ -870,8 +885,8 @@ export function lldt(c: Cpu, sel: number): void {
     return;
   }
   if ((sel & 4) !== 0) c.gp(sel & 0xfffc);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.gp(sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  if (!addrFound) c.gp(sel & 0xfffc);
   if ((descAccess(dHi) & 0x1f) !== 0x2) c.gp(sel & 0xfffc);
   if ((descAccess(dHi) & AR_P) === 0) c.raise(EXC_NP, sel & 0xfffc);
   setSegment(c, LDTR, sel, descBase(dLo, dHi), descLimit(dLo, dHi), descAccess(dHi));
@@ -880,8 +895,9 @@ export function lldt(c: Cpu, sel: number): void {
 export function ltr(c: Cpu, sel: number): void {
   if ((sel & ~3) === 0) c.gp(0);
   if ((sel & 4) !== 0) c.gp(sel & 0xfffc);
-  const addr = fetchDescriptor(c, sel);
-  if (addr < 0) c.gp(sel & 0xfffc);
+  const addrFound = fetchDescriptor(c, sel);
+  const addr = dAddr;
+  if (!addrFound) c.gp(sel & 0xfffc);
   const type = descAccess(dHi) & 0x1f;
   if (type !== 0x1 && type !== 0x9) c.gp(sel & 0xfffc);
   if ((descAccess(dHi) & AR_P) === 0) c.raise(EXC_NP, sel & 0xfffc);
@@ -892,7 +908,7 @@ export function ltr(c: Cpu, sel: number): void {
 /** LAR/LSL/VERR/VERW: look at a descriptor without faulting. Returns false if not visible. */
 function peekDescriptor(c: Cpu, sel: number): boolean {
   if ((sel & ~3) === 0) return false;
-  return fetchDescriptor(c, sel) >= 0;
+  return fetchDescriptor(c, sel);
 }
 
 function visibleAtCpl(c: Cpu, sel: number, access: number): boolean {
