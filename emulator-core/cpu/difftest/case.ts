@@ -1,0 +1,123 @@
+/**
+ * What a differential test case is, and what running one produced. A case is a short
+ * instruction sequence (nasm text) with its initial state; the same assembled bytes run on
+ * the host CPU and on Terrarium and their outcomes are compared.
+ */
+import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, ZF } from '../constants.js';
+
+export const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
+export const REG16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'] as const;
+export const REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'] as const;
+export const EAX = 0;
+export const ECX = 1;
+export const EDX = 2;
+export const EBX = 3;
+export const ESP = 4;
+export const EBP = 5;
+export const ESI = 6;
+export const EDI = 7;
+
+/** Bytes of the data region (offsets from DATA_BASE) set explicitly over the seeded fill. */
+export interface MemPatch {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/** x87/MMX state to compare after the case (from the FNSAVE image). */
+export interface FpuCheck {
+  /** Status-word bits the SDM leaves undefined after the case's last x87 instruction. */
+  statusUndefined: number;
+  /** Registers (stack order ST0..ST7) whose content is undefined, as a bit mask. */
+  stUndefined?: number;
+}
+
+export interface DiffCase {
+  /** Instruction family for grouping and reporting, e.g. 'ADD' or 'FDIV'. */
+  family: string;
+  /** nasm source of the case body (32-bit code); the instruction under test comes last. */
+  asm: string;
+  /** Initial EAX..EDI. */
+  regs: number[];
+  /** Initial EFLAGS (arithmetic flags and DF; IF is always set, as in a user process). */
+  eflags: number;
+  /** Seed of the data region's fill. */
+  memSeed: number;
+  patch?: MemPatch;
+  /** EFLAGS bits the SDM leaves undefined after this case (from masks.ts). */
+  undefinedFlags: number;
+  /** Register index -> bits the SDM leaves undefined. */
+  undefinedRegBits?: Partial<Record<number, number>>;
+  /** Data-region byte ranges [offset, length) whose content the SDM leaves undefined. */
+  undefinedMem?: [number, number][];
+  fpu?: FpuCheck;
+  /**
+   * What the host must do with this case: complete (null, the default), raise this vector,
+   * or 'any' when the generator does not predict it. A host outcome that contradicts the
+   * prediction means the generator or the native harness is wrong, and fails the test.
+   */
+  expect?: number | null | 'any';
+}
+
+export interface Outcome {
+  /** Vector of the exception that stopped the case, or null if it reached its end. */
+  exception: number | null;
+  /** Error code (0 when the vector has none). */
+  errorCode: number;
+  /** EIP at the end, or of the faulting instruction (after it, for traps like INT3/INTO). */
+  eip: number;
+  regs: number[];
+  eflags: number;
+  /** Data-region bytes that changed: offset -> new value. */
+  mem: Map<number, number>;
+  /** The 108-byte FNSAVE image (32-bit protected-mode layout), or null if unavailable. */
+  fpu: Uint8Array | null;
+}
+
+/** EFLAGS bits compared after every case. RF is left out: the CPU sets it in fault frames. */
+export const EFLAGS_COMPARED = CF | PF | AF | ZF | SF | TF | IF | DF | OF | IOPL | NT | AC | ID;
+/** Bits a case may start with: the arithmetic flags and DF (never TF, and IF stays set). */
+export const EFLAGS_INPUT = CF | PF | AF | ZF | SF | DF | OF;
+
+const FLAG_NAMES: [number, string][] = [
+  [CF, 'CF'],
+  [PF, 'PF'],
+  [AF, 'AF'],
+  [ZF, 'ZF'],
+  [SF, 'SF'],
+  [TF, 'TF'],
+  [IF, 'IF'],
+  [DF, 'DF'],
+  [OF, 'OF'],
+  [NT, 'NT'],
+  [AC, 'AC'],
+  [ID, 'ID'],
+];
+
+/** EFLAGS as hex plus the names of the set flags, e.g. "0x00000283 [CF IF SF]". */
+export function describeFlags(v: number, mask = 0xffffffff): string {
+  const names = FLAG_NAMES.filter(([bit]) => (v & bit & mask) !== 0).map(([, n]) => n);
+  return `0x${hex32(v)} [${names.join(' ')}]`;
+}
+
+export function hex32(v: number): string {
+  return (v >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Vectors that push an error code (the others compare as 0). */
+export const VECTORS_WITH_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
+
+export const VECTOR_NAMES: Record<number, string> = {
+  0: '#DE',
+  1: '#DB',
+  3: '#BP',
+  4: '#OF',
+  5: '#BR',
+  6: '#UD',
+  7: '#NM',
+  12: '#SS',
+  13: '#GP',
+  14: '#PF',
+  16: '#MF',
+  17: '#AC',
+  19: '#XM',
+};

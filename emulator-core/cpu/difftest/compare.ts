@@ -1,0 +1,118 @@
+/**
+ * Compares what the host CPU did (expected) with what Terrarium did (actual), ignoring only
+ * what the case marks as undefined by the SDM, and explains a difference in terms a CPU
+ * engineer can act on: the instruction, the inputs, and each differing register, flag and
+ * byte with decoded flag names.
+ */
+import { describeFlags, EFLAGS_COMPARED, hex32, REG32, VECTOR_NAMES, type DiffCase, type Outcome } from './case.js';
+import { decodeFnsave, type DecodedFpu } from './fpu-image.js';
+import { DATA_BASE } from './layout.js';
+import { RUNAWAY } from './terrarium.js';
+
+function describeException(o: Outcome): string {
+  if (o.exception === null) return `completed at eip=0x${hex32(o.eip)}`;
+  if (o.exception === RUNAWAY) return `did not finish (runaway) at eip=0x${hex32(o.eip)}`;
+  const name = VECTOR_NAMES[o.exception] ?? `vector ${o.exception}`;
+  return `${name}(err=0x${o.errorCode.toString(16)}) at eip=0x${hex32(o.eip)}`;
+}
+
+function inMasked(ranges: [number, number][] | undefined, off: number): boolean {
+  return ranges !== undefined && ranges.some(([start, len]) => off >= start && off < start + len);
+}
+
+/** x87 tag of ST(i) from a full tag word and TOP. */
+function stTag(f: DecodedFpu, i: number): number {
+  const top = (f.status >> 11) & 7;
+  return (f.tag >> (((top + i) & 7) * 2)) & 3;
+}
+
+function compareFpu(tc: DiffCase, exp: Uint8Array, act: Uint8Array, out: string[]): void {
+  const check = tc.fpu;
+  if (check === undefined) return;
+  const e = decodeFnsave(exp);
+  const a = decodeFnsave(act);
+  const hex4 = (v: number): string => `0x${v.toString(16).padStart(4, '0')}`;
+  if (e.control !== a.control) out.push(`  x87 control word: host ${hex4(e.control)} terrarium ${hex4(a.control)}`);
+  const swMask = 0xffff & ~check.statusUndefined;
+  if ((e.status & swMask) !== (a.status & swMask)) {
+    out.push(`  x87 status word: host ${describeStatus(e.status)} terrarium ${describeStatus(a.status)} (compared bits ${hex4(swMask)})`);
+  }
+  if (e.tag !== a.tag) out.push(`  x87 tag word: host ${hex4(e.tag)} terrarium ${hex4(a.tag)}`);
+  for (let i = 0; i < 8; i++) {
+    if (stTag(e, i) === 3 || ((check.stUndefined ?? 0) >> i) & 1) continue;
+    if (e.st[i] !== a.st[i]) out.push(`  ST(${i}): host ${e.st[i]} terrarium ${a.st[i]}`);
+  }
+}
+
+/** Status word with its fields spelled out: "0x3820 [TOP=7 C0 PE]". */
+export function describeStatus(sw: number): string {
+  const bits: [number, string][] = [
+    [0x4000, 'C3'],
+    [0x0400, 'C2'],
+    [0x0200, 'C1'],
+    [0x0100, 'C0'],
+    [0x0080, 'ES'],
+    [0x0040, 'SF'],
+    [0x0020, 'PE'],
+    [0x0010, 'UE'],
+    [0x0008, 'OE'],
+    [0x0004, 'ZE'],
+    [0x0002, 'DE'],
+    [0x0001, 'IE'],
+  ];
+  const names = bits.filter(([b]) => (sw & b) !== 0).map(([, n]) => n);
+  return `0x${sw.toString(16).padStart(4, '0')} [TOP=${(sw >> 11) & 7} ${names.join(' ')}]`;
+}
+
+/** Differences between host and Terrarium, one line each; empty when they agree. */
+export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome): string[] {
+  const out: string[] = [];
+  if (exp.exception !== act.exception || exp.errorCode !== act.errorCode || exp.eip !== act.eip) {
+    out.push(`  outcome: host ${describeException(exp)}; terrarium ${describeException(act)}`);
+  }
+  for (let i = 0; i < 8; i++) {
+    const mask = ~(tc.undefinedRegBits?.[i] ?? 0);
+    if (((exp.regs[i] ^ act.regs[i]) & mask) !== 0) {
+      out.push(`  ${REG32[i]}: host 0x${hex32(exp.regs[i])} terrarium 0x${hex32(act.regs[i])}`);
+    }
+  }
+  const flagMask = EFLAGS_COMPARED & ~tc.undefinedFlags;
+  const flagDiff = (exp.eflags ^ act.eflags) & flagMask;
+  if (flagDiff !== 0) {
+    out.push(`  eflags: host ${describeFlags(exp.eflags, flagMask)} terrarium ${describeFlags(act.eflags, flagMask)}; differ in ${describeFlags(flagDiff).replace(/^\S+ /, '')}`);
+  }
+  const offsets = [...new Set([...exp.mem.keys(), ...act.mem.keys()])].sort((x, y) => x - y);
+  const memLines: string[] = [];
+  for (const off of offsets) {
+    if (inMasked(tc.undefinedMem, off)) continue;
+    const e = exp.mem.get(off);
+    const a = act.mem.get(off);
+    if (e !== a) {
+      const show = (v: number | undefined): string => (v === undefined ? 'unchanged' : `0x${v.toString(16).padStart(2, '0')}`);
+      memLines.push(`  mem[0x${hex32(DATA_BASE + off)}]: host ${show(e)} terrarium ${show(a)}`);
+    }
+  }
+  if (memLines.length > 8) out.push(...memLines.slice(0, 8), `  ... and ${memLines.length - 8} more differing bytes`);
+  else out.push(...memLines);
+  if (exp.fpu !== null && act.fpu !== null) compareFpu(tc, exp.fpu, act.fpu, out);
+  return out;
+}
+
+/** The inputs of a case, to reproduce it by hand. */
+export function describeInputs(tc: DiffCase): string {
+  const regs = REG32.map((r, i) => `${r}=0x${hex32(tc.regs[i])}`).join(' ');
+  let s = `  inputs: ${regs}\n          eflags=${describeFlags(tc.eflags)} memSeed=0x${hex32(tc.memSeed)}`;
+  if (tc.patch !== undefined) {
+    const bytes = [...tc.patch.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    s += `\n          mem[0x${hex32(DATA_BASE + tc.patch.offset)}..] = ${bytes}`;
+  }
+  return s;
+}
+
+export function describeCase(tc: DiffCase): string {
+  return tc.asm
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join('; ');
+}

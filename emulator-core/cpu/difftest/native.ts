@@ -1,0 +1,144 @@
+/**
+ * The host CPU as oracle: builds native/harness.c once (cached by source hash under
+ * test/fixtures/out/difftest, which is gitignored) and runs a whole batch of cases in one
+ * process.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AssembledBatch } from './batch.js';
+import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
+import { PATCH_MAX } from './layout.js';
+import { nasmAvailable } from '../testing/nasm.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SOURCE = join(HERE, 'native', 'harness.c');
+const CACHE_DIR = join(HERE, '..', '..', '..', 'test', 'fixtures', 'out', 'difftest');
+
+const RECORD_BYTES = 8 + 32 + 4 + 4 + 4 + 4 + PATCH_MAX;
+const MAGIC_IN = 0x31495444; // 'DTI1'
+const MAGIC_OUT = 0x314f5444; // 'DTO1'
+
+export type NativeStatus = { ok: true; harness: string } | { ok: false; reason: string };
+
+let status: NativeStatus | null = null;
+
+function firstLines(e: unknown): string {
+  const err = e as { stderr?: Buffer | string; message?: string };
+  const text = err.stderr !== undefined && String(err.stderr).trim() !== '' ? String(err.stderr) : (err.message ?? String(e));
+  return text.trim().split('\n').slice(0, 4).join(' | ');
+}
+
+function build(): string {
+  const source = readFileSync(SOURCE);
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const out = join(CACHE_DIR, `harness-${hash}`);
+  if (existsSync(out)) return out;
+  mkdirSync(CACHE_DIR, { recursive: true });
+  // Build beside the target and rename, so parallel test files never see a partial binary.
+  const tmp = `${out}.${process.pid}.tmp`;
+  execFileSync('gcc', ['-m32', '-static', '-no-pie', '-O1', '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+  renameSync(tmp, out);
+  return out;
+}
+
+/**
+ * Whether the native oracle can run here: nasm, gcc with 32-bit support (gcc-multilib) and
+ * a kernel that runs i386 binaries. The reason is meant for a loud skip message.
+ */
+export function nativeStatus(): NativeStatus {
+  if (status !== null) return status;
+  if (!nasmAvailable()) return (status = { ok: false, reason: 'nasm is not installed' });
+  let harness: string;
+  try {
+    harness = build();
+  } catch (e) {
+    return (status = { ok: false, reason: `cannot build the 32-bit native harness (gcc -m32 -static; install gcc-multilib): ${firstLines(e)}` });
+  }
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'terrarium-difftest-'));
+    try {
+      const input = join(dir, 'in.bin');
+      writeFileSync(input, header(0, 0));
+      execFileSync(harness, [input], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } catch (e) {
+    return (status = { ok: false, reason: `the native harness does not run (no i386 support in this kernel?): ${firstLines(e)}` });
+  }
+  return (status = { ok: true, harness });
+}
+
+function header(count: number, codeSize: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt32LE(MAGIC_IN, 0);
+  b.writeUInt32LE(count, 4);
+  b.writeUInt32LE(codeSize, 8);
+  return b;
+}
+
+function encodeCases(batch: AssembledBatch, cases: readonly DiffCase[]): Buffer {
+  const recs = Buffer.alloc(RECORD_BYTES * cases.length);
+  cases.forEach((c, i) => {
+    let o = i * RECORD_BYTES;
+    recs.writeUInt32LE(batch.entries[i].entry, o);
+    recs.writeUInt32LE(batch.entries[i].end, o + 4);
+    o += 8;
+    for (let r = 0; r < 8; r++) recs.writeUInt32LE(c.regs[r] >>> 0, o + r * 4);
+    o += 32;
+    recs.writeUInt32LE(c.eflags >>> 0, o);
+    recs.writeUInt32LE(c.memSeed >>> 0, o + 4);
+    const patch = c.patch;
+    if (patch !== undefined) {
+      if (patch.bytes.length > PATCH_MAX) throw new Error(`patch too large in ${c.family}: ${c.asm}`);
+      recs.writeUInt32LE(patch.offset, o + 8);
+      recs.writeUInt32LE(patch.bytes.length, o + 12);
+      recs.set(patch.bytes, o + 16);
+    }
+  });
+  return Buffer.concat([header(cases.length, batch.code.length), Buffer.from(batch.code), recs]);
+}
+
+function decode(out: Buffer, count: number): Outcome[] {
+  const results: Outcome[] = [];
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    const head = [...Array(13).keys()].map((k) => out.readUInt32LE(o + k * 4));
+    o += 52;
+    const fpu = new Uint8Array(out.subarray(o, o + 108));
+    o += 108;
+    const n = out.readUInt32LE(o);
+    o += 4;
+    const mem = new Map<number, number>();
+    for (let k = 0; k < n; k++, o += 3) mem.set(out.readUInt16LE(o), out[o + 2]);
+    const exception = head[0] === 0 ? null : head[1];
+    results.push({
+      exception,
+      errorCode: exception !== null && VECTORS_WITH_ERROR_CODE.has(exception) ? head[2] : 0,
+      eip: head[3],
+      regs: head.slice(4, 12),
+      eflags: head[12],
+      mem,
+      fpu,
+    });
+  }
+  if (out.length !== o + 4 || out.readUInt32LE(o) !== MAGIC_OUT) throw new Error('native harness output is truncated or malformed');
+  return results;
+}
+
+/** Run a batch on the host CPU: one process for all of its cases. */
+export function runNative(harness: string, batch: AssembledBatch, cases: readonly DiffCase[]): Outcome[] {
+  const dir = mkdtempSync(join(tmpdir(), 'terrarium-difftest-'));
+  try {
+    const input = join(dir, 'in.bin');
+    writeFileSync(input, encodeCases(batch, cases));
+    const out = execFileSync(harness, [input], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    return decode(out, cases.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Runs generated cases on both CPUs, batch by batch (one nasm run and one native process per
+ * batch), and groups the differences by instruction family for the tests to report.
+ */
+import type { Cpu, FpuUnit } from '../cpu.js';
+import { assembleBatch } from './batch.js';
+import { VECTOR_NAMES, type DiffCase } from './case.js';
+import { describeCase, describeInputs, diffOutcomes } from './compare.js';
+import { runNative } from './native.js';
+import { TerrariumRunner } from './terrarium.js';
+
+/** Cases per native process; keeps each assembled blob well under CODE_MAX. */
+const BATCH_SIZE = 3000;
+
+export interface FamilyResult {
+  cases: number;
+  /** Cases where the host did what the generator predicted (the rest are harness bugs). */
+  harnessErrors: string[];
+  failures: string[];
+  /** How many cases of this family raised an exception natively, by vector. */
+  hostExceptions: Map<number, number>;
+}
+
+export interface SuiteResult {
+  seed: number;
+  families: Map<string, FamilyResult>;
+}
+
+export interface SuiteOptions {
+  seed: number;
+  createFpu?: (cpu: Cpu) => FpuUnit;
+}
+
+function family(result: SuiteResult, name: string): FamilyResult {
+  let f = result.families.get(name);
+  if (f === undefined) {
+    f = { cases: 0, harnessErrors: [], failures: [], hostExceptions: new Map() };
+    result.families.set(name, f);
+  }
+  return f;
+}
+
+function vectorName(v: number | null): string {
+  return v === null ? 'completion' : (VECTOR_NAMES[v] ?? `vector ${v}`);
+}
+
+export function runSuite(harness: string, cases: readonly DiffCase[], options: SuiteOptions): SuiteResult {
+  const result: SuiteResult = { seed: options.seed, families: new Map() };
+  const runner = new TerrariumRunner(options.createFpu);
+  for (let start = 0; start < cases.length; start += BATCH_SIZE) {
+    const slice = cases.slice(start, start + BATCH_SIZE);
+    const batch = assembleBatch(slice);
+    const host = runNative(harness, batch, slice);
+    runner.loadCode(batch.code);
+    slice.forEach((tc, i) => {
+      const f = family(result, tc.family);
+      f.cases++;
+      const exp = host[i];
+      if (exp.exception !== null) f.hostExceptions.set(exp.exception, (f.hostExceptions.get(exp.exception) ?? 0) + 1);
+      const predicted = tc.expect ?? null;
+      const head = `[${tc.family}] ${describeCase(tc)}   (seed ${options.seed}, case ${start + i})`;
+      if (predicted !== 'any' && predicted !== exp.exception) {
+        f.harnessErrors.push(`${head}\n  generator predicted ${vectorName(predicted)}, host raised ${vectorName(exp.exception)} at 0x${exp.eip.toString(16)}\n${describeInputs(tc)}`);
+        return;
+      }
+      const act = runner.run(tc, batch.entries[i].entry, batch.entries[i].end);
+      const diffs = diffOutcomes(tc, exp, act);
+      if (diffs.length > 0) f.failures.push(`${head}\n${describeInputs(tc)}\n${diffs.join('\n')}`);
+    });
+  }
+  return result;
+}
+
+/** Failure text for one family (null when it passed); shows the first few cases in full. */
+export function familyReport(result: SuiteResult, name: string, shown = 6): string | null {
+  const f = result.families.get(name);
+  if (f === undefined || f.cases === 0) return `[${name}] no cases were generated (generator bug)`;
+  const parts: string[] = [];
+  if (f.harnessErrors.length > 0) {
+    parts.push(`${f.harnessErrors.length} of ${f.cases} cases: the host did not do what the generator predicted (fix the generator or harness):`, ...f.harnessErrors.slice(0, shown));
+  }
+  if (f.failures.length > 0) {
+    parts.push(`${f.failures.length} of ${f.cases} cases differ between the host CPU and Terrarium (seed ${result.seed}; DIFFTEST_SEED=${result.seed} reproduces):`, ...f.failures.slice(0, shown));
+  }
+  return parts.length === 0 ? null : parts.join('\n\n');
+}

@@ -1,0 +1,178 @@
+/**
+ * Runs cases on Terrarium's software CPU, in the same environment the native harness gives
+ * them: flat 32-bit segments at CPL 3 (FlatHarness), the same code and data addresses, and,
+ * for software interrupts, a Linux-like IDT: INT3 and INTO reach (DPL 3) handlers, any other
+ * INT n meets a DPL 0 gate and raises #GP. Exceptions are reported instead of delivered, as
+ * the native harness reports the signal the kernel sent.
+ */
+import { AR_DB, AR_G, AR_P, AR_S, CS, DS, ES, FS, GS, SS, TR } from '../constants.js';
+import { FAULT, type Cpu, type FpuUnit } from '../cpu.js';
+import { step } from '../interpreter.js';
+import type { FpuState } from '../state.js';
+import { FlatHarness } from '../testing/flat-harness.js';
+import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
+import { fpuStateToImage } from './fpu-image.js';
+import { CODE_BASE, DATA_BASE, DATA_SIZE, SYS_BASE } from './layout.js';
+import { fillData } from './prng.js';
+
+const GDT = SYS_BASE;
+const IDT = SYS_BASE + 0x100;
+const TSS = SYS_BASE + 0x1000;
+const STUBS = SYS_BASE + 0x2000;
+const RING0_STACK_TOP = SYS_BASE + 0x4000;
+const USER_CS = 0x1b;
+const USER_DS = 0x23;
+/** Vectors whose gates Linux makes reachable from user mode (INT3, INTO, INT 0x80). */
+const USER_GATES = new Set([3, 4, 0x80]);
+/** A case that runs longer than this is stopped and reported as a runaway. */
+const MAX_INSTRUCTIONS = 200_000;
+/** Pseudo-vector reported when a case did not finish. */
+export const RUNAWAY = -1;
+
+/** An FPU unit that can report its state (fpu.ts implements save()). */
+interface SavingFpu {
+  save(): FpuState;
+}
+
+function canSave(u: FpuUnit): u is FpuUnit & SavingFpu {
+  return typeof (u as Partial<SavingFpu>).save === 'function';
+}
+
+function descriptor(base: number, limit: number, access: number, flags: number): [number, number] {
+  const lo = ((base & 0xffff) << 16) | (limit & 0xffff);
+  const hi = (base & 0xff000000) | ((flags & 0xf) << 20) | (limit & 0xf0000) | ((access & 0xff) << 8) | ((base >>> 16) & 0xff);
+  return [lo >>> 0, hi >>> 0];
+}
+
+export class TerrariumRunner {
+  readonly harness: FlatHarness;
+  private readonly cpu: Cpu;
+
+  constructor(createFpu?: (cpu: Cpu) => FpuUnit) {
+    this.harness = new FlatHarness({ createFpu });
+    this.cpu = this.harness.cpu;
+    this.installSystemTables();
+  }
+
+  private installSystemTables(): void {
+    const c = this.cpu;
+    const mem = new DataView(new ArrayBuffer(0x4000));
+    const put = (off: number, [lo, hi]: [number, number]): void => {
+      mem.setUint32(off, lo, true);
+      mem.setUint32(off + 4, hi, true);
+    };
+    put(0x08, descriptor(0, 0xfffff, 0x9a, 0xc)); // ring 0 code
+    put(0x10, descriptor(0, 0xfffff, 0x92, 0xc)); // ring 0 data
+    put(0x18, descriptor(0, 0xfffff, 0xfa, 0xc)); // ring 3 code (USER_CS)
+    put(0x20, descriptor(0, 0xfffff, 0xf2, 0xc)); // ring 3 data (USER_DS)
+    put(0x28, descriptor(TSS, 0x67, 0x8b, 0)); // busy 32-bit TSS
+    for (let v = 0; v < 256; v++) {
+      const target = STUBS + v;
+      const dpl = USER_GATES.has(v) ? 3 : 0;
+      put(IDT - GDT + v * 8, [((0x08 << 16) | (target & 0xffff)) >>> 0, ((target & 0xffff0000) | 0x8e00 | (dpl << 13)) >>> 0]);
+    }
+    mem.setUint32(TSS - GDT + 4, RING0_STACK_TOP, true); // ESP0
+    mem.setUint16(TSS - GDT + 8, 0x10, true); // SS0
+    mem.setUint16(TSS - GDT + 0x66, 0x68, true); // I/O bitmap beyond the limit: IN/OUT at CPL 3 fault
+    for (let v = 0; v < 256; v++) mem.setUint8(STUBS - GDT + v, 0xf4);
+    this.harness.writeMemory(GDT, new Uint8Array(mem.buffer));
+    c.gdtBase = GDT;
+    c.gdtLimit = 0x2f;
+    c.idtBase = IDT;
+    c.idtLimit = 0x7ff;
+    c.segSel[TR] = 0x28;
+    c.segBase[TR] = TSS;
+    c.segLimit[TR] = 0x67;
+    c.segAccess[TR] = AR_P | 0xb;
+  }
+
+  loadCode(code: Uint8Array): void {
+    this.harness.writeMemory(CODE_BASE, code);
+  }
+
+  /** Back to flat CPL 3 (a software interrupt leaves the CPU in ring 0). */
+  private enterUserMode(): void {
+    const c = this.cpu;
+    const code = AR_P | AR_S | (3 << 5) | 0xb | AR_DB | AR_G;
+    const data = AR_P | AR_S | (3 << 5) | 0x3 | AR_DB | AR_G;
+    for (const seg of [ES, SS, DS, FS, GS, CS]) {
+      c.segSel[seg] = seg === CS ? USER_CS : USER_DS;
+      c.segBase[seg] = 0;
+      c.segLimit[seg] = -1;
+      c.segAccess[seg] = seg === CS ? code : data;
+      c.updateSegCheck(seg);
+    }
+    c.cpl = 3;
+    c.halted = false;
+    c.irqInhibit = false;
+    c.updateMode();
+  }
+
+  run(tc: DiffCase, entry: number, end: number): Outcome {
+    const c = this.cpu;
+    const h = this.harness;
+    this.enterUserMode();
+    c.fpu.reset();
+    const initial = fillData(tc.memSeed);
+    if (tc.patch !== undefined) initial.set(tc.patch.bytes, tc.patch.offset);
+    h.writeMemory(DATA_BASE, initial);
+    h.setRegs({
+      eax: tc.regs[0],
+      ecx: tc.regs[1],
+      edx: tc.regs[2],
+      ebx: tc.regs[3],
+      esp: tc.regs[4],
+      ebp: tc.regs[5],
+      esi: tc.regs[6],
+      edi: tc.regs[7],
+      eflags: tc.eflags,
+      eip: entry,
+    });
+
+    let exception: number | null = null;
+    let errorCode = 0;
+    let override: { eip: number; esp: number; eflags: number } | null = null;
+    let n = 0;
+    for (;;) {
+      const eip = c.eip >>> 0;
+      if (eip === end) break;
+      if (c.cpl === 0 && eip >= STUBS && eip < STUBS + 256) {
+        // A software interrupt reached its handler: report it as the kernel would, with
+        // the state saved in the ring-0 frame (EIP after the instruction, user ESP).
+        exception = eip - STUBS;
+        const sp = c.r32[4];
+        const frame = h.readMemory(sp >>> 0, 20);
+        const dv = new DataView(frame.buffer, frame.byteOffset, 20);
+        override = { eip: dv.getUint32(0, true), eflags: dv.getUint32(8, true), esp: dv.getUint32(12, true) };
+        break;
+      }
+      if (n++ >= MAX_INSTRUCTIONS) {
+        exception = RUNAWAY;
+        break;
+      }
+      try {
+        step(c);
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        c.ip = c.instrStart;
+        exception = c.excVector;
+        errorCode = VECTORS_WITH_ERROR_CODE.has(exception) && c.excCode >= 0 ? c.excCode >>> 0 : 0;
+        break;
+      }
+    }
+
+    const regs = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => c.r32[i] >>> 0);
+    let eflags = c.getEflags() >>> 0;
+    let eip = c.eip >>> 0;
+    if (override !== null) {
+      regs[4] = override.esp;
+      eflags = override.eflags;
+      eip = override.eip;
+    }
+    const after = h.readMemory(DATA_BASE, DATA_SIZE);
+    const mem = new Map<number, number>();
+    for (let i = 0; i < DATA_SIZE; i++) if (after[i] !== initial[i]) mem.set(i, after[i]);
+    const fpu = canSave(c.fpu) ? fpuStateToImage(c.fpu.save()) : null;
+    return { exception, errorCode, eip, regs, eflags, mem, fpu };
+  }
+}

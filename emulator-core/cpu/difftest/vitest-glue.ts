@@ -1,0 +1,61 @@
+/**
+ * The shape every differential test file shares: skip loudly when the native oracle cannot
+ * run, generate the cases from a printed seed, run them all once (beforeAll), then one test
+ * per instruction family so a failure names the instruction.
+ */
+import { assert, beforeAll, describe, expect, it } from 'vitest';
+import type { Cpu, FpuUnit } from '../cpu.js';
+import type { DiffCase } from './case.js';
+import { nativeStatus } from './native.js';
+import { Rng } from './prng.js';
+import { familyReport, runSuite, type SuiteResult } from './suite.js';
+
+/** DIFFTEST_SEED reproduces a run; otherwise every run explores new operands. */
+export function difftestSeed(): number {
+  const env = process.env.DIFFTEST_SEED;
+  if (env !== undefined && env !== '') return Number(env) >>> 0;
+  return (Math.random() * 0x100000000) >>> 0;
+}
+
+/** DIFFTEST_SCALE multiplies case counts for a deeper local run (default 1). */
+export function difftestScale(): number {
+  const v = Number(process.env.DIFFTEST_SCALE ?? '1');
+  return Number.isFinite(v) && v > 0 ? v : 1;
+}
+
+export interface DiffSuiteSpec {
+  title: string;
+  families: readonly string[];
+  generate: (rng: Rng, scale: number) => DiffCase[];
+  /** Skip (loudly) with this reason, e.g. when the FPU unit does not exist yet. */
+  skipReason?: string | null;
+  createFpu?: () => Promise<((cpu: Cpu) => FpuUnit) | undefined>;
+}
+
+export function diffSuite(spec: DiffSuiteSpec): void {
+  const native = nativeStatus();
+  const skip = !native.ok ? `native oracle unavailable: ${native.reason}` : (spec.skipReason ?? null);
+  if (skip !== null) console.warn(`\n*** ${spec.title}: differential tests SKIPPED: ${skip} ***\n`);
+  describe.skipIf(skip !== null)(spec.title, () => {
+    const seed = difftestSeed();
+    let result: SuiteResult;
+    beforeAll(async () => {
+      if (!native.ok) return;
+      const createFpu = spec.createFpu ? await spec.createFpu() : undefined;
+      const cases = spec.generate(new Rng(seed), difftestScale());
+      const t0 = Date.now();
+      result = runSuite(native.harness, cases, { seed, createFpu });
+      console.info(`${spec.title}: ${cases.length} cases in ${Date.now() - t0} ms (seed ${seed}; DIFFTEST_SEED=${seed} reproduces)`);
+    });
+    for (const family of spec.families) {
+      it(family, () => {
+        const report = familyReport(result, family);
+        if (report !== null) assert.fail(report);
+      });
+    }
+    it('generates only the families it reports', () => {
+      const unknown = [...result.families.keys()].filter((f) => !spec.families.includes(f));
+      expect(unknown).toEqual([]);
+    });
+  });
+}
