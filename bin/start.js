@@ -33,7 +33,7 @@ if (binary !== null && process.env.TERRARIUM_WEB !== '1') {
   const child = spawn(binary, [root, ...process.argv.slice(2)], { stdio: 'inherit' });
   child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
 } else {
-  process.stdout.write(binary !== null ? 'TERRARIUM_WEB=1: starting the web UI instead of Electron.\n' : `Electron is not available (${why}); starting the web UI instead.\n`);
+  process.stdout.write(binary !== null ? 'TERRARIUM_WEB=1: starting the web UI instead of Electron.\n' : `Electron is not available: ${why}. Starting the web UI instead.\n`);
   const { runCli } = await import(new URL('../dist/app/cli/main.js', import.meta.url).href);
   process.exitCode = await runCli(['serve', ...process.argv.slice(2)]);
 }

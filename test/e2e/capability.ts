@@ -19,9 +19,8 @@ export async function probeGuest(timeoutMs = 20_000): Promise<Capability> {
   if (firmware.bios === null) return { boots: false, reason: 'no BIOS firmware (apt install seabios)', iso };
   const { Machine } = await import('../../emulator-core/machine/machine.js');
   let screens = 0;
-  let machine: Awaited<ReturnType<typeof Machine.create>> | null = null;
   try {
-    machine = await Machine.create(
+    const machine = await Machine.create(
       { memoryMiB: 128, accel: 'auto', bios: firmware.bios, ...(firmware.vgaBios ? { vgaBios: firmware.vgaBios } : {}), cdrom: iso, boot: 'cdrom', clock: 'realtime' },
       { screenUpdate: () => void screens++ },
     );
