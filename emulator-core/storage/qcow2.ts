@@ -32,7 +32,7 @@
 import { constants as zlibConstants, inflateRaw } from 'node:zlib';
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { BadInputError, HostError } from '../errors.js';
+import { BadInputError, EmulatorError, HostError } from '../errors.js';
 import { SECTOR_SIZE, SerialQueue, checkRequest, roundUp, type BlockBackend } from './block-backend.js';
 import { DiskFormatError, closedError } from './errors.js';
 import { openImageFile, type ImageFile, type ImageFileWrapper } from './image-file.js';
@@ -524,17 +524,14 @@ export class Qcow2Backend implements BlockBackend {
   // -------------------------------------------------------------------------------------
   // Writes
 
-  /** The spec lets us write only after clearing autoclear bits we do not maintain (bitmaps). */
+  /**
+   * The spec lets us write only after clearing autoclear bits we do not maintain (bitmaps).
+   * If this fails, either header state is valid and the next write simply tries again.
+   */
   private async prepareForWrite(): Promise<void> {
     if (this.autoclear === 0n) return;
-    const zero = new Uint8Array(8);
-    try {
-      await this.file.write(zero, OFF_AUTOCLEAR);
-      await this.sync();
-    } catch (err) {
-      this.failed = err as Error;
-      throw err;
-    }
+    await this.file.write(new Uint8Array(8), OFF_AUTOCLEAR);
+    await this.sync();
     this.autoclear = 0n;
   }
 
@@ -693,7 +690,9 @@ export class Qcow2Backend implements BlockBackend {
       return cached;
     }
     const offset = this.reftableEntry(index);
-    if (offset === 0) throw new HostError(`${this.path}: internal error: refcount block ${index} is not allocated`, { path: this.path });
+    if (offset === 0) {
+      throw new EmulatorError('INTERNAL', `${this.path}: refcount block ${index} used before allocation`, { path: this.path, index });
+    }
     await this.trimRefCache();
     const data = new Uint8Array(this.clusterSize);
     const got = await this.file.read(data, offset);
