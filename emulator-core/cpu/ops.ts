@@ -92,7 +92,37 @@ for (const [op, seg] of [
     dispatch(c);
   });
 }
-both(0xf0, dispatch); // LOCK: a single CPU needs no bus lock
+// LOCK: a single CPU needs no bus lock, but LOCK is only valid on the read-modify-write
+// instructions below with a memory destination; anything else raises #UD.
+function lockAllowed(c: Cpu): boolean {
+  const start = c.ip;
+  try {
+    let op = c.fetch8();
+    while (op === 0x66 || op === 0x67 || op === 0xf0 || op === 0xf2 || op === 0xf3 || (op & 0xe7) === 0x26 || op === 0x64 || op === 0x65) {
+      if (((c.ip - c.instrStart) >>> 0) > 14) return true; // the length limit (#GP) wins
+      op = c.fetch8();
+    }
+    if (op === 0x0f) op = 0x100 | c.fetch8();
+    const rmw = (op < 0x38 && (op & 6) === 0) || (op >= 0x80 && op <= 0x83) || op === 0x86 || op === 0x87 || op === 0xf6 || op === 0xf7 || op === 0xfe || op === 0xff;
+    const rmw0f = op === 0x1ab || op === 0x1b3 || op === 0x1bb || op === 0x1ba || op === 0x1b0 || op === 0x1b1 || op === 0x1c0 || op === 0x1c1 || op === 0x1c7;
+    if (!rmw && !rmw0f) return false;
+    const m = c.fetch8();
+    if (m >= 0xc0) return false;
+    const g = (m >> 3) & 7;
+    if (op >= 0x80 && op <= 0x83) return g !== 7;
+    if (op === 0xf6 || op === 0xf7) return g === 2 || g === 3;
+    if (op === 0xfe || op === 0xff) return g <= 1;
+    if (op === 0x1ba) return g >= 5;
+    if (op === 0x1c7) return g === 1;
+    return true;
+  } finally {
+    c.ip = start;
+  }
+}
+both(0xf0, (c) => {
+  if (!lockAllowed(c)) c.undefinedOpcode();
+  dispatch(c);
+});
 both(0xf2, (c) => {
   c.rep = 0xf2;
   dispatch(c);
