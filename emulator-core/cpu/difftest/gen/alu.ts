@@ -7,6 +7,11 @@ import { Draft, hex, PTR, regName, SIZES, type Size } from './draft.js';
 const BINARY = ['add', 'adc', 'sub', 'sbb', 'and', 'or', 'xor', 'cmp'] as const;
 const LOGIC = new Set(['and', 'or', 'xor', 'test']);
 
+/** Sometimes a LOCK prefix, where it is valid (a memory destination, not CMP or TEST). */
+function lock(rng: Rng, mnemonic: string): string {
+  return mnemonic !== 'cmp' && mnemonic !== 'test' && rng.bool(0.2) ? 'lock ' : '';
+}
+
 /** The ModRM "reg, r/m" direction (opcode +2/+3), which nasm never picks for reg,reg. */
 function rawRegReg(op: number, size: Size, dst: number, src: number): string {
   const opcode = (op << 3) + (size === 8 ? 2 : 3);
@@ -44,13 +49,13 @@ function binary(rng: Rng, mnemonic: (typeof BINARY)[number] | 'test'): DiffCase 
     d.setReg(size, src, b);
     const off = d.slot(size / 8);
     d.poke(off, a, size / 8);
-    asm = `${mnemonic} ${PTR[size]} ${d.memRef(off)}, ${regName(size, src)}`;
+    asm = `${lock(rng, mnemonic)}${mnemonic} ${PTR[size]} ${d.memRef(off)}, ${regName(size, src)}`;
   } else if (form === 4) {
     // mem, imm
     const off = d.slot(size / 8);
     d.poke(off, a, size / 8);
     const imm = size !== 8 && rng.bool(0.4) ? rng.int(256) - 128 : b;
-    asm = `${mnemonic} ${PTR[size]} ${d.memRef(off)}, ${imm < 0 ? imm : hex(imm)}`;
+    asm = `${lock(rng, mnemonic)}${mnemonic} ${PTR[size]} ${d.memRef(off)}, ${imm < 0 ? imm : hex(imm)}`;
   } else if (form === 5) {
     // reg, mem
     const dst = d.reg(size);
@@ -103,7 +108,7 @@ function unary(rng: Rng, mnemonic: 'inc' | 'dec' | 'neg' | 'not'): DiffCase {
   } else {
     const off = d.slot(size / 8);
     d.poke(off, v, size / 8);
-    asm = `${mnemonic} ${PTR[size]} ${d.memRef(off)}`;
+    asm = `${lock(rng, mnemonic)}${mnemonic} ${PTR[size]} ${d.memRef(off)}`;
   }
   d.undefinedFlags = UNDEFINED_FLAGS.arith;
   return d.finish(mnemonic.toUpperCase(), asm);

@@ -26,7 +26,7 @@ function bitTest(rng: Rng, op: (typeof BT_OPS)[number]): DiffCase {
     // mem, imm: the offset is taken modulo the operand size too
     const off = d.slot(size / 8);
     d.poke(off, rng.operand(size), size / 8);
-    asm = `${op} ${PTR[size]} ${d.memRef(off)}, ${hex(rng.int(256))}`;
+    asm = `${op !== 'bt' && rng.bool(0.2) ? 'lock ' : ''}${op} ${PTR[size]} ${d.memRef(off)}, ${hex(rng.int(256))}`;
   } else {
     // mem, reg: a signed bit offset that reaches up to 128 bytes either side of the operand
     const base = d.window + 128;
@@ -34,7 +34,7 @@ function bitTest(rng: Rng, op: (typeof BT_OPS)[number]): DiffCase {
     const idx = d.reg(size);
     const bitOff = rng.pick([0, 1, size - 1, size, -1, -size, rng.int(2048) - 1024, rng.int(2048) - 1024]);
     d.setReg(size, idx, bitOff);
-    asm = `${op} ${PTR[size]} ${d.memRef(base)}, ${regName(size, idx)}`;
+    asm = `${op !== 'bt' && rng.bool(0.2) ? 'lock ' : ''}${op} ${PTR[size]} ${d.memRef(base)}, ${regName(size, idx)}`;
   }
   d.undefinedFlags = UNDEFINED_FLAGS.bitTest;
   return d.finish(op.toUpperCase(), asm);

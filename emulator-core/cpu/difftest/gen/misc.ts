@@ -114,7 +114,8 @@ function xchgFamily(rng: Rng): DiffCase {
     dst = `${PTR[size]} ${d.memRef(off)}`;
   }
   d.undefinedFlags = UNDEFINED_FLAGS.arith;
-  return d.finish(op.toUpperCase(), `${op} ${dst}, ${regName(size, src)}`);
+  const lock = dst.includes('[') && rng.bool(0.2) ? 'lock ' : '';
+  return d.finish(op.toUpperCase(), `${lock}${op} ${dst}, ${regName(size, src)}`);
 }
 
 function cmpxchg8b(rng: Rng): DiffCase {
@@ -129,7 +130,7 @@ function cmpxchg8b(rng: Rng): DiffCase {
     d.regs[EAX] = lo;
     d.regs[EDX] = rng.bool(0.8) ? hi : rng.u32();
   }
-  return d.finish('CMPXCHG8B', `cmpxchg8b ${d.memRef(off)}`);
+  return d.finish('CMPXCHG8B', `${rng.bool(0.2) ? 'lock ' : ''}cmpxchg8b ${d.memRef(off)}`);
 }
 
 function movx(rng: Rng): DiffCase {
