@@ -27,8 +27,6 @@ import {
   FloatStatus,
   INDEFINITE,
   Kind,
-  RC_DOWN,
-  RC_UP,
   bitLength,
   exactOf,
   isNaNKind,
@@ -42,7 +40,7 @@ import {
 const P = 200;
 
 /** A working value m * 2^e (m signed, |m| < 2^P after normalization). */
-interface BF {
+export interface BF {
   m: bigint;
   e: number;
 }
@@ -386,16 +384,8 @@ function compareAbs(a: BF, b: BF): number {
   return d.m === 0n ? 0 : d.m < 0n ? -1 : 1;
 }
 
-/** F2XM1: 2^x - 1. */
-export function f2xm1(a: F80, st: FloatStatus): F80 | null {
-  const k = kindOf(a);
-  const early = screen1(a, k, st);
-  if (early !== undefined) return early;
-  if (k === Kind.Zero) return a;
-  if (k === Kind.Infinity) return signOf(a) === 1 ? { se: 0xbfff, sig: 1n << 63n } : a;
-  if (k === Kind.Denormal && st.raise(EX_DE)) return null;
-  const y = bfMul(fromF80(a), LN2);
-  // expm1(y) = y + y^2/2! + ... (no cancellation for small y).
+/** expm1(y) = y + y^2/2! + ... for |y| < 1 (no cancellation for small y). */
+function expm1Series(y: BF): BF {
   let term = y;
   let sum = y;
   for (let n = 2; ; n++) {
@@ -403,24 +393,51 @@ export function f2xm1(a: F80, st: FloatStatus): F80 | null {
     if (negligible(term, sum)) break;
     sum = bfAdd(sum, term);
   }
-  return toF80(sum, st);
+  return sum;
 }
 
-/** log2(x) for finite x > 0. */
-function log2Of(x: F80): BF {
-  const { m, e } = exactOf(x);
-  const nb = bitLength(m);
-  let k = nb - 1 + e;
-  // f = m / 2^(nb-1) in [1, 2); move it to [sqrt(1/2), sqrt(2)).
-  let f: BF = { m, e: -(nb - 1) };
+/** F2XM1: 2^x - 1 (the instruction is defined for |x| <= 1; beyond that the true value). */
+export function f2xm1(a: F80, st: FloatStatus): F80 | null {
+  const k = kindOf(a);
+  const early = screen1(a, k, st);
+  if (early !== undefined) return early;
+  if (k === Kind.Zero) return a;
+  if (k === Kind.Infinity) return signOf(a) === 1 ? { se: 0xbfff, sig: 1n << 63n } : a;
+  if (k === Kind.Denormal && st.raise(EX_DE)) return null;
+  const x = fromF80(a);
+  const t = topOfF80(a);
+  if (t < 0) return toF80(expm1Series(bfMul(x, LN2)), st);
+  if (t >= 15) {
+    // Overflows, or is -1 plus far less than an ulp.
+    if (signOf(a) === 0) return toF80({ m: 1n, e: 1 << 16 }, st);
+    return toF80({ m: -(1n << BigInt(P)) + 1n, e: -P }, st);
+  }
+  // |x| >= 1: 2^x - 1 = 2^n * 2^f - 1 with n = floor(x), 0 <= f < 1.
+  const n = Number(x.e >= 0 ? x.m << BigInt(x.e) : x.m >> BigInt(-x.e));
+  const f = bfSub(x, bfInt(n));
+  const pow = bfAdd(expm1Series(bfMul(f, LN2)), bfInt(1));
+  return toF80(bfSub({ m: pow.m, e: pow.e + n }, bfInt(1)), st);
+}
+
+/** log2(v) for v > 0. */
+function log2Bf(v: BF): BF {
+  const nb = bitLength(v.m);
+  let k = nb - 1 + v.e;
+  // f = v / 2^k in [1, 2); move it to [sqrt(1/2), sqrt(2)) for a fast atanh series.
+  let f: BF = { m: v.m, e: v.e - k };
   const SQRT2_TOP = 0xb504f333f9de6484n;
-  if ((m << BigInt(64 - nb)) > SQRT2_TOP) {
-    f = { m, e: -nb };
+  const top64 = nb >= 64 ? v.m >> BigInt(nb - 64) : v.m << BigInt(64 - nb);
+  if (top64 > SQRT2_TOP) {
+    f = { m: v.m, e: v.e - k - 1 };
     k += 1;
   }
   const one = bfInt(1);
   const lnf = bfMul(bfInt(2), atanhSeries(bfDiv(bfSub(f, one), bfAdd(f, one))));
   return bfAdd(bfInt(k), bfDiv(lnf, LN2));
+}
+
+function log2Of(x: F80): BF {
+  return log2Bf(fromF80(x));
 }
 
 /** FYL2X: y * log2(x), x = ST(0), y = ST(1). */
@@ -489,11 +506,17 @@ export function fyl2xp1(x: F80, y: F80, st: FloatStatus): F80 | null {
   }
   if ((kx === Kind.Denormal || ky === Kind.Denormal) && st.raise(EX_DE)) return null;
   if (ky === Kind.Zero) return makeZero(sy ^ sx);
-  // ln(1 + x) = 2 atanh(x / (2 + x)): no cancellation for small x.
-  const t = bfDiv(xv, bfAdd(bfInt(2), xv));
-  const l2 = bfDiv(bfMul(bfInt(2), atanhSeries(t)), LN2);
+  let l2: BF;
+  if (topOfF80(x) < -2) {
+    // ln(1 + x) = 2 atanh(x / (2 + x)): no cancellation for small x.
+    const t = bfDiv(xv, bfAdd(bfInt(2), xv));
+    l2 = bfDiv(bfMul(bfInt(2), atanhSeries(t)), LN2);
+  } else {
+    // 1 + x is exact at the working precision here.
+    l2 = log2Bf(bfAdd(one, xv));
+  }
   return toF80(bfMul(fromF80(y), l2), st);
 }
 
-/** Exposed for tests: the working-precision pi and ln 2 against known digits. */
-export const _constants = { PI, LN2, RC_DOWN, RC_UP };
+/** The working-precision pi and ln 2 as m * 2^e (exposed for tests). */
+export const WORKING_CONSTANTS: Readonly<Record<'pi' | 'ln2', Readonly<BF>>> = { pi: PI, ln2: LN2 };

@@ -571,8 +571,11 @@ export function extract(a: F80, st: FloatStatus): [F80, F80] | null {
 // ---------------------------------------------------------------------------------------
 // Partial remainder
 
-/** Quotient bits and completion of the last prem(): C2 = partial. */
-export const premResult = { q: 0, partial: false };
+/**
+ * Quotient bits and completion of the last prem(): C2 = partial; `special`: the result is
+ * a NaN or an invalid-operation response (the condition codes then differ).
+ */
+export const premResult = { q: 0, partial: false, special: false };
 
 /**
  * FPREM (`ieee` false: quotient truncated) or FPREM1 (`ieee` true: quotient rounded to
@@ -582,13 +585,17 @@ export const premResult = { q: 0, partial: false };
 export function prem(a: F80, b: F80, ieee: boolean, st: FloatStatus): F80 | null {
   premResult.q = 0;
   premResult.partial = false;
+  premResult.special = true;
   const ka = kindOf(a);
   const kb = kindOf(b);
   const early = screen2(a, ka, b, kb, st);
   if (early !== undefined) return early;
   if (ka === Kind.Infinity || kb === Kind.Zero) return invalid(st);
   if (denormal2(ka, kb, st, false)) return null;
-  if (ka === Kind.Zero || kb === Kind.Infinity) return a;
+  premResult.special = false;
+  if (ka === Kind.Zero) return a;
+  // A pseudo-denormal comes back in its normal encoding.
+  if (kb === Kind.Infinity) return packExt(signOf(a), a.sig, lsbExp(a));
   const sa = signOf(a);
   const ea = lsbExp(a);
   const eb = lsbExp(b);
