@@ -1,9 +1,13 @@
 /**
  * Can this build boot a guest and show its screen? The guest-dependent end-to-end steps run
- * only when the real Machine (emulator-core) boots the fixture ISO and paints pixels;
- * otherwise they are skipped with this reason, loudly.
+ * only when the real Machine (emulator-core), in a real session worker, boots the fixture
+ * ISO and paints pixels; otherwise they are skipped with this reason, loudly. The probe
+ * runs in a worker so a busy or stuck guest cannot block the test process.
  */
 import { findFirmware } from '../../app/host/firmware.js';
+import { Library } from '../../app/library/library.js';
+import { newVm, tempDir } from '../../app/library/test-helpers.js';
+import { SessionManager } from '../../app/session/manager.js';
 import { fixtureIso } from './harness.js';
 
 export interface Capability {
@@ -15,22 +19,23 @@ export interface Capability {
 export async function probeGuest(timeoutMs = 20_000): Promise<Capability> {
   const iso = fixtureIso();
   if (iso === null) return { boots: false, reason: 'no bootable fixture ISO in test/fixtures/out (npm run fixtures) and TERRARIUM_E2E_ISO unset', iso };
-  const firmware = findFirmware();
-  if (firmware.bios === null) return { boots: false, reason: 'no BIOS firmware (apt install seabios)', iso };
-  const { Machine } = await import('../../emulator-core/machine/machine.js');
+  if (findFirmware().bios === null) return { boots: false, reason: 'no BIOS firmware (apt install seabios)', iso };
+  const library = new Library(tempDir('terrarium-probe-'));
+  const vm = await library.create(newVm('probe', { cdrom: iso, disk: { kind: 'none' }, system: { ...newVm('probe').system, memoryMiB: 128 } }));
   let screens = 0;
+  const sessions = new SessionManager({ owner: 'e2e probe', listener: { status: () => undefined, screen: () => void screens++, serial: () => undefined } });
   try {
-    const machine = await Machine.create(
-      { memoryMiB: 128, accel: 'auto', bios: firmware.bios, ...(firmware.vgaBios ? { vgaBios: firmware.vgaBios } : {}), cdrom: iso, boot: 'cdrom', clock: 'realtime' },
-      { screenUpdate: () => void screens++ },
-    );
-    const running = machine.run();
-    const outcome = await Promise.race([running.then((exit) => `exited: ${exit.kind} (${exit.reason})`), new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
-    if (outcome !== null) return { boots: false, reason: `the Machine ${outcome} before showing a screen`, iso };
-    machine.powerOff();
-    await Promise.race([running, new Promise((r) => setTimeout(r, 5000))]);
+    const session = await sessions.start(vm);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && screens === 0 && !session.over) await new Promise((r) => setTimeout(r, 200));
+    if (session.over) {
+      const why = session.error?.message ?? session.exit?.reason ?? session.state;
+      return { boots: false, reason: `the Machine stopped before showing a screen: ${why}`, iso };
+    }
     return screens > 0 ? { boots: true, reason: `the Machine boots ${iso} and paints its screen`, iso } : { boots: false, reason: `the Machine ran ${timeoutMs / 1000} s without a screen update`, iso };
   } catch (error) {
-    return { boots: false, reason: `the Machine cannot boot a guest yet: ${(error as Error).message}`, iso };
+    return { boots: false, reason: `the Machine cannot start: ${(error as Error).message}`, iso };
+  } finally {
+    await sessions.shutdownAll();
   }
 }

@@ -95,4 +95,11 @@ describe.skipIf(missing !== null).sequential('console and serial UI with the tes
     await page.locator(`${vm} [data-state=stopped]`).waitFor();
     await expect.poll(() => page.locator(`${vm} .thumb img`).count()).toBe(1);
   });
+
+  it('deletes the stopped VM after confirmation', async () => {
+    await page.click('[data-testid=delete]');
+    await page.locator('[data-testid=delete-dialog]').waitFor();
+    await page.click('[data-testid=delete-confirm]');
+    await page.getByText('No VMs yet.').waitFor();
+  });
 });

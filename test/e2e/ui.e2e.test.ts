@@ -7,7 +7,7 @@
  * (capability.ts); until then they are skipped with the reason printed, and a test checks
  * instead that a failed start is explained in the app.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -208,6 +208,10 @@ describe.skipIf(missing !== null).sequential('Terrarium in Chromium against terr
 
   it('finds the VM and its settings unchanged after the host restarts', async () => {
     const before = readFileSync(path.join(home, 'VMs', VM, `${VM}.terrarium.json`), 'utf8');
+    // A VM whose config was damaged while the host was down.
+    const broken = path.join(home, 'VMs', 'Broken VM', 'Broken VM.terrarium.json');
+    mkdirSync(path.dirname(broken));
+    writeFileSync(broken, '{"schemaVersion": 1, "name": "Broken VM", "system": ');
     const oldUrl = host.url;
     expect(await host.stop()).toBe(0);
     host = await serve(home);
@@ -222,5 +226,17 @@ describe.skipIf(missing !== null).sequential('Terrarium in Chromium against terr
     const after = JSON.parse(readFileSync(path.join(home, 'VMs', VM, `${VM}.terrarium.json`), 'utf8'));
     expect(after).toEqual(JSON.parse(before));
     await screenshot(page, '13-after-restart');
+  });
+
+  it('lists a corrupt config as an error with the reason, and never rewrites it', async () => {
+    const broken = path.join(home, 'VMs', 'Broken VM', 'Broken VM.terrarium.json');
+    await page.click('[data-testid="vm-item-Broken VM"]');
+    const pane = page.locator('[data-testid=broken-vm]');
+    await pane.getByText('Broken VM.terrarium.json is not valid JSON').waitFor();
+    await pane.getByText(/Terrarium leaves it untouched/).waitFor();
+    expect(await page.isEnabled('[data-testid=settings]')).toBe(false);
+    expect(await page.isEnabled('[data-testid=delete]')).toBe(false);
+    expect(readFileSync(broken, 'utf8')).toBe('{"schemaVersion": 1, "name": "Broken VM", "system": ');
+    await screenshot(page, '14-broken-config');
   });
 });

@@ -53,7 +53,7 @@ export function Toolbar() {
           Reset
         </button>
       </div>
-      <button type="button" data-testid="delete" disabled={!vm || running} onClick={() => vm && openDialog({ kind: 'delete', id: vm.id })}>
+      <button type="button" data-testid="delete" disabled={!ok || running} title={vm?.status === 'error' ? 'Terrarium does not delete a VM whose config it cannot read' : undefined} onClick={() => ok && openDialog({ kind: 'delete', id: ok.id })}>
         <Icon name="trash" />Delete
       </button>
     </header>

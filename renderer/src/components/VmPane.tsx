@@ -22,13 +22,14 @@ export function VmPane() {
   }
   if (vm.status === 'error') {
     return (
-      <main className="pane" data-testid="broken-vm">
+      <main className="pane padded" data-testid="broken-vm">
         <h1>{vm.id}</h1>
         <div className="error-box" role="alert">
           <p className="error-title">This VM's configuration cannot be read.</p>
           <p>{vm.error.message}</p>
           {vm.error.hint && <p className="hint">{vm.error.hint}</p>}
           <p className="path">File: {vm.file}</p>
+          <p>Terrarium will not change or delete this VM: fix the file, or remove the folder {vm.dir} yourself.</p>
         </div>
       </main>
     );

@@ -160,6 +160,9 @@ function updateSession(id: string, session: SessionInfo): void {
   useApp.setState({ vms: vms.map((v) => (v.id === id && v.status === 'ok' ? { ...v, session } : v)) });
   const previous = vms.find((v) => v.id === id);
   const was = previous?.status === 'ok' ? previous.session.state : null;
+  // Booting can take a while on the interpreter: show it with the other long operations.
+  if (session.state === 'starting') useApp.getState().setProgress(`boot:${id}`, `Starting ${id}…`, -1);
+  else useApp.getState().endProgress(`boot:${id}`);
   if (session.state === 'error' && was !== 'error' && session.error) useApp.getState().notify('error', `${id}: ${session.error.message}`, session.error.hint);
   if (session.state === 'stopped' && was !== 'stopped') void useApp.getState().refresh();
 }
