@@ -47,6 +47,7 @@ export function buildMenu(ipc: IpcBridge, libraryRoot: string): Menu {
         item('Power o&ff', 'power-off'),
         item('&Reset', 'reset'),
         { type: 'separator' },
+        item('&Clone…', 'clone'),
         item('&Delete…', 'delete'),
       ],
     },

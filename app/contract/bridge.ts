@@ -11,7 +11,7 @@ export type FileKind = 'iso' | 'disk' | 'kernel';
 
 /** Application menu items the renderer acts on (they concern the selected VM or a dialog). */
 export type MenuCommand =
-  | { command: 'new-vm' | 'settings' | 'start' | 'pause' | 'acpi-shutdown' | 'power-off' | 'reset' | 'delete' | 'console' | 'serial' }
+  | { command: 'new-vm' | 'settings' | 'start' | 'pause' | 'acpi-shutdown' | 'power-off' | 'reset' | 'delete' | 'clone' | 'console' | 'serial' }
   /** File → Open ISO…: the chosen file is granted to the window already. */
   | { command: 'open-iso'; path: string };
 

@@ -8,7 +8,9 @@ import { AppError } from '../errors.js';
 
 export function defaultWorkerUrl(): URL {
   const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/app/session/worker.js', here) : new URL('./worker.js', here);
+  let url = here.endsWith('.ts') ? new URL('../../dist/app/session/worker.js', here) : new URL('./worker.js', here);
+  // Packaged desktop app: workers run from the unpacked copy (electron-builder asarUnpack).
+  if (url.pathname.includes('/app.asar/')) url = new URL(url.href.replace('/app.asar/', '/app.asar.unpacked/'));
   if (!existsSync(fileURLToPath(url))) {
     throw new AppError('INTERNAL', `The session worker ${fileURLToPath(url)} is missing.`, { hint: 'Run `npm run build` first.' });
   }

@@ -96,10 +96,21 @@ describe.skipIf(missing !== null).sequential('console and serial UI with the tes
     await expect.poll(() => page.locator(`${vm} .thumb img`).count()).toBe(1);
   });
 
+  it('clones the stopped VM, refusing a name that is taken', async () => {
+    await page.click('[data-testid=clone]');
+    await page.fill('[data-testid=clone-name]', 'double');
+    await page.click('[data-testid=clone-confirm]');
+    await page.getByText('A VM named "double" already exists.').waitFor();
+    await page.fill('[data-testid=clone-name]', 'Double copy');
+    await page.click('[data-testid=clone-confirm]');
+    await page.locator('[data-testid="vm-item-Double copy"]').waitFor();
+    await page.click(vm);
+  });
+
   it('deletes the stopped VM after confirmation', async () => {
     await page.click('[data-testid=delete]');
     await page.locator('[data-testid=delete-dialog]').waitFor();
     await page.click('[data-testid=delete-confirm]');
-    await page.getByText('No VMs yet.').waitFor();
+    await page.locator(vm).waitFor({ state: 'detached' });
   });
 });

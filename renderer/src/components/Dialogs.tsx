@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import type { IsoInfo } from '../../../app/contract/api';
-import { formatBytes } from '../lib/format';
+import { ApiError } from '../api/client';
+import { formatBytes, newOpId } from '../lib/format';
 import { useApi, useApp } from '../store/app';
-import { Dialog } from './Dialog';
+import { Dialog, Field } from './Dialog';
 import { NewVmWizard } from './NewVmWizard';
 import { SettingsDialog } from './SettingsDialog';
 
@@ -18,6 +19,8 @@ export function Dialogs() {
     }
     case 'delete':
       return <DeleteDialog id={dialog.id} />;
+    case 'clone':
+      return <CloneDialog id={dialog.id} />;
     case 'iso-create':
       return <CreateFromIso iso={dialog.iso} />;
     case 'iso-attached':
@@ -128,6 +131,61 @@ function DeleteDialog({ id }: { id: string }) {
           <input type="checkbox" checked={keepDisks} onChange={(e) => setKeepDisks(e.target.checked)} /> Keep the disk images
         </label>
       )}
+    </Dialog>
+  );
+}
+
+function CloneDialog({ id }: { id: string }) {
+  const api = useApi();
+  const { openDialog, notify, select, setProgress, endProgress } = useApp();
+  const [name, setName] = useState(`${id} clone`);
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const clone = async () => {
+    const opId = newOpId();
+    setBusy(true);
+    setProgress(opId, `Cloning ${id}`, 0);
+    try {
+      const copy = await api.cloneVm({ id, name, opId });
+      openDialog(null);
+      select(copy.id);
+      notify('info', `Cloned ${id} as ${copy.id}.`);
+    } catch (e) {
+      if (e instanceof ApiError && e.field === 'name') setError(e.message);
+      else if (e instanceof ApiError) notify('error', e.message, e.hint);
+      else throw e;
+    } finally {
+      endProgress(opId);
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog
+      title={`Clone ${id}`}
+      testId="clone-dialog"
+      onClose={() => openDialog(null)}
+      footer={
+        <>
+          <button type="button" onClick={() => openDialog(null)}>
+            Cancel
+          </button>
+          <button type="button" className="primary" data-testid="clone-confirm" disabled={busy || name.trim() === ''} onClick={() => void clone()}>
+            Clone
+          </button>
+        </>
+      }
+    >
+      <Field label="Name of the copy" error={error} help="Its disks are copied into its own folder.">
+        <input
+          data-testid="clone-name"
+          autoFocus
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            setError(undefined);
+          }}
+        />
+      </Field>
     </Dialog>
   );
 }

@@ -53,6 +53,10 @@ export function Toolbar() {
           Reset
         </button>
       </div>
+      <button type="button" data-testid="clone" disabled={!ok || running} onClick={() => ok && openDialog({ kind: 'clone', id: ok.id })}>
+        <Icon name="copy" />
+        Clone
+      </button>
       <button type="button" data-testid="delete" disabled={!ok || running} title={vm?.status === 'error' ? 'Terrarium does not delete a VM whose config it cannot read' : undefined} onClick={() => ok && openDialog({ kind: 'delete', id: ok.id })}>
         <Icon name="trash" />Delete
       </button>

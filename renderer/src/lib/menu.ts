@@ -30,6 +30,8 @@ export async function handleMenu(command: MenuCommand): Promise<void> {
       return store.openDialog({ kind: 'settings', id });
     case 'delete':
       return store.openDialog({ kind: 'delete', id });
+    case 'clone':
+      return store.openDialog({ kind: 'clone', id });
     case 'start':
       store.setTab('console');
       await store.attempt(() => api.startVm({ id }));

@@ -24,6 +24,7 @@ export type Dialog =
   | { kind: 'wizard'; prefill?: { name: string; osType: string; iso: IsoInfo } }
   | { kind: 'settings'; id: string }
   | { kind: 'delete'; id: string }
+  | { kind: 'clone'; id: string }
   | { kind: 'iso-create'; iso: IsoInfo }
   | { kind: 'iso-attached'; id: string; iso: IsoInfo }
   | null;
