@@ -79,7 +79,8 @@ export interface IsoInfo {
 export interface MediaFile {
   path: string;
   fileName: string;
-  kind: 'iso' | 'disk';
+  /** boot: a kernel or initrd for direct Linux boot. */
+  kind: 'iso' | 'disk' | 'boot';
   format?: DiskFormat;
   sizeBytes: number;
   modifiedAt: string;

@@ -29,11 +29,15 @@ export async function diskVirtualSize(file: string, format: DiskFormat): Promise
   }
 }
 
-export function mediaKind(fileName: string): { kind: 'iso' } | { kind: 'disk'; format?: DiskFormat } | null {
+/** Kernels and initrds for direct Linux boot go by name more than by extension. */
+const BOOT_FILE = /^(vmlinu[xz]|bzimage|kernel|initrd|initramfs|rootfs)|\.(cpio|gz|xz|zst|lz4|bin)$/i;
+
+export function mediaKind(fileName: string): { kind: 'iso' } | { kind: 'disk'; format?: DiskFormat } | { kind: 'boot' } | null {
   const ext = path.extname(fileName).toLowerCase();
   if (ext === '.iso') return { kind: 'iso' };
   if (ext === '.qcow2') return { kind: 'disk', format: 'qcow2' };
   if (ext === '.img' || ext === '.raw') return { kind: 'disk' };
+  if (BOOT_FILE.test(fileName)) return { kind: 'boot' };
   return null;
 }
 

@@ -22,7 +22,7 @@ export function uploadFileName(raw: string | null): string {
     throw new AppError('BAD_INPUT', `"${raw ?? ''}" is not a usable file name.`, { field: 'name' });
   }
   if (mediaKind(name) === null) {
-    throw new AppError('BAD_INPUT', `${name} is not an ISO or a disk image.`, { field: 'name', hint: 'Upload .iso, .img, .raw or .qcow2 files.' });
+    throw new AppError('BAD_INPUT', `${name} is not an ISO, a disk image or a Linux kernel/initrd.`, { field: 'name', hint: 'Upload .iso, .img, .raw or .qcow2 files (or vmlinuz/initrd for direct boot).' });
   }
   return name;
 }
@@ -38,7 +38,7 @@ export async function receiveUpload(req: IncomingMessage, mediaDir: string, rawN
     const kind = mediaKind(name)!;
     let format: MediaFile['format'];
     if (kind.kind === 'iso') await inspectIso(temp).catch((e: unknown) => Promise.reject(renamed(e, name)));
-    else {
+    else if (kind.kind === 'disk') {
       format = await detectDiskFormat(temp);
       if (kind.format === 'qcow2' && format !== 'qcow2') throw new AppError('BAD_INPUT', `${name} is not a qcow2 image.`, { field: 'name' });
     }

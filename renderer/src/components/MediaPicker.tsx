@@ -21,7 +21,7 @@ export function MediaPicker({ kind, value, onChange, testId, allowNone = true }:
     if (!desktop) void api.listMedia({}).then(setMedia, () => undefined);
   }, [api, desktop]);
 
-  const wanted = media.filter((m) => (kind === 'iso' ? m.kind === 'iso' : kind === 'disk' ? m.kind === 'disk' : true));
+  const wanted = media.filter((m) => (kind === 'iso' ? m.kind === 'iso' : kind === 'disk' ? m.kind === 'disk' : m.kind === 'boot'));
   const options = value !== null && !wanted.some((m) => m.path === value) ? [{ path: value, fileName: value }, ...wanted] : wanted;
 
   const browse = async () => {
