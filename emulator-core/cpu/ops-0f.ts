@@ -616,7 +616,8 @@ function mmxOp(op: number): (c: Cpu) => void {
   return (c) => {
     if ((c.cr0 & 0x4) !== 0) c.undefinedOpcode(); // CR0.EM
     if ((c.cr0 & CR0_TS) !== 0) c.raise(EXC_NM);
-    c.mmxExec(op, c.fetch8());
+    // EMMS (0F 77) has no ModRM byte; a register-form ModRM keeps the unit from decoding an address.
+    c.mmxExec(op, op === 0x77 ? 0xc0 : c.fetch8());
   };
 }
 for (let op = 0x60; op <= 0x7f; op++) if (op < 0x78 || op > 0x7d) both(X | op, mmxOp(op));
