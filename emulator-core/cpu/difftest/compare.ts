@@ -38,6 +38,9 @@ function compareFpu(tc: DiffCase, exp: Uint8Array, act: Uint8Array, out: string[
     out.push(`  x87 status word: host ${describeStatus(e.status)} terrarium ${describeStatus(a.status)} (compared bits ${hex4(swMask)})`);
   }
   if (e.tag !== a.tag) out.push(`  x87 tag word: host ${hex4(e.tag)} terrarium ${hex4(a.tag)}`);
+  // The last instruction pointer (FIP) is architectural; FOP, FDP and the selectors are not
+  // compared: recent CPUs store FCS/FDS as 0 and update FOP/FDP only on unmasked exceptions.
+  if (e.ip !== a.ip) out.push(`  x87 last instruction pointer (FIP): host 0x${hex32(e.ip)} terrarium 0x${hex32(a.ip)}`);
   for (let i = 0; i < 8; i++) {
     if (stTag(e, i) === 3 || ((check.stUndefined ?? 0) >> i) & 1) continue;
     if (e.st[i] !== a.st[i]) out.push(`  ST(${i}): host ${e.st[i]} terrarium ${a.st[i]}`);

@@ -5,7 +5,7 @@
  * INT n meets a DPL 0 gate and raises #GP. Exceptions are reported instead of delivered, as
  * the native harness reports the signal the kernel sent.
  */
-import { AR_DB, AR_G, AR_P, AR_S, CS, DS, ES, FS, GS, SS, TR } from '../constants.js';
+import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CS, DS, ES, FS, GS, SS, TR } from '../constants.js';
 import { FAULT, type Cpu, type FpuUnit } from '../cpu.js';
 import { step } from '../interpreter.js';
 import type { FpuState } from '../state.js';
@@ -24,6 +24,8 @@ const USER_CS = 0x1b;
 const USER_DS = 0x23;
 /** Vectors whose gates Linux makes reachable from user mode (INT3, INTO, INT 0x80). */
 const USER_GATES = new Set([3, 4, 0x80]);
+/** The x87 after FNINIT with all eight registers zero (see harness.c dt_run_case). */
+const FNINIT_STATE: FpuState = { control: 0x37f, status: 0, tag: 0xffff, opcode: 0, ip: 0, cs: 0, dp: 0, ds: 0, regs: new Array<string>(8).fill('0'.repeat(20)) };
 /** A case that runs longer than this is stopped and reported as a runaway. */
 const MAX_INSTRUCTIONS = 200_000;
 /** Pseudo-vector reported when a case did not finish. */
@@ -84,6 +86,8 @@ export class TerrariumRunner {
     c.segBase[TR] = TSS;
     c.segLimit[TR] = 0x67;
     c.segAccess[TR] = AR_P | 0xb;
+    // As Linux sets them: #MF for x87 errors (NE), WAIT honours TS (MP).
+    c.cr0 |= CR0_NE | CR0_MP;
   }
 
   loadCode(code: Uint8Array): void {
@@ -112,7 +116,8 @@ export class TerrariumRunner {
     const c = this.cpu;
     const h = this.harness;
     this.enterUserMode();
-    c.fpu.reset();
+    // What the native harness does before each case: FLDZ x8 then FNINIT.
+    c.fpu.restore(FNINIT_STATE);
     const initial = fillData(tc.memSeed);
     if (tc.patch !== undefined) initial.set(tc.patch.bytes, tc.patch.offset);
     h.writeMemory(DATA_BASE, initial);

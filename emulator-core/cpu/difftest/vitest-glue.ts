@@ -5,7 +5,7 @@
  */
 import { assert, beforeAll, describe, expect, it } from 'vitest';
 import type { Cpu, FpuUnit } from '../cpu.js';
-import type { DiffCase } from './case.js';
+import { VECTOR_NAMES, type DiffCase } from './case.js';
 import { nativeStatus } from './native.js';
 import { Rng } from './prng.js';
 import { familyReport, runSuite, type SuiteResult } from './suite.js';
@@ -45,7 +45,10 @@ export function diffSuite(spec: DiffSuiteSpec): void {
       const cases = spec.generate(new Rng(seed), difftestScale());
       const t0 = Date.now();
       result = runSuite(native.harness, cases, { seed, createFpu });
-      console.info(`${spec.title}: ${cases.length} cases in ${Date.now() - t0} ms (seed ${seed}; DIFFTEST_SEED=${seed} reproduces)`);
+      const raised = new Map<number, number>();
+      for (const f of result.families.values()) for (const [v, n] of f.hostExceptions) raised.set(v, (raised.get(v) ?? 0) + n);
+      const summary = [...raised].map(([v, n]) => `${VECTOR_NAMES[v] ?? v}x${n}`).join(' ');
+      console.info(`${spec.title}: ${cases.length} cases in ${Date.now() - t0} ms (seed ${seed}; DIFFTEST_SEED=${seed} reproduces); host exceptions: ${summary || 'none'}`);
     });
     for (const family of spec.families) {
       it(family, () => {
