@@ -31,8 +31,8 @@
  * FNSTENV, FNSAVE and the FNENI/FNDISI/FNSETPM no-ops) and MMX instructions call
  * host.fpuError() first when an unmasked exception is pending (ES). Encodings that do not
  * exist call host.undefinedOpcode(); FISTTP (SSE3) is treated as undefined. All memory
- * reads happen before any state changes, and multi-part stores are checked with
- * host.checkWritable() first, so a faulting instruction can be restarted.
+ * reads happen before any state changes, and stores are checked with host.checkWritable()
+ * before anything changes, so a faulting instruction can be restarted.
  *
  * FIP/FCS/FOP (and FDP/FDS for memory forms) are updated by every non-control
  * instruction, as the classic x87 does (recent Intel CPUs update FOP/FDP only on unmasked
@@ -438,6 +438,7 @@ export class Fpu {
           case 2:
           case 3:
             this.checkPending();
+            this.host.checkWritable(lin, 4);
             this.touch(opcode, modrm, info);
             this.storeFloat(lin, 32, reg === 3);
             return 0;
@@ -473,6 +474,7 @@ export class Fpu {
           case 2:
           case 3:
             this.checkPending();
+            this.host.checkWritable(lin, 4);
             this.touch(opcode, modrm, info);
             this.storeInt(lin, 32, reg === 3);
             return 0;
@@ -485,6 +487,7 @@ export class Fpu {
           }
           case 7:
             this.checkPending();
+            this.host.checkWritable(lin, 10);
             this.touch(opcode, modrm, info);
             this.storeExtended(lin);
             return 0;
@@ -503,6 +506,7 @@ export class Fpu {
           case 2:
           case 3:
             this.checkPending();
+            this.host.checkWritable(lin, 8);
             this.touch(opcode, modrm, info);
             this.storeFloat(lin, 64, reg === 3);
             return 0;
@@ -533,6 +537,7 @@ export class Fpu {
           case 2:
           case 3:
             this.checkPending();
+            this.host.checkWritable(lin, 2);
             this.touch(opcode, modrm, info);
             this.storeInt(lin, 16, reg === 3);
             return 0;
@@ -552,11 +557,13 @@ export class Fpu {
           }
           case 6:
             this.checkPending();
+            this.host.checkWritable(lin, 10);
             this.touch(opcode, modrm, info);
             this.storeBcd(lin);
             return 0;
           case 7:
             this.checkPending();
+            this.host.checkWritable(lin, 8);
             this.touch(opcode, modrm, info);
             this.storeInt(lin, 64, true);
             return 0;
