@@ -127,6 +127,7 @@ function quiet(x: F80): F80 {
   return { se: x.se, sig: x.sig | QUIET_BIT };
 }
 
+/** Number of significant bits of m >= 0 (hot: every rounding needs it). */
 export function bitLength(m: bigint): number {
   let n = 0;
   while (m > 0xffffffffn) {

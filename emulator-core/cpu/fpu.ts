@@ -854,9 +854,11 @@ export class Fpu {
       if (this.stackFault(true)) this.push(INDEFINITE);
       return;
     }
-    const v = this.get(i);
+    // Copy the raw encoding (no conversion: FLD ST(i) never raises anything itself).
+    const src = this.phys(i);
     this.setC1(false);
-    this.push(v);
+    this.top = (this.top - 1) & 7;
+    this.copyPhys(src, this.top);
   }
 
   private fldConst(n: number): void {
@@ -958,7 +960,7 @@ export class Fpu {
       if (!this.stackFault(false)) return;
       this.set(i, INDEFINITE);
     } else {
-      this.set(i, this.get(0));
+      this.copyPhys(this.phys(0), this.phys(i));
       this.setC1(false);
     }
     if (popAfter) this.pop();
@@ -974,9 +976,23 @@ export class Fpu {
     } else {
       this.setC1(false);
     }
-    const a = this.get(0);
-    this.set(0, this.get(i));
-    this.set(i, a);
+    const a = this.phys(0);
+    const b = this.phys(i);
+    const se = this.regSe[a];
+    const hi = this.regHi[a];
+    const lo = this.regLo[a];
+    this.copyPhys(b, a);
+    this.regSe[b] = se;
+    this.regHi[b] = hi;
+    this.regLo[b] = lo;
+  }
+
+  /** Copy physical register `from` to `to` bit for bit and mark it in use. */
+  private copyPhys(from: number, to: number): void {
+    this.regSe[to] = this.regSe[from];
+    this.regHi[to] = this.regHi[from];
+    this.regLo[to] = this.regLo[from];
+    this.regEmpty[to] = 0;
   }
 
   private fcmov(i: number, cond: boolean): void {
