@@ -39,12 +39,21 @@
  * exceptions and store FCS/FDS as 0; the FSAVE/FSTENV images here carry the values).
  *
  * Arithmetic is exact in software (float80.ts); transcendentals are described in
- * float80-transcendental.ts.
+ * float80-transcendental.ts. fpu-oracle.test.ts compares every instruction form with the
+ * host x87. Details that follow the hardware rather than the SDM's prose, all confirmed
+ * there: ES/B always equal "some flag unmasked" (FLDCW, FLDENV, FRSTOR and FNSTENV's
+ * masking recompute them); FCOMI leaves C0-C3 alone except that a stack fault clears C1;
+ * compares set the condition codes and EFLAGS even when the exception is unmasked; FCMOVcc
+ * with an empty operand writes the indefinite even when the condition is false; FLD ST(i)
+ * reports an empty source before a full stack; FLD m32/m64 of a denormal loads even with
+ * DE unmasked; D9 D8+i (FSTP1) with an empty ST0 just pops; FPREM on NaNs/invalid clears
+ * C1 and C2 and keeps C0/C3; EMMS also sets TOP to 0; FNSAVE/FSTENV write 0xFFFF in the
+ * reserved halves of the 32-bit protected-mode image.
  */
 
 import type { FpuHost, FpuInstructionInfo } from './fpu-host.js';
 import type { FpuState } from './state.js';
-import { BadInputError } from '../errors.js';
+import { BadInputError, EmulatorError } from '../errors.js';
 import {
   CMP_EQ,
   CMP_GT,
@@ -406,6 +415,9 @@ export class Fpu {
    * telling the CPU which `out` fields to apply (0 for most instructions).
    */
   exec(opcode: number, modrm: number, lin: number, info: FpuInstructionInfo, eflags: number): number {
+    if ((opcode & 0xf8) !== 0xd8) {
+      throw new EmulatorError('INTERNAL', 'x87 unit called with a non-escape opcode', { opcode });
+    }
     modrm &= 0xff;
     if (modrm >= 0xc0) return this.execReg(opcode, modrm, info, eflags);
     return this.execMem(opcode, modrm, lin, info);
