@@ -90,7 +90,6 @@ async function foreground(id: string, ctx: CliContext, serial: boolean, shutdown
   try {
     const vm = await svc.call('getVm', { id });
     dir = vm.dir;
-    if (serial) await svc.call('subscribeSerial', { id });
     await svc.call('startVm', { id });
     if (serial) {
       await svc.call('subscribeSerial', { id });
