@@ -5,6 +5,7 @@
  * allows, and describe the 32-bit entry state (flat segments from a small GDT, ESI =
  * boot_params, paging off, interrupts off).
  */
+import { randomFillSync } from 'node:crypto';
 import { BadInputError } from '../errors.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { pcMemoryMap, type E820Entry } from './e820.js';
@@ -14,6 +15,9 @@ export const BOOT_GDT_ADDR = 0x1000;
 export const BOOT_PARAMS_ADDR = 0x7000;
 export const CMDLINE_ADDR = 0x20000;
 export const CMDLINE_MAX = 0x10000;
+/** setup_data list (RNG seed) just after boot_params. */
+export const SETUP_DATA_ADDR = 0x8000;
+const SETUP_RNG_SEED = 9;
 export const KERNEL_LOAD_ADDR = 0x100000;
 
 /** Selectors the protocol requires: __BOOT_CS and __BOOT_DS. */
@@ -48,7 +52,7 @@ function u32(b: Uint8Array, o: number): number {
 
 /** Parse and check a bzImage; throws BadInputError with a one-line reason. */
 export function parseBzImage(file: Uint8Array, name: string): LinuxImage {
-  if (file.length < 0x1000) throw new BadInputError(`${name} is not a Linux kernel: only ${file.length} bytes`);
+  if (file.length < 0x264) throw new BadInputError(`${name} is not a Linux kernel: only ${file.length} bytes`);
   const magic = String.fromCharCode(file[0x202], file[0x203], file[0x204], file[0x205]);
   if (magic !== 'HdrS' || u16(file, 0x1fe) !== 0xaa55) {
     throw new BadInputError(`${name} is not a bzImage: no Linux boot-protocol header (HdrS)`);
@@ -164,6 +168,18 @@ export function loadLinux(mem: GuestMemory, kernel: Uint8Array, options: LinuxLo
     dv.setUint32(o + 12, Math.floor(e.size / 0x100000000), true);
     dv.setUint32(o + 16, e.type, true);
   });
+  // An RNG seed from the host (protocol 2.09+ setup_data), as QEMU passes: without it a
+  // kernel lacking RDRAND spends a long time gathering jitter entropy before crng is ready.
+  if (image.protocol >= 0x0209) {
+    const sd = new Uint8Array(16 + 32);
+    const sv = new DataView(sd.buffer);
+    sv.setUint32(8, SETUP_RNG_SEED, true);
+    sv.setUint32(12, 32, true);
+    randomFillSync(sd.subarray(16));
+    mem.writeBytes(SETUP_DATA_ADDR, sd);
+    dv.setUint32(0x250, SETUP_DATA_ADDR, true);
+    dv.setUint32(0x254, 0, true);
+  }
   mem.writeBytes(BOOT_PARAMS_ADDR, bp);
 
   // GDT: null, null, __BOOT_CS (flat 32-bit code), __BOOT_DS (flat data).
