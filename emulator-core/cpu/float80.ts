@@ -127,15 +127,22 @@ function quiet(x: F80): F80 {
   return { se: x.se, sig: x.sig | QUIET_BIT };
 }
 
+const MAX64 = (1n << 64n) - 1n;
+
 /** Number of significant bits of m >= 0 (hot: every rounding needs it). */
 export function bitLength(m: bigint): number {
   let n = 0;
-  while (m > 0xffffffffn) {
-    m >>= 32n;
-    n += 32;
+  while (m > MAX64) {
+    m >>= 64n;
+    n += 64;
   }
-  return n + 32 - Math.clz32(Number(m));
+  const hi = Number(m >> 32n);
+  return hi !== 0 ? n + 64 - Math.clz32(hi) : n + 32 - Math.clz32(Number(m));
 }
+
+/** 2^k for the carry checks of roundAt. */
+const POW2: bigint[] = [];
+for (let k = 0; k <= 256; k++) POW2.push(1n << BigInt(k));
 
 // ---------------------------------------------------------------------------------------
 // Exact values and rounding
@@ -156,6 +163,8 @@ let rM = 0n;
 let rE = 0;
 let rInexact = false;
 let rUp = false;
+/** Significant bits of rM. */
+let rBits = 0;
 
 /** Round (-1)^s * m * 2^e to a multiple of 2^ulpE under `rc` into rM/rE. */
 function roundAt(s: number, m: bigint, e: number, ulpE: number, rc: number, nb: number): void {
@@ -165,6 +174,7 @@ function roundAt(s: number, m: bigint, e: number, ulpE: number, rc: number, nb: 
     rE = e;
     rInexact = false;
     rUp = false;
+    rBits = nb;
     return;
   }
   let q: bigint;
@@ -204,6 +214,9 @@ function roundAt(s: number, m: bigint, e: number, ulpE: number, rc: number, nb: 
   rE = ulpE;
   rInexact = inexact;
   rUp = inc;
+  rBits = sh >= nb ? 0 : nb - sh;
+  // A carry out of the kept bits makes the result a power of two one bit longer.
+  if (inc && rM === POW2[rBits]) rBits++;
 }
 
 /**
@@ -229,16 +242,17 @@ function roundValue(
   if (top < emin) {
     // Tininess is detected after rounding: round with an unbounded exponent first.
     roundAt(s, m, e, top - (p - 1), rc, nb);
-    const tiny = bitLength(rM) - 1 + rE < emin;
+    const tiny = rBits - 1 + rE < emin;
     if (tiny && (st.masks & EX_UE) === 0) {
       st.flags |= EX_UE;
       if (!wrap) return false;
       if (rInexact) st.flags |= EX_PE;
       st.c1 = rUp;
       rE += WRAP;
-      if (bitLength(rM) - 1 + rE < emin) {
+      if (rBits - 1 + rE < emin) {
         // Too small even for the wrapped range: the x87 delivers a zero.
         rM = 0n;
+        rBits = 0;
         st.flags |= EX_PE;
         st.c1 = false;
       }
@@ -250,7 +264,7 @@ function roundValue(
     return false;
   }
   roundAt(s, m, e, top - (p - 1), rc, nb);
-  const rtop = bitLength(rM) - 1 + rE;
+  const rtop = rBits - 1 + rE;
   if (rtop > emax) {
     if ((st.masks & EX_OE) === 0) {
       st.flags |= EX_OE;
@@ -271,6 +285,7 @@ function roundValue(
     st.c1 = toInf;
     if (toInf) return true;
     rM = (1n << BigInt(p)) - 1n;
+    rBits = p;
     rE = emax - (p - 1);
     return false;
   }
@@ -281,8 +296,12 @@ function roundValue(
 
 /** Pack (-1)^s * m * 2^e (exactly representable) as an extended value. */
 function packExt(s: number, m: bigint, e: number): F80 {
+  return packExtBits(s, m, e, bitLength(m));
+}
+
+/** packExt when the bit length nb of m is known. */
+function packExtBits(s: number, m: bigint, e: number, nb: number): F80 {
   if (m === 0n) return zero(s);
-  const nb = bitLength(m);
   const top = nb - 1 + e;
   if (top >= EXT_EMIN) {
     const sig = nb <= 64 ? m << BigInt(64 - nb) : m >> BigInt(nb - 64);
@@ -296,7 +315,7 @@ function packExt(s: number, m: bigint, e: number): F80 {
 /** Round an exact value to the register format under PC (or `p`) and pack it. */
 function roundToExt(s: number, m: bigint, e: number, p: number, st: FloatStatus): F80 {
   if (roundValue(s, m, e, p, EXT_EMIN, EXT_EMAX, st, true)) return infinity(s);
-  return packExt(s, rM, rE);
+  return packExtBits(s, rM, rE, rBits);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -146,10 +146,13 @@ export class Fpu {
   /** Result channel for FNSTSW AX, FCOMI and MOVD r32, mm (see the return bits). */
   readonly out = new FpuOutput();
 
-  // Physical registers R0-R7: sign+exponent and the two significand halves.
+  // Physical registers R0-R7: sign+exponent, and the 64-bit significands viewed both whole
+  // (arithmetic) and as 32-bit halves (MMX, memory images): word 2p is the low half of
+  // Rp, word 2p+1 the high half (little-endian host, checked by mmx.ts).
   private readonly regSe = new Uint16Array(8);
-  private readonly regLo = new Uint32Array(8);
-  private readonly regHi = new Uint32Array(8);
+  private readonly sigBuffer = new ArrayBuffer(64);
+  private readonly regSig = new BigUint64Array(this.sigBuffer);
+  private readonly regWords = new Uint32Array(this.sigBuffer);
   /** 1 = tag "empty". The other tag values are derived from the contents when stored. */
   private readonly regEmpty = new Uint8Array(8);
 
@@ -174,8 +177,7 @@ export class Fpu {
   /** Power-on / RESET: CW=0040h, SW=0, TW=5555h (all +0.0), pointers 0 (SDM Table 9-1). */
   reset(): void {
     this.regSe.fill(0);
-    this.regLo.fill(0);
-    this.regHi.fill(0);
+    this.regSig.fill(0n);
     this.regEmpty.fill(0);
     this.cw = 0x0040;
     this.sw = 0;
@@ -223,8 +225,8 @@ export class Fpu {
     for (let i = 0; i < 8; i++) {
       regs.push(
         this.regSe[i].toString(16).padStart(4, '0') +
-          this.regHi[i].toString(16).padStart(8, '0') +
-          this.regLo[i].toString(16).padStart(8, '0'),
+          this.regWords[2 * i + 1].toString(16).padStart(8, '0') +
+          this.regWords[2 * i].toString(16).padStart(8, '0'),
       );
     }
     return {
@@ -250,8 +252,7 @@ export class Fpu {
     for (let i = 0; i < 8; i++) {
       const r = s.regs[i];
       this.regSe[i] = parseInt(r.slice(0, 4), 16);
-      this.regHi[i] = parseInt(r.slice(4, 12), 16);
-      this.regLo[i] = parseInt(r.slice(12, 20), 16);
+      this.regSig[i] = BigInt('0x' + r.slice(4, 20));
       this.regEmpty[i] = ((s.tag >> (2 * i)) & 3) === 3 ? 1 : 0;
     }
     this.fop = s.opcode & 0x7ff;
@@ -286,14 +287,13 @@ export class Fpu {
 
   private get(i: number): F80 {
     const p = (this.top + i) & 7;
-    return { se: this.regSe[p], sig: (BigInt(this.regHi[p]) << 32n) | BigInt(this.regLo[p]) };
+    return { se: this.regSe[p], sig: this.regSig[p] };
   }
 
   private set(i: number, v: F80): void {
     const p = (this.top + i) & 7;
     this.regSe[p] = v.se;
-    this.regHi[p] = Number(v.sig >> 32n);
-    this.regLo[p] = Number(v.sig & 0xffffffffn);
+    this.regSig[p] = v.sig;
     this.regEmpty[p] = 0;
   }
 
@@ -310,8 +310,8 @@ export class Fpu {
   private physTag(p: number): number {
     if (this.regEmpty[p] === 1) return 3;
     const exp = this.regSe[p] & 0x7fff;
-    const hi = this.regHi[p];
-    if (exp === 0) return hi === 0 && this.regLo[p] === 0 ? 1 : 2;
+    const hi = this.regWords[2 * p + 1];
+    if (exp === 0) return hi === 0 && this.regWords[2 * p] === 0 ? 1 : 2;
     if (exp === 0x7fff || (hi & 0x80000000) === 0) return 2;
     return 0;
   }
@@ -991,19 +991,16 @@ export class Fpu {
     const a = this.phys(0);
     const b = this.phys(i);
     const se = this.regSe[a];
-    const hi = this.regHi[a];
-    const lo = this.regLo[a];
+    const sig = this.regSig[a];
     this.copyPhys(b, a);
     this.regSe[b] = se;
-    this.regHi[b] = hi;
-    this.regLo[b] = lo;
+    this.regSig[b] = sig;
   }
 
   /** Copy physical register `from` to `to` bit for bit and mark it in use. */
   private copyPhys(from: number, to: number): void {
     this.regSe[to] = this.regSe[from];
-    this.regHi[to] = this.regHi[from];
-    this.regLo[to] = this.regLo[from];
+    this.regSig[to] = this.regSig[from];
     this.regEmpty[to] = 0;
   }
 
@@ -1343,8 +1340,8 @@ export class Fpu {
     for (let k = 0; k < 8; k++) {
       const p = (this.top + k) & 7;
       const at = lin + envSize + 10 * k;
-      h.writeLin32(at, this.regLo[p]);
-      h.writeLin32(at + 4, this.regHi[p]);
+      h.writeLin32(at, this.regWords[2 * p]);
+      h.writeLin32(at + 4, this.regWords[2 * p + 1]);
       h.writeLin16(at + 8, this.regSe[p]);
     }
   }
@@ -1421,10 +1418,8 @@ export class Fpu {
     if (withRegs) {
       for (let k = 0; k < 8; k++) {
         const p = (this.top + k) & 7;
-        const v = regs[k];
-        this.regSe[p] = v.se;
-        this.regHi[p] = Number(v.sig >> 32n);
-        this.regLo[p] = Number(v.sig & 0xffffffffn);
+        this.regSe[p] = regs[k].se;
+        this.regSig[p] = regs[k].sig;
       }
     }
   }
@@ -1439,8 +1434,8 @@ export class Fpu {
   }
 
   private mmxWrite(r: number, lo: number, hi: number): void {
-    this.regLo[r] = lo;
-    this.regHi[r] = hi;
+    this.regWords[2 * r] = lo;
+    this.regWords[2 * r + 1] = hi;
     this.regSe[r] = 0xffff;
   }
 
@@ -1483,16 +1478,16 @@ export class Fpu {
         this.checkPending();
         if (isReg) {
           this.mmxEnter();
-          this.out.gprLo = this.regLo[reg];
-          this.out.gprHi = rexW ? this.regHi[reg] : 0;
+          this.out.gprLo = this.regWords[2 * reg];
+          this.out.gprHi = rexW ? this.regWords[2 * reg + 1] : 0;
           return FPU_OUT_GPR;
         }
         if (rexW) {
           this.host.checkWritable(lin, 8);
-          this.host.writeLin32(lin, this.regLo[reg] | 0);
-          this.host.writeLin32(lin + 4, this.regHi[reg] | 0);
+          this.host.writeLin32(lin, this.regWords[2 * reg] | 0);
+          this.host.writeLin32(lin + 4, this.regWords[2 * reg + 1] | 0);
         } else {
-          this.host.writeLin32(lin, this.regLo[reg] | 0);
+          this.host.writeLin32(lin, this.regWords[2 * reg] | 0);
         }
         this.mmxEnter();
         return 0;
@@ -1502,8 +1497,8 @@ export class Fpu {
         let lo: number;
         let hi: number;
         if (isReg) {
-          lo = this.regLo[rm];
-          hi = this.regHi[rm];
+          lo = this.regWords[2 * rm];
+          hi = this.regWords[2 * rm + 1];
         } else {
           lo = this.readU32(lin);
           hi = this.readU32(lin + 4);
@@ -1516,12 +1511,12 @@ export class Fpu {
         this.checkPending();
         if (isReg) {
           this.mmxEnter();
-          this.mmxWrite(rm, this.regLo[reg], this.regHi[reg]);
+          this.mmxWrite(rm, this.regWords[2 * reg], this.regWords[2 * reg + 1]);
           return 0;
         }
         this.host.checkWritable(lin, 8);
-        this.host.writeLin32(lin, this.regLo[reg] | 0);
-        this.host.writeLin32(lin + 4, this.regHi[reg] | 0);
+        this.host.writeLin32(lin, this.regWords[2 * reg] | 0);
+        this.host.writeLin32(lin + 4, this.regWords[2 * reg + 1] | 0);
         this.mmxEnter();
         return 0;
       case 0x71:
@@ -1532,7 +1527,7 @@ export class Fpu {
         const base = reg === 2 ? 0xd0 : reg === 4 ? 0xe0 : reg === 6 ? 0xf0 : 0;
         if (base === 0 || (op2 === 0x73 && reg === 4)) return this.host.undefinedOpcode();
         this.checkPending();
-        alu.load(this.regLo[rm], this.regHi[rm], 0, 0);
+        alu.load(this.regWords[2 * rm], this.regWords[2 * rm + 1], 0, 0);
         alu.shift(base + (op2 - 0x70), imm8 & 0xff);
         this.mmxEnter();
         this.mmxWrite(rm, alu.lo, alu.hi);
@@ -1544,8 +1539,8 @@ export class Fpu {
         let sLo: number;
         let sHi: number;
         if (isReg) {
-          sLo = this.regLo[rm];
-          sHi = this.regHi[rm];
+          sLo = this.regWords[2 * rm];
+          sHi = this.regWords[2 * rm + 1];
         } else if (op2 >= 0x60 && op2 <= 0x62) {
           // PUNPCKL* read only 32 bits from memory.
           sLo = this.readU32(lin);
@@ -1554,7 +1549,7 @@ export class Fpu {
           sLo = this.readU32(lin);
           sHi = this.readU32(lin + 4);
         }
-        alu.load(this.regLo[reg], this.regHi[reg], sLo, sHi);
+        alu.load(this.regWords[2 * reg], this.regWords[2 * reg + 1], sLo, sHi);
         alu.op(op2);
         this.mmxEnter();
         this.mmxWrite(reg, alu.lo, alu.hi);
@@ -1565,7 +1560,7 @@ export class Fpu {
 
   /** MMX register MMi as a 64-bit value (for debuggers and tests). */
   mmxRegister(i: number): bigint {
-    return (BigInt(this.regHi[i & 7]) << 32n) | BigInt(this.regLo[i & 7]);
+    return (BigInt(this.regWords[2 * (i & 7) + 1]) << 32n) | BigInt(this.regWords[2 * (i & 7)]);
   }
 }
 
