@@ -247,6 +247,21 @@ describe('x87 memory layouts', () => {
     expect(st(f.fpu, 0)).toBe('3fff:8000000000000000'); // 2^200 mod 3 = 1
   });
 
+  it('FSIN/FCOS/FPTAN/FSINCOS leave |x| >= 2^63 alone and set C2', () => {
+    const f = setup();
+    fld64(f, 2 ** 63);
+    for (const modrm of [0xfe, 0xff, 0xf2, 0xfb]) {
+      f.fpu.exec(0xd9, modrm, 0, PM32, 0);
+      expect(f.fpu.statusWord & 0x3c00, modrm.toString(16)).toBe(0x3c00); // TOP=7, C2
+      expect(st(f.fpu, 0)).toBe('403e:8000000000000000');
+    }
+    fld64(f, 0.5);
+    f.fpu.exec(0xd9, 0xf2, 0, PM32, 0); // FPTAN pushes 1.0 and clears C2
+    expect(f.fpu.statusWord & 0x400).toBe(0);
+    expect(st(f.fpu, 0)).toBe('3fff:8000000000000000');
+    expect(st(f.fpu, 1)).toBe('3ffe:8bda7adf9a3a5219');
+  });
+
   it('FNSAVE (32-bit protected mode): offsets, reserved 0xFFFF halves, then FNINIT', () => {
     const f = setup();
     fld64(f, 1);
