@@ -809,7 +809,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     if ((e0 & this.writeMask) === 0) this.physFor(lin, ACCESS_WRITE, user);
     if (last >>> 12 !== lin >>> 12) {
       const e1 = this.tlb[last >>> 12];
-      if ((e1 & this.writeMask) === 0) this.physFor(last, ACCESS_WRITE, user);
+      // Translate the second page at its first byte: that is the CR2 a crossing access reports.
+      if ((e1 & this.writeMask) === 0) this.physFor(last & ~0xfff, ACCESS_WRITE, user);
     }
   }
 
