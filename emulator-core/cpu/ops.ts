@@ -360,11 +360,15 @@ sized(
   0x60,
   (c) => {
     const sp = c.r16[8];
+    // Probe the first push (AX, at the top) before the block: the CPU pushes from the top
+    // down, so that is the CR2 a fault reports.
+    c.checkWritable(c.segAddr(SS, c.ss32 ? (c.r32[4] - 2) | 0 : (sp - 2) & 0xffff), 2);
     c.checkWritable(c.segAddr(SS, c.ss32 ? (c.r32[4] - 16) | 0 : (sp - 16) & 0xffff), 16);
     for (let i = 0; i < 8; i++) c.push16(i === 4 ? sp : c.r16[i << 1]);
   },
   (c) => {
     const sp = c.r32[4];
+    c.checkWritable(c.segAddr(SS, c.ss32 ? (sp - 4) | 0 : (c.r16[8] - 4) & 0xffff), 4);
     c.checkWritable(c.segAddr(SS, c.ss32 ? (sp - 32) | 0 : (c.r16[8] - 32) & 0xffff), 32);
     for (let i = 0; i < 8; i++) c.push32(i === 4 ? sp : c.r32[i]);
   },
