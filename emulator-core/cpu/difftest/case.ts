@@ -31,6 +31,15 @@ export interface FpuCheck {
   stUndefined?: number;
 }
 
+/** Masks that apply only when the host stopped at an exception (see masks.ts AT_FAULT). */
+export interface FaultMasks {
+  undefinedFlags?: number;
+  undefinedRegBits?: Partial<Record<number, number>>;
+  undefinedMem?: [number, number][];
+  /** The faulting address of a multi-part store depends on the implementation's store order. */
+  cr2?: boolean;
+}
+
 export interface DiffCase {
   /** Instruction family for grouping and reporting, e.g. 'ADD' or 'FDIV'. */
   family: string;
@@ -50,6 +59,7 @@ export interface DiffCase {
   /** Data-region byte ranges [offset, length) whose content the SDM leaves undefined. */
   undefinedMem?: [number, number][];
   fpu?: FpuCheck;
+  onFault?: FaultMasks;
   /**
    * What the host must do with this case: complete (null, the default), raise this vector,
    * or 'any' when the generator does not predict it. A host outcome that contradicts the
@@ -67,6 +77,8 @@ export interface Outcome {
   eip: number;
   regs: number[];
   eflags: number;
+  /** The faulting linear address of a page fault (0 otherwise). */
+  cr2: number;
   /** Data-region bytes that changed: offset -> new value. */
   mem: Map<number, number>;
   /** The 108-byte FNSAVE image (32-bit protected-mode layout), or null if unavailable. */

@@ -13,7 +13,8 @@ function describeException(o: Outcome): string {
   if (o.exception === null) return `completed at eip=0x${hex32(o.eip)}`;
   if (o.exception === RUNAWAY) return `did not finish (runaway) at eip=0x${hex32(o.eip)}`;
   const name = VECTOR_NAMES[o.exception] ?? `vector ${o.exception}`;
-  return `${name}(err=0x${o.errorCode.toString(16)}) at eip=0x${hex32(o.eip)}`;
+  const cr2 = o.exception === 14 ? ` cr2=0x${hex32(o.cr2)}` : '';
+  return `${name}(err=0x${o.errorCode.toString(16)}${cr2}) at eip=0x${hex32(o.eip)}`;
 }
 
 function inMasked(ranges: [number, number][] | undefined, off: number): boolean {
@@ -70,7 +71,20 @@ export function describeStatus(sw: number): string {
 /** Differences between host and Terrarium, one line each; empty when they agree. */
 export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome): string[] {
   const out: string[] = [];
-  if (exp.exception !== act.exception || exp.errorCode !== act.errorCode || exp.eip !== act.eip) {
+  const f = exp.exception !== null ? tc.onFault : undefined;
+  if (f !== undefined) {
+    // State the SDM leaves open at a fault (masks.ts AT_FAULT) joins the case's masks.
+    const regBits: Partial<Record<number, number>> = { ...tc.undefinedRegBits };
+    for (const [r, bits] of Object.entries(f.undefinedRegBits ?? {})) regBits[Number(r)] = (regBits[Number(r)] ?? 0) | (bits ?? 0);
+    tc = {
+      ...tc,
+      undefinedFlags: tc.undefinedFlags | (f.undefinedFlags ?? 0),
+      undefinedRegBits: regBits,
+      undefinedMem: [...(tc.undefinedMem ?? []), ...(f.undefinedMem ?? [])],
+    };
+  }
+  const cr2Differs = exp.cr2 !== act.cr2 && f?.cr2 !== true;
+  if (exp.exception !== act.exception || exp.errorCode !== act.errorCode || exp.eip !== act.eip || cr2Differs) {
     out.push(`  outcome: host ${describeException(exp)}; terrarium ${describeException(act)}`);
   }
   for (let i = 0; i < 8; i++) {

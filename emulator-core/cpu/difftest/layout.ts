@@ -14,6 +14,11 @@ export const CODE_MAX = 0x00100000;
 /** Data region: filled per case from a seed, compared byte for byte afterwards. */
 export const DATA_BASE = 0x00500000;
 export const DATA_SIZE = 0x2000;
+/** A read-only page right after the data region (filled from RO_SEED): writes fault with P=1. */
+export const RO_PAGE = DATA_BASE + DATA_SIZE;
+export const RO_SEED = 0x5eed0001;
+/** An inaccessible page after that: any access faults with P=0. */
+export const GUARD_PAGE = RO_PAGE + 0x1000;
 /** Initial ESP for cases that use the stack: pushes land below, pops read seeded data above. */
 export const STACK_TOP = DATA_BASE + 0x1800;
 /** Largest per-case patch of explicit bytes over the seeded data. */

@@ -76,6 +76,31 @@ export function doubleShiftResultUndefined(count: number, bits: number): boolean
   return (count & 0x1f) > bits;
 }
 
+// ---------------------------------------------------------------------------- at a fault
+
+/**
+ * State at a fault that the SDM does not pin down. A faulting instruction restarts from
+ * scratch after the handler, so this state is visible only to the handler; the host (Intel)
+ * shows partial progress that Terrarium, which makes these instructions atomic, need not
+ * copy. These masks apply only to cases where the host raised an exception.
+ */
+export const AT_FAULT = {
+  /**
+   * REPE/REPNE CMPS/SCAS interrupted by a fault: Intel reports the arithmetic flags from
+   * before the instruction, Terrarium those of the last completed iteration; the resumed
+   * instruction recomputes them before they can be used.
+   */
+  repCompareFlags: ALL,
+  /** POPA/POPAD faulting on a later element: Intel has already loaded the registers popped before it. */
+  popaRegisters: { 0: -1, 1: -1, 2: -1, 3: -1, 5: -1, 6: -1, 7: -1 } as Partial<Record<number, number>>,
+} as const;
+/*
+ * Also at a fault (set by the generators, as byte ranges): FST/FSTP m80 and FBSTP that
+ * straddle into a non-writable page may have written the part in the writable page (Intel
+ * does); FNSAVE/FNSTENV that straddle store their image in an implementation-specific order,
+ * so the bytes written and the CR2 reported vary.
+ */
+
 // ---------------------------------------------------------------------------- x87
 
 /** x87 condition-code bits of the status word. */

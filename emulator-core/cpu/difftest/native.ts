@@ -107,8 +107,8 @@ function decode(out: Buffer, count: number): Outcome[] {
   const results: Outcome[] = [];
   let o = 0;
   for (let i = 0; i < count; i++) {
-    const head = [...Array(13).keys()].map((k) => out.readUInt32LE(o + k * 4));
-    o += 52;
+    const head = [...Array(14).keys()].map((k) => out.readUInt32LE(o + k * 4));
+    o += 56;
     const fpu = new Uint8Array(out.subarray(o, o + 108));
     o += 108;
     const n = out.readUInt32LE(o);
@@ -122,6 +122,7 @@ function decode(out: Buffer, count: number): Outcome[] {
       eip: head[3],
       regs: head.slice(4, 12),
       eflags: head[12],
+      cr2: head[13],
       mem,
       fpu,
     });

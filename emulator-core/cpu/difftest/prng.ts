@@ -70,11 +70,11 @@ export class Rng {
 }
 
 /** The initial contents of the data region for a case seed (see harness.c fill_data). */
-export function fillData(seed: number): Uint8Array {
-  const out = new Uint8Array(DATA_SIZE);
+export function fillData(seed: number, size = DATA_SIZE): Uint8Array {
+  const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let x = seed >>> 0 !== 0 ? seed >>> 0 : 0x9e3779b9;
-  for (let i = 0; i < DATA_SIZE; i += 4) {
+  for (let i = 0; i < size; i += 4) {
     x = (x ^ (x << 13)) >>> 0;
     x = (x ^ (x >>> 17)) >>> 0;
     x = (x ^ (x << 5)) >>> 0;

@@ -5,14 +5,14 @@
  * INT n meets a DPL 0 gate and raises #GP. Exceptions are reported instead of delivered, as
  * the native harness reports the signal the kernel sent.
  */
-import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CS, DS, ES, FS, GS, SS, TR } from '../constants.js';
+import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, SS, TR } from '../constants.js';
 import { FAULT, type Cpu, type FpuUnit } from '../cpu.js';
 import { step } from '../interpreter.js';
 import type { FpuState } from '../state.js';
 import { FlatHarness } from '../testing/flat-harness.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { fpuStateToImage } from './fpu-image.js';
-import { CODE_BASE, DATA_BASE, DATA_SIZE, SYS_BASE } from './layout.js';
+import { CODE_BASE, DATA_BASE, DATA_SIZE, GUARD_PAGE, RO_PAGE, RO_SEED, SYS_BASE } from './layout.js';
 import { fillData } from './prng.js';
 
 const GDT = SYS_BASE;
@@ -20,6 +20,11 @@ const IDT = SYS_BASE + 0x100;
 const TSS = SYS_BASE + 0x1000;
 const STUBS = SYS_BASE + 0x2000;
 const RING0_STACK_TOP = SYS_BASE + 0x4000;
+/** PDPT, then the page directory, then eight page tables (PAE). */
+const PAGE_DIRECTORY = SYS_BASE + 0x5000;
+const PTE_P = 1;
+const PTE_RW = 2;
+const PTE_US = 4;
 const USER_CS = 0x1b;
 const USER_DS = 0x23;
 /** Vectors whose gates Linux makes reachable from user mode (INT3, INTO, INT 0x80). */
@@ -88,6 +93,40 @@ export class TerrariumRunner {
     c.segAccess[TR] = AR_P | 0xb;
     // As Linux sets them: #MF for x87 errors (NE), WAIT honours TS (MP).
     c.cr0 |= CR0_NE | CR0_MP;
+    this.enablePaging();
+  }
+
+  /**
+   * PAE paging with NXE, as the host's kernel runs (so a fetch fault reports the I/D bit):
+   * the first 16 MiB identity-mapped as user read/write, except what the native harness maps
+   * differently: the data region and RO_PAGE are not executable, RO_PAGE is read-only and
+   * GUARD_PAGE is absent. Page faults (CR2, error code, the progress of string
+   * instructions) are then compared too.
+   */
+  private enablePaging(): void {
+    const c = this.cpu;
+    const tables = 8; // 2 MiB each
+    const buf = new DataView(new ArrayBuffer(0x1000 * (2 + tables)));
+    const pd = 0x1000;
+    buf.setUint32(0, (PAGE_DIRECTORY + pd) | PTE_P, true); // PDPTE 0 (RW/US are reserved there)
+    for (let t = 0; t < tables; t++) buf.setUint32(pd + t * 8, (PAGE_DIRECTORY + 0x2000 + t * 0x1000) | PTE_P | PTE_RW | PTE_US, true);
+    for (let page = 0; page < tables * 512; page++) {
+      const addr = page * 0x1000;
+      let flags = PTE_P | PTE_RW | PTE_US;
+      if (addr === RO_PAGE) flags = PTE_P | PTE_US;
+      if (addr === GUARD_PAGE) flags = 0;
+      const noExec = addr >= DATA_BASE && addr <= RO_PAGE;
+      buf.setUint32(0x2000 + page * 8, addr | flags, true);
+      buf.setUint32(0x2000 + page * 8 + 4, noExec ? 0x80000000 : 0, true);
+    }
+    this.harness.writeMemory(PAGE_DIRECTORY, new Uint8Array(buf.buffer));
+    this.harness.writeMemory(RO_PAGE, fillData(RO_SEED, 0x1000));
+    c.cr4 |= CR4_PAE;
+    c.efer |= EFER_NXE;
+    c.cr3 = PAGE_DIRECTORY;
+    c.loadPdptes();
+    c.cr0 |= CR0_PG | CR0_WP;
+    c.flushTlb(true);
   }
 
   loadCode(code: Uint8Array): void {
@@ -178,6 +217,7 @@ export class TerrariumRunner {
     const mem = new Map<number, number>();
     for (let i = 0; i < DATA_SIZE; i++) if (after[i] !== initial[i]) mem.set(i, after[i]);
     const fpu = canSave(c.fpu) ? fpuStateToImage(c.fpu.save()) : null;
-    return { exception, errorCode, eip, regs, eflags, mem, fpu };
+    const cr2 = exception === 14 ? c.cr2 >>> 0 : 0;
+    return { exception, errorCode, eip, regs, eflags, cr2, mem, fpu };
   }
 }

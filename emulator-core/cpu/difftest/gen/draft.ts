@@ -4,7 +4,7 @@
  * window of the data region.
  */
 import type { Rng } from '../prng.js';
-import { EFLAGS_INPUT, ESP, REG16, REG32, REG8, type DiffCase, type FpuCheck } from '../case.js';
+import { EFLAGS_INPUT, ESP, REG16, REG32, REG8, type DiffCase, type FaultMasks, type FpuCheck } from '../case.js';
 import { DATA_BASE, PATCH_MAX, STACK_TOP } from '../layout.js';
 
 export type Size = 8 | 16 | 32;
@@ -41,6 +41,7 @@ export class Draft {
   undefinedMem: [number, number][] = [];
   expect: number | null | 'any' = null;
   fpu: FpuCheck | undefined = undefined;
+  onFault: FaultMasks | undefined = undefined;
 
   constructor(readonly rng: Rng) {
     this.regs = [0, 1, 2, 3, 4, 5, 6, 7].map(() => rng.u32());
@@ -165,6 +166,7 @@ export class Draft {
       undefinedMem: this.undefinedMem,
       expect: this.expect,
       fpu: this.fpu,
+      onFault: this.onFault,
     };
   }
 }

@@ -247,22 +247,22 @@ const OPS: X87Op[] = [
     family: 'FSTENV/FSAVE',
     emit(x) {
       const off = x.d.window + ENV_AT;
-      // The instruction/operand pointers (bytes 12-27) hold selectors and opcodes that
-      // recent CPUs deprecate (FCS/FDS stored as 0, FOP/FDP only on unmasked exceptions).
+      // Bytes 16-27 (FCS, FOP, FDP, FDS) hold what recent CPUs deprecate: FCS/FDS are
+      // stored as 0, FOP/FDP updated only on unmasked exceptions. FIP (12-15) is compared.
       // FXAM first, so the condition bits in the image are defined.
       const k = x.rng.int(4);
       if (k === 0) {
-        x.d.undefinedMem.push([off + 12, 16]);
+        x.d.undefinedMem.push([off + 16, 12]);
         return { asm: `fxam\nfnstenv ${x.d.memRef(off)}`, undefinedCc: X87_UNDEFINED.control };
       }
       if (k === 1) {
-        x.d.undefinedMem.push([off + 12, 16]);
+        x.d.undefinedMem.push([off + 16, 12]);
         return { asm: `fxam\nfnsave ${x.d.memRef(off)}`, undefinedCc: 0 };
       }
       // FLDENV/FRSTOR of an image the case just saved, after changing the stack.
       const save = k === 2 ? 'fnstenv' : 'fnsave';
       const load = k === 2 ? 'fldenv' : 'frstor';
-      x.d.undefinedMem.push([off + 12, 16]);
+      x.d.undefinedMem.push([off + 16, 12]);
       return { asm: `fxam\n${save} [${hex(DATA_BASE + off)}]\nfld1\nfldpi\n${load} [${hex(DATA_BASE + off)}]`, undefinedCc: 0 };
     },
   },

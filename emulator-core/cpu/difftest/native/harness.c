@@ -33,6 +33,9 @@
 #define CODE_MAX 0x00100000u
 #define DATA_BASE 0x00500000u
 #define DATA_SIZE 0x00002000u
+#define RO_PAGE 0x00502000u /* readable, not writable: write faults have P=1 */
+#define GUARD_PAGE 0x00503000u /* reserved with no access: faults have P=0 */
+#define RO_SEED 0x5eed0001u
 #define PATCH_MAX 256u
 
 struct case_in {
@@ -110,7 +113,7 @@ __asm__(
 
 static sigjmp_buf fault_jmp;
 static volatile uint32_t fault_regs[9];
-static volatile uint32_t fault_vector, fault_error, fault_eip;
+static volatile uint32_t fault_vector, fault_error, fault_eip, fault_cr2;
 static uint8_t fault_fpu[108];
 
 static void on_fault(int sig, siginfo_t *info, void *ctx) {
@@ -130,6 +133,7 @@ static void on_fault(int sig, siginfo_t *info, void *ctx) {
   fault_vector = g[REG_TRAPNO];
   fault_error = g[REG_ERR];
   fault_eip = g[REG_EIP];
+  fault_cr2 = uc->uc_mcontext.cr2;
   if (uc->uc_mcontext.fpregs != NULL) memcpy(fault_fpu, uc->uc_mcontext.fpregs, sizeof fault_fpu);
   else memset(fault_fpu, 0, sizeof fault_fpu);
   siglongjmp(fault_jmp, 1);
@@ -152,9 +156,9 @@ static void die(const char *msg) {
 static uint32_t rd32(const uint8_t *p) { return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24); }
 
 /* The same fill as prng.ts fillData(): xorshift32 words, little-endian. */
-static void fill_data(uint8_t *data, uint32_t seed) {
+static void fill_data(uint8_t *data, uint32_t seed, uint32_t size) {
   uint32_t x = seed != 0 ? seed : 0x9e3779b9u;
-  for (uint32_t i = 0; i < DATA_SIZE; i += 4) {
+  for (uint32_t i = 0; i < size; i += 4) {
     x ^= x << 13;
     x ^= x >> 17;
     x ^= x << 5;
@@ -170,13 +174,15 @@ static void emit(const void *p, size_t n) {
 
 /*
  * Result record: u32 kind (0 reached the end, 1 exception), u32 vector, u32 error code,
- * u32 eip, u32 regs[8], u32 eflags, u8 fpu[108] (FNSAVE image), u32 nDiffs, then nDiffs x
- * (u16 offset, u8 value) for every data byte that differs from its initial value.
+ * u32 eip, u32 regs[8], u32 eflags, u32 cr2 (page faults), u8 fpu[108] (FNSAVE image),
+ * u32 nDiffs, then nDiffs x (u16 offset, u8 value) for every data byte that differs from
+ * its initial value.
  */
 static void write_result(uint32_t kind, uint32_t vector, uint32_t error, uint32_t eip, const volatile uint32_t *regs,
-                         const uint8_t *fpu, const uint8_t *data) {
-  uint32_t head[13] = {kind, vector, error, eip};
+                         uint32_t cr2, const uint8_t *fpu, const uint8_t *data) {
+  uint32_t head[14] = {kind, vector, error, eip};
   for (int i = 0; i < 9; i++) head[4 + i] = regs[i];
+  head[13] = cr2;
   emit(head, sizeof head);
   emit(fpu, 108);
   uint32_t n = 0;
@@ -203,6 +209,10 @@ int main(int argc, char **argv) {
   *exit_slot = (uint32_t)&dt_capture;
   uint8_t *code = map_fixed(CODE_BASE, CODE_MAX, PROT_READ | PROT_WRITE | PROT_EXEC);
   uint8_t *data = map_fixed(DATA_BASE, DATA_SIZE, PROT_READ | PROT_WRITE);
+  uint8_t *ro = map_fixed(RO_PAGE, 0x1000, PROT_READ | PROT_WRITE);
+  fill_data(ro, RO_SEED, 0x1000);
+  if (mprotect(ro, 0x1000, PROT_READ) != 0) die("mprotect");
+  map_fixed(GUARD_PAGE, 0x1000, PROT_NONE);
   if (fread(code, 1, code_size, f) != code_size) die("short code");
 
   static uint8_t altstack[1 << 16];
@@ -225,7 +235,7 @@ int main(int argc, char **argv) {
   for (uint32_t n = 0; n < count; n++) {
     if (fread(&c, sizeof c, 1, f) != 1) die("short case record");
     if (c.patch_len > PATCH_MAX || c.patch_offset + c.patch_len > DATA_SIZE) die("bad patch");
-    fill_data(reference, c.mem_seed);
+    fill_data(reference, c.mem_seed, DATA_SIZE);
     memcpy(reference + c.patch_offset, c.patch, c.patch_len);
     memcpy(data, reference, DATA_SIZE);
     memcpy(dt_in, c.regs, 32);
@@ -233,10 +243,10 @@ int main(int argc, char **argv) {
     dt_in[9] = c.entry;
     if (sigsetjmp(fault_jmp, 1) == 0) {
       dt_run_case();
-      write_result(0, 0, 0, c.end, dt_out, dt_fpu, data);
+      write_result(0, 0, 0, c.end, dt_out, 0, dt_fpu, data);
     } else {
       __asm__ volatile("fninit");
-      write_result(1, fault_vector, fault_error, fault_eip, fault_regs, fault_fpu, data);
+      write_result(1, fault_vector, fault_error, fault_eip, fault_regs, fault_vector == 14 ? fault_cr2 : 0, fault_fpu, data);
     }
   }
   uint32_t magic = 0x314f5444u;
