@@ -7,7 +7,7 @@ import type { CliCommand } from '../command.js';
 import type { CreateVmParams } from '../../contract/api.js';
 import { openService } from '../service.js';
 
-const USAGE = 'create <name> [--os ID] [--memory SIZE] [--cpus N] [--disk-size SIZE] [--disk-format qcow2|raw] [--disk FILE | --no-disk] [--iso FILE] [--json]';
+const USAGE = 'create <name> [--os ID] [--memory SIZE] [--cpus N] [--disk-size SIZE] [--disk-format qcow2|raw] [--disk FILE | --no-disk] [--iso FILE] [--kernel FILE [--initrd FILE] [--append CMDLINE]] [--json]';
 
 export const command: CliCommand = {
   name: 'create',
@@ -22,6 +22,9 @@ export const command: CliCommand = {
     disk: { type: 'string' },
     'no-disk': { type: 'boolean' },
     iso: { type: 'string' },
+    kernel: { type: 'string' },
+    initrd: { type: 'string' },
+    append: { type: 'string' },
     json: { type: 'boolean' },
   },
   help: {
@@ -33,6 +36,9 @@ export const command: CliCommand = {
     disk: 'Use this existing disk image instead of a new one',
     'no-disk': 'No disk (live CDs)',
     iso: 'ISO to put in the CD drive and boot from',
+    kernel: 'Boot this Linux kernel directly (no firmware)',
+    initrd: 'Initial ramdisk for --kernel',
+    append: 'Kernel command line for --kernel, e.g. "console=ttyS0"',
     json: 'Print the created VM as JSON',
   },
   async run({ values, positionals }, ctx) {
@@ -58,7 +64,7 @@ export const command: CliCommand = {
     const iso = optString(values, 'iso');
     const svc = await openService(ctx);
     try {
-      const vm = await svc.call('createVm', {
+      let vm = await svc.call('createVm', {
         name,
         osType,
         memoryMiB: memoryText === undefined ? preset.memoryMiB : parseSizeMiB(memoryText, 'memory'),
@@ -66,6 +72,20 @@ export const command: CliCommand = {
         disk,
         iso: iso === undefined ? null : path.resolve(iso),
       });
+      const kernel = optString(values, 'kernel');
+      const initrd = optString(values, 'initrd');
+      const append = optString(values, 'append');
+      if (kernel === undefined && (initrd !== undefined || append !== undefined)) throw new AppError('BAD_INPUT', '--initrd and --append need --kernel.');
+      if (kernel !== undefined && vm.status === 'ok') {
+        const { schemaVersion: _v, createdAt: _c, ...settings } = vm.config;
+        const system = { ...settings.system, kernel: path.resolve(kernel), initrd: initrd === undefined ? null : path.resolve(initrd), cmdline: append ?? '' };
+        try {
+          vm = await svc.call('updateVm', { id: vm.id, settings: { ...settings, system } });
+        } catch (error) {
+          await svc.call('deleteVm', { id: vm.id, keepDisks: false }); // no half-made VM
+          throw error;
+        }
+      }
       if (values.json === true) ctx.stdout(`${JSON.stringify(vm, null, 2)}\n`);
       else ctx.stdout(`Created "${vm.id}" in ${vm.dir}\n`);
       return 0;
