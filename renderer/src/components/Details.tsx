@@ -23,7 +23,12 @@ export function Details({ vm }: { vm: OkVm }) {
           </button>
         </div>
       )}
-      {vm.session.accel && <p className="muted">Running on {vm.session.accel.accel === 'kvm' ? 'KVM' : 'the interpreter'}: {vm.session.accel.why}</p>}
+      {vm.session.accel && (
+        <p className="muted">
+          {vm.session.state === 'stopped' || vm.session.state === 'error' ? 'Last run on' : 'Running on'} {vm.session.accel.accel === 'kvm' ? 'KVM' : 'the interpreter'} ({vm.session.accel.why.replace(/^(kvm|interpreter):\s*/, '')})
+          {vm.session.exitReason && vm.session.state === 'stopped' ? `; it ended: ${vm.session.exitReason}` : ''}.
+        </p>
+      )}
       <section>
         <h2>General</h2>
         <dl>

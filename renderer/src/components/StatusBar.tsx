@@ -11,7 +11,7 @@ export function StatusBar() {
       </span>
       {accel && <span>{accel.accel === 'kvm' ? 'KVM' : 'Interpreter'}</span>}
       <span className="spacer" />
-      {host && <span title={host.kvm.why}>KVM: {host.kvm.usable ? 'available' : 'not usable'}</span>}
+      {host && <span title={host.kvm.why}>/dev/kvm: {host.kvm.usable ? 'present' : 'not usable'}</span>}
       {host && <span>Host: {Math.round(host.totalMemoryMiB / 1024)} GiB, {host.cpus} CPUs</span>}
       <span className={`conn conn-${connection}`}>{host?.transport === 'web' ? `Web host: ${connection}` : 'Desktop'}</span>
     </footer>
