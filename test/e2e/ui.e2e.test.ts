@@ -221,6 +221,7 @@ describe.skipIf(missing !== null).sequential('Terrarium in Chromium against terr
     writeFileSync(broken, '{"schemaVersion": 1, "name": "Broken VM", "system": ');
     const oldUrl = host.url;
     expect(await host.stop()).toBe(0);
+    await page.locator('[data-testid=connection-banner]').getByText('Lost the connection to the Terrarium host').waitFor();
     host = await serve(home);
     expect(host.url).not.toBe(oldUrl);
     const oldCookie = `terrarium_token=${new URL(oldUrl).searchParams.get('token')}`;
