@@ -130,3 +130,22 @@ describe('SessionManager with the real Machine', () => {
     await session.done;
   });
 });
+
+describe('VM log', () => {
+  it('records the start, the states and how the run ended in Logs/vm.log', async () => {
+    const h = harness(testDoubleWorkerUrl());
+    managers.push(h.manager);
+    const { vm } = await vmWithIso('Logged');
+    const session = await h.manager.start(vm);
+    await until(() => session.state === 'running');
+    session.acpiShutdown();
+    await session.done;
+    await until(() => !existsSync(path.join(vm.dir, LOCK_FILE)));
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(path.join(vm.dir, 'Logs', 'vm.log'), 'utf8');
+    expect(text).toMatch(/start by test \(process \d+\): 64 MiB, accel auto/);
+    expect(text).toContain('state: running');
+    expect(text).toContain('accelerator: interpreter (test double)');
+    expect(text).toContain('ended: guest shut down (ACPI)');
+  });
+});

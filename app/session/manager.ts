@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { RunState } from '../../emulator-core/machine/types.js';
+import type { MachineConfig, RunState } from '../../emulator-core/machine/types.js';
 import { AppError, toAppError, type ErrorInfo } from '../errors.js';
 import { findFirmware, type Firmware } from '../host/firmware.js';
 import { writeFileAtomic } from '../library/atomic-write.js';
@@ -13,6 +13,7 @@ import { acquireLock, liveLock } from './lock.js';
 import { toMachineConfig } from './machine-config.js';
 import { encodePng, type Rect } from './screen-mirror.js';
 import { Session } from './session.js';
+import { VmLog } from './vm-log.js';
 import { defaultWorkerUrl } from './worker-path.js';
 
 export interface SessionStatus {
@@ -92,17 +93,16 @@ export class SessionManager {
     const config = toMachineConfig(entry, this.options.firmware ?? findFirmware());
     const workerUrl = this.options.workerUrl ?? defaultWorkerUrl();
     const lock = await acquireLock(entry.dir, this.options.owner);
-    let serialLog: string | undefined;
+    const logs = path.join(entry.dir, 'Logs');
+    const serialLog = entry.config.serial.logToFile ? path.join(logs, 'serial.log') : undefined;
     try {
-      if (entry.config.serial.logToFile) {
-        const logs = path.join(entry.dir, 'Logs');
-        await fsp.mkdir(logs, { recursive: true });
-        serialLog = path.join(logs, 'serial.log');
-      }
+      await fsp.mkdir(logs, { recursive: true });
     } catch (error) {
       await lock.release();
       throw toAppError(error);
     }
+    const log = new VmLog(path.join(logs, 'vm.log'));
+    log.line(`start by ${this.options.owner} (process ${process.pid}): ${describeConfig(config)}`);
     this.lastOutcome.delete(entry.id);
     const { listener } = this.options;
     // The session reports states from its constructor on; `ref` is set right after.
@@ -110,10 +110,12 @@ export class SessionManager {
     const options = {
       workerUrl,
       listener: {
-        state: () => {
+        state: (state: RunState) => {
+          log.line(`state: ${state}`);
           // The final state is announced once the lock is released (see below).
           if (ref.session !== undefined && !ref.session.over) listener.status(entry.id, this.statusOf(ref.session));
         },
+        log: (line: string) => log.line(line),
         screen: (rect: Rect) => listener.screen(entry.id, rect),
         serial: (bytes: Uint8Array) => listener.serial(entry.id, bytes),
       },
@@ -130,6 +132,12 @@ export class SessionManager {
         await lock.release();
         if (this.sessions.get(entry.id) === started) this.sessions.delete(entry.id);
         const outcome = this.statusOf(started);
+        if (outcome.error !== undefined) {
+          log.line(`error: ${outcome.error.message}`);
+          const hint = outcome.error.hint?.replace('the VM log', log.file) ?? `See ${log.file}.`;
+          outcome.error = { ...outcome.error, hint };
+        } else log.line(`ended: ${outcome.exitReason ?? 'stopped'}`);
+        await log.close();
         this.lastOutcome.set(entry.id, outcome);
         this.finishing.delete(entry.id);
         listener.status(entry.id, outcome);
@@ -167,4 +175,13 @@ export class SessionManager {
     const { width, height, rgba } = session.screen.scaled(640);
     await writeFileAtomic(path.join(dir, LAST_FRAME), encodePng(width, height, rgba));
   }
+}
+
+function describeConfig(c: MachineConfig): string {
+  const parts = [`${c.memoryMiB} MiB`, `accel ${c.accel}`];
+  if (c.kernel !== undefined) parts.push(`kernel ${c.kernel}`);
+  if (c.boot !== undefined) parts.push(`boot ${c.boot}`);
+  if (c.cdrom !== undefined) parts.push(`cdrom ${c.cdrom}`);
+  for (const d of c.disks ?? []) parts.push(`disk ${d.path} (${d.format ?? 'auto'})`);
+  return parts.join(', ');
 }
