@@ -45,6 +45,9 @@ describe('terrarium CLI', () => {
       ['create', 'x', '--bogus'],
       ['start', 'nope'],
       ['delete'],
+      ['serve', '--port', '99999'],
+      ['serve', 'now'],
+      ['create', 'x', '--initrd', '/tmp/initrd'],
       ['frobnicate'],
     ];
     for (const argv of cases) {

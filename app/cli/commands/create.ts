@@ -62,6 +62,10 @@ export const command: CliCommand = {
     const memoryText = optString(values, 'memory');
     const cpusText = optString(values, 'cpus');
     const iso = optString(values, 'iso');
+    const kernel = optString(values, 'kernel');
+    const initrd = optString(values, 'initrd');
+    const append = optString(values, 'append');
+    if (kernel === undefined && (initrd !== undefined || append !== undefined)) throw new AppError('BAD_INPUT', '--initrd and --append need --kernel.');
     const svc = await openService(ctx);
     try {
       let vm = await svc.call('createVm', {
@@ -72,10 +76,6 @@ export const command: CliCommand = {
         disk,
         iso: iso === undefined ? null : path.resolve(iso),
       });
-      const kernel = optString(values, 'kernel');
-      const initrd = optString(values, 'initrd');
-      const append = optString(values, 'append');
-      if (kernel === undefined && (initrd !== undefined || append !== undefined)) throw new AppError('BAD_INPUT', '--initrd and --append need --kernel.');
       if (kernel !== undefined && vm.status === 'ok') {
         const { schemaVersion: _v, createdAt: _c, ...settings } = vm.config;
         const system = { ...settings.system, kernel: path.resolve(kernel), initrd: initrd === undefined ? null : path.resolve(initrd), cmdline: append ?? '' };
