@@ -207,6 +207,12 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   ss32 = false;
   /** CR0.PE=1 and not virtual-8086. */
   protectedMode = false;
+  /** DS, ES and SS have base 0 and need no checks (the JIT compiles for this case). */
+  flatData = false;
+  /** code32 | ss32 << 1 | flatData << 2: compiled blocks are valid only under the key they were built with. */
+  modeKey = 0;
+  /** Set by every control transfer; the JIT uses it to find block boundaries while interpreting. */
+  branched = false;
 
   // Flags: `flags` holds materialized bits; bits in lazyMask come from the lazy state.
   flags = FLAGS_FIXED;
@@ -364,6 +370,13 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.code32 = !vm && (this.segAccess[CS] & AR_DB) !== 0;
     this.ss32 = !vm && (this.segAccess[SS] & AR_DB) !== 0;
     this.updateAccessMasks();
+    this.updateModeKey();
+  }
+
+  updateModeKey(): void {
+    this.flatData =
+      this.segCheck[0] === 0 && this.segCheck[2] === 0 && this.segCheck[3] === 0 && this.segBase[0] === 0 && this.segBase[2] === 0 && this.segBase[3] === 0;
+    this.modeKey = (this.code32 ? 1 : 0) | (this.ss32 ? 2 : 0) | (this.flatData ? 4 : 0);
   }
 
   updateAccessMasks(): void {
@@ -390,6 +403,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     const expandDown = (a & AR_S) !== 0 && (a & 0xc) === 0x4;
     this.segCheck[seg] = this.segLimit[seg] !== -1 || expandDown || (a & AR_P) === 0 ? 1 : 0;
     if (seg === CS) this.fetchSpan = -1;
+    this.updateModeKey();
   }
 
   get eip(): number {
@@ -399,6 +413,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   /** Jump within the current code segment. */
   setEip(eip: number): void {
     this.ip = (this.segBase[CS] + eip) | 0;
+    this.branched = true;
   }
 
   // ---------------------------------------------------------------- interrupt pins
@@ -632,6 +647,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     const kind = e & PAGE_KIND_MASK;
     let entry = T_VALID | (flags & T_GLOBAL);
     if (kind === PAGE_RAM) {
+      // Pages with compiled code take the slow write path, which invalidates that code.
+      if (this.mem.codePages[e >>> 8] !== 0) flags &= ~(T_WRITE | T_WRITE_USER);
       entry |= ((e >>> 8) << 12) | (flags & ~T_GLOBAL);
     } else if (kind === PAGE_ROM) {
       entry |= ((e >>> 8) << 12) | (flags & (T_READ | T_READ_USER | T_EXEC | T_EXEC_USER));

@@ -63,6 +63,7 @@ function dispatch(c: Cpu): void {
 export function jumpRel(c: Cpu, disp: number): void {
   if (c.osize32) c.ip = (c.ip + disp) | 0;
   else c.setEip((c.eip + disp) & 0xffff);
+  c.branched = true;
 }
 
 export function jumpAbs(c: Cpu, eip: number): void {
@@ -495,16 +496,19 @@ for (let cc = 0; cc < 16; cc++) {
   both(0x70 + cc, (c) => {
     const d = c.fetchS8();
     if (c.cond(cc)) jumpRel(c, d);
+    c.branched = true;
   });
   sized(
     0x180 + cc,
     (c) => {
       const d = (c.fetch16() << 16) >> 16;
       if (c.cond(cc)) jumpRel(c, d);
+      c.branched = true;
     },
     (c) => {
       const d = c.fetch32();
       if (c.cond(cc)) c.ip = (c.ip + d) | 0;
+      c.branched = true;
     },
   );
 }
@@ -1137,18 +1141,22 @@ function loopCount(c: Cpu): number {
 both(0xe0, (c) => {
   const d = c.fetchS8();
   if (loopCount(c) !== 0 && !c.getZF()) jumpRel(c, d);
+  c.branched = true;
 });
 both(0xe1, (c) => {
   const d = c.fetchS8();
   if (loopCount(c) !== 0 && c.getZF()) jumpRel(c, d);
+  c.branched = true;
 });
 both(0xe2, (c) => {
   const d = c.fetchS8();
   if (loopCount(c) !== 0) jumpRel(c, d);
+  c.branched = true;
 });
 both(0xe3, (c) => {
   const d = c.fetchS8();
   if ((c.asize32 ? c.r32[1] : c.r16[2]) === 0) jumpRel(c, d);
+  c.branched = true;
 });
 function portIn(c: Cpu, port: number, size: 1 | 2 | 4): void {
   c.checkIo(port, size);
@@ -1184,6 +1192,7 @@ sized(
     const d = c.fetch32();
     c.push32(c.eip);
     c.ip = (c.ip + d) | 0;
+    c.branched = true;
   },
 );
 sized(
@@ -1192,6 +1201,7 @@ sized(
   (c) => {
     const d = c.fetch32();
     c.ip = (c.ip + d) | 0;
+    c.branched = true;
   },
 );
 sized(

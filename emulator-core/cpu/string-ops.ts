@@ -123,7 +123,10 @@ export function movsOp(c: Cpu, size: number): void {
       budget--;
     }
   }
-  if (count > 0) c.ip = c.instrStart;
+  if (count > 0) {
+    c.ip = c.instrStart;
+    c.branched = true;
+  }
 }
 
 export function stosOp(c: Cpu, size: number): void {
@@ -163,7 +166,10 @@ export function stosOp(c: Cpu, size: number): void {
       budget--;
     }
   }
-  if (count > 0) c.ip = c.instrStart;
+  if (count > 0) {
+    c.ip = c.instrStart;
+    c.branched = true;
+  }
 }
 
 function fill(c: Cpu, off: number, size: number, v: number, n: number): void {
@@ -195,7 +201,10 @@ export function lodsOp(c: Cpu, size: number): void {
     setCount(c, --count);
     budget--;
   }
-  if (count > 0) c.ip = c.instrStart;
+  if (count > 0) {
+    c.ip = c.instrStart;
+    c.branched = true;
+  }
 }
 
 function compare(c: Cpu, a: number, b: number, size: number): void {
@@ -226,7 +235,10 @@ export function cmpsOp(c: Cpu, size: number): void {
     budget--;
     if (c.getZF() !== repe) return;
   }
-  if (count > 0) c.ip = c.instrStart;
+  if (count > 0) {
+    c.ip = c.instrStart;
+    c.branched = true;
+  }
 }
 
 export function scasOp(c: Cpu, size: number): void {
@@ -247,7 +259,10 @@ export function scasOp(c: Cpu, size: number): void {
     budget--;
     if (c.getZF() !== repe) return;
   }
-  if (count > 0) c.ip = c.instrStart;
+  if (count > 0) {
+    c.ip = c.instrStart;
+    c.branched = true;
+  }
 }
 
 export function insOp(c: Cpu, size: 1 | 2 | 4): void {
@@ -271,7 +286,10 @@ export function insOp(c: Cpu, size: 1 | 2 | 4): void {
     setCount(c, --count);
     budget--;
   }
-  if (count > 0) c.ip = c.instrStart;
+  if (count > 0) {
+    c.ip = c.instrStart;
+    c.branched = true;
+  }
 }
 
 export function outsOp(c: Cpu, size: 1 | 2 | 4): void {
@@ -292,5 +310,8 @@ export function outsOp(c: Cpu, size: 1 | 2 | 4): void {
     setCount(c, --count);
     budget--;
   }
-  if (count > 0) c.ip = c.instrStart;
+  if (count > 0) {
+    c.ip = c.instrStart;
+    c.branched = true;
+  }
 }

@@ -4,6 +4,7 @@ import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
 import { IF } from '../cpu/constants.js';
 import { Cpu, EXIT_HALT, EXIT_SHUTDOWN } from '../cpu/cpu.js';
 import { run as runInterpreter } from '../cpu/interpreter.js';
+import { Jit } from '../cpu/jit/jit.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
 import { BadInputError, EmulatorError } from '../errors.js';
 import { RealtimeClock, type Clock } from './clock.js';
@@ -76,6 +77,8 @@ const YIELD_MS = 4;
 export class Machine implements MachineControl {
   readonly board: PcBoard;
   readonly cpu: Cpu;
+  /** Compiles hot guest code; null runs the pure interpreter (TERRARIUM_JIT=0). */
+  readonly jit: Jit | null;
   readonly clock: Clock;
   private readonly pins = new DeferredPins();
   private state: RunState = 'stopped';
@@ -115,6 +118,7 @@ export class Machine implements MachineControl {
       onFerr: () => this.board.irq(13).pulse(),
     };
     this.pins.attach(this.cpu);
+    this.jit = process.env.TERRARIUM_JIT === '0' ? null : new Jit(this.cpu);
   }
 
   /** Validate the config, load firmware/kernel/disks, wire devices. Throws typed errors on bad input. */
@@ -225,7 +229,7 @@ export class Machine implements MachineControl {
       }
       const t0 = performance.now();
       const before = cpu.instructionCount;
-      const exit = runInterpreter(cpu, slice);
+      const exit = this.jit !== null ? this.jit.run(slice) : runInterpreter(cpu, slice);
       const t1 = performance.now();
       const ran = cpu.instructionCount - before;
       if (ran > 10_000 && t1 > t0) this.ipms = this.ipms * 0.8 + (ran / (t1 - t0)) * 0.2;
@@ -310,6 +314,7 @@ export class Machine implements MachineControl {
   }
 
   private hardReset(): void {
+    this.jit?.clear();
     this.board.reset();
     this.cpu.reset();
     this.setA20(true);
