@@ -132,6 +132,7 @@ describe.skipIf(missing !== null).sequential('Terrarium in Chromium against terr
     await page.locator('[data-testid=wizard]').waitFor();
     expect(await page.inputValue('[data-testid=wizard-name]')).toBe(suggested);
     await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(readdirSync(path.join(home, 'Media'))).toEqual([iso.name]); // the same file is not uploaded twice
   });
 
   it('edits settings: invalid values are explained inline, valid ones are saved', async () => {

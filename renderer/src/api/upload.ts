@@ -1,5 +1,5 @@
 /** Browser uploads to the host's media folder, with progress (XHR: fetch has no upload progress). */
-import type { ErrorInfo, MediaFile } from '../../../app/contract/api';
+import type { ErrorInfo, MediaFile, TerrariumApi } from '../../../app/contract/api';
 import { ApiError } from './client';
 
 export function uploadMedia(file: File, onProgress: (fraction: number) => void): Promise<MediaFile> {
@@ -23,4 +23,10 @@ export function uploadMedia(file: File, onProgress: (fraction: number) => void):
     xhr.onerror = () => reject(new ApiError({ code: 'HOST', message: `Uploading ${file.name} failed: the connection broke.`, hint: 'Check that the Terrarium host still runs, then drop the file again.' }));
     xhr.send(file);
   });
+}
+
+/** The same file (name and size) already in the media folder: no need to send gigabytes again. */
+export async function findUploaded(api: TerrariumApi, file: File): Promise<MediaFile | undefined> {
+  const media = await api.listMedia({}).catch(() => [] as MediaFile[]);
+  return media.find((m) => m.fileName === file.name && m.sizeBytes === file.size);
 }

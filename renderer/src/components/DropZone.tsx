@@ -5,7 +5,7 @@
  * are not ISOs are refused before anything is copied.
  */
 import { useRef, useState, type ReactNode } from 'react';
-import { uploadMedia } from '../api/upload';
+import { findUploaded, uploadMedia } from '../api/upload';
 import { newOpId } from '../lib/format';
 import { looksLikeIso } from '../lib/iso-sniff';
 import { useApp } from '../store/app';
@@ -28,6 +28,9 @@ export function DropZone({ children }: { children: ReactNode }) {
       if (p === '') notify('error', `${file.name} has no path on this computer.`, 'Drop a file from the file manager.');
       return p === '' ? undefined : p;
     }
+    if (api === null) return undefined;
+    const already = await findUploaded(api, file);
+    if (already) return already.path;
     const op = newOpId();
     setProgress(op, `Uploading ${file.name}`, 0);
     try {

@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { MediaFile } from '../../../app/contract/api';
 import type { FileKind } from '../../../app/contract/bridge';
-import { uploadMedia } from '../api/upload';
+import { findUploaded, uploadMedia } from '../api/upload';
 import { newOpId } from '../lib/format';
 import { looksLikeIso } from '../lib/iso-sniff';
 import { useApi, useApp } from '../store/app';
@@ -32,6 +32,11 @@ export function MediaPicker({ kind, value, onChange, testId, allowNone = true }:
   const upload = async (file: File) => {
     if (kind === 'iso' && !(await looksLikeIso(file))) {
       notify('error', `${file.name} is not an ISO image.`, 'Choose a CD/DVD image (.iso).');
+      return;
+    }
+    const already = await findUploaded(api, file);
+    if (already) {
+      onChange(already.path);
       return;
     }
     const op = newOpId();
