@@ -59,7 +59,7 @@ export function NewVmWizard({ prefill }: { prefill?: { name: string; osType: str
     iso: prefill?.iso.path ?? null,
   }));
   const params = toParams(draft);
-  const { errors: raw, checking } = useCheck(params, (p) => api.checkNewVm({ draft: p as unknown as Record<string, unknown> }));
+  const { errors: raw, checking } = useCheck(params, (p) => api.checkNewVm({ draft: p }));
   const errors = friendly(raw);
   const stepErrors = (i: number) => STEP_FIELDS[i]!.filter((f) => errors[f] !== undefined);
   const update = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));

@@ -46,7 +46,7 @@ export function SettingsDialog({ vm }: { vm: OkVm }) {
   const [saving, setSaving] = useState(false);
   const running = vm.session.state !== 'stopped' && vm.session.state !== 'error';
   const draft: VmSettings = { ...s, system: { ...s.system, memoryMiB: numberOr(memoryText), cpus: numberOr(cpusText) } };
-  const { errors: raw, checking } = useCheck(draft, (d) => api.checkSettings({ id: vm.id, settings: d as unknown as Record<string, unknown> }));
+  const { errors: raw, checking } = useCheck(draft, (d) => api.checkSettings({ id: vm.id, settings: d }));
   const errors: FieldErrors = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, /expected number|received NaN/i.test(v) ? 'Enter a number.' : v]));
   const bad = new Set(Object.keys(errors).map(sectionOf));
   const close = () => openDialog(null);
