@@ -16,7 +16,7 @@ export const command: CliCommand = {
   summary: 'Shut down a VM started by "terrarium start" (--force: power off)',
   usage: USAGE,
   options: { force: { type: 'boolean' }, timeout: { type: 'string' } },
-  help: { force: 'Power off at once instead of asking the guest', timeout: 'Seconds to wait for the guest to shut down (default 60)' },
+  help: { force: 'Power off at once instead of asking the guest', timeout: 'Seconds the guest gets to shut down before it is powered off (default 60)' },
   async run({ values, positionals }, ctx) {
     const id = oneVm(positionals, USAGE);
     const timeoutS = parseCount(optString(values, 'timeout') ?? '60', 'timeout');
@@ -36,17 +36,28 @@ export const command: CliCommand = {
       throw new AppError('CONFLICT', `"${id}" runs in the ${lock.owner} (process ${lock.pid}).`, { hint: 'Stop it from there.' });
     }
     const force = values.force === true;
-    process.kill(lock.pid, force ? 'SIGHUP' : 'SIGTERM');
-    // The foreground process powers off by itself after its own shutdown timeout; wait a bit longer.
-    const deadline = Date.now() + (force ? 10 : timeoutS + 10) * 1000;
-    while (Date.now() < deadline) {
-      const still = await liveLock(dir);
-      if (still === null || still.pid !== lock.pid) {
+    const gone = async (ms: number) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        const still = await liveLock(dir);
+        if (still === null || still.pid !== lock.pid) return true;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return false;
+    };
+    if (!force) {
+      process.kill(lock.pid, 'SIGTERM'); // the VM's process presses the ACPI power button
+      if (await gone(timeoutS * 1000)) {
         ctx.stdout(`Stopped "${id}".\n`);
         return 0;
       }
-      await new Promise((r) => setTimeout(r, 200));
+      ctx.stderr(`"${id}" did not shut down within ${timeoutS} s; powering it off.\n`);
     }
-    throw new AppError('GUEST', `"${id}" did not stop within ${force ? 10 : timeoutS + 10} s.`, { hint: `Try: terrarium stop "${id}" --force` });
+    process.kill(lock.pid, 'SIGHUP'); // power off
+    if (await gone(10_000)) {
+      ctx.stdout(`Powered off "${id}".\n`);
+      return 0;
+    }
+    throw new AppError('HOST', `"${id}" (process ${lock.pid}) did not stop.`, { hint: `Kill process ${lock.pid}; the VM's lock is released when it is gone.` });
   },
 };
