@@ -151,3 +151,22 @@ describe('TerrariumService', () => {
     expect(existsSync(path.join(paths.library, 'Deb', 'last-frame.png'))).toBe(true);
   });
 });
+
+describe('VMs run by `terrarium start` in another process', () => {
+  it('are shut down (SIGTERM) and powered off (SIGHUP) through their process', async () => {
+    const { call, paths } = await setup();
+    await call('createVm', { ...newVm(null), disk: { kind: 'none' } });
+    const { spawn } = await import('node:child_process');
+    const { hostname } = await import('node:os');
+    const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => { console.log('TERM'); process.exit(0); }); setInterval(() => {}, 1000); console.log('ready')"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(path.join(paths.library, 'Deb', '.terrarium.lock'), JSON.stringify({ pid: child.pid, host: hostname(), owner: 'cli', startedAt: 'now' }));
+    const info = await call('getVm', { id: 'Deb' });
+    expect(info.status === 'ok' && info.session).toMatchObject({ state: 'running', elsewhere: { owner: 'cli', pid: child.pid } });
+    await call('acpiShutdown', { id: 'Deb' });
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(out).toContain('TERM');
+  });
+});

@@ -4,6 +4,7 @@
  * dispatch() with untrusted input; events go to each Connection's sink.
  */
 import { existsSync, promises as fsp, watch, type FSWatcher } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ApiEvent, HostInfo, MethodName, Params, Result, SessionInfo, VmInfo, VmSettings } from '../contract/api.js';
 import { Connection, type EventSink } from '../contract/connection.js';
@@ -14,6 +15,7 @@ import { describeIssues, type VmConfig } from '../library/config-schema.js';
 import { LAST_FRAME, Library, type LibraryEntry, type NewVm, type OkEntry } from '../library/library.js';
 import { presetFor } from '../library/os-types.js';
 import { inspectIso } from '../media/iso.js';
+import { liveLock } from '../session/lock.js';
 import { SessionManager, type SessionStatus } from '../session/manager.js';
 import { encodePng } from '../session/screen-mirror.js';
 import { checkNewVm, checkSettings, throwIfAny, type CheckContext } from './checks.js';
@@ -151,6 +153,20 @@ export class TerrariumService {
     return toSessionInfo(await this.sessions.status(id, entry.dir));
   }
 
+  /**
+   * A VM started by `terrarium start` runs in its own process: stop it the way
+   * `terrarium stop` does (SIGTERM: ACPI shutdown, SIGHUP: power off). False when the VM
+   * is not such a process's.
+   */
+  private async signalCliSession(id: string, signal: 'SIGTERM' | 'SIGHUP'): Promise<boolean> {
+    if (this.sessions.isActive(id)) return false;
+    const entry = await this.library.get(id);
+    const lock = await liveLock(entry.dir);
+    if (lock === null || lock.owner !== 'cli' || lock.pid === process.pid || lock.host !== hostname()) return false;
+    process.kill(lock.pid, signal);
+    return true;
+  }
+
   private async changed(entry: LibraryEntry): Promise<VmInfo> {
     this.broadcast({ type: 'library' });
     return this.vmInfo(entry);
@@ -239,11 +255,11 @@ export class TerrariumService {
       return this.sessionInfo(id);
     },
     acpiShutdown: async ({ id }) => {
-      this.sessions.active(id).acpiShutdown();
+      if (!(await this.signalCliSession(id, 'SIGTERM'))) this.sessions.active(id).acpiShutdown();
       return this.sessionInfo(id);
     },
     powerOff: async ({ id }) => {
-      this.sessions.active(id).powerOff();
+      if (!(await this.signalCliSession(id, 'SIGHUP'))) this.sessions.active(id).powerOff();
       return this.sessionInfo(id);
     },
     dismissError: async ({ id }) => {

@@ -14,6 +14,8 @@ export function Toolbar() {
   const state = ok?.session.state;
   const running = isRunning(vm);
   const elsewhere = ok?.session.elsewhere !== undefined;
+  // A VM started with `terrarium start` can still be shut down or powered off from here.
+  const stoppable = !elsewhere || ok?.session.elsewhere?.owner === 'cli';
 
   const start = async () => {
     if (!ok) return;
@@ -43,10 +45,10 @@ export function Toolbar() {
         <Icon name="pause" />Pause
       </button>
       <div className="split">
-        <button type="button" data-testid="stop" disabled={!ok || !running || elsewhere} title="Ask the guest to shut down (ACPI power button)" onClick={() => ok && void attempt(() => api.acpiShutdown({ id: ok.id }))}>
+        <button type="button" data-testid="stop" disabled={!ok || !running || !stoppable} title="Ask the guest to shut down (ACPI power button)" onClick={() => ok && void attempt(() => api.acpiShutdown({ id: ok.id }))}>
           <Icon name="power" />Stop
         </button>
-        <button type="button" data-testid="power-off" disabled={!ok || !running || elsewhere} title="Pull the plug: unsaved guest data is lost" onClick={() => ok && void attempt(() => api.powerOff({ id: ok.id }))}>
+        <button type="button" data-testid="power-off" disabled={!ok || !running || !stoppable} title="Pull the plug: unsaved guest data is lost" onClick={() => ok && void attempt(() => api.powerOff({ id: ok.id }))}>
           Power off
         </button>
         <button type="button" data-testid="reset" disabled={!ok || (state !== 'running' && state !== 'paused') || elsewhere} title="Hardware reset" onClick={() => ok && void attempt(() => api.resetVm({ id: ok.id }))}>

@@ -87,6 +87,10 @@ export const useApp = create<State & Actions>()((set, get) => ({
       if (connection === 'open') void get().refresh();
     });
     transport.onEvent((event) => handleEvent(event));
+    // VMs run by another process (the CLI) change state without telling us: look again now and then.
+    setInterval(() => {
+      if (get().vms.some((v) => v.status === 'ok' && v.session.elsewhere !== undefined)) void get().refresh();
+    }, 3000);
     const host = await get().attempt(() => api.hostInfo({}), 'Connecting to the host');
     if (host !== undefined) set({ host });
   },
