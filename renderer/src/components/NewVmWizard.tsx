@@ -132,6 +132,16 @@ export function NewVmWizard({ prefill }: { prefill?: { name: string; osType: str
               ))}
             </div>
           </Field>
+          {(() => {
+            const os = osTypes.find((o) => o.id === draft.osType);
+            if (os === undefined) return null;
+            const devices = [os.display ? 'VGA display' : null, os.serial ? 'serial console' : null].filter(Boolean).join(' and ');
+            return (
+              <p className="muted" data-testid="wizard-preset">
+                {os.label} preset: {formatMiB(os.memoryMiB)} of memory, {os.cpus} CPU{os.cpus > 1 ? 's' : ''}, {os.diskMiB > 0 ? `a ${formatMiB(os.diskMiB)} ${os.diskFormat} disk` : 'no disk'}, {devices}. You can change them next.
+              </p>
+            );
+          })()}
           {prefill && <p className="muted">From {prefill.iso.fileName} (volume label “{prefill.iso.volumeLabel || 'none'}”).</p>}
         </>
       )}
