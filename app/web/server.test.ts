@@ -66,6 +66,15 @@ describe('web host', () => {
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
   });
 
+  it('serves nothing outside the renderer folder', async () => {
+    const { web } = await host();
+    const headers = { cookie: 'terrarium_token=secret-token' };
+    for (const probe of ['/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd', '/assets/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd']) {
+      const reply = await http(web.port, probe, { headers });
+      expect(reply.body, probe).not.toContain('root:');
+    }
+  });
+
   it('refuses foreign Host and Origin headers (DNS rebinding, cross-site pages)', async () => {
     const { web } = await host();
     expect((await http(web.port, '/?token=secret-token', { headers: { host: 'evil.example:80' } })).status).toBe(403);
