@@ -359,33 +359,44 @@ for (let n = 0; n < 8; n++) {
 
 sized(
   0x60,
+  // One push at a time, as the CPU does: a fault leaves the pushes before it in memory
+  // (below ESP, which is restored) and reports the CR2 of the push that faulted.
   (c) => {
     const sp = c.r16[8];
-    // Probe the first push (AX, at the top) before the block: the CPU pushes from the top
-    // down, so that is the CR2 a fault reports.
-    c.checkWritable(c.segAddr(SS, c.ss32 ? (c.r32[4] - 2) | 0 : (sp - 2) & 0xffff), 2);
-    c.checkWritable(c.segAddr(SS, c.ss32 ? (c.r32[4] - 16) | 0 : (sp - 16) & 0xffff), 16);
-    for (let i = 0; i < 8; i++) c.push16(i === 4 ? sp : c.r16[i << 1]);
+    const esp = c.r32[4];
+    try {
+      for (let i = 0; i < 8; i++) c.push16(i === 4 ? sp : c.r16[i << 1]);
+    } catch (e) {
+      c.r32[4] = esp;
+      throw e;
+    }
   },
   (c) => {
     const sp = c.r32[4];
-    c.checkWritable(c.segAddr(SS, c.ss32 ? (sp - 4) | 0 : (c.r16[8] - 4) & 0xffff), 4);
-    c.checkWritable(c.segAddr(SS, c.ss32 ? (sp - 32) | 0 : (c.r16[8] - 32) & 0xffff), 32);
-    for (let i = 0; i < 8; i++) c.push32(i === 4 ? sp : c.r32[i]);
+    try {
+      for (let i = 0; i < 8; i++) c.push32(i === 4 ? sp : c.r32[i]);
+    } catch (e) {
+      c.r32[4] = sp;
+      throw e;
+    }
   },
 );
 sized(
   0x61,
+  // One register at a time (DI first), as the CPU does: a fault leaves those before it
+  // loaded; ESP changes only at the end.
   (c) => {
-    const v = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let i = 7; i >= 0; i--) v[i] = c.stackRead16((7 - i) * 2);
-    for (let i = 0; i < 8; i++) if (i !== 4) c.r16[i << 1] = v[i];
+    for (let i = 7; i >= 0; i--) {
+      const v = c.stackRead16((7 - i) * 2);
+      if (i !== 4) c.r16[i << 1] = v;
+    }
     c.sp = c.ss32 ? (c.r32[4] + 16) | 0 : (c.r16[8] + 16) & 0xffff;
   },
   (c) => {
-    const v = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let i = 7; i >= 0; i--) v[i] = c.stackRead32((7 - i) * 4);
-    for (let i = 0; i < 8; i++) if (i !== 4) c.r32[i] = v[i];
+    for (let i = 7; i >= 0; i--) {
+      const v = c.stackRead32((7 - i) * 4);
+      if (i !== 4) c.r32[i] = v;
+    }
     c.sp = c.ss32 ? (c.r32[4] + 32) | 0 : (c.r16[8] + 32) & 0xffff;
   },
 );
@@ -1040,7 +1051,8 @@ function enter(c: Cpu, operand32: boolean): void {
   const bp0 = c.r32[5];
   try {
     c.push(operand32 ? c.r32[5] : c.r16[10]);
-    const frame = c.sp;
+    // FrameTemp is the whole ESP for a 32-bit ENTER even on a 16-bit stack (as the CPU does).
+    const frame = operand32 ? c.r32[4] : c.r16[8];
     if (level > 0) {
       let bp = c.ss32 ? c.r32[5] : c.r16[10];
       for (let i = 1; i < level; i++) {
