@@ -23,7 +23,8 @@ export function assembleBatch(cases: readonly DiffCase[]): AssembledBatch {
     lines.push(`c${i}: ; ${c.family}`);
     lines.push(c.asm);
     lines.push(`c${i}_end:`);
-    lines.push(`jmp dword [${EXIT_SLOT}]`);
+    // FS is the one segment register cases leave flat (see harness.c).
+    lines.push(`jmp dword [fs:${EXIT_SLOT}]`);
   });
   let code: Uint8Array;
   try {

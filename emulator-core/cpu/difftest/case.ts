@@ -4,6 +4,7 @@
  * the host CPU and on Terrarium and their outcomes are compared.
  */
 import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, ZF } from '../constants.js';
+import type { KnownBugId } from './known-bugs.js';
 
 export const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
 export const REG16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'] as const;
@@ -60,6 +61,8 @@ export interface DiffCase {
   undefinedMem?: [number, number][];
   fpu?: FpuCheck;
   onFault?: FaultMasks;
+  /** Reported, unfixed Terrarium bugs this case may run into (known-bugs.ts). */
+  knownBugs?: KnownBugId[];
   /**
    * What the host must do with this case: complete (null, the default), raise this vector,
    * or 'any' when the generator does not predict it. A host outcome that contradicts the
@@ -79,6 +82,8 @@ export interface Outcome {
   eflags: number;
   /** The faulting linear address of a page fault (0 otherwise). */
   cr2: number;
+  /** Segment selectors ES CS SS DS FS GS. */
+  segs: number[];
   /** Data-region bytes that changed: offset -> new value. */
   mem: Map<number, number>;
   /** The 108-byte FNSAVE image (32-bit protected-mode layout), or null if unavailable. */
@@ -115,6 +120,8 @@ export function hex32(v: number): string {
   return (v >>> 0).toString(16).padStart(8, '0');
 }
 
+export const SEG_NAMES = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'] as const;
+
 /** Vectors that push an error code (the others compare as 0). */
 export const VECTORS_WITH_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17]);
 
@@ -126,6 +133,8 @@ export const VECTOR_NAMES: Record<number, string> = {
   5: '#BR',
   6: '#UD',
   7: '#NM',
+  10: '#TS',
+  11: '#NP',
   12: '#SS',
   13: '#GP',
   14: '#PF',

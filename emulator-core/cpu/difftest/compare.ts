@@ -4,7 +4,7 @@
  * engineer can act on: the instruction, the inputs, and each differing register, flag and
  * byte with decoded flag names.
  */
-import { describeFlags, EFLAGS_COMPARED, hex32, REG32, VECTOR_NAMES, type DiffCase, type Outcome } from './case.js';
+import { describeFlags, EFLAGS_COMPARED, hex32, REG32, SEG_NAMES, VECTOR_NAMES, type DiffCase, type Outcome } from './case.js';
 import { decodeFnsave, type DecodedFpu } from './fpu-image.js';
 import { DATA_BASE } from './layout.js';
 import { RUNAWAY } from './terrarium.js';
@@ -92,6 +92,9 @@ export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome): string[]
     if (((exp.regs[i] ^ act.regs[i]) & mask) !== 0) {
       out.push(`  ${REG32[i]}: host 0x${hex32(exp.regs[i])} terrarium 0x${hex32(act.regs[i])}`);
     }
+  }
+  for (let i = 0; i < 6; i++) {
+    if (exp.segs[i] !== act.segs[i]) out.push(`  ${SEG_NAMES[i]}: host 0x${exp.segs[i].toString(16)} terrarium 0x${act.segs[i].toString(16)}`);
   }
   const flagMask = EFLAGS_COMPARED & ~tc.undefinedFlags;
   const flagDiff = (exp.eflags ^ act.eflags) & flagMask;

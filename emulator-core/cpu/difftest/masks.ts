@@ -91,8 +91,6 @@ export const AT_FAULT = {
    * instruction recomputes them before they can be used.
    */
   repCompareFlags: ALL,
-  /** POPA/POPAD faulting on a later element: Intel has already loaded the registers popped before it. */
-  popaRegisters: { 0: -1, 1: -1, 2: -1, 3: -1, 5: -1, 6: -1, 7: -1 } as Partial<Record<number, number>>,
 } as const;
 /*
  * Also at a fault (set by the generators, as byte ranges): FST/FSTP m80 and FBSTP that

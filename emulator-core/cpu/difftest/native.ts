@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AssembledBatch } from './batch.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
-import { PATCH_MAX } from './layout.js';
+import { LDT, PATCH_MAX } from './layout.js';
 import { nasmAvailable } from '../testing/nasm.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -22,7 +22,7 @@ const RECORD_BYTES = 8 + 32 + 4 + 4 + 4 + 4 + PATCH_MAX;
 const MAGIC_IN = 0x31495444; // 'DTI1'
 const MAGIC_OUT = 0x314f5444; // 'DTO1'
 
-export type NativeStatus = { ok: true; harness: string } | { ok: false; reason: string };
+export type NativeStatus = { ok: true; harness: string; /** modify_ldt works (segment tests can run). */ ldt: boolean } | { ok: false; reason: string };
 
 let status: NativeStatus | null = null;
 
@@ -58,26 +58,39 @@ export function nativeStatus(): NativeStatus {
   } catch (e) {
     return (status = { ok: false, reason: `cannot build the 32-bit native harness (gcc -m32 -static; install gcc-multilib): ${firstLines(e)}` });
   }
+  let ldt: boolean;
   try {
     const dir = mkdtempSync(join(tmpdir(), 'terrarium-difftest-'));
     try {
       const input = join(dir, 'in.bin');
-      writeFileSync(input, header(0, 0));
-      execFileSync(harness, [input], { stdio: ['ignore', 'pipe', 'pipe'] });
+      writeFileSync(input, Buffer.concat([header(0, 0), ldtTable()]));
+      const out = execFileSync(harness, [input], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ldt = (out.readUInt32LE(4) & 1) !== 0;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   } catch (e) {
     return (status = { ok: false, reason: `the native harness does not run (no i386 support in this kernel?): ${firstLines(e)}` });
   }
-  return (status = { ok: true, harness });
+  return (status = { ok: true, harness, ldt });
 }
 
 function header(count: number, codeSize: number): Buffer {
-  const b = Buffer.alloc(12);
+  const b = Buffer.alloc(16);
   b.writeUInt32LE(MAGIC_IN, 0);
   b.writeUInt32LE(count, 4);
   b.writeUInt32LE(codeSize, 8);
+  b.writeUInt32LE(LDT.length, 12);
+  return b;
+}
+
+/** The LDT entries in harness.c's struct ldt_in layout (fields of struct user_desc). */
+function ldtTable(): Buffer {
+  const b = Buffer.alloc(LDT.length * 32);
+  LDT.forEach((e, i) => {
+    const fields = [e.index, e.base, e.limit, e.seg32 ? 1 : 0, e.contents, e.readExecOnly ? 1 : 0, e.limitInPages ? 1 : 0, e.notPresent ? 1 : 0];
+    fields.forEach((v, k) => b.writeUInt32LE(v >>> 0, i * 32 + k * 4));
+  });
   return b;
 }
 
@@ -100,7 +113,7 @@ function encodeCases(batch: AssembledBatch, cases: readonly DiffCase[]): Buffer 
       recs.set(patch.bytes, o + 16);
     }
   });
-  return Buffer.concat([header(cases.length, batch.code.length), Buffer.from(batch.code), recs]);
+  return Buffer.concat([header(cases.length, batch.code.length), ldtTable(), Buffer.from(batch.code), recs]);
 }
 
 function decode(out: Buffer, count: number): Outcome[] {
@@ -109,6 +122,8 @@ function decode(out: Buffer, count: number): Outcome[] {
   for (let i = 0; i < count; i++) {
     const head = [...Array(14).keys()].map((k) => out.readUInt32LE(o + k * 4));
     o += 56;
+    const segs = [...Array(6).keys()].map((k) => out.readUInt16LE(o + k * 2));
+    o += 12;
     const fpu = new Uint8Array(out.subarray(o, o + 108));
     o += 108;
     const n = out.readUInt32LE(o);
@@ -123,11 +138,12 @@ function decode(out: Buffer, count: number): Outcome[] {
       regs: head.slice(4, 12),
       eflags: head[12],
       cr2: head[13],
+      segs,
       mem,
       fpu,
     });
   }
-  if (out.length !== o + 4 || out.readUInt32LE(o) !== MAGIC_OUT) throw new Error('native harness output is truncated or malformed');
+  if (out.length !== o + 8 || out.readUInt32LE(o) !== MAGIC_OUT) throw new Error('native harness output is truncated or malformed');
   return results;
 }
 

@@ -6,6 +6,7 @@ import type { Cpu, FpuUnit } from '../cpu.js';
 import { assembleBatch } from './batch.js';
 import { VECTOR_NAMES, type DiffCase } from './case.js';
 import { describeCase, describeInputs, diffOutcomes } from './compare.js';
+import { KNOWN_BUGS, strictKnownBugs, type KnownBugId } from './known-bugs.js';
 import { runNative } from './native.js';
 import { TerrariumRunner } from './terrarium.js';
 
@@ -17,6 +18,8 @@ export interface FamilyResult {
   /** Cases where the host did what the generator predicted (the rest are harness bugs). */
   harnessErrors: string[];
   failures: string[];
+  /** Differences explained by a reported, unfixed bug (known-bugs.ts), by bug id. */
+  known: Map<KnownBugId, string[]>;
   /** How many cases of this family raised an exception natively, by vector. */
   hostExceptions: Map<number, number>;
 }
@@ -29,12 +32,14 @@ export interface SuiteResult {
 export interface SuiteOptions {
   seed: number;
   createFpu?: (cpu: Cpu) => FpuUnit;
+  /** Cases per native process (smaller when 16-bit code must sit in the first 64 KiB). */
+  batchSize?: number;
 }
 
 function family(result: SuiteResult, name: string): FamilyResult {
   let f = result.families.get(name);
   if (f === undefined) {
-    f = { cases: 0, harnessErrors: [], failures: [], hostExceptions: new Map() };
+    f = { cases: 0, harnessErrors: [], failures: [], known: new Map(), hostExceptions: new Map() };
     result.families.set(name, f);
   }
   return f;
@@ -47,8 +52,9 @@ function vectorName(v: number | null): string {
 export function runSuite(harness: string, cases: readonly DiffCase[], options: SuiteOptions): SuiteResult {
   const result: SuiteResult = { seed: options.seed, families: new Map() };
   const runner = new TerrariumRunner(options.createFpu);
-  for (let start = 0; start < cases.length; start += BATCH_SIZE) {
-    const slice = cases.slice(start, start + BATCH_SIZE);
+  const batchSize = options.batchSize ?? BATCH_SIZE;
+  for (let start = 0; start < cases.length; start += batchSize) {
+    const slice = cases.slice(start, start + batchSize);
     const batch = assembleBatch(slice);
     const host = runNative(harness, batch, slice);
     runner.loadCode(batch.code);
@@ -65,10 +71,23 @@ export function runSuite(harness: string, cases: readonly DiffCase[], options: S
       }
       const act = runner.run(tc, batch.entries[i].entry, batch.entries[i].end);
       const diffs = diffOutcomes(tc, exp, act);
-      if (diffs.length > 0) f.failures.push(`${head}\n${describeInputs(tc)}\n${diffs.join('\n')}`);
+      if (diffs.length === 0) return;
+      const text = `${head}\n${describeInputs(tc)}\n${diffs.join('\n')}`;
+      const bug = strictKnownBugs() ? undefined : tc.knownBugs?.find((id) => KNOWN_BUGS[id].signature(exp, act));
+      if (bug === undefined) f.failures.push(text);
+      else f.known.set(bug, [...(f.known.get(bug) ?? []), text]);
     });
   }
   return result;
+}
+
+/** Loud text about differences explained by known, unfixed bugs (null if none). */
+export function knownBugReport(result: SuiteResult, name: string): string | null {
+  const f = result.families.get(name);
+  if (f === undefined || f.known.size === 0) return null;
+  return [...f.known]
+    .map(([id, texts]) => `KNOWN CPU BUG (${KNOWN_BUGS[id].title}): ${texts.length} of ${f.cases} [${name}] cases; DIFFTEST_STRICT=1 fails on them. First:\n${texts[0]}`)
+    .join('\n\n');
 }
 
 /** Failure text for one family (null when it passed); shows the first few cases in full. */

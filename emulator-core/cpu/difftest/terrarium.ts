@@ -5,14 +5,14 @@
  * INT n meets a DPL 0 gate and raises #GP. Exceptions are reported instead of delivered, as
  * the native harness reports the signal the kernel sent.
  */
-import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, SS, TR } from '../constants.js';
+import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, LDTR, SS, TR } from '../constants.js';
 import { FAULT, type Cpu, type FpuUnit } from '../cpu.js';
 import { step } from '../interpreter.js';
 import type { FpuState } from '../state.js';
 import { FlatHarness } from '../testing/flat-harness.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { fpuStateToImage } from './fpu-image.js';
-import { CODE_BASE, DATA_BASE, DATA_SIZE, GUARD_PAGE, RO_PAGE, RO_SEED, SYS_BASE } from './layout.js';
+import { CODE_BASE, DATA_BASE, DATA_SIZE, EXIT_SLOT, LDT, ldtDescriptor, RO_PAGE, RO_SEED, SYS_BASE, USER_CS, USER_DS, USER_GS } from './layout.js';
 import { fillData } from './prng.js';
 
 const GDT = SYS_BASE;
@@ -22,11 +22,12 @@ const STUBS = SYS_BASE + 0x2000;
 const RING0_STACK_TOP = SYS_BASE + 0x4000;
 /** PDPT, then the page directory, then eight page tables (PAE). */
 const PAGE_DIRECTORY = SYS_BASE + 0x5000;
+const LDT_ADDR = SYS_BASE + 0x10000;
 const PTE_P = 1;
 const PTE_RW = 2;
 const PTE_US = 4;
-const USER_CS = 0x1b;
-const USER_DS = 0x23;
+const TSS_SEL = 0x30;
+const LDT_SEL = 0x38;
 /** Vectors whose gates Linux makes reachable from user mode (INT3, INTO, INT 0x80). */
 const USER_GATES = new Set([3, 4, 0x80]);
 /** The x87 after FNINIT with all eight registers zero (see harness.c dt_run_case). */
@@ -68,11 +69,15 @@ export class TerrariumRunner {
       mem.setUint32(off, lo, true);
       mem.setUint32(off + 4, hi, true);
     };
-    put(0x08, descriptor(0, 0xfffff, 0x9a, 0xc)); // ring 0 code
-    put(0x10, descriptor(0, 0xfffff, 0x92, 0xc)); // ring 0 data
-    put(0x18, descriptor(0, 0xfffff, 0xfa, 0xc)); // ring 3 code (USER_CS)
-    put(0x20, descriptor(0, 0xfffff, 0xf2, 0xc)); // ring 3 data (USER_DS)
-    put(0x28, descriptor(TSS, 0x67, 0x8b, 0)); // busy 32-bit TSS
+    // Linux's user selectors and descriptors (accessed bit set), so selector values, LAR
+    // and LSL agree with the host.
+    put(0x08, descriptor(0, 0xfffff, 0x9b, 0xc)); // ring 0 code
+    put(0x10, descriptor(0, 0xfffff, 0x93, 0xc)); // ring 0 data
+    put(USER_CS & ~7, descriptor(0, 0xfffff, 0xfb, 0xc));
+    put(USER_DS & ~7, descriptor(0, 0xfffff, 0xf3, 0xc));
+    put(TSS_SEL, descriptor(TSS, 0x67, 0x8b, 0)); // busy 32-bit TSS
+    put(LDT_SEL, descriptor(LDT_ADDR, LDT.length * 8 - 1, 0x82, 0));
+    put(USER_GS & ~7, descriptor(0, 0xfffff, 0xf3, 0xc)); // stands in for glibc's TLS segment
     for (let v = 0; v < 256; v++) {
       const target = STUBS + v;
       const dpl = USER_GATES.has(v) ? 3 : 0;
@@ -83,14 +88,25 @@ export class TerrariumRunner {
     mem.setUint16(TSS - GDT + 0x66, 0x68, true); // I/O bitmap beyond the limit: IN/OUT at CPL 3 fault
     for (let v = 0; v < 256; v++) mem.setUint8(STUBS - GDT + v, 0xf4);
     this.harness.writeMemory(GDT, new Uint8Array(mem.buffer));
+    const ldt = new DataView(new ArrayBuffer(LDT.length * 8));
+    for (const e of LDT) {
+      const [lo, hi] = ldtDescriptor(e);
+      ldt.setUint32(e.index * 8, lo, true);
+      ldt.setUint32(e.index * 8 + 4, hi, true);
+    }
+    this.harness.writeMemory(LDT_ADDR, new Uint8Array(ldt.buffer));
     c.gdtBase = GDT;
-    c.gdtLimit = 0x2f;
+    c.gdtLimit = 0x67;
     c.idtBase = IDT;
     c.idtLimit = 0x7ff;
-    c.segSel[TR] = 0x28;
+    c.segSel[TR] = TSS_SEL;
     c.segBase[TR] = TSS;
     c.segLimit[TR] = 0x67;
     c.segAccess[TR] = AR_P | 0xb;
+    c.segSel[LDTR] = LDT_SEL;
+    c.segBase[LDTR] = LDT_ADDR;
+    c.segLimit[LDTR] = LDT.length * 8 - 1;
+    c.segAccess[LDTR] = AR_P | 0x2;
     // As Linux sets them: #MF for x87 errors (NE), WAIT honours TS (MP).
     c.cr0 |= CR0_NE | CR0_MP;
     this.enablePaging();
@@ -112,9 +128,12 @@ export class TerrariumRunner {
     for (let t = 0; t < tables; t++) buf.setUint32(pd + t * 8, (PAGE_DIRECTORY + 0x2000 + t * 0x1000) | PTE_P | PTE_RW | PTE_US, true);
     for (let page = 0; page < tables * 512; page++) {
       const addr = page * 0x1000;
-      let flags = PTE_P | PTE_RW | PTE_US;
+      // User pages exactly where the native harness maps them; the system area is
+      // supervisor-only; everything else is absent, as in the host process.
+      let flags = 0;
+      if (addr === EXIT_SLOT || (addr >= CODE_BASE && addr < DATA_BASE + DATA_SIZE)) flags = PTE_P | PTE_RW | PTE_US;
       if (addr === RO_PAGE) flags = PTE_P | PTE_US;
-      if (addr === GUARD_PAGE) flags = 0;
+      if (addr >= SYS_BASE) flags = PTE_P | PTE_RW;
       const noExec = addr >= DATA_BASE && addr <= RO_PAGE;
       buf.setUint32(0x2000 + page * 8, addr | flags, true);
       buf.setUint32(0x2000 + page * 8 + 4, noExec ? 0x80000000 : 0, true);
@@ -139,7 +158,7 @@ export class TerrariumRunner {
     const code = AR_P | AR_S | (3 << 5) | 0xb | AR_DB | AR_G;
     const data = AR_P | AR_S | (3 << 5) | 0x3 | AR_DB | AR_G;
     for (const seg of [ES, SS, DS, FS, GS, CS]) {
-      c.segSel[seg] = seg === CS ? USER_CS : USER_DS;
+      c.segSel[seg] = seg === CS ? USER_CS : seg === GS ? USER_GS : USER_DS;
       c.segBase[seg] = 0;
       c.segLimit[seg] = -1;
       c.segAccess[seg] = seg === CS ? code : data;
@@ -175,7 +194,7 @@ export class TerrariumRunner {
 
     let exception: number | null = null;
     let errorCode = 0;
-    let override: { eip: number; esp: number; eflags: number } | null = null;
+    let override: { eip: number; cs: number; esp: number; ss: number; eflags: number } | null = null;
     let n = 0;
     for (;;) {
       const eip = c.eip >>> 0;
@@ -187,7 +206,7 @@ export class TerrariumRunner {
         const sp = c.r32[4];
         const frame = h.readMemory(sp >>> 0, 20);
         const dv = new DataView(frame.buffer, frame.byteOffset, 20);
-        override = { eip: dv.getUint32(0, true), eflags: dv.getUint32(8, true), esp: dv.getUint32(12, true) };
+        override = { eip: dv.getUint32(0, true), cs: dv.getUint16(4, true), eflags: dv.getUint32(8, true), esp: dv.getUint32(12, true), ss: dv.getUint16(16, true) };
         break;
       }
       if (n++ >= MAX_INSTRUCTIONS) {
@@ -218,6 +237,12 @@ export class TerrariumRunner {
     for (let i = 0; i < DATA_SIZE; i++) if (after[i] !== initial[i]) mem.set(i, after[i]);
     const fpu = canSave(c.fpu) ? fpuStateToImage(c.fpu.save()) : null;
     const cr2 = exception === 14 ? c.cr2 >>> 0 : 0;
-    return { exception, errorCode, eip, regs, eflags, cr2, mem, fpu };
+    // After a software interrupt the CPU is in ring 0: report the interrupted CS and SS.
+    const segs = [ES, CS, SS, DS, FS, GS].map((s) => c.segSel[s]);
+    if (override !== null) {
+      segs[1] = override.cs;
+      segs[2] = override.ss;
+    }
+    return { exception, errorCode, eip, regs, eflags, cr2, segs, mem, fpu };
   }
 }

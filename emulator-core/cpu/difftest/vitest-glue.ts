@@ -8,7 +8,7 @@ import type { Cpu, FpuUnit } from '../cpu.js';
 import { VECTOR_NAMES, type DiffCase } from './case.js';
 import { nativeStatus } from './native.js';
 import { Rng } from './prng.js';
-import { familyReport, runSuite, type SuiteResult } from './suite.js';
+import { familyReport, knownBugReport, runSuite, type SuiteResult } from './suite.js';
 
 /** DIFFTEST_SEED reproduces a run; otherwise every run explores new operands. */
 export function difftestSeed(): number {
@@ -30,11 +30,15 @@ export interface DiffSuiteSpec {
   /** Skip (loudly) with this reason, e.g. when the FPU unit does not exist yet. */
   skipReason?: string | null;
   createFpu?: () => Promise<((cpu: Cpu) => FpuUnit) | undefined>;
+  /** The cases load LDT selectors: skip (loudly) where modify_ldt is unavailable. */
+  needsLdt?: boolean;
+  batchSize?: number;
 }
 
 export function diffSuite(spec: DiffSuiteSpec): void {
   const native = nativeStatus();
-  const skip = !native.ok ? `native oracle unavailable: ${native.reason}` : (spec.skipReason ?? null);
+  let skip = !native.ok ? `native oracle unavailable: ${native.reason}` : (spec.skipReason ?? null);
+  if (native.ok && spec.needsLdt === true && !native.ldt) skip = 'modify_ldt is not available to the native harness (kernel without CONFIG_MODIFY_LDT_SYSCALL?)';
   if (skip !== null) console.warn(`\n*** ${spec.title}: differential tests SKIPPED: ${skip} ***\n`);
   describe.skipIf(skip !== null)(spec.title, () => {
     const seed = difftestSeed();
@@ -44,7 +48,7 @@ export function diffSuite(spec: DiffSuiteSpec): void {
       const createFpu = spec.createFpu ? await spec.createFpu() : undefined;
       const cases = spec.generate(new Rng(seed), difftestScale());
       const t0 = Date.now();
-      result = runSuite(native.harness, cases, { seed, createFpu });
+      result = runSuite(native.harness, cases, { seed, createFpu, batchSize: spec.batchSize });
       const raised = new Map<number, number>();
       for (const f of result.families.values()) for (const [v, n] of f.hostExceptions) raised.set(v, (raised.get(v) ?? 0) + n);
       const summary = [...raised].map(([v, n]) => `${VECTOR_NAMES[v] ?? v}x${n}`).join(' ');
@@ -52,6 +56,8 @@ export function diffSuite(spec: DiffSuiteSpec): void {
     });
     for (const family of spec.families) {
       it(family, () => {
+        const known = knownBugReport(result, family);
+        if (known !== null) console.warn(`\n*** ${known}\n`);
         const report = familyReport(result, family);
         if (report !== null) assert.fail(report);
       });

@@ -3,6 +3,7 @@
  * register allocator, and memory operands with varied addressing modes placed in a patch
  * window of the data region.
  */
+import type { KnownBugId } from '../known-bugs.js';
 import type { Rng } from '../prng.js';
 import { EFLAGS_INPUT, ESP, REG16, REG32, REG8, type DiffCase, type FaultMasks, type FpuCheck } from '../case.js';
 import { DATA_BASE, PATCH_MAX, STACK_TOP } from '../layout.js';
@@ -42,6 +43,7 @@ export class Draft {
   expect: number | null | 'any' = null;
   fpu: FpuCheck | undefined = undefined;
   onFault: FaultMasks | undefined = undefined;
+  knownBugs: KnownBugId[] | undefined = undefined;
 
   constructor(readonly rng: Rng) {
     this.regs = [0, 1, 2, 3, 4, 5, 6, 7].map(() => rng.u32());
@@ -167,6 +169,7 @@ export class Draft {
       expect: this.expect,
       fpu: this.fpu,
       onFault: this.onFault,
+      knownBugs: this.knownBugs,
     };
   }
 }

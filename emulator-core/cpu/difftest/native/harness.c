@@ -6,9 +6,15 @@
  * layout constants below must match layout.ts.
  *
  * Input (file named by argv[1]), all little-endian:
- *   u32 magic 'DTI1', u32 caseCount, u32 codeSize, code[codeSize] (loaded at CODE_BASE),
- *   caseCount x case record (see struct case_in).
- * Output (stdout): caseCount x result record (see write_result), then u32 magic 'DTO1'.
+ *   u32 magic 'DTI1', u32 caseCount, u32 codeSize, u32 ldtCount,
+ *   ldtCount x LDT entry (see struct ldt_in; installed with modify_ldt),
+ *   code[codeSize] (loaded at CODE_BASE), caseCount x case record (see struct case_in).
+ * Output (stdout): caseCount x result record (see write_result), then u32 magic 'DTO1'
+ * and u32 flags (bit 0: the LDT entries were installed).
+ *
+ * Cases may load DS, ES and SS (with LDT selectors) but never FS or GS: FS is set to the
+ * flat user data selector at startup and is what the trailer and capture() address memory
+ * through until they have restored the others; GS holds glibc's TLS.
  *
  * Each case: the data region is filled from the case's seed (xorshift32, same as
  * prng.ts), the patch is applied, the x87 is reset (FNINIT), EFLAGS and the eight GPRs are
@@ -24,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/ldt.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -37,6 +45,10 @@
 #define GUARD_PAGE 0x00503000u /* reserved with no access: faults have P=0 */
 #define RO_SEED 0x5eed0001u
 #define PATCH_MAX 256u
+
+struct ldt_in {
+  uint32_t entry, base, limit, seg_32bit, contents, read_exec_only, limit_in_pages, seg_not_present;
+};
 
 struct case_in {
   uint32_t entry;
@@ -52,9 +64,12 @@ struct case_in {
 /* Shared with the trampoline (absolute addresses: the binary is not position independent). */
 uint32_t dt_in[10]; /* eax..edi, eflags, entry */
 uint32_t dt_out[9]; /* eax..edi, eflags */
+uint16_t dt_seg_out[6]; /* es cs ss ds fs gs */
 uint8_t dt_fpu[108];
 uint32_t dt_host_esp;
 uint32_t dt_jump;
+uint16_t dt_host_ds;
+uint32_t dt_host_cs;
 
 void dt_run_case(void);
 void dt_capture(void);
@@ -89,15 +104,31 @@ __asm__(
     "  jmp dword ptr [dt_jump]\n"
     ".globl dt_capture\n"
     "dt_capture:\n"
-    "  mov dword ptr [dt_out+0], eax\n"
-    "  mov dword ptr [dt_out+4], ecx\n"
-    "  mov dword ptr [dt_out+8], edx\n"
-    "  mov dword ptr [dt_out+12], ebx\n"
-    "  mov dword ptr [dt_out+16], esp\n"
-    "  mov dword ptr [dt_out+20], ebp\n"
-    "  mov dword ptr [dt_out+24], esi\n"
-    "  mov dword ptr [dt_out+28], edi\n"
-    "  mov esp, dword ptr [dt_host_esp]\n"
+    /* Only FS is known to be flat here: the case may have changed DS, ES and SS. */
+    "  mov dword ptr fs:[dt_out+0], eax\n"
+    "  mov dword ptr fs:[dt_out+4], ecx\n"
+    "  mov dword ptr fs:[dt_out+8], edx\n"
+    "  mov dword ptr fs:[dt_out+12], ebx\n"
+    "  mov dword ptr fs:[dt_out+16], esp\n"
+    "  mov dword ptr fs:[dt_out+20], ebp\n"
+    "  mov dword ptr fs:[dt_out+24], esi\n"
+    "  mov dword ptr fs:[dt_out+28], edi\n"
+    "  mov word ptr fs:[dt_seg_out+0], es\n"
+    "  mov word ptr fs:[dt_seg_out+2], cs\n"
+    "  mov word ptr fs:[dt_seg_out+4], ss\n"
+    "  mov word ptr fs:[dt_seg_out+6], ds\n"
+    "  mov word ptr fs:[dt_seg_out+8], fs\n"
+    "  mov word ptr fs:[dt_seg_out+10], gs\n"
+    "  mov ax, word ptr fs:[dt_host_ds]\n"
+    "  mov ss, ax\n"
+    "  mov esp, dword ptr fs:[dt_host_esp]\n"
+    "  mov ds, ax\n"
+    "  mov es, ax\n"
+    /* Back to the flat code segment if the case ended in another one (a far JMP/CALL). */
+    "  push dword ptr [dt_host_cs]\n"
+    "  push OFFSET dt_capture_flat\n"
+    "  retf\n"
+    "dt_capture_flat:\n"
     "  pushfd\n"
     "  pop dword ptr [dt_out+32]\n"
     "  fnsave [dt_fpu]\n"
@@ -113,6 +144,7 @@ __asm__(
 
 static sigjmp_buf fault_jmp;
 static volatile uint32_t fault_regs[9];
+static volatile uint16_t fault_segs[6];
 static volatile uint32_t fault_vector, fault_error, fault_eip, fault_cr2;
 static uint8_t fault_fpu[108];
 
@@ -134,6 +166,12 @@ static void on_fault(int sig, siginfo_t *info, void *ctx) {
   fault_error = g[REG_ERR];
   fault_eip = g[REG_EIP];
   fault_cr2 = uc->uc_mcontext.cr2;
+  fault_segs[0] = g[REG_ES];
+  fault_segs[1] = g[REG_CS];
+  fault_segs[2] = g[REG_SS];
+  fault_segs[3] = g[REG_DS];
+  fault_segs[4] = g[REG_FS];
+  fault_segs[5] = g[REG_GS];
   if (uc->uc_mcontext.fpregs != NULL) memcpy(fault_fpu, uc->uc_mcontext.fpregs, sizeof fault_fpu);
   else memset(fault_fpu, 0, sizeof fault_fpu);
   siglongjmp(fault_jmp, 1);
@@ -174,16 +212,19 @@ static void emit(const void *p, size_t n) {
 
 /*
  * Result record: u32 kind (0 reached the end, 1 exception), u32 vector, u32 error code,
- * u32 eip, u32 regs[8], u32 eflags, u32 cr2 (page faults), u8 fpu[108] (FNSAVE image),
- * u32 nDiffs, then nDiffs x (u16 offset, u8 value) for every data byte that differs from
- * its initial value.
+ * u32 eip, u32 regs[8], u32 eflags, u32 cr2 (page faults), u16 segs[6] (ES CS SS DS FS
+ * GS), u8 fpu[108] (FNSAVE image), u32 nDiffs, then nDiffs x (u16 offset, u8 value) for
+ * every data byte that differs from its initial value.
  */
 static void write_result(uint32_t kind, uint32_t vector, uint32_t error, uint32_t eip, const volatile uint32_t *regs,
-                         uint32_t cr2, const uint8_t *fpu, const uint8_t *data) {
+                         uint32_t cr2, const volatile uint16_t *segs, const uint8_t *fpu, const uint8_t *data) {
   uint32_t head[14] = {kind, vector, error, eip};
   for (int i = 0; i < 9; i++) head[4 + i] = regs[i];
   head[13] = cr2;
   emit(head, sizeof head);
+  uint16_t sg[6];
+  for (int i = 0; i < 6; i++) sg[i] = segs[i];
+  emit(sg, sizeof sg);
   emit(fpu, 108);
   uint32_t n = 0;
   for (uint32_t i = 0; i < DATA_SIZE; i++) n += data[i] != reference[i];
@@ -200,10 +241,29 @@ int main(int argc, char **argv) {
   if (argc != 2) die("usage: harness INPUT");
   FILE *f = fopen(argv[1], "rb");
   if (f == NULL) die("cannot open input");
-  uint8_t hdr[12];
-  if (fread(hdr, 1, 12, f) != 12 || rd32(hdr) != 0x31495444u) die("bad input header");
-  uint32_t count = rd32(hdr + 4), code_size = rd32(hdr + 8);
+  uint8_t hdr[16];
+  if (fread(hdr, 1, 16, f) != 16 || rd32(hdr) != 0x31495444u) die("bad input header");
+  uint32_t count = rd32(hdr + 4), code_size = rd32(hdr + 8), ldt_count = rd32(hdr + 12);
   if (code_size > CODE_MAX) die("code too large");
+  uint32_t flags = 1;
+  for (uint32_t i = 0; i < ldt_count; i++) {
+    struct ldt_in e;
+    if (fread(&e, sizeof e, 1, f) != 1) die("short LDT entry");
+    struct user_desc d;
+    memset(&d, 0, sizeof d);
+    d.entry_number = e.entry;
+    d.base_addr = e.base;
+    d.limit = e.limit;
+    d.seg_32bit = e.seg_32bit;
+    d.contents = e.contents;
+    d.read_exec_only = e.read_exec_only;
+    d.limit_in_pages = e.limit_in_pages;
+    d.seg_not_present = e.seg_not_present;
+    if (syscall(SYS_modify_ldt, 1, &d, sizeof d) != 0) flags &= ~1u;
+  }
+  /* FS becomes the flat data segment the trailer and capture() rely on. */
+  __asm__ volatile("mov %%ds, %0\n\tmov %0, %%fs" : "=r"(dt_host_ds));
+  __asm__ volatile("mov %%cs, %0" : "=r"(dt_host_cs));
 
   uint32_t *exit_slot = map_fixed(EXIT_SLOT, 0x1000, PROT_READ | PROT_WRITE);
   *exit_slot = (uint32_t)&dt_capture;
@@ -243,14 +303,16 @@ int main(int argc, char **argv) {
     dt_in[9] = c.entry;
     if (sigsetjmp(fault_jmp, 1) == 0) {
       dt_run_case();
-      write_result(0, 0, 0, c.end, dt_out, 0, dt_fpu, data);
+      write_result(0, 0, 0, c.end, dt_out, 0, dt_seg_out, dt_fpu, data);
     } else {
-      __asm__ volatile("fninit");
-      write_result(1, fault_vector, fault_error, fault_eip, fault_regs, fault_vector == 14 ? fault_cr2 : 0, fault_fpu, data);
+      /* The kernel reset DS, ES and SS for the handler; FS may need it. */
+      __asm__ volatile("fninit\n\tmov %0, %%fs" : : "r"(dt_host_ds));
+      write_result(1, fault_vector, fault_error, fault_eip, fault_regs, fault_vector == 14 ? fault_cr2 : 0, fault_segs, fault_fpu, data);
     }
   }
   uint32_t magic = 0x314f5444u;
   emit(&magic, 4);
+  emit(&flags, 4);
   fflush(stdout);
   return 0;
 }
