@@ -165,8 +165,9 @@ describe('VMs run by `terrarium start` in another process', () => {
     writeFileSync(path.join(paths.library, 'Deb', '.terrarium.lock'), JSON.stringify({ pid: child.pid, host: hostname(), owner: 'cli', startedAt: 'now' }));
     const info = await call('getVm', { id: 'Deb' });
     expect(info.status === 'ok' && info.session).toMatchObject({ state: 'running', elsewhere: { owner: 'cli', pid: child.pid } });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
     await call('acpiShutdown', { id: 'Deb' });
-    await new Promise((resolve) => child.on('exit', resolve));
+    await exited;
     expect(out).toContain('TERM');
   });
 });

@@ -309,7 +309,7 @@ export class TerrariumService {
     subscribeSerial: async ({ id }, conn) => {
       await this.library.get(id);
       conn.serials.add(id);
-      return { history: this.sessions.session(id)?.serial.contents() ?? new Uint8Array(0) };
+      return { history: this.sessions.serialHistory(id) };
     },
     unsubscribeSerial: async ({ id }, conn) => {
       conn.serials.delete(id);

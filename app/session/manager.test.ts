@@ -69,6 +69,7 @@ describe('SessionManager with the test-double machine', () => {
     const states = h.statuses.map((s) => s.state);
     expect(states).toEqual(expect.arrayContaining<RunState>(['starting', 'running', 'paused', 'stopping', 'stopped']));
     expect((await h.manager.status(vm.id, vm.dir)).exitReason).toBe('guest shut down (ACPI)');
+    expect(new TextDecoder().decode(h.manager.serialHistory(vm.id))).toContain('double: hello');
     expect(existsSync(path.join(vm.dir, 'last-frame.png'))).toBe(true);
   });
 

@@ -45,6 +45,8 @@ export interface ManagerOptions {
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   private readonly lastOutcome = new Map<string, SessionStatus>();
+  /** What each VM printed on COM1 in its last run (the last 64 KiB), for a terminal opened after it ended. */
+  private readonly lastSerial = new Map<string, Uint8Array>();
   /** Sessions that ended and are still saving their last frame and releasing their lock. */
   private readonly finishing = new Map<string, Promise<void>>();
 
@@ -139,12 +141,18 @@ export class SessionManager {
         } else log.line(`ended: ${outcome.exitReason ?? 'stopped'}`);
         await log.close();
         this.lastOutcome.set(entry.id, outcome);
+        this.lastSerial.set(entry.id, started.serial.contents());
         this.finishing.delete(entry.id);
         listener.status(entry.id, outcome);
       })();
       this.finishing.set(entry.id, finished);
     });
     return session;
+  }
+
+  /** The serial output so far (running) or of the last run (stopped), up to 64 KiB. */
+  serialHistory(id: string): Uint8Array {
+    return this.sessions.get(id)?.serial.contents() ?? this.lastSerial.get(id) ?? new Uint8Array(0);
   }
 
   /** Forget a finished run's error (the user dismissed it). */

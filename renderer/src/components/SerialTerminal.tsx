@@ -52,7 +52,7 @@ export function SerialTerminal({ vm }: { vm: OkVm }) {
 
   return (
     <div className="serial">
-      {!live && <div className="serial-note muted">The VM is not running; start it to see its serial console and type to it.</div>}
+      {!live && <div className="serial-note muted">The VM is not running. Below is what it printed in its last run, if it ran since the host started; start it to type to it.</div>}
       {!vm.config.serial.enabled && <div className="serial-note muted">The serial port is off in this VM's settings.</div>}
       <div ref={hostRef} className="terminal" data-testid="serial-terminal" />
     </div>
