@@ -41,13 +41,16 @@ export function allowedHosts(bindHost: string, port: number): Set<string> {
 export type Verdict = { ok: true; viaQuery: boolean } | { ok: false; status: 401 | 403; reason: string };
 
 export function checkRequest(req: IncomingMessage, url: URL, guard: Guard, bindAny: boolean): Verdict {
+  // The token first: any request without it is a 401, whatever else is wrong with it.
+  const query = url.searchParams.get('token');
+  const viaQuery = query !== null && same(query, guard.token);
+  const cookie = parseCookies(req.headers.cookie).get(COOKIE);
+  if (!viaQuery && !(cookie !== undefined && same(cookie, guard.token))) {
+    return { ok: false, status: 401, reason: 'Missing or wrong token: open the URL that `terrarium serve` printed.' };
+  }
   const host = req.headers.host ?? '';
   if (!bindAny && !guard.hosts.has(host)) return { ok: false, status: 403, reason: `Host "${host}" is not this server.` };
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `http://${host}`) return { ok: false, status: 403, reason: 'Cross-origin requests are refused.' };
-  const query = url.searchParams.get('token');
-  if (query !== null && same(query, guard.token)) return { ok: true, viaQuery: true };
-  const cookie = parseCookies(req.headers.cookie).get(COOKIE);
-  if (cookie !== undefined && same(cookie, guard.token)) return { ok: true, viaQuery: false };
-  return { ok: false, status: 401, reason: 'Missing or wrong token: open the URL that `terrarium serve` printed.' };
+  return { ok: true, viaQuery };
 }

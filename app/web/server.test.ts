@@ -78,6 +78,7 @@ describe('web host', () => {
   it('refuses foreign Host and Origin headers (DNS rebinding, cross-site pages)', async () => {
     const { web } = await host();
     expect((await http(web.port, '/?token=secret-token', { headers: { host: 'evil.example:80' } })).status).toBe(403);
+    expect((await http(web.port, '/', { headers: { host: 'evil.example:80' } })).status).toBe(401);
     expect((await http(web.port, '/?token=secret-token', { headers: { origin: 'http://evil.example' } })).status).toBe(403);
   });
 
