@@ -58,21 +58,24 @@ export function nativeStatus(): NativeStatus {
   } catch (e) {
     return (status = { ok: false, reason: `cannot build the 32-bit native harness (gcc -m32 -static; install gcc-multilib): ${firstLines(e)}` });
   }
-  let ldt: boolean;
-  try {
-    const dir = mkdtempSync(join(tmpdir(), 'terrarium-difftest-'));
+  // Probe with an empty batch (twice, so a transient spawn failure does not skip the suite).
+  let failure: unknown = null;
+  for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const input = join(dir, 'in.bin');
-      writeFileSync(input, Buffer.concat([header(0, 0), ldtTable()]));
-      const out = execFileSync(harness, [input], { stdio: ['ignore', 'pipe', 'pipe'] });
-      ldt = (out.readUInt32LE(4) & 1) !== 0;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      const dir = mkdtempSync(join(tmpdir(), 'terrarium-difftest-'));
+      try {
+        const input = join(dir, 'in.bin');
+        writeFileSync(input, Buffer.concat([header(0, 0), ldtTable()]));
+        const out = execFileSync(harness, [input], { stdio: ['ignore', 'pipe', 'pipe'] });
+        return (status = { ok: true, harness, ldt: (out.readUInt32LE(4) & 1) !== 0 });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } catch (e) {
+      failure = e;
     }
-  } catch (e) {
-    return (status = { ok: false, reason: `the native harness does not run (no i386 support in this kernel?): ${firstLines(e)}` });
   }
-  return (status = { ok: true, harness, ldt });
+  return (status = { ok: false, reason: `the native harness does not run (no i386 support in this kernel?): ${firstLines(failure)}` });
 }
 
 function header(count: number, codeSize: number): Buffer {

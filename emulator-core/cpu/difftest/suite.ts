@@ -27,6 +27,8 @@ export interface FamilyResult {
 export interface SuiteResult {
   seed: number;
   families: Map<string, FamilyResult>;
+  /** JIT statistics when the suite ran through the JIT. */
+  jitStats: { compiled: number; blockRuns: number } | null;
 }
 
 export interface SuiteOptions {
@@ -34,6 +36,8 @@ export interface SuiteOptions {
   createFpu?: (cpu: Cpu) => FpuUnit;
   /** Cases per native process (smaller when 16-bit code must sit in the first 64 KiB). */
   batchSize?: number;
+  /** Run Terrarium through the block JIT. */
+  jit?: boolean;
 }
 
 function family(result: SuiteResult, name: string): FamilyResult {
@@ -50,8 +54,8 @@ function vectorName(v: number | null): string {
 }
 
 export function runSuite(harness: string, cases: readonly DiffCase[], options: SuiteOptions): SuiteResult {
-  const result: SuiteResult = { seed: options.seed, families: new Map() };
-  const runner = new TerrariumRunner(options.createFpu);
+  const result: SuiteResult = { seed: options.seed, families: new Map(), jitStats: null };
+  const runner = new TerrariumRunner({ createFpu: options.createFpu, jit: options.jit });
   const batchSize = options.batchSize ?? BATCH_SIZE;
   for (let start = 0; start < cases.length; start += batchSize) {
     const slice = cases.slice(start, start + batchSize);
@@ -73,11 +77,13 @@ export function runSuite(harness: string, cases: readonly DiffCase[], options: S
       const diffs = diffOutcomes(tc, exp, act);
       if (diffs.length === 0) return;
       const text = `${head}\n${describeInputs(tc)}\n${diffs.join('\n')}`;
-      const bug = strictKnownBugs() ? undefined : tc.knownBugs?.find((id) => KNOWN_BUGS[id].signature(exp, act));
+      const applies = (id: KnownBugId): boolean => (options.jit === true || KNOWN_BUGS[id].jitOnly !== true) && KNOWN_BUGS[id].signature(exp, act);
+      const bug = strictKnownBugs() ? undefined : tc.knownBugs?.find(applies);
       if (bug === undefined) f.failures.push(text);
       else f.known.set(bug, [...(f.known.get(bug) ?? []), text]);
     });
   }
+  if (runner.jit !== null) result.jitStats = { compiled: runner.jit.stats.compiled, blockRuns: runner.jit.stats.blockRuns };
   return result;
 }
 

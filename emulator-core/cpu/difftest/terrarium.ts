@@ -5,9 +5,10 @@
  * INT n meets a DPL 0 gate and raises #GP. Exceptions are reported instead of delivered, as
  * the native harness reports the signal the kernel sent.
  */
-import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, LDTR, SS, TR } from '../constants.js';
-import { FAULT, type Cpu, type FpuUnit } from '../cpu.js';
+import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, LDTR, RF, SS, TR } from '../constants.js';
+import { EXIT_SHUTDOWN, FAULT, type Cpu, type FpuUnit } from '../cpu.js';
 import { step } from '../interpreter.js';
+import { Jit } from '../jit/jit.js';
 import type { FpuState } from '../state.js';
 import { FlatHarness } from '../testing/flat-harness.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
@@ -32,6 +33,10 @@ const LDT_SEL = 0x38;
 const USER_GATES = new Set([3, 4, 0x80]);
 /** The x87 after FNINIT with all eight registers zero (see harness.c dt_run_case). */
 const FNINIT_STATE: FpuState = { control: 0x37f, status: 0, tag: 0xffff, opcode: 0, ip: 0, cs: 0, dp: 0, ds: 0, regs: new Array<string>(8).fill('0'.repeat(20)) };
+/** Where EXIT_SLOT points for Terrarium: an INT3 whose trap marks a case's end under the JIT. */
+const STOP_ADDR = EXIT_SLOT + 0x10;
+/** Runs of each case under the JIT: enough for its blocks to be compiled (jit.ts HOT_THRESHOLD is 12). */
+const JIT_RUNS = 14;
 /** A case that runs longer than this is stopped and reported as a runaway. */
 const MAX_INSTRUCTIONS = 200_000;
 /** Pseudo-vector reported when a case did not finish. */
@@ -52,14 +57,27 @@ function descriptor(base: number, limit: number, access: number, flags: number):
   return [lo >>> 0, hi >>> 0];
 }
 
+export interface RunnerOptions {
+  createFpu?: (cpu: Cpu) => FpuUnit;
+  /** Run cases through the block JIT (compiled once hot) instead of stepping the interpreter. */
+  jit?: boolean;
+}
+
 export class TerrariumRunner {
   readonly harness: FlatHarness;
   private readonly cpu: Cpu;
+  readonly jit: Jit | null;
 
-  constructor(createFpu?: (cpu: Cpu) => FpuUnit) {
-    this.harness = new FlatHarness({ createFpu });
+  constructor(options: RunnerOptions = {}) {
+    this.harness = new FlatHarness({ createFpu: options.createFpu });
     this.cpu = this.harness.cpu;
     this.installSystemTables();
+    this.jit = options.jit === true ? new Jit(this.cpu) : null;
+    // The trailer's jmp [EXIT_SLOT] (native only) lands on an INT3 that marks the end.
+    const slot = new Uint8Array(0x14);
+    new DataView(slot.buffer).setUint32(0, STOP_ADDR, true);
+    slot[STOP_ADDR - EXIT_SLOT] = 0xcc;
+    this.harness.writeMemory(EXIT_SLOT, slot);
   }
 
   private installSystemTables(): void {
@@ -150,6 +168,7 @@ export class TerrariumRunner {
 
   loadCode(code: Uint8Array): void {
     this.harness.writeMemory(CODE_BASE, code);
+    this.jit?.clear();
   }
 
   /** Back to flat CPL 3 (a software interrupt leaves the CPU in ring 0). */
@@ -170,16 +189,14 @@ export class TerrariumRunner {
     c.updateMode();
   }
 
-  run(tc: DiffCase, entry: number, end: number): Outcome {
+  /** Put the CPU, the x87 and the data region in the case's initial state. */
+  private prepare(tc: DiffCase, entry: number, initial: Uint8Array): void {
     const c = this.cpu;
-    const h = this.harness;
     this.enterUserMode();
     // What the native harness does before each case: FLDZ x8 then FNINIT.
     c.fpu.restore(FNINIT_STATE);
-    const initial = fillData(tc.memSeed);
-    if (tc.patch !== undefined) initial.set(tc.patch.bytes, tc.patch.offset);
-    h.writeMemory(DATA_BASE, initial);
-    h.setRegs({
+    this.harness.writeMemory(DATA_BASE, initial);
+    this.harness.setRegs({
       eax: tc.regs[0],
       ecx: tc.regs[1],
       edx: tc.regs[2],
@@ -191,58 +208,116 @@ export class TerrariumRunner {
       eflags: tc.eflags,
       eip: entry,
     });
+  }
 
-    let exception: number | null = null;
-    let errorCode = 0;
-    let override: { eip: number; cs: number; esp: number; ss: number; eflags: number } | null = null;
+  run(tc: DiffCase, entry: number, end: number): Outcome {
+    const initial = fillData(tc.memSeed);
+    if (tc.patch !== undefined) initial.set(tc.patch.bytes, tc.patch.offset);
+    let stop: Stop;
+    if (this.jit === null) {
+      this.prepare(tc, entry, initial);
+      stop = this.interpret(end);
+    } else {
+      // Run the case until its blocks are hot and compiled, from the same state each time;
+      // the last run (compiled code) is the one compared.
+      for (let i = 1; i < JIT_RUNS; i++) {
+        this.prepare(tc, entry, initial);
+        this.runCompiled();
+      }
+      this.prepare(tc, entry, initial);
+      stop = this.runCompiled();
+      // The trap at STOP_ADDR means the case completed; its frame holds the final state.
+      if (stop.exception === 3 && stop.frame !== null && stop.frame.eip === STOP_ADDR + 1) stop = { exception: null, errorCode: 0, frame: stop.frame, end };
+    }
+    return this.collect(stop, initial);
+  }
+
+  /** Step the interpreter until the case's end, an exception (reported, not delivered) or a handler. */
+  private interpret(end: number): Stop {
+    const c = this.cpu;
     let n = 0;
     for (;;) {
       const eip = c.eip >>> 0;
-      if (eip === end) break;
-      if (c.cpl === 0 && eip >= STUBS && eip < STUBS + 256) {
-        // A software interrupt reached its handler: report it as the kernel would, with
-        // the state saved in the ring-0 frame (EIP after the instruction, user ESP).
-        exception = eip - STUBS;
-        const sp = c.r32[4];
-        const frame = h.readMemory(sp >>> 0, 20);
-        const dv = new DataView(frame.buffer, frame.byteOffset, 20);
-        override = { eip: dv.getUint32(0, true), cs: dv.getUint16(4, true), eflags: dv.getUint32(8, true), esp: dv.getUint32(12, true), ss: dv.getUint16(16, true) };
-        break;
-      }
-      if (n++ >= MAX_INSTRUCTIONS) {
-        exception = RUNAWAY;
-        break;
-      }
+      if (eip === end) return { exception: null, errorCode: 0, frame: null, end };
+      // A software interrupt reached its handler.
+      if (c.cpl === 0 && eip >= STUBS && eip < STUBS + 256) return this.delivered(eip - STUBS);
+      if (n++ >= MAX_INSTRUCTIONS) return { exception: RUNAWAY, errorCode: 0, frame: null, end };
       try {
         step(c);
       } catch (e) {
         if (e !== FAULT) throw e;
         c.ip = c.instrStart;
-        exception = c.excVector;
-        errorCode = VECTORS_WITH_ERROR_CODE.has(exception) && c.excCode >= 0 ? c.excCode >>> 0 : 0;
-        break;
+        const exception = c.excVector;
+        return { exception, errorCode: VECTORS_WITH_ERROR_CODE.has(exception) && c.excCode >= 0 ? c.excCode >>> 0 : 0, frame: null, end };
       }
     }
+  }
 
+  /**
+   * Run through the JIT, which delivers every exception through the IDT: the case ends in
+   * a ring-0 stub (HLT stops the run there), either for an exception or through INT3 at
+   * STOP_ADDR, where the trailer's jmp [EXIT_SLOT] leads.
+   */
+  private runCompiled(): Stop {
+    const c = this.cpu;
+    const jit = this.jit as Jit;
+    c.halted = false;
+    c.shutdown = false;
+    for (let slice = 0; slice < MAX_INSTRUCTIONS / 1000; slice++) {
+      const exit = jit.run(1000);
+      const at = ((c.eip >>> 0) - (c.halted ? 1 : 0)) >>> 0;
+      if (c.cpl === 0 && at >= STUBS && at < STUBS + 256) {
+        c.halted = false;
+        return this.delivered(at - STUBS);
+      }
+      if (exit === EXIT_SHUTDOWN) break;
+    }
+    return { exception: RUNAWAY, errorCode: 0, frame: null, end: 0 };
+  }
+
+  /** Read the ring-0 frame of a delivered interrupt or exception (error code first if it has one). */
+  private delivered(vector: number): Stop {
+    const c = this.cpu;
+    const hasCode = this.jit !== null && VECTORS_WITH_ERROR_CODE.has(vector);
+    const sp = (c.r32[4] >>> 0) + (hasCode ? 4 : 0);
+    const bytes = this.harness.readMemory(sp, 20);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, 20);
+    const errorCode = hasCode ? this.harness.readMemory(sp - 4, 4).reduce((v, b, i) => v | (b << (i * 8)), 0) >>> 0 : 0;
+    const frame = { eip: dv.getUint32(0, true), cs: dv.getUint16(4, true), eflags: dv.getUint32(8, true), esp: dv.getUint32(12, true), ss: dv.getUint16(16, true) };
+    return { exception: vector, errorCode, frame, end: 0 };
+  }
+
+  private collect(stop: Stop, initial: Uint8Array): Outcome {
+    const c = this.cpu;
+    const h = this.harness;
+    const { exception, errorCode, frame } = stop;
     const regs = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => c.r32[i] >>> 0);
     let eflags = c.getEflags() >>> 0;
-    let eip = c.eip >>> 0;
-    if (override !== null) {
-      regs[4] = override.esp;
-      eflags = override.eflags;
-      eip = override.eip;
+    let eip = exception === null ? stop.end : c.eip >>> 0;
+    // After a delivered interrupt the CPU is in ring 0: report the interrupted state.
+    const segs = [ES, CS, SS, DS, FS, GS].map((seg) => c.segSel[seg]);
+    if (frame !== null) {
+      regs[4] = frame.esp;
+      eflags = frame.eflags;
+      if (exception !== null) eip = frame.eip;
+      segs[1] = frame.cs;
+      segs[2] = frame.ss;
     }
     const after = h.readMemory(DATA_BASE, DATA_SIZE);
     const mem = new Map<number, number>();
     for (let i = 0; i < DATA_SIZE; i++) if (after[i] !== initial[i]) mem.set(i, after[i]);
     const fpu = canSave(c.fpu) ? fpuStateToImage(c.fpu.save()) : null;
     const cr2 = exception === 14 ? c.cr2 >>> 0 : 0;
-    // After a software interrupt the CPU is in ring 0: report the interrupted CS and SS.
-    const segs = [ES, CS, SS, DS, FS, GS].map((s) => c.segSel[s]);
-    if (override !== null) {
-      segs[1] = override.cs;
-      segs[2] = override.ss;
-    }
-    return { exception, errorCode, eip, regs, eflags, cr2, segs, mem, fpu };
+    return { exception, errorCode, eip, regs, eflags: eflags & ~RF, cr2, segs, mem, fpu };
   }
+}
+
+/** Where and why a case stopped. */
+interface Stop {
+  exception: number | null;
+  errorCode: number;
+  /** The ring-0 frame of a delivered interrupt or exception. */
+  frame: { eip: number; cs: number; eflags: number; esp: number; ss: number } | null;
+  /** The case's end address (when it completed). */
+  end: number;
 }

@@ -1,0 +1,55 @@
+// Differential tests (host CPU as oracle) of the block JIT: the cases of the other suites,
+// each run until its blocks are compiled, with the compiled run compared to the host.
+import { ALU_FAMILIES, genAlu } from './gen/alu.js';
+import { BCD_FAMILIES, genBcd } from './gen/bcd.js';
+import { BITS_FAMILIES, genBits } from './gen/bits.js';
+import { EXCEPTION_FAMILIES, genExceptions } from './gen/exceptions.js';
+import { genMisc, MISC_FAMILIES } from './gen/misc.js';
+import { genMmx, MMX_FAMILIES } from './gen/mmx.js';
+import { genMulDiv, MULDIV_FAMILIES } from './gen/muldiv.js';
+import { genPageFaults, PAGEFAULT_FAMILIES } from './gen/pagefault.js';
+import { genShift, SHIFT_FAMILIES } from './gen/shift.js';
+import { genStack, STACK_FAMILIES } from './gen/stack.js';
+import { genString, STRING_FAMILIES } from './gen/string.js';
+import { genX87, X87_FAMILIES } from './gen/x87.js';
+import type { DiffCase } from './case.js';
+import { diffSuite } from './vitest-glue.js';
+
+/** The same case mix as the interpreter suites, fewer of each (every case runs 14 times). */
+function generate(rng: import('./prng.js').Rng, scale: number): DiffCase[] {
+  const n = (k: number): number => Math.max(1, Math.round(k * scale));
+  return [
+    ...genAlu(rng, n(15)),
+    ...genBcd(rng, n(10)),
+    ...genShift(rng, n(15)),
+    ...genMulDiv(rng, n(15)),
+    ...genBits(rng, n(10)),
+    ...genMisc(rng, n(15)),
+    ...genString(rng, n(15)),
+    ...genStack(rng, n(15)),
+    ...genExceptions(rng, n(5)),
+    ...genPageFaults(rng, n(15)),
+    ...genX87(rng, n(8)),
+    ...genMmx(rng, n(15)),
+  ];
+}
+
+diffSuite({
+  title: 'difftest: block JIT vs host CPU',
+  families: [
+    ...ALU_FAMILIES,
+    ...BCD_FAMILIES,
+    ...SHIFT_FAMILIES,
+    ...MULDIV_FAMILIES,
+    ...BITS_FAMILIES,
+    ...MISC_FAMILIES,
+    ...STRING_FAMILIES,
+    ...STACK_FAMILIES,
+    ...EXCEPTION_FAMILIES,
+    ...PAGEFAULT_FAMILIES,
+    ...X87_FAMILIES,
+    ...MMX_FAMILIES,
+  ],
+  generate,
+  jit: true,
+});
