@@ -4,6 +4,7 @@ import { ALU_FAMILIES, genAlu } from './gen/alu.js';
 import { BCD_FAMILIES, genBcd } from './gen/bcd.js';
 import { BITS_FAMILIES, genBits } from './gen/bits.js';
 import { EXCEPTION_FAMILIES, genExceptions } from './gen/exceptions.js';
+import { FLAGCHAIN_FAMILIES, genFlagChains } from './gen/flagchain.js';
 import { genMisc, MISC_FAMILIES } from './gen/misc.js';
 import { genMmx, MMX_FAMILIES } from './gen/mmx.js';
 import { genMulDiv, MULDIV_FAMILIES } from './gen/muldiv.js';
@@ -31,6 +32,7 @@ function generate(rng: import('./prng.js').Rng, scale: number): DiffCase[] {
     ...genPageFaults(rng, n(15)),
     ...genX87(rng, n(8)),
     ...genMmx(rng, n(15)),
+    ...genFlagChains(rng, n(150)),
   ];
 }
 
@@ -49,6 +51,7 @@ diffSuite({
     ...PAGEFAULT_FAMILIES,
     ...X87_FAMILIES,
     ...MMX_FAMILIES,
+    ...FLAGCHAIN_FAMILIES,
   ],
   generate,
   jit: true,

@@ -73,7 +73,15 @@ export function runSuite(harness: string, cases: readonly DiffCase[], options: S
         f.harnessErrors.push(`${head}\n  generator predicted ${vectorName(predicted)}, host raised ${vectorName(exp.exception)} at 0x${exp.eip.toString(16)}\n${describeInputs(tc)}`);
         return;
       }
-      const act = runner.run(tc, batch.entries[i].entry, batch.entries[i].end);
+      let act;
+      try {
+        act = runner.run(tc, batch.entries[i].entry, batch.entries[i].end);
+      } catch (e) {
+        // A crash inside the emulator (not an x86 exception): report it against this case.
+        const stack = e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 6).join('\n    ') : String(e);
+        f.failures.push(`${head}\n${describeInputs(tc)}\n  Terrarium threw: ${stack}`);
+        return;
+      }
       const diffs = diffOutcomes(tc, exp, act);
       if (diffs.length === 0) return;
       const text = `${head}\n${describeInputs(tc)}\n${diffs.join('\n')}`;
