@@ -8,6 +8,7 @@ import { FLAGCHAIN_FAMILIES, genFlagChains } from './gen/flagchain.js';
 import { genMisc, MISC_FAMILIES } from './gen/misc.js';
 import { genMmx, MMX_FAMILIES } from './gen/mmx.js';
 import { genMulDiv, MULDIV_FAMILIES } from './gen/muldiv.js';
+import { genPrefixes, PREFIX_FAMILIES } from './gen/prefixes.js';
 import { genPageFaults, PAGEFAULT_FAMILIES } from './gen/pagefault.js';
 import { genShift, SHIFT_FAMILIES } from './gen/shift.js';
 import { genStack, STACK_FAMILIES } from './gen/stack.js';
@@ -33,6 +34,7 @@ function generate(rng: import('./prng.js').Rng, scale: number): DiffCase[] {
     ...genX87(rng, n(8)),
     ...genMmx(rng, n(15)),
     ...genFlagChains(rng, n(150)),
+    ...genPrefixes(rng, n(40)),
   ];
 }
 
@@ -52,6 +54,7 @@ diffSuite({
     ...X87_FAMILIES,
     ...MMX_FAMILIES,
     ...FLAGCHAIN_FAMILIES,
+    ...PREFIX_FAMILIES,
   ],
   generate,
   jit: true,
