@@ -259,11 +259,14 @@ const OPS: X87Op[] = [
         x.d.undefinedMem.push([off + 16, 12]);
         return { asm: `fxam\nfnsave ${x.d.memRef(off)}`, undefinedCc: 0 };
       }
-      // FLDENV/FRSTOR of an image the case just saved, after changing the stack.
+      // FLDENV/FRSTOR of an image the case just saved, after changing the stack; sometimes
+      // in the 16-bit protected-mode formats (14-byte environment, 94-byte save area),
+      // whose pointer fields (bytes 6-13: FIP, FCS, FDP, FDS) are masked instead.
       const save = k === 2 ? 'fnstenv' : 'fnsave';
       const load = k === 2 ? 'fldenv' : 'frstor';
-      x.d.undefinedMem.push([off + 16, 12]);
-      return { asm: `fxam\n${save} [${hex(DATA_BASE + off)}]\nfld1\nfldpi\n${load} [${hex(DATA_BASE + off)}]`, undefinedCc: 0 };
+      const o16 = x.rng.bool(0.4) ? 'o16 ' : '';
+      x.d.undefinedMem.push(o16 === '' ? [off + 16, 12] : [off + 8, 6]);
+      return { asm: `fxam\n${o16}${save} [${hex(DATA_BASE + off)}]\nfld1\nfldpi\n${o16}${load} [${hex(DATA_BASE + off)}]`, undefinedCc: 0 };
     },
   },
 ];
