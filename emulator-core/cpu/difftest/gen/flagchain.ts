@@ -10,7 +10,7 @@
 import { AF, CF, OF, PF, SF, ZF } from '../../constants.js';
 import { EAX, ECX, type DiffCase } from '../case.js';
 import { DATA_BASE, STACK_TOP } from '../layout.js';
-import { rotateUndefined, shiftUndefined, UNDEFINED_FLAGS } from '../masks.js';
+import { doubleShiftUndefined, rotateUndefined, shiftUndefined, UNDEFINED_FLAGS } from '../masks.js';
 import type { Rng } from '../prng.js';
 import { Draft, hex, regName, type Size } from './draft.js';
 
@@ -64,7 +64,7 @@ function imm(x: Chain, s: Size): string {
 /** Add one instruction to the chain, keeping track of which flags are defined. */
 function step(x: Chain): void {
   const rng = x.rng;
-  const k = rng.int(17);
+  const k = rng.int(26);
   const s = size(x);
   const write = (mask: number, undef: number): void => {
     x.undef = (x.undef & ~mask) | undef;
@@ -167,10 +167,64 @@ function step(x: Chain): void {
       if (x.undef !== 0) x.d.undefinedMem.push([STACK_TOP - 4 - DATA_BASE, 4]);
       return;
     }
-    default: {
+    case 16:
       // POPFD of a known value defines every arithmetic flag (and DF).
       x.lines.push(`push dword ${hex(0x202 | (rng.u32() & (ALL | 0x400)))}`, 'popfd');
       write(ALL, 0);
+      return;
+    // Instructions that leave the flags alone, between writers and readers (and, for the
+    // JIT, longer blocks mixing register, memory and stack operations).
+    case 17:
+      x.lines.push(rng.bool() ? `mov ${reg(x, s)}, ${imm(x, s)}` : `mov ${reg(x, s)}, ${reg(x, s)}`);
+      return;
+    case 18: {
+      const [from, to] = rng.pick([[8, 16], [8, 32], [16, 32]] as const);
+      x.lines.push(`${rng.pick(['movzx', 'movsx'])} ${reg(x, to)}, ${reg(x, from)}`);
+      return;
+    }
+    case 19:
+      x.lines.push(`lea ${reg(x, 32)}, [${reg(x, 32)}+${reg(x, 32)}*${rng.pick([1, 2, 4, 8])}+${hex(rng.int(0x1000))}]`);
+      return;
+    case 20:
+      x.lines.push(rng.pick([`xchg ${reg(x, s)}, ${reg(x, s)}`, `bswap ${reg(x, 32)}`, `not ${reg(x, s)}`, `push ${reg(x, 32)}\npop ${reg(x, 32)}`]));
+      return;
+    case 21:
+    case 22: {
+      // Memory operands in the patch window (absolute addresses: the registers keep changing).
+      const off = x.d.window + rng.int(252);
+      const mem = `${s === 8 ? 'byte' : s === 16 ? 'word' : 'dword'} [${hex(DATA_BASE + off)}]`;
+      const op = rng.pick(['mov', 'movr', 'add', 'sub', 'and', 'xor', 'cmp', 'inc', 'neg']);
+      if (op === 'mov') x.lines.push(`mov ${mem}, ${reg(x, s)}`);
+      else if (op === 'movr') x.lines.push(`mov ${reg(x, s)}, ${mem}`);
+      else if (op === 'inc' || op === 'neg') {
+        x.lines.push(`${op} ${mem}`);
+        write(op === 'inc' ? ALL & ~CF : ALL, 0);
+      } else {
+        x.lines.push(rng.bool() ? `${op} ${mem}, ${reg(x, s)}` : `${op} ${reg(x, s)}, ${mem}`);
+        write(ALL, op === 'and' || op === 'xor' ? UNDEFINED_FLAGS.logic : 0);
+      }
+      return;
+    }
+    case 23:
+      // MUL reads EAX (AH may hold undefined flags from LAHF) and writes EDX:EAX.
+      if ((x.d.undefinedRegBits[EAX] ?? 0) !== 0) return step(x);
+      x.lines.push(`${rng.pick(['mul', 'imul'])} ${reg(x, 32)}`);
+      x.d.undefinedRegBits[EAX] = 0;
+      write(ALL, UNDEFINED_FLAGS.mul);
+      return;
+    case 24:
+      // DIV that cannot fault: EDX cleared, divisor made odd (non-zero).
+      if ((x.d.undefinedRegBits[EAX] ?? 0) !== 0) return step(x);
+      x.lines.push('xor edx, edx', 'or ebx, 1', 'div ebx');
+      x.d.undefinedRegBits[EAX] = 0;
+      write(ALL, UNDEFINED_FLAGS.div);
+      return;
+    default: {
+      // SHLD/SHRD by CL.
+      const s16: Size = rng.pick([16, 32] as const);
+      const n = rng.pick([0, 1, 4, s16 - 1, rng.int(s16 + 1)]);
+      x.lines.push(`mov cl, ${hex(n)}`, `${rng.pick(['shld', 'shrd'])} ${reg(x, s16)}, ${reg(x, s16)}, cl`);
+      if ((n & 31) !== 0) write(ALL, doubleShiftUndefined(n, s16));
     }
   }
 }
@@ -181,7 +235,7 @@ function chain(rng: Rng): DiffCase {
   d.claim(ECX);
   d.claim(5);
   const x: Chain = { d, rng, lines: [], undef: 0 };
-  const n = 2 + rng.int(6);
+  const n = 2 + rng.int(12);
   for (let i = 0; i < n; i++) step(x);
   d.undefinedFlags = x.undef;
   return d.finish('flag chains', x.lines.join('\n'));
