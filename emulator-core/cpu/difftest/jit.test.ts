@@ -11,6 +11,7 @@ import { genMulDiv, MULDIV_FAMILIES } from './gen/muldiv.js';
 import { genPrefixes, PREFIX_FAMILIES } from './gen/prefixes.js';
 import { genPageFaults, PAGEFAULT_FAMILIES } from './gen/pagefault.js';
 import { genShift, SHIFT_FAMILIES } from './gen/shift.js';
+import { genSmc, SMC_FAMILIES } from './gen/smc.js';
 import { genStack, STACK_FAMILIES } from './gen/stack.js';
 import { genString, STRING_FAMILIES } from './gen/string.js';
 import { genX87, X87_FAMILIES } from './gen/x87.js';
@@ -35,6 +36,7 @@ function generate(rng: import('./prng.js').Rng, scale: number): DiffCase[] {
     ...genMmx(rng, n(15)),
     ...genFlagChains(rng, n(150)),
     ...genPrefixes(rng, n(40)),
+    ...genSmc(rng, n(40)),
   ];
 }
 
@@ -55,6 +57,7 @@ diffSuite({
     ...MMX_FAMILIES,
     ...FLAGCHAIN_FAMILIES,
     ...PREFIX_FAMILIES,
+    ...SMC_FAMILIES,
   ],
   generate,
   jit: true,

@@ -18,7 +18,7 @@ export interface KnownBug {
 const GP = 13;
 const SS = 12;
 
-export type KnownBugId = 'segmentLimitSize' | 'segmentWritable' | 'jitLock';
+export type KnownBugId = 'segmentLimitSize' | 'segmentWritable' | 'jitLock' | 'jitSmc';
 
 export const KNOWN_BUGS: Record<KnownBugId, KnownBug> = {
   /**
@@ -53,6 +53,18 @@ export const KNOWN_BUGS: Record<KnownBugId, KnownBug> = {
     title: 'JIT: LOCK on a non-lockable instruction or register destination does not raise #UD',
     jitOnly: true,
     signature: (h, t) => h.exception === 6 && t.exception !== 6,
+  },
+  /**
+   * The block JIT keeps running a compiled block after a store inside it rewrote one of
+   * its later instructions: the CPU executes the new bytes, the block the old ones.
+   * Reproducer (run once under the JIT): `mov ecx, 24` `.l: cmp ecx, 10` `jne .s`
+   * `mov dword [.p+1], 0x12345678` `.s: .p: add eax, strict dword 0x11111111` `loop .l`
+   * -> the last ten ADDs still add 0x11111111.
+   */
+  jitSmc: {
+    title: 'JIT: a store that rewrites a later instruction of the running compiled block is not seen',
+    jitOnly: true,
+    signature: (h, t) => h.exception === t.exception,
   },
 };
 
