@@ -5,6 +5,7 @@ import { BCD_FAMILIES, genBcd } from './gen/bcd.js';
 import { BITS_FAMILIES, genBits } from './gen/bits.js';
 import { EXCEPTION_FAMILIES, genExceptions } from './gen/exceptions.js';
 import { FLAGCHAIN_FAMILIES, genFlagChains } from './gen/flagchain.js';
+import { genHotFaults, HOTFAULT_FAMILIES } from './gen/hotfault.js';
 import { genMisc, MISC_FAMILIES } from './gen/misc.js';
 import { genMmx, MMX_FAMILIES } from './gen/mmx.js';
 import { genMulDiv, MULDIV_FAMILIES } from './gen/muldiv.js';
@@ -36,6 +37,7 @@ function generate(rng: import('./prng.js').Rng, scale: number): DiffCase[] {
     ...genMmx(rng, n(15)),
     ...genFlagChains(rng, n(150)),
     ...genPrefixes(rng, n(40)),
+    ...genHotFaults(rng, n(60)),
     ...genSmc(rng, n(40)),
   ];
 }
@@ -57,6 +59,7 @@ diffSuite({
     ...MMX_FAMILIES,
     ...FLAGCHAIN_FAMILIES,
     ...PREFIX_FAMILIES,
+    ...HOTFAULT_FAMILIES,
     ...SMC_FAMILIES,
   ],
   generate,

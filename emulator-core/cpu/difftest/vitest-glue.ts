@@ -64,7 +64,8 @@ export function diffSuite(spec: DiffSuiteSpec): void {
       const raised = new Map<number, number>();
       for (const f of result.families.values()) for (const [v, n] of f.hostExceptions) raised.set(v, (raised.get(v) ?? 0) + n);
       const summary = [...raised].map(([v, n]) => `${VECTOR_NAMES[v] ?? v}x${n}`).join(' ');
-      console.info(`${spec.title}: ${cases.length} cases in ${Date.now() - t0} ms (seed ${seed}; DIFFTEST_SEED=${seed} reproduces); host exceptions: ${summary || 'none'}`);
+      const jit = result.jitStats === null ? '' : `; JIT compiled ${result.jitStats.compiled} blocks`;
+      console.info(`${spec.title}: ${cases.length} cases in ${Date.now() - t0} ms (seed ${seed}; DIFFTEST_SEED=${seed} reproduces); host exceptions: ${summary || 'none'}${jit}`);
     });
     for (const family of spec.families) {
       it(family, () => {

@@ -49,10 +49,13 @@ function stringRun(rng: Rng): DiffCase {
   const target = rng.pick([RO_PAGE, GUARD_PAGE]);
   // The running pointer crosses into the target page after a few elements, possibly with an
   // element that straddles the boundary.
-  const start = target - size * rng.int(count + 1) - (rng.bool(0.3) ? rng.int(size) : 0);
+  const distance = rng.bool(0.3) ? 0x200 + rng.int(0x800) : size * rng.int(count + 1);
+  const start = target - distance - (rng.bool(0.3) ? rng.int(size) : 0);
   const other = DATA_BASE + 0x200 + rng.int(0x100);
   d.eflags &= ~DF;
-  d.regs[ECX] = count;
+  // Sometimes a count far larger than the distance: the run always ends at the fault, after
+  // Terrarium's bulk copy/fill paths and its restartable slices have done most of it.
+  d.regs[ECX] = rng.bool(0.3) ? rng.pick([0x10000, 0x7fffffff, 0xffffffff]) : count;
   const writesDst = op === 'movs' || op === 'stos';
   // Either the destination (EDI) or the source (ESI) runs into the page.
   const srcRuns = op === 'lods' || (op !== 'stos' && op !== 'scas' && !writesDst && rng.bool()) || (op === 'movs' && rng.bool(0.3));
