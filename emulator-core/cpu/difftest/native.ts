@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,9 @@ export type NativeStatus = { ok: true; harness: string; /** modify_ldt works (se
 let status: NativeStatus | null = null;
 
 function firstLines(e: unknown): string {
-  const err = e as { stderr?: Buffer | string; message?: string };
-  const text = err.stderr !== undefined && String(err.stderr).trim() !== '' ? String(err.stderr) : (err.message ?? String(e));
+  const err = e as { stderr?: Buffer | string | null; message?: string };
+  const stderr = err.stderr === undefined || err.stderr === null ? '' : String(err.stderr).trim();
+  const text = stderr !== '' ? stderr : (err.message ?? String(e));
   return text.trim().split('\n').slice(0, 4).join(' | ');
 }
 
@@ -42,6 +43,8 @@ function build(): string {
   const tmp = `${out}.${process.pid}.tmp`;
   execFileSync('gcc', ['-m32', '-static', '-no-pie', '-O1', '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
   renameSync(tmp, out);
+  // Builds of older harness sources are dead weight now.
+  for (const f of readdirSync(CACHE_DIR)) if (f.startsWith('harness-') && join(CACHE_DIR, f) !== out && !f.endsWith('.tmp')) rmSync(join(CACHE_DIR, f), { force: true });
   return out;
 }
 
