@@ -10,6 +10,7 @@ import { genMisc, MISC_FAMILIES } from './gen/misc.js';
 import { genMmx, MMX_FAMILIES } from './gen/mmx.js';
 import { genMulDiv, MULDIV_FAMILIES } from './gen/muldiv.js';
 import { genPrefixes, PREFIX_FAMILIES } from './gen/prefixes.js';
+import { genSegments, SEGMENT_FAMILIES } from './gen/segments.js';
 import { genPageFaults, PAGEFAULT_FAMILIES } from './gen/pagefault.js';
 import { genShift, SHIFT_FAMILIES } from './gen/shift.js';
 import { genSmc, SMC_FAMILIES } from './gen/smc.js';
@@ -63,5 +64,15 @@ diffSuite({
     ...SMC_FAMILIES,
   ],
   generate,
+  jit: true,
+});
+
+// Segmentation and 16-bit code under the JIT (non-flat and 16-bit block modes).
+diffSuite({
+  title: 'difftest: block JIT with segments and 16-bit code vs host CPU',
+  families: SEGMENT_FAMILIES,
+  generate: (rng, scale) => genSegments(rng, Math.max(1, Math.round(15 * scale))),
+  needsLdt: true,
+  batchSize: 300,
   jit: true,
 });

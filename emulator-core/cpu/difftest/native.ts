@@ -54,6 +54,7 @@ function build(): string {
  */
 export function nativeStatus(): NativeStatus {
   if (status !== null) return status;
+  warnIfNotIntel();
   if (!nasmAvailable()) return (status = { ok: false, reason: 'nasm is not installed' });
   let harness: string;
   try {
@@ -79,6 +80,22 @@ export function nativeStatus(): NativeStatus {
     }
   }
   return (status = { ok: false, reason: `the native harness does not run (no i386 support in this kernel?): ${firstLines(failure)}` });
+}
+
+/**
+ * The expectations that go beyond the SDM (host behaviour at faults, see masks.ts AT_FAULT
+ * and the CPU fixes that copy Intel's partial progress) were established on Intel CPUs.
+ */
+function warnIfNotIntel(): void {
+  let vendor = 'unknown';
+  try {
+    vendor = /vendor_id\s*:\s*(\S+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    // not Linux: the harness will not run anyway
+  }
+  if (vendor !== 'GenuineIntel') {
+    console.warn(`*** difftest: the host CPU is ${vendor}, not Intel: the suites were validated on Intel, and behaviour the SDM leaves to the implementation (AAA/AAS carries, state at faults) may differ ***`);
+  }
 }
 
 function header(count: number, codeSize: number): Buffer {

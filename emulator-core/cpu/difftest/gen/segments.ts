@@ -30,8 +30,10 @@ import { genBcd } from './bcd.js';
 import { genBits } from './bits.js';
 import { Draft, hex } from './draft.js';
 import { genMisc } from './misc.js';
+import { genMmx } from './mmx.js';
 import { genMulDiv } from './muldiv.js';
 import { genShift } from './shift.js';
+import { genX87 } from './x87.js';
 
 const SEL = {
   data32: ldtSelector(LDT_DATA32),
@@ -301,6 +303,8 @@ function code16(rng: Rng, pool: DiffCase[]): DiffCase {
     // Raw bytes would change meaning with the default sizes; far/near calls to absolute
     // 32-bit targets do not fit a 64 KiB segment.
     if (base.asm.includes('db ') || base.asm.includes('call') || base.asm.includes('xlat')) continue;
+    // The x87 environment formats follow the operand size: their masks assume 32-bit code.
+    if (base.asm.includes('fnstenv') || base.asm.includes('fnsave') || base.asm.includes('o16')) continue;
     // Absolute addresses need 32-bit addressing (nasm would pick 16-bit and truncate them).
     const body = base.asm.replace(/\[(0x[0-9a-f]+)\]/g, '[dword $1]');
     const asm = `jmp dword ${hex(SEL.code16)}:(.c16 - ${hex(CODE_BASE)})\nbits 16\n.c16:\n${body}\njmp dword ${hex(USER_CS)}:.back\nbits 32\n.back:`;
@@ -311,7 +315,8 @@ function code16(rng: Rng, pool: DiffCase[]): DiffCase {
 export const SEGMENT_FAMILIES = ['MOV/POP Sreg', 'segment limits', '16-bit addressing', '16-bit stack', 'LDS/LES/LSS', 'MOV/PUSH Sreg', 'far JMP/CALL/RET', 'LAR/LSL/VERR/VERW/ARPL', '16-bit code'];
 
 export function genSegments(rng: Rng, perFamily: number): DiffCase[] {
-  const pool = [...genAlu(rng, 3), ...genShift(rng, 3), ...genMulDiv(rng, 3), ...genBcd(rng, 3), ...genBits(rng, 3), ...genMisc(rng, 3)];
+  // x87 and MMX too: in 16-bit code their memory operands, FIP and operand size differ.
+  const pool = [...genAlu(rng, 3), ...genShift(rng, 3), ...genMulDiv(rng, 3), ...genBcd(rng, 3), ...genBits(rng, 3), ...genMisc(rng, 3), ...genX87(rng, 1), ...genMmx(rng, 2)];
   const out: DiffCase[] = [];
   for (let i = 0; i < perFamily; i++) {
     out.push(loadSegment(rng), limits(rng), rng.bool() ? addressing16(rng) : strings16(rng), stack16(rng), farPointers(rng));
