@@ -19,6 +19,11 @@ export class IoBus {
   private readonly owners: (string | undefined)[] = new Array<string | undefined>(0x10000).fill(undefined);
   /** Called for accesses no device claims (for tracing); null by default. */
   onUnhandled: ((port: number, size: AccessSize, write: boolean, value: number) => void) | null = null;
+  /**
+   * Called before every access: the machine fires timers that are already due, so a guest
+   * reading a timer after it expired always finds its interrupt raised.
+   */
+  beforeAccess: (() => void) | null = null;
 
   register(start: number, count: number, handler: PortIoHandler, owner: string): void {
     for (let p = start; p < start + count; p++) {
@@ -44,6 +49,7 @@ export class IoBus {
 
   read(port: number, size: AccessSize): number {
     port &= 0xffff;
+    if (this.beforeAccess !== null) this.beforeAccess();
     const h = this.handlers[port];
     if (h !== undefined) return h.ioRead(port, size);
     if (this.onUnhandled !== null) this.onUnhandled(port, size, false, 0);
@@ -52,6 +58,7 @@ export class IoBus {
 
   write(port: number, size: AccessSize, value: number): void {
     port &= 0xffff;
+    if (this.beforeAccess !== null) this.beforeAccess();
     const h = this.handlers[port];
     if (h !== undefined) {
       h.ioWrite(port, size, value);

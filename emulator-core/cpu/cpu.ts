@@ -213,6 +213,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   modeKey = 0;
   /** Set by every control transfer; the JIT uses it to find block boundaries while interpreting. */
   branched = false;
+  /** Compiled code was invalidated: a running region must return to the dispatcher. */
+  smc = false;
 
   // Flags: `flags` holds materialized bits; bits in lazyMask come from the lazy state.
   flags = FLAGS_FIXED;
@@ -267,6 +269,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   exitRequested = false;
   shutdown = false;
   instructionCount = 0;
+  /** Instructions retired so far in the current run slice (read by paced clocks). */
+  sliceInstructions = 0;
   /** Counts #UD exceptions, so the machine can detect an unknown-opcode storm. */
   undefinedOpcodeCount = 0;
   lastUndefinedOpcodeAt = 0;
@@ -1106,7 +1110,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
 
   /** Set ZF, SF, PF lazily from a result; CF, OF, AF given explicitly. */
   setResultFlags(res: number, shift: number, cfOfAf: number): void {
-    this.materializeFlags();
+    // Every arithmetic flag is replaced, and the others are never lazy: nothing to materialize.
     this.flags = (this.flags & ~ARITH_FLAGS) | cfOfAf;
     this.lfRes = res;
     this.lfShift = shift;

@@ -63,13 +63,15 @@ export function run(c: Cpu, budget: number): number {
         else if ((c.intr && (c.flags & IF) !== 0) || c.nmiPending) {
           if (canTakeInterrupt(c) && !takeInterrupt(c)) {
             c.instructionCount += n;
+            c.sliceInstructions = 0;
             return shutdown(c);
           }
         }
         step(c);
-        n++;
+        c.sliceInstructions = ++n;
         if (c.exitRequested) {
           c.instructionCount += n;
+          c.sliceInstructions = 0;
           return c.halted ? EXIT_HALT : EXIT_REQUESTED;
         }
       }
@@ -79,11 +81,13 @@ export function run(c: Cpu, budget: number): number {
       c.ip = c.instrStart;
       if (!deliverException(c)) {
         c.instructionCount += n;
+        c.sliceInstructions = 0;
         return shutdown(c);
       }
     }
   }
   c.instructionCount += n;
+  c.sliceInstructions = 0;
   return EXIT_BUDGET;
 }
 

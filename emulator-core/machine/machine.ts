@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { buildAcpiTables } from '../boot/acpi-tables.js';
 import { linux32EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
 import { IF } from '../cpu/constants.js';
@@ -7,9 +8,9 @@ import { run as runInterpreter } from '../cpu/interpreter.js';
 import { Jit } from '../cpu/jit/jit.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
 import { BadInputError, EmulatorError } from '../errors.js';
-import { RealtimeClock, type Clock } from './clock.js';
+import { PacedClock, type Clock } from './clock.js';
 import type { MachineControl } from './control.js';
-import { DeferredPins, PcBoard } from './pc.js';
+import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
 import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
@@ -21,8 +22,12 @@ export class VirtualClock implements Clock {
   private offsetNs = 0;
   constructor(private readonly nsPerInstruction: number) {}
   now(): number {
-    return this.offsetNs + (this.cpu === null ? 0 : this.cpu.instructionCount * this.nsPerInstruction);
+    return this.offsetNs + (this.cpu === null ? 0 : (this.cpu.instructionCount + this.cpu.sliceInstructions) * this.nsPerInstruction);
   }
+  instructionsUntil(ns: number): number {
+    return (ns - this.now()) / this.nsPerInstruction;
+  }
+
   /** Skip forward (the CPU is halted until then). */
   skipTo(ns: number): void {
     const now = this.now();
@@ -101,7 +106,8 @@ export class Machine implements MachineControl {
   ) {
     const virtual = config.clock === 'virtual';
     const vclock = virtual ? new VirtualClock(1) : null;
-    this.clock = vclock ?? new RealtimeClock();
+    const paced = virtual ? null : new PacedClock();
+    this.clock = vclock ?? paced!;
     this.board = new PcBoard({
       ramBytes: config.memoryMiB * 1048576,
       romBytes: 256 * 1024,
@@ -112,6 +118,7 @@ export class Machine implements MachineControl {
     });
     this.cpu = new Cpu(this.board.memory, this.board.io, { clock: this.clock });
     if (vclock !== null) vclock.cpu = this.cpu;
+    if (paced !== null) paced.counter = this.cpu;
     this.cpu.pic = this.board.pic;
     this.cpu.hooks = {
       onShutdown: () => {},
@@ -119,6 +126,11 @@ export class Machine implements MachineControl {
     };
     this.pins.attach(this.cpu);
     this.jit = process.env.TERRARIUM_JIT === '0' ? null : new Jit(this.cpu);
+    const timers = this.board.timers;
+    this.board.io.beforeAccess = () => {
+      const now = this.clock.now();
+      if (timers.nextDeadline() <= now) timers.runExpired(now);
+    };
   }
 
   /** Validate the config, load firmware/kernel/disks, wire devices. Throws typed errors on bad input. */
@@ -139,6 +151,9 @@ export class Machine implements MachineControl {
 
   private loadBoot(): void {
     if (this.kernelImage !== null) {
+      // Without firmware, the machine describes its power management itself.
+      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ });
+      this.board.memory.loadInto(ACPI_TABLES_ADDR, acpi.bytes);
       this.bootPlan = loadLinux(this.board.memory, this.kernelImage, {
         kernelName: this.config.kernel ?? 'kernel',
         initrd: this.initrdImage ?? undefined,
@@ -224,7 +239,9 @@ export class Machine implements MachineControl {
       const deadline = timers.nextDeadline();
       let slice = MAX_SLICE;
       if (deadline !== Infinity) {
-        const wanted = Math.floor(((deadline - now) / 1e6) * this.ipms);
+        // Run exactly up to the next timer event in guest time.
+        const clock = this.clock as PacedClock | VirtualClock;
+        const wanted = Math.ceil(clock.instructionsUntil(deadline));
         slice = Math.max(MIN_SLICE, Math.min(MAX_SLICE, wanted));
       }
       const t0 = performance.now();
@@ -233,6 +250,7 @@ export class Machine implements MachineControl {
       const t1 = performance.now();
       const ran = cpu.instructionCount - before;
       if (ran > 10_000 && t1 > t0) this.ipms = this.ipms * 0.8 + (ran / (t1 - t0)) * 0.2;
+      if (this.clock instanceof PacedClock) this.clock.pace();
 
       if (exit === EXIT_SHUTDOWN) {
         this.board.com1.flush();
@@ -267,9 +285,13 @@ export class Machine implements MachineControl {
           } else {
             this.clock.skipTo(next);
           }
-        } else {
-          const waitMs = next === Infinity ? 50 : Math.max(0, (next - this.clock.now()) / 1e6);
+        } else if (this.clock instanceof PacedClock) {
+          // Guest time jumps to the next event; the host waits until wall time gets there.
+          const target = next === Infinity ? this.clock.wallNow() + 50e6 : next;
+          this.clock.skipTo(target);
+          const waitMs = (target - this.clock.wallNow()) / 1e6;
           if (waitMs > 0.05) await this.sleep(Math.min(waitMs, 50));
+          this.clock.resync();
         }
         lastYield = performance.now();
         continue;
@@ -301,11 +323,11 @@ export class Machine implements MachineControl {
   }
 
   private clockPause(): void {
-    if (this.clock instanceof RealtimeClock) this.clock.pause();
+    if (this.clock instanceof PacedClock) this.clock.pause();
   }
 
   private clockResume(): void {
-    if (this.clock instanceof RealtimeClock) this.clock.resume();
+    if (this.clock instanceof PacedClock) this.clock.resume();
   }
 
   private whereString(): string {
@@ -350,7 +372,10 @@ export class Machine implements MachineControl {
   }
 
   /** Press the ACPI power button so the guest can shut down cleanly. */
-  acpiShutdown(): void {}
+  acpiShutdown(): void {
+    this.board.acpi.pressPowerButton();
+    this.wakeUp();
+  }
 
   /** Bytes typed into COM1. */
   sendSerial(bytes: Uint8Array): void {

@@ -4,6 +4,7 @@
  */
 import { IoBus } from '../bus/io-bus.js';
 import { IrqLine, type CpuInterruptPins, type IrqSink } from '../bus/irq.js';
+import { AcpiPm, PM_BLOCK_SIZE } from '../devices/acpi-pm.js';
 import type { Device } from '../devices/device.js';
 import { I8042 } from '../devices/i8042.js';
 import { Pic } from '../devices/pic.js';
@@ -45,6 +46,12 @@ export class DeferredPins implements CpuInterruptPins {
   }
 }
 
+/** Where the ACPI PM block sits for direct boot, and its SCI (as on a PIIX4 PC). */
+export const ACPI_PM_BASE = 0x600;
+export const ACPI_SCI_IRQ = 9;
+/** ACPI tables for direct boot go into the reserved BIOS area. */
+export const ACPI_TABLES_ADDR = 0xf0000;
+
 export class PcBoard {
   readonly memory: GuestMemory;
   readonly io = new IoBus();
@@ -56,6 +63,7 @@ export class PcBoard {
   readonly i8042: I8042;
   readonly port92: Port92;
   readonly post: PostPort;
+  readonly acpi: AcpiPm;
   readonly devices: Device[] = [];
   private readonly irqLines: IrqLine[] = [];
 
@@ -84,7 +92,9 @@ export class PcBoard {
     this.io.register(0x92, 1, this.port92, 'port92');
     this.post = new PostPort();
     this.io.register(0x80, 1, this.post, 'post');
-    this.devices.push(this.pic, this.pit, this.rtc, this.com1, this.i8042, this.port92, this.post);
+    this.acpi = new AcpiPm({ clock: options.clock, sci: this.irq(ACPI_SCI_IRQ), control: options.control });
+    this.io.register(this.acpi.base, PM_BLOCK_SIZE, this.acpi, 'acpi-pm');
+    this.devices.push(this.pic, this.pit, this.rtc, this.com1, this.i8042, this.port92, this.post, this.acpi);
   }
 
   irq(line: number): IrqLine {

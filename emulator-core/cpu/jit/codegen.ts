@@ -1,13 +1,15 @@
 /**
- * Turns a decoded basic block into JavaScript source. Hot instructions get specialized
- * code (operands, addresses and immediates folded to constants); any other instruction is
- * run by the interpreter's own handler from inside the block, and instructions that may
- * transfer control, change modes or touch I/O end the block after running.
+ * Turns decoded basic blocks into JavaScript source for a region function. Hot
+ * instructions get specialized code with operands, addresses and immediates folded to
+ * constants; any other instruction runs the interpreter's own handler from inside the
+ * block, and instructions that may transfer control, change modes or touch I/O end the
+ * block after running.
  *
- * The generated function is `(c) => number`: it executes the block on CPU `c`, leaves
- * c.ip at the next instruction and returns how many instructions it executed.
+ * The eight general registers live in JS locals for the whole region (V8 keeps them in
+ * machine registers); they are written back to the register file at every exit, before
+ * anything that reads it (interpreter fallbacks, helpers), and in the region's catch
+ * clause, which also records the faulting instruction for restart.
  */
-import { REG8 } from '../cpu.js';
 import type { DecodedInsn } from './decoder.js';
 
 /** Compile-time facts about the CPU the block was decoded under. */
@@ -19,6 +21,7 @@ export interface BlockMode {
 }
 
 const SH: Record<number, number> = { 8: 24, 16: 16, 32: 0 };
+export const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 
 function hex(v: number): string {
   return '0x' + (v >>> 0).toString(16);
@@ -28,10 +31,24 @@ function lin(v: number): string {
   return `(${hex(v)} | 0)`;
 }
 
+/** Read expression of a register of size sz. */
 function reg(sz: number, n: number): string {
-  if (sz === 32) return `r32[${n}]`;
-  if (sz === 16) return `r16[${n << 1}]`;
-  return `r8[${REG8[n]}]`;
+  if (sz === 32) return REG_NAMES[n];
+  if (sz === 16) return `(${REG_NAMES[n]} & 0xffff)`;
+  return n < 4 ? `(${REG_NAMES[n]} & 0xff)` : `((${REG_NAMES[n - 4]} >> 8) & 0xff)`;
+}
+
+/** Statement assigning value expression v to a register of size sz. */
+function setReg(sz: number, n: number, v: string): string {
+  if (sz === 32) return `${REG_NAMES[n]} = ${v};`;
+  if (sz === 16) return `${REG_NAMES[n]} = (${REG_NAMES[n]} & ~0xffff) | ((${v}) & 0xffff);`;
+  if (n < 4) return `${REG_NAMES[n]} = (${REG_NAMES[n]} & ~0xff) | ((${v}) & 0xff);`;
+  return `${REG_NAMES[n - 4]} = (${REG_NAMES[n - 4]} & ~0xff00) | (((${v}) & 0xff) << 8);`;
+}
+
+/** The 32-bit register an operand of size sz and number n lives in. */
+function regIndex(sz: number, n: number): number {
+  return sz === 8 && n >= 4 ? n - 4 : n;
 }
 
 function readMem(sz: number, a: string): string {
@@ -42,7 +59,6 @@ function writeMem(sz: number, a: string, v: string): string {
   return sz === 32 ? `c.writeLin32(${a}, ${v});` : sz === 16 ? `c.writeLin16(${a}, ${v});` : `c.writeLin8(${a}, ${v});`;
 }
 
-/** Operation kinds for the generator. */
 const enum Kind {
   /** Run the interpreter's handler and continue. */
   Fallback,
@@ -51,32 +67,92 @@ const enum Kind {
   Special,
 }
 
+/**
+ * What produced the current flags, when it was an instruction earlier in this block whose
+ * operands are still in block-local constants: conditions can then be computed directly.
+ */
+interface FlagSource {
+  kind: 'sub' | 'add' | 'logic' | 'incdec';
+  a: string;
+  b: string;
+  res: string;
+  sh: number;
+}
+
+/** Register usage shared by all blocks of a region (decides what to load and write back). */
+export class RegionRegs {
+  readonly used = new Set<number>();
+  readonly written = new Set<number>();
+
+  /** Statements writing the written registers back to the register file. */
+  sync(): string {
+    return [...this.written].map((n) => `r32[${n}] = ${REG_NAMES[n]};`).join(' ');
+  }
+
+  /** Statements reloading every used register from the register file. */
+  reload(): string {
+    return [...this.used].map((n) => `${REG_NAMES[n]} = r32[${n}];`).join(' ');
+  }
+}
+
+/** Placeholders resolved when the region is assembled. */
+export const SYNC = '/*SYNC*/';
+export const RELOAD = '/*RELOAD*/';
+
 export class BlockCompiler {
   private out: string[] = [];
   private tmp = 0;
+  private flagSrc: FlagSource | null = null;
+  private lastWasEnd = false;
+  /** Linear targets this block may continue at directly (for region building). */
+  readonly staticTargets: number[] = [];
 
-  constructor(private readonly mode: BlockMode) {}
+  constructor(
+    private readonly mode: BlockMode,
+    private readonly regs: RegionRegs,
+  ) {}
 
   private t(): string {
     return `t${this.tmp++}`;
   }
 
-  /**
-   * Emit code computing the linear address of d's memory operand into a fresh variable;
-   * returns its name.
-   */
+  private use(sz: number, n: number): string {
+    this.regs.used.add(regIndex(sz, n));
+    return reg(sz, n);
+  }
+
+  private assign(sz: number, n: number, v: string): void {
+    const i = regIndex(sz, n);
+    this.regs.used.add(i);
+    this.regs.written.add(i);
+    this.out.push(setReg(sz, n, v));
+  }
+
+  /** Mark registers that generated code changes through the register file (reloaded after). */
+  private clobbers(...ns: number[]): void {
+    for (const n of ns) {
+      this.regs.used.add(n);
+      this.regs.written.add(n);
+    }
+  }
+
+  /** Linear address of d's memory operand in a fresh constant; returns its name. */
   private ea(d: DecodedInsn): string {
     const v = this.t();
     let off: string;
     if (d.asize32) {
       const parts: string[] = [];
-      if (d.base >= 0) parts.push(`r32[${d.base}]`);
-      if (d.index >= 0) parts.push(d.scale === 0 ? `r32[${d.index}]` : `(r32[${d.index}] << ${d.scale})`);
+      if (d.base >= 0) parts.push(this.use(32, d.base));
+      if (d.index >= 0) parts.push(d.scale === 0 ? this.use(32, d.index) : `(${this.use(32, d.index)} << ${d.scale})`);
       if (d.disp !== 0 || parts.length === 0) parts.push(String(d.disp | 0));
       off = `(${parts.join(' + ')}) | 0`;
     } else {
-      const t16 = ['r16[6] + r16[12]', 'r16[6] + r16[14]', 'r16[10] + r16[12]', 'r16[10] + r16[14]', 'r16[12]', 'r16[14]', 'r16[10]', 'r16[6]'];
-      const basePart = d.rm === 6 && d.mod === 0 ? '' : t16[d.rm];
+      const bx = (): string => this.use(16, 3);
+      const si = (): string => this.use(16, 6);
+      const di = (): string => this.use(16, 7);
+      const bp = (): string => this.use(16, 5);
+      const table = [(): string => `${bx()} + ${si()}`, (): string => `${bx()} + ${di()}`, (): string => `${bp()} + ${si()}`, (): string => `${bp()} + ${di()}`, si, di, bp, bx];
+      const basePart = d.rm === 6 && d.mod === 0 ? '' : table[d.rm]();
       const disp = d.mod === 1 ? d.disp : d.disp & 0xffff;
       off = `(${basePart}${basePart !== '' ? ' + ' : ''}${disp}) & 0xffff`;
     }
@@ -92,9 +168,9 @@ export class BlockCompiler {
     return v;
   }
 
-  /** Read the r/m operand of size sz (register or memory) into an expression. */
+  /** The r/m operand of size sz (register or memory) as an expression. */
   private rmRead(d: DecodedInsn, sz: number): string {
-    if (d.mod === 3) return reg(sz, d.rm);
+    if (d.mod === 3) return this.use(sz, d.rm);
     const a = this.ea(d);
     const v = this.t();
     this.out.push(`const ${v} = ${readMem(sz, a)};`);
@@ -122,22 +198,112 @@ export class BlockCompiler {
     }
   }
 
+  /** `a op b` into a new constant (setting the lazy flags); remembers the flag source. */
+  private aluValue(g: number, a: string, b: string, sz: number): string {
+    const ta = this.t();
+    const tb = this.t();
+    const tr = this.t();
+    this.out.push(`const ${ta} = ${a}, ${tb} = ${b};`);
+    this.out.push(`const ${tr} = ${this.aluExpr(g, ta, tb, sz)};`);
+    const kind = g === 5 || g === 7 ? 'sub' : g === 0 ? 'add' : g === 2 || g === 3 ? null : 'logic';
+    this.flagSrc = kind === null ? null : { kind, a: ta, b: tb, res: g === 7 ? `((${ta} - ${tb}) | 0)` : tr, sh: SH[sz] };
+    return tr;
+  }
+
   /** dst (r/m) op= src, with read-modify-write for memory. */
   private aluRm(d: DecodedInsn, g: number, sz: number, src: string): void {
     if (d.mod === 3) {
-      const r = reg(sz, d.rm);
-      if (g === 7) this.out.push(`${this.aluExpr(g, r, src, sz)};`);
-      else this.out.push(`${r} = ${this.aluExpr(g, r, src, sz)};`);
+      const v = this.aluValue(g, this.use(sz, d.rm), src, sz);
+      if (g !== 7) this.assign(sz, d.rm, v);
       return;
     }
     const a = this.ea(d);
     if (g === 7) {
-      this.out.push(`${this.aluExpr(7, readMem(sz, a), src, sz)};`);
+      this.aluValue(7, readMem(sz, a), src, sz);
       return;
     }
-    const v = this.t();
-    this.out.push(`const ${v} = c.rmwRead${sz}(${a});`);
-    this.out.push(`c.rmwWrite${sz}(${this.aluExpr(g, v, src, sz)});`);
+    const m = this.t();
+    this.out.push(`const ${m} = c.rmwRead${sz}(${a});`);
+    this.out.push(`c.rmwWrite${sz}(${this.aluValue(g, m, src, sz)});`);
+  }
+
+  /** A Jcc/SETcc/CMOVcc condition, computed from the flag source when it is known. */
+  private condExpr(cc: number): string {
+    const f = this.flagSrc;
+    if (f === null) return `c.cond(${cc})`;
+    const sh = f.sh;
+    const S = (x: string): string => (sh === 0 ? x : `(${x} << ${sh})`);
+    const U = (x: string): string => (sh === 0 ? `(${x} >>> 0)` : `((${x} << ${sh}) >>> 0)`);
+    const R = S(f.res);
+    if (f.kind === 'sub') {
+      const A = S(f.a);
+      const B = S(f.b);
+      switch (cc) {
+        case 2:
+          return `(${U(f.a)} < ${U(f.b)})`;
+        case 3:
+          return `(${U(f.a)} >= ${U(f.b)})`;
+        case 4:
+          return `(${R} === 0)`;
+        case 5:
+          return `(${R} !== 0)`;
+        case 6:
+          return `(${U(f.a)} <= ${U(f.b)})`;
+        case 7:
+          return `(${U(f.a)} > ${U(f.b)})`;
+        case 8:
+          return `(${R} < 0)`;
+        case 9:
+          return `(${R} >= 0)`;
+        case 12:
+          return `((${A} | 0) < (${B} | 0))`;
+        case 13:
+          return `((${A} | 0) >= (${B} | 0))`;
+        case 14:
+          return `((${A} | 0) <= (${B} | 0))`;
+        case 15:
+          return `((${A} | 0) > (${B} | 0))`;
+      }
+      return `c.cond(${cc})`;
+    }
+    if (f.kind === 'logic') {
+      switch (cc) {
+        case 0:
+        case 2:
+          return 'false';
+        case 1:
+        case 3:
+          return 'true';
+        case 4:
+        case 6:
+          return `(${R} === 0)`;
+        case 5:
+        case 7:
+          return `(${R} !== 0)`;
+        case 8:
+        case 12:
+          return `(${R} < 0)`;
+        case 9:
+        case 13:
+          return `(${R} >= 0)`;
+        case 14:
+          return `(${R} <= 0)`;
+        case 15:
+          return `(${R} > 0)`;
+      }
+      return `c.cond(${cc})`;
+    }
+    switch (cc) {
+      case 4:
+        return `(${R} === 0)`;
+      case 5:
+        return `(${R} !== 0)`;
+      case 8:
+        return `(${R} < 0)`;
+      case 9:
+        return `(${R} >= 0)`;
+    }
+    return `c.cond(${cc})`;
   }
 
   private osz(d: DecodedInsn): number {
@@ -154,49 +320,92 @@ export class BlockCompiler {
     return d.osize32 ? String(d.imm | 0) : String(d.imm & 0xffff);
   }
 
+  /** Stack access inline when SS is flat and 32-bit; otherwise through the CPU. */
+  private get inlineStack(): boolean {
+    return this.mode.flat && this.mode.ss32;
+  }
+
   private push(sz: number, v: string): void {
-    this.out.push(sz === 32 ? `c.push32(${v});` : `c.push16(${v});`);
+    this.regs.used.add(4);
+    this.regs.written.add(4);
+    if (this.inlineStack) {
+      const sp = this.t();
+      this.out.push(`const ${sp} = (esp - ${sz >> 3}) | 0;`);
+      this.out.push(writeMem(sz, sp, v));
+      this.out.push(`esp = ${sp};`);
+    } else {
+      this.out.push(`r32[4] = esp; c.push${sz}(${v}); esp = r32[4];`);
+    }
+  }
+
+  /** Pop into a fresh constant; returns its name. */
+  private pop(sz: number): string {
+    this.regs.used.add(4);
+    this.regs.written.add(4);
+    const v = this.t();
+    if (this.inlineStack) {
+      this.out.push(`const ${v} = ${readMem(sz, 'esp')};`);
+      this.out.push(`esp = (esp + ${sz >> 3}) | 0;`);
+    } else {
+      this.out.push(`r32[4] = esp; const ${v} = c.pop${sz}(); esp = r32[4];`);
+    }
+    return v;
   }
 
   private nextEip(d: DecodedInsn): string {
     return `((${lin(d.lin + d.len)} - c.segBase[1]) | 0)`;
   }
 
-  /** Set c.ip to a relative-branch target (16-bit operand size truncates EIP). */
-  private jumpTarget(d: DecodedInsn, disp: number): string {
+  /** Leave the block for a known linear target: a marker the region assembler resolves. */
+  private exitStatic(target: number, count: number): string {
+    this.staticTargets.push(target | 0);
+    return `/*EXIT:${target | 0}:${count}*/`;
+  }
+
+  /** Leave the block after code that set c.ip itself. */
+  private exitDynamic(count: number): string {
+    return `${SYNC} return n + ${count};`;
+  }
+
+  /** Exit to a relative-branch target (16-bit operand size truncates EIP: dynamic). */
+  private jumpExit(d: DecodedInsn, disp: number, count: number): string {
     const target = (d.lin + d.len + disp) | 0;
-    if (d.osize32) return `c.ip = ${lin(target)};`;
-    return `c.setEip((${this.nextEip(d)} + ${disp}) & 0xffff);`;
+    if (d.osize32) return this.exitStatic(target, count);
+    return `c.setEip((${this.nextEip(d)} + ${disp}) & 0xffff); ${this.exitDynamic(count)}`;
+  }
+
+  /** Instructions that fault record where they start, for restart. */
+  private faultable(d: DecodedInsn): void {
+    this.out.push(`cur = ${lin(d.lin)};`);
+  }
+
+  /** Run the interpreter for one instruction, with the register file current. */
+  private fallback(d: DecodedInsn): void {
+    this.out.push(`${SYNC} c.ip = ${lin(d.lin)}; live = false; step(c); live = true; ${RELOAD}`);
   }
 
   /**
    * Emit one instruction. Returns 'continue' if the block goes on after it, 'end' if the
-   * block ends here (c.ip has been set by the emitted code).
+   * block ends here (the emitted code leaves the block).
    */
   emit(d: DecodedInsn, count: number): 'continue' | 'end' {
     const start = this.out.length;
     const kind = this.special(d, count);
     if (kind === Kind.Special) return this.lastWasEnd ? 'end' : 'continue';
     this.out.length = start;
-    // The interpreter runs this one instruction from its bytes.
-    this.out.push(`c.ip = ${lin(d.lin)}; step(c);`);
+    this.flagSrc = null;
+    this.fallback(d);
     if (kind === Kind.FallbackEnd) {
-      this.out.push(`return ${count};`);
+      // step() set c.ip; the registers are already in the register file.
+      this.out.push(`return n + ${count};`);
       return 'end';
     }
     return 'continue';
   }
 
-  private lastWasEnd = false;
-
-  /** Instructions that fault need instrStart so the exception restarts them. */
-  private faultable(d: DecodedInsn): void {
-    this.out.push(`c.instrStart = ${lin(d.lin)};`);
-  }
-
-  private endWith(code: string, count: number): Kind {
+  /** End the block with `code`, which must leave the block itself. */
+  private endWith(code: string): Kind {
     this.out.push(code);
-    this.out.push(`return ${count};`);
     this.lastWasEnd = true;
     return Kind.Special;
   }
@@ -204,56 +413,52 @@ export class BlockCompiler {
   private special(d: DecodedInsn, count: number): Kind {
     this.lastWasEnd = false;
     const op = d.op;
-    // Anything with a REP prefix outside the string instructions: leave it to the interpreter.
-    if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2 && !(op >= 0xa4 && op <= 0xaf)) return Kind.Fallback;
+    // A REP prefix outside the string instructions (and PAUSE, REP RET): interpreter.
+    if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2) return op >= 0xa4 && op <= 0xaf ? Kind.FallbackEnd : Kind.Fallback;
     if (op < 0x40 && (op & 7) < 6) {
-      // ALU group 00-3F
       const g = op >> 3;
       const form = op & 7;
-      this.faultable(d);
       switch (form) {
         case 0:
-          this.aluRm(d, g, 8, reg(8, d.reg));
+          if (d.mod !== 3) this.faultable(d);
+          this.aluRm(d, g, 8, this.use(8, d.reg));
           return Kind.Special;
         case 1: {
           const sz = this.osz(d);
           if (d.mod === 3 && d.rm === d.reg && (g === 6 || g === 5)) {
             // xor r,r / sub r,r: zero idiom
-            this.out.push(`${reg(sz, d.rm)} = ${this.aluExpr(g, reg(sz, d.rm), reg(sz, d.rm), sz)};`);
+            this.out.push(`${this.aluExpr(g, '0', '0', sz)};`);
+            this.assign(sz, d.rm, '0');
+            this.flagSrc = null;
             return Kind.Special;
           }
-          this.aluRm(d, g, sz, reg(sz, d.reg));
+          if (d.mod !== 3) this.faultable(d);
+          this.aluRm(d, g, sz, this.use(sz, d.reg));
           return Kind.Special;
         }
-        case 2: {
-          const src = this.rmRead(d, 8);
-          const r = reg(8, d.reg);
-          this.out.push(g === 7 ? `${this.aluExpr(g, r, src, 8)};` : `${r} = ${this.aluExpr(g, r, src, 8)};`);
-          return Kind.Special;
-        }
+        case 2:
         case 3: {
-          const sz = this.osz(d);
+          const sz = form === 2 ? 8 : this.osz(d);
+          if (d.mod !== 3) this.faultable(d);
           const src = this.rmRead(d, sz);
-          const r = reg(sz, d.reg);
-          this.out.push(g === 7 ? `${this.aluExpr(g, r, src, sz)};` : `${r} = ${this.aluExpr(g, r, src, sz)};`);
+          const v = this.aluValue(g, this.use(sz, d.reg), src, sz);
+          if (g !== 7) this.assign(sz, d.reg, v);
           return Kind.Special;
         }
         case 4: {
-          const r = reg(8, 0);
-          this.out.push(g === 7 ? `${this.aluExpr(g, r, String(d.imm), 8)};` : `${r} = ${this.aluExpr(g, r, String(d.imm), 8)};`);
+          const v = this.aluValue(g, this.use(8, 0), String(d.imm), 8);
+          if (g !== 7) this.assign(8, 0, v);
           return Kind.Special;
         }
         default: {
           const sz = this.osz(d);
-          const r = reg(sz, 0);
-          const imm = this.immZ(d);
-          this.out.push(g === 7 ? `${this.aluExpr(g, r, imm, sz)};` : `${r} = ${this.aluExpr(g, r, imm, sz)};`);
+          const v = this.aluValue(g, this.use(sz, 0), this.immZ(d), sz);
+          if (g !== 7) this.assign(sz, 0, v);
           return Kind.Special;
         }
       }
     }
     switch (op) {
-      // Segment push/pop, BCD: interpreter
       case 0x06:
       case 0x0e:
       case 0x16:
@@ -270,67 +475,74 @@ export class BlockCompiler {
     }
     if (op >= 0x40 && op <= 0x4f) {
       const sz = this.osz(d);
-      const r = reg(sz, op & 7);
-      this.out.push(`${r} = c.${op < 0x48 ? 'inc' : 'dec'}(${r}, ${SH[sz]});`);
+      const v = this.t();
+      this.out.push(`const ${v} = c.${op < 0x48 ? 'inc' : 'dec'}(${this.use(sz, op & 7)}, ${SH[sz]});`);
+      this.assign(sz, op & 7, v);
+      this.flagSrc = { kind: 'incdec', a: v, b: v, res: v, sh: SH[sz] };
       return Kind.Special;
     }
     if (op >= 0x50 && op <= 0x57) {
       this.faultable(d);
-      this.push(this.osz(d), reg(this.osz(d), op & 7));
+      this.push(this.osz(d), this.use(this.osz(d), op & 7));
       return Kind.Special;
     }
     if (op >= 0x58 && op <= 0x5f) {
       this.faultable(d);
       const sz = this.osz(d);
-      const v = this.t();
-      this.out.push(`const ${v} = c.pop${sz}();`);
-      this.out.push(`${reg(sz, op & 7)} = ${v};`);
+      const v = this.pop(sz);
+      this.assign(sz, op & 7, v);
       return Kind.Special;
     }
     if (op >= 0x70 && op <= 0x7f) {
       const disp = (d.imm << 24) >> 24;
-      this.out.push(`if (c.cond(${op & 15})) { ${this.jumpTarget(d, disp)} return ${count}; }`);
-      return this.endWith(`c.ip = ${lin(d.lin + d.len)};`, count);
+      this.out.push(`if (${this.condExpr(op & 15)}) { ${this.jumpExit(d, disp, count)} }`);
+      return this.endWith(this.exitStatic(d.lin + d.len, count));
     }
     if (op >= 0x180 && op <= 0x18f) {
       const disp = d.osize32 ? d.imm | 0 : (d.imm << 16) >> 16;
-      this.out.push(`if (c.cond(${op & 15})) { ${this.jumpTarget(d, disp)} return ${count}; }`);
-      return this.endWith(`c.ip = ${lin(d.lin + d.len)};`, count);
+      this.out.push(`if (${this.condExpr(op & 15)}) { ${this.jumpExit(d, disp, count)} }`);
+      return this.endWith(this.exitStatic(d.lin + d.len, count));
     }
     if (op >= 0xb0 && op <= 0xb7) {
-      this.out.push(`${reg(8, op & 7)} = ${d.imm};`);
+      this.assign(8, op & 7, String(d.imm));
       return Kind.Special;
     }
     if (op >= 0xb8 && op <= 0xbf) {
-      this.out.push(`${reg(this.osz(d), op & 7)} = ${this.immZ(d)};`);
+      this.assign(this.osz(d), op & 7, this.immZ(d));
       return Kind.Special;
     }
     if (op >= 0x91 && op <= 0x97) {
       const sz = this.osz(d);
       const v = this.t();
-      this.out.push(`const ${v} = ${reg(sz, 0)}; ${reg(sz, 0)} = ${reg(sz, op & 7)}; ${reg(sz, op & 7)} = ${v};`);
+      this.out.push(`const ${v} = ${this.use(sz, 0)};`);
+      this.assign(sz, 0, this.use(sz, op & 7));
+      this.assign(sz, op & 7, v);
       return Kind.Special;
     }
     if (op >= 0x140 && op <= 0x14f) {
-      this.faultable(d);
       const sz = this.osz(d);
+      if (d.mod !== 3) this.faultable(d);
       const v = this.rmRead(d, sz);
-      this.out.push(`if (c.cond(${op & 15})) ${reg(sz, d.reg)} = ${v};`);
+      const t = this.t();
+      this.out.push(`const ${t} = ${v};`);
+      this.out.push(`if (${this.condExpr(op & 15)}) { ${setReg(sz, d.reg, t)} }`);
+      this.regs.used.add(d.reg);
+      this.regs.written.add(d.reg);
       return Kind.Special;
     }
     if (op >= 0x190 && op <= 0x19f) {
-      this.faultable(d);
-      const v = `(c.cond(${op & 15}) ? 1 : 0)`;
-      if (d.mod === 3) this.out.push(`${reg(8, d.rm)} = ${v};`);
+      const v = `(${this.condExpr(op & 15)} ? 1 : 0)`;
+      if (d.mod === 3) this.assign(8, d.rm, v);
       else {
+        this.faultable(d);
         const a = this.ea(d);
         this.out.push(writeMem(8, a, v));
       }
       return Kind.Special;
     }
     if (op >= 0x1c8 && op <= 0x1cf && d.osize32) {
-      const r = reg(32, op & 7);
-      this.out.push(`${r} = ((${r} & 0xff) << 24) | ((${r} & 0xff00) << 8) | ((${r} >>> 8) & 0xff00) | (${r} >>> 24);`);
+      const r = this.use(32, op & 7);
+      this.assign(32, op & 7, `((${r} & 0xff) << 24) | ((${r} & 0xff00) << 8) | ((${r} >>> 8) & 0xff00) | (${r} >>> 24)`);
       return Kind.Special;
     }
     switch (op) {
@@ -346,187 +558,155 @@ export class BlockCompiler {
       case 0x6b:
       case 0x1af: {
         if (!d.osize32) return Kind.Fallback;
-        this.faultable(d);
+        if (d.mod !== 3) this.faultable(d);
         const a = this.rmRead(d, 32);
-        const b = op === 0x69 ? String(d.imm | 0) : op === 0x6b ? String((d.imm << 24) >> 24) : reg(32, d.reg);
-        this.out.push(`${reg(32, d.reg)} = h.imul32(c, ${a}, ${b});`);
+        const b = op === 0x69 ? String(d.imm | 0) : op === 0x6b ? String((d.imm << 24) >> 24) : this.use(32, d.reg);
+        this.assign(32, d.reg, `h.imul32(c, ${a}, ${b})`);
+        this.flagSrc = null;
         return Kind.Special;
       }
       case 0x80:
       case 0x82:
-        this.faultable(d);
+        if (d.mod !== 3) this.faultable(d);
         this.aluRm(d, d.reg, 8, String(d.imm));
         return Kind.Special;
       case 0x81:
-        this.faultable(d);
+        if (d.mod !== 3) this.faultable(d);
         this.aluRm(d, d.reg, this.osz(d), this.immZ(d));
         return Kind.Special;
       case 0x83:
-        this.faultable(d);
+        if (d.mod !== 3) this.faultable(d);
         this.aluRm(d, d.reg, this.osz(d), this.simm8(d));
         return Kind.Special;
       case 0x84:
       case 0x85: {
-        this.faultable(d);
         const sz = op === 0x84 ? 8 : this.osz(d);
+        if (d.mod !== 3) this.faultable(d);
         const v = this.rmRead(d, sz);
-        this.out.push(`c.logic(${v} & ${reg(sz, d.reg)}, ${SH[sz]});`);
+        this.logicValue(`${v} & ${this.use(sz, d.reg)}`, sz);
         return Kind.Special;
       }
+      case 0x86:
       case 0x87: {
         if (d.mod !== 3) return Kind.Fallback;
-        const sz = this.osz(d);
+        const sz = op === 0x86 ? 8 : this.osz(d);
         const v = this.t();
-        this.out.push(`const ${v} = ${reg(sz, d.rm)}; ${reg(sz, d.rm)} = ${reg(sz, d.reg)}; ${reg(sz, d.reg)} = ${v};`);
+        this.out.push(`const ${v} = ${this.use(sz, d.rm)};`);
+        this.assign(sz, d.rm, this.use(sz, d.reg));
+        this.assign(sz, d.reg, v);
         return Kind.Special;
       }
       case 0x88:
       case 0x89: {
-        this.faultable(d);
         const sz = op === 0x88 ? 8 : this.osz(d);
-        if (d.mod === 3) this.out.push(`${reg(sz, d.rm)} = ${reg(sz, d.reg)};`);
+        if (d.mod === 3) this.assign(sz, d.rm, this.use(sz, d.reg));
         else {
+          this.faultable(d);
           const a = this.ea(d);
-          this.out.push(writeMem(sz, a, reg(sz, d.reg)));
+          this.out.push(writeMem(sz, a, this.use(sz, d.reg)));
         }
         return Kind.Special;
       }
       case 0x8a:
       case 0x8b: {
-        this.faultable(d);
         const sz = op === 0x8a ? 8 : this.osz(d);
+        if (d.mod !== 3) this.faultable(d);
         const v = this.rmRead(d, sz);
-        this.out.push(`${reg(sz, d.reg)} = ${v};`);
+        this.assign(sz, d.reg, v);
         return Kind.Special;
       }
       case 0x8d: {
-        if (d.mod === 3) return Kind.FallbackEnd;
+        if (d.mod === 3 || !d.asize32) return Kind.Fallback;
+        const parts: string[] = [];
+        if (d.base >= 0) parts.push(this.use(32, d.base));
+        if (d.index >= 0) parts.push(d.scale === 0 ? this.use(32, d.index) : `(${this.use(32, d.index)} << ${d.scale})`);
+        if (d.disp !== 0 || parts.length === 0) parts.push(String(d.disp | 0));
         const v = this.t();
-        // LEA: offset only, no segment.
-        if (d.asize32) {
-          const parts: string[] = [];
-          if (d.base >= 0) parts.push(`r32[${d.base}]`);
-          if (d.index >= 0) parts.push(d.scale === 0 ? `r32[${d.index}]` : `(r32[${d.index}] << ${d.scale})`);
-          if (d.disp !== 0 || parts.length === 0) parts.push(String(d.disp | 0));
-          this.out.push(`const ${v} = (${parts.join(' + ')}) | 0;`);
-        } else return Kind.Fallback;
-        this.out.push(`${reg(this.osz(d), d.reg)} = ${v};`);
+        this.out.push(`const ${v} = (${parts.join(' + ')}) | 0;`);
+        this.assign(this.osz(d), d.reg, v);
         return Kind.Special;
       }
       case 0x8e:
         return Kind.FallbackEnd;
-      case 0x8f:
-        return Kind.Fallback;
       case 0x90:
         return Kind.Special;
       case 0x98:
-        this.out.push(d.osize32 ? `r32[0] = (r16[0] << 16) >> 16;` : `r16[0] = (r8[0] << 24) >> 24;`);
+        if (d.osize32) this.assign(32, 0, `(${this.use(16, 0)} << 16) >> 16`);
+        else this.assign(16, 0, `(${this.use(8, 0)} << 24) >> 24`);
         return Kind.Special;
       case 0x99:
-        this.out.push(d.osize32 ? `r32[2] = r32[0] >> 31;` : `r16[4] = (r16[0] & 0x8000) !== 0 ? 0xffff : 0;`);
+        if (d.osize32) this.assign(32, 2, `${this.use(32, 0)} >> 31`);
+        else this.assign(16, 2, `(${this.use(16, 0)} & 0x8000) !== 0 ? 0xffff : 0`);
         return Kind.Special;
       case 0xa8:
-        this.out.push(`c.logic(r8[0] & ${d.imm}, 24);`);
+        this.logicValue(`${this.use(8, 0)} & ${d.imm}`, 8);
         return Kind.Special;
       case 0xa9:
-        this.out.push(`c.logic(${reg(this.osz(d), 0)} & ${this.immZ(d)}, ${SH[this.osz(d)]});`);
+        this.logicValue(`${this.use(this.osz(d), 0)} & ${this.immZ(d)}`, this.osz(d));
         return Kind.Special;
       case 0xc0:
       case 0xc1:
       case 0xd0:
       case 0xd1:
       case 0xd2:
-      case 0xd3: {
-        this.faultable(d);
-        const sz = op === 0xc0 || op === 0xd0 || op === 0xd2 ? 8 : this.osz(d);
-        const cnt = op === 0xc0 || op === 0xc1 ? String(d.imm & 0x1f) : op === 0xd0 || op === 0xd1 ? '1' : '(r8[4] & 0x1f)';
-        if (d.mod === 3) {
-          const r = reg(sz, d.rm);
-          this.out.push(`${r} = h.shiftRotate(c, ${d.reg}, ${r}, ${cnt}, ${sz});`);
-        } else {
-          const a = this.ea(d);
-          const v = this.t();
-          this.out.push(`const ${v} = c.rmwRead${sz}(${a});`);
-          this.out.push(`c.rmwWrite${sz}(h.shiftRotate(c, ${d.reg}, ${v}, ${cnt}, ${sz}));`);
-        }
-        return Kind.Special;
-      }
+      case 0xd3:
+        return this.shift(d, op);
       case 0xc2:
       case 0xc3: {
         this.faultable(d);
         const sz = this.osz(d);
-        const v = this.t();
-        this.out.push(`const ${v} = c.pop${sz}();`);
-        if (op === 0xc2 && d.imm !== 0) this.out.push(this.mode.ss32 ? `r32[4] = (r32[4] + ${d.imm}) | 0;` : `r16[8] = r16[8] + ${d.imm};`);
-        return this.endWith(`c.setEip(${v});`, count);
+        const v = this.pop(sz);
+        if (op === 0xc2 && d.imm !== 0) {
+          if (this.mode.ss32) this.out.push(`esp = (esp + ${d.imm}) | 0;`);
+          else this.out.push(`esp = (esp & ~0xffff) | ((esp + ${d.imm}) & 0xffff);`);
+        }
+        return this.endWith(`c.setEip(${v}); ${this.exitDynamic(count)}`);
       }
       case 0xc6:
       case 0xc7: {
         if (d.reg !== 0) return Kind.FallbackEnd;
-        this.faultable(d);
         const sz = op === 0xc6 ? 8 : this.osz(d);
         const imm = op === 0xc6 ? String(d.imm) : this.immZ(d);
-        if (d.mod === 3) this.out.push(`${reg(sz, d.rm)} = ${imm};`);
+        if (d.mod === 3) this.assign(sz, d.rm, imm);
         else {
+          this.faultable(d);
           const a = this.ea(d);
           this.out.push(writeMem(sz, a, imm));
         }
         return Kind.Special;
       }
-      case 0xc9:
-        if (!d.osize32 || !this.mode.ss32) return Kind.Fallback;
+      case 0xc9: {
+        if (!d.osize32 || !this.inlineStack) return Kind.Fallback;
         this.faultable(d);
-        this.out.push(`{ const bp = r32[5]; const v = c.readLin32(c.segAddr(2, bp)); r32[4] = (bp + 4) | 0; r32[5] = v; }`);
+        const v = this.t();
+        this.out.push(`const ${v} = c.readLin32(${this.use(32, 5)});`);
+        this.assign(32, 4, `(ebp + 4) | 0`);
+        this.assign(32, 5, v);
         return Kind.Special;
+      }
       case 0xe2: {
         if (!d.asize32) return Kind.FallbackEnd;
         const disp = (d.imm << 24) >> 24;
-        this.out.push(`r32[1] = (r32[1] - 1) | 0;`);
-        this.out.push(`if (r32[1] !== 0) { ${this.jumpTarget(d, disp)} return ${count}; }`);
-        return this.endWith(`c.ip = ${lin(d.lin + d.len)};`, count);
+        this.assign(32, 1, `(${this.use(32, 1)} - 1) | 0`);
+        this.out.push(`if (ecx !== 0) { ${this.jumpExit(d, disp, count)} }`);
+        return this.endWith(this.exitStatic(d.lin + d.len, count));
       }
       case 0xe8: {
         this.faultable(d);
         const disp = d.osize32 ? d.imm | 0 : (d.imm << 16) >> 16;
         this.push(this.osz(d), this.nextEip(d));
-        return this.endWith(this.jumpTarget(d, disp), count);
+        return this.endWith(this.jumpExit(d, disp, count));
       }
       case 0xe9:
-        return this.endWith(this.jumpTarget(d, d.osize32 ? d.imm | 0 : (d.imm << 16) >> 16), count);
+        return this.endWith(this.jumpExit(d, d.osize32 ? d.imm | 0 : (d.imm << 16) >> 16, count));
       case 0xeb:
-        return this.endWith(this.jumpTarget(d, (d.imm << 24) >> 24), count);
+        return this.endWith(this.jumpExit(d, (d.imm << 24) >> 24, count));
       case 0xf6:
-      case 0xf7: {
-        const sz = op === 0xf6 ? 8 : this.osz(d);
-        if (d.reg < 2) {
-          this.faultable(d);
-          const v = this.rmRead(d, sz);
-          const imm = op === 0xf6 ? String(d.imm) : this.immZ(d);
-          this.out.push(`c.logic(${v} & ${imm}, ${SH[sz]});`);
-          return Kind.Special;
-        }
-        if (sz !== 32) return Kind.Fallback;
-        this.faultable(d);
-        if (d.reg === 2 || d.reg === 3) {
-          if (d.mod === 3) {
-            const r = reg(32, d.rm);
-            this.out.push(d.reg === 2 ? `${r} = ~${r};` : `${r} = c.sub(0, ${r}, 0);`);
-          } else {
-            const a = this.ea(d);
-            const v = this.t();
-            this.out.push(`const ${v} = c.rmwRead32(${a});`);
-            this.out.push(d.reg === 2 ? `c.rmwWrite32(~${v});` : `c.rmwWrite32(c.sub(0, ${v}, 0));`);
-          }
-          return Kind.Special;
-        }
-        const v = this.rmRead(d, 32);
-        const fn = ['', '', '', '', 'mul32', 'imul1_32', 'div32', 'idiv32'][d.reg];
-        this.out.push(`h.${fn}(c, ${v});`);
-        return Kind.Special;
-      }
+      case 0xf7:
+        return this.group3(d, op);
       case 0xfe:
         if (d.reg > 1) return Kind.FallbackEnd;
-        this.faultable(d);
+        if (d.mod !== 3) this.faultable(d);
         this.incDec(d, 8, d.reg === 0);
         return Kind.Special;
       case 0xff: {
@@ -534,31 +714,35 @@ export class BlockCompiler {
         switch (d.reg) {
           case 0:
           case 1:
-            this.faultable(d);
+            if (d.mod !== 3) this.faultable(d);
             this.incDec(d, sz, d.reg === 0);
             return Kind.Special;
           case 2: {
             this.faultable(d);
             const v = this.rmRead(d, sz);
+            const t = this.t();
+            this.out.push(`const ${t} = ${v};`);
             this.push(sz, this.nextEip(d));
-            return this.endWith(`c.setEip(${v});`, count);
+            return this.endWith(`c.setEip(${t}); ${this.exitDynamic(count)}`);
           }
           case 4: {
-            this.faultable(d);
+            if (d.mod !== 3) this.faultable(d);
             const v = this.rmRead(d, sz);
-            return this.endWith(`c.setEip(${v});`, count);
+            return this.endWith(`c.setEip(${v}); ${this.exitDynamic(count)}`);
           }
           case 6: {
             this.faultable(d);
             const v = this.rmRead(d, sz);
-            this.push(sz, v);
+            const t = this.t();
+            this.out.push(`const ${t} = ${v};`);
+            this.push(sz, t);
             return Kind.Special;
           }
           default:
             return Kind.FallbackEnd;
         }
       }
-      case 0x11f: // NOP Ev
+      case 0x11f:
       case 0x118:
       case 0x119:
       case 0x11a:
@@ -566,30 +750,107 @@ export class BlockCompiler {
       case 0x11c:
       case 0x11d:
       case 0x11e:
-        return Kind.Special;
+        return Kind.Special; // hint NOPs
       case 0x1b6:
       case 0x1b7:
       case 0x1be:
       case 0x1bf: {
-        this.faultable(d);
         const src = op === 0x1b6 || op === 0x1be ? 8 : 16;
+        if (d.mod !== 3) this.faultable(d);
         const v = this.rmRead(d, src);
         const signed = op >= 0x1be;
         const val = signed ? (src === 8 ? `((${v} << 24) >> 24)` : `((${v} << 16) >> 16)`) : v;
-        this.out.push(`${reg(this.osz(d), d.reg)} = ${val};`);
+        this.assign(this.osz(d), d.reg, val);
         return Kind.Special;
       }
     }
-    // Pure computations the interpreter does without side effects on control flow.
     if (CONTINUE_FALLBACK.has(op)) return Kind.Fallback;
     return Kind.FallbackEnd;
   }
 
+  private shift(d: DecodedInsn, op: number): Kind {
+    const sz = op === 0xc0 || op === 0xd0 || op === 0xd2 ? 8 : this.osz(d);
+    const n = op === 0xc0 || op === 0xc1 ? d.imm & 0x1f : op === 0xd0 || op === 0xd1 ? 1 : -1;
+    if (d.mod === 3 && sz === 32 && n > 0 && d.reg >= 4) {
+      // Constant 32-bit shift: result and flags inline (the same flag model as shiftRotate).
+      const v = this.t();
+      const res = this.t();
+      this.out.push(`const ${v} = ${this.use(32, d.rm)};`);
+      if (d.reg === 5) {
+        this.out.push(`const ${res} = ${v} >>> ${n};`);
+        this.out.push(`c.setResultFlags(${res}, 0, ((${v} >>> ${n - 1}) & 1) | (${v} < 0 ? 0x800 : 0) | 0x10);`);
+      } else if (d.reg === 7) {
+        this.out.push(`const ${res} = ${v} >> ${n};`);
+        this.out.push(`c.setResultFlags(${res}, 0, ((${v} >> ${n - 1}) & 1) | 0x10);`);
+      } else {
+        this.out.push(`const ${res} = ${v} << ${n};`);
+        this.out.push(`c.setResultFlags(${res}, 0, ((${v} >>> ${32 - n}) & 1) | ((((${res} >>> 31) ^ (${v} >>> ${32 - n})) & 1) << 11) | 0x10);`);
+      }
+      this.assign(32, d.rm, res);
+      // CF/OF come from the shift, so only ZF/SF conditions may use the result directly.
+      this.flagSrc = { kind: 'incdec', a: res, b: res, res, sh: 0 };
+      return Kind.Special;
+    }
+    this.flagSrc = null;
+    const cnt = n >= 0 ? String(n) : `(${this.use(8, 1)} & 0x1f)`;
+    if (d.mod === 3) {
+      this.assign(sz, d.rm, `h.shiftRotate(c, ${d.reg}, ${this.use(sz, d.rm)}, ${cnt}, ${sz})`);
+    } else {
+      this.faultable(d);
+      const a = this.ea(d);
+      const v = this.t();
+      this.out.push(`const ${v} = c.rmwRead${sz}(${a});`);
+      this.out.push(`c.rmwWrite${sz}(h.shiftRotate(c, ${d.reg}, ${v}, ${cnt}, ${sz}));`);
+    }
+    return Kind.Special;
+  }
+
+  private group3(d: DecodedInsn, op: number): Kind {
+    const sz = op === 0xf6 ? 8 : this.osz(d);
+    if (d.reg < 2) {
+      if (d.mod !== 3) this.faultable(d);
+      const v = this.rmRead(d, sz);
+      this.logicValue(`${v} & ${op === 0xf6 ? String(d.imm) : this.immZ(d)}`, sz);
+      return Kind.Special;
+    }
+    if (sz !== 32) return Kind.Fallback;
+    this.faultable(d);
+    if (d.reg === 2 || d.reg === 3) {
+      if (d.reg === 3) this.flagSrc = null;
+      if (d.mod === 3) {
+        const r = this.use(32, d.rm);
+        this.assign(32, d.rm, d.reg === 2 ? `~${r}` : `c.sub(0, ${r}, 0)`);
+      } else {
+        const a = this.ea(d);
+        const v = this.t();
+        this.out.push(`const ${v} = c.rmwRead32(${a});`);
+        this.out.push(d.reg === 2 ? `c.rmwWrite32(~${v});` : `c.rmwWrite32(c.sub(0, ${v}, 0));`);
+      }
+      return Kind.Special;
+    }
+    // MUL/IMUL/DIV/IDIV work on EAX/EDX in the register file.
+    this.flagSrc = null;
+    const v = this.rmRead(d, 32);
+    const t = this.t();
+    this.out.push(`const ${t} = ${v};`);
+    this.clobbers(0, 2);
+    const fn = ['', '', '', '', 'mul32', 'imul1_32', 'div32', 'idiv32'][d.reg];
+    this.out.push(`r32[0] = eax; r32[2] = edx; h.${fn}(c, ${t}); eax = r32[0]; edx = r32[2];`);
+    return Kind.Special;
+  }
+
+  /** TEST-style: flags from a logic result that is not stored. */
+  private logicValue(expr: string, sz: number): void {
+    const v = this.t();
+    this.out.push(`const ${v} = c.logic(${expr}, ${SH[sz]});`);
+    this.flagSrc = { kind: 'logic', a: v, b: v, res: v, sh: SH[sz] };
+  }
+
   private incDec(d: DecodedInsn, sz: number, inc: boolean): void {
     const f = inc ? 'inc' : 'dec';
+    this.flagSrc = null;
     if (d.mod === 3) {
-      const r = reg(sz, d.rm);
-      this.out.push(`${r} = c.${f}(${r}, ${SH[sz]});`);
+      this.assign(sz, d.rm, `c.${f}(${this.use(sz, d.rm)}, ${SH[sz]})`);
       return;
     }
     const a = this.ea(d);
@@ -598,11 +859,10 @@ export class BlockCompiler {
     this.out.push(`c.rmwWrite${sz}(c.${f}(${v}, ${SH[sz]}));`);
   }
 
-  /** The finished function body. */
+  /** The block's code (a sequence of statements ending in an exit). */
   finish(endLin: number, count: number, ended: boolean): string {
     const body = this.out.join('\n');
-    const tail = ended ? '' : `\nc.ip = ${lin(endLin)};\nreturn ${count};`;
-    return `const r32 = c.r32, r16 = c.r16, r8 = c.r8;\n${body}${tail}`;
+    return ended ? body : `${body}\n${this.exitStatic(endLin, count)}`;
   }
 }
 
@@ -611,9 +871,9 @@ export class BlockCompiler {
  * transfer control nor change modes, segments, IF/TF or do I/O.
  */
 const CONTINUE_FALLBACK = new Set<number>([
-  0x60, 0x61, 0x62, 0x69, 0x6b, 0x86, 0x87, 0x8f, 0x9b, 0x9c, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2, 0xa3, 0xc8, 0xc9, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8,
-  0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfc, 0xfd,
-  // 0F: CMOV/SETcc are specialized; bit ops, SHLD/SHRD, CMPXCHG, XADD, BSF/BSR, IMUL, CPUID, RDTSC, MMX
+  0x60, 0x61, 0x62, 0x69, 0x6b, 0x86, 0x87, 0x8f, 0x8d, 0x9b, 0x9c, 0x9e, 0x9f, 0xa0, 0xa1, 0xa2, 0xa3, 0xc8, 0xc9, 0xd4, 0xd5, 0xd6, 0xd7,
+  0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfc, 0xfd,
+  // 0F: bit ops, SHLD/SHRD, CMPXCHG, XADD, BSF/BSR, IMUL, CPUID, RDTSC, MMX, hints
   0x1a2, 0x1a3, 0x1a4, 0x1a5, 0x1ab, 0x1ac, 0x1ad, 0x1af, 0x1b0, 0x1b1, 0x1b3, 0x1ba, 0x1bb, 0x1bc, 0x1bd, 0x1c0, 0x1c1, 0x1c7, 0x131,
   0x10d, 0x1ae,
   ...Array.from({ length: 0x20 }, (_, i) => 0x160 + i),

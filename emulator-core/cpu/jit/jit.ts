@@ -5,23 +5,30 @@
  * CPU mode, so a remapped or mode-changed address never runs stale code. Pages holding
  * compiled code lose direct write access in the TLB; a write to one drops its blocks.
  */
+import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN } from '../cpu.js';
 import { IF } from '../constants.js';
 import { step } from '../interpreter.js';
 import { deliverException, deliverInterrupt } from '../protected.js';
-import { BlockCompiler, type BlockMode } from './codegen.js';
+import { BlockCompiler, REG_NAMES, RegionRegs, RELOAD, SYNC, type BlockMode } from './codegen.js';
 import { decode, newInsn } from './decoder.js';
 import { helpers } from './runtime.js';
 
 /** Executions of a block start before it is compiled. */
-const HOT_THRESHOLD = 12;
+const HOT_THRESHOLD = Number(process.env.TERRARIUM_JIT_THRESHOLD ?? 12);
 const MAX_BLOCK_INSNS = 64;
+/** A region is the set of blocks of one page reachable by direct branches from a hot block. */
+const MAX_REGION_BLOCKS = Number(process.env.TERRARIUM_JIT_REGION_BLOCKS ?? 48);
+const MAX_REGION_INSNS = 1024;
+/** Instructions a region may run before returning to the dispatcher (interrupts, timers). */
+const REGION_RUN_LIMIT = 4096;
 const CACHE_BITS = 16;
 const CACHE_MASK = (1 << CACHE_BITS) - 1;
 /** A page whose code keeps being overwritten stops being compiled. */
 const MAX_PAGE_INVALIDATIONS = 64;
 
-type BlockFn = (c: Cpu) => number;
+/** A compiled region: runs from block `pc` and returns the number of instructions executed. */
+type BlockFn = (c: Cpu, pc: number) => number;
 
 export class Block {
   fn: BlockFn | null = null;
@@ -59,6 +66,8 @@ export class Jit {
 
   invalidatePage(backingPage: number): void {
     this.cpu.mem.codePages[backingPage] = 0;
+    // A region running on this page leaves at its next internal branch.
+    this.cpu.smc = true;
     const list = this.byPage.get(backingPage);
     if (list === undefined) return;
     for (const b of list) {
@@ -112,38 +121,84 @@ export class Jit {
 
   private compile(c: Cpu, b: Block): void {
     const mode: BlockMode = { code32: c.code32, ss32: c.ss32, flat: c.flatData };
-    const gen = new BlockCompiler(mode);
     const u8 = c.u8;
-    const pageStart = (b.pageBits >>> 0) as number;
-    const pageOff = b.lin & 0xfff;
-    const end = pageStart + 0x1000;
-    let off = pageStart + pageOff;
-    let linAddr = b.lin;
-    let n = 0;
-    let ended = false;
-    while (n < MAX_BLOCK_INSNS) {
-      const d = this.insn[n];
-      if (!decode(u8, off, end, linAddr, c.code32, d)) break;
-      n++;
-      if (gen.emit(d, n) === 'end') {
-        ended = true;
-        break;
+    const pageStart = b.pageBits >>> 0;
+    const linPage = b.lin >>> 12;
+    const codes = new Map<number, string>();
+    const regs = new RegionRegs();
+    const work = [b.lin];
+    let insns = 0;
+    while (work.length > 0 && codes.size < MAX_REGION_BLOCKS && insns < MAX_REGION_INSNS) {
+      const start = work.pop()!;
+      if (codes.has(start) || start >>> 12 !== linPage) continue;
+      const gen = new BlockCompiler(mode, regs);
+      let off = pageStart + (start & 0xfff);
+      let linAddr = start;
+      let n = 0;
+      let ended = false;
+      while (n < MAX_BLOCK_INSNS) {
+        const d = this.insn[n];
+        if (!decode(u8, off, pageStart + 0x1000, linAddr, c.code32, d)) break;
+        n++;
+        if (gen.emit(d, n) === 'end') {
+          ended = true;
+          break;
+        }
+        off += d.len;
+        linAddr = (linAddr + d.len) | 0;
       }
-      off += d.len;
-      linAddr = (linAddr + d.len) | 0;
+      if (n === 0) continue;
+      insns += n;
+      codes.set(start, gen.finish(linAddr, n, ended));
+      for (const t of gen.staticTargets) if (t >>> 12 === linPage && !codes.has(t)) work.push(t);
     }
-    if (n === 0) {
+    if (!codes.has(b.lin)) {
       b.failed = true;
       return;
     }
-    const body = gen.finish(linAddr, n, ended);
+    const sync = regs.sync();
+    const reload = regs.reload();
+    const cases: string[] = [];
+    for (const [start, code] of codes) {
+      const resolved = code
+        .replace(/\/\*EXIT:(-?\d+):(\d+)\*\//g, (_m, t: string, k: string) =>
+          codes.has(Number(t))
+            ? `{ n += ${k}; pc = ${t}; if (n >= ${REGION_RUN_LIMIT} || c.smc) { c.smc = false; ${sync} c.ip = ${t}; return n; } continue; }`
+            : `{ ${sync} c.ip = ${t}; return n + ${k}; }`,
+        )
+        .split(SYNC)
+        .join(sync)
+        .split(RELOAD)
+        .join(reload);
+      cases.push(`case ${start}: {\n${resolved}\n}`);
+    }
+    const decl = [...regs.used].map((r) => `${REG_NAMES[r]} = r32[${r}]`).join(', ');
+    const body = [
+      'const r32 = c.r32;',
+      decl !== '' ? `let ${decl};` : '',
+      'let n = 0, cur = pc, live = true;',
+      'try {',
+      'for (;;) {',
+      'switch (pc) {',
+      cases.join('\n'),
+      `default: ${sync} c.ip = pc; return n;`,
+      '}',
+      '}',
+      '} catch (e) {',
+      // Registers and the faulting instruction, unless the interpreter was running it.
+      `if (live) { ${sync} c.instrStart = cur; }`,
+      'throw e;',
+      '}',
+    ].join('\n');
+    if (process.env.TERRARIUM_JIT_DUMP !== undefined) appendFileSync(process.env.TERRARIUM_JIT_DUMP, `// region ${(b.lin >>> 0).toString(16)}\n${body}\n\n`);
+    let fn: BlockFn;
     try {
-      const factory = new Function('h', 'step', `return function block(c) {\n${body}\n};`) as (h: typeof helpers, s: typeof step) => BlockFn;
-      b.fn = factory(helpers, step);
+      const factory = new Function('h', 'step', `return function region(c, pc) {\n${body}\n};`) as (h: typeof helpers, s: typeof step) => BlockFn;
+      fn = factory(helpers, step);
     } catch (e) {
-      // A code generator bug: keep interpreting this block rather than crash the guest.
+      // A code generator bug: keep interpreting rather than crash the guest.
       b.failed = true;
-      if (process.env.TERRARIUM_JIT_DEBUG === '1') console.error(`JIT: cannot compile block at ${(b.lin >>> 0).toString(16)}: ${(e as Error).message}\n${body}`);
+      if (process.env.TERRARIUM_JIT_DEBUG === '1') console.error(`JIT: cannot compile region at ${(b.lin >>> 0).toString(16)}: ${(e as Error).message}\n${body}`);
       return;
     }
     this.stats.compiled++;
@@ -152,7 +207,15 @@ export class Jit {
       list = [];
       this.byPage.set(b.backingPage, list);
     }
-    list.push(b);
+    for (const start of codes.keys()) {
+      let entry = start === b.lin ? b : this.blocks.get(start);
+      if (entry === undefined || entry.mode !== b.mode || entry.pageBits !== b.pageBits) {
+        entry = new Block(start, b.mode, b.pageBits, b.backingPage);
+        this.blocks.set(start, entry);
+      }
+      entry.fn = fn;
+      list.push(entry);
+    }
     if (c.mem.codePages[b.backingPage] === 0) {
       c.mem.codePages[b.backingPage] = 1;
       // Existing TLB entries may allow direct writes to this page; drop them.
@@ -181,13 +244,14 @@ export class Jit {
             // One instruction runs with interrupts inhibited (after STI / MOV SS).
             c.irqInhibit = false;
             step(c);
-            n++;
+            c.sliceInstructions = ++n;
             if (c.exitRequested) break;
             continue;
           }
           if ((c.intr && (c.flags & IF) !== 0) || c.nmiPending) {
             if (((c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0)) && !takeInterrupt(c)) {
               c.instructionCount += n;
+              c.sliceInstructions = 0;
               return shutdown(c);
             }
           }
@@ -200,18 +264,20 @@ export class Jit {
               c.branched = false;
               do {
                 step(c);
-                n++;
+                c.sliceInstructions = ++n;
               } while (!c.branched && !c.exitRequested && n < budget);
               if (c.exitRequested) break;
               continue;
             }
             b = found;
           }
-          n += b.fn!(c);
+          n += b.fn!(c, ip);
+          c.sliceInstructions = n;
           if (c.exitRequested) break;
         }
         if (c.exitRequested) {
           c.instructionCount += n;
+          c.sliceInstructions = 0;
           return c.halted ? EXIT_HALT : EXIT_REQUESTED;
         }
       } catch (e) {
@@ -220,11 +286,13 @@ export class Jit {
         c.ip = c.instrStart;
         if (!deliverException(c)) {
           c.instructionCount += n;
+          c.sliceInstructions = 0;
           return shutdown(c);
         }
       }
     }
     c.instructionCount += n;
+    c.sliceInstructions = 0;
     return EXIT_BUDGET;
   }
 }

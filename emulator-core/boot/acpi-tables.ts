@@ -1,0 +1,103 @@
+/**
+ * Minimal ACPI tables for direct Linux boot (firmware builds its own otherwise): RSDP,
+ * RSDT, a revision-1 FADT describing the PM register block (so the guest gets the PM
+ * timer and powers off through SLP_EN), a FACS, and a DSDT holding only \_S5.
+ */
+import { SLP_TYP_S5 } from '../devices/acpi-pm.js';
+
+export interface AcpiLayout {
+  /** Physical address of the 16-byte-aligned area the tables go into. */
+  base: number;
+  /** I/O base of the PM1 event/control and PM timer block. */
+  pmBase: number;
+  /** IRQ of the SCI. */
+  sciIrq: number;
+}
+
+export interface AcpiImage {
+  /** Bytes to place at layout.base. */
+  bytes: Uint8Array;
+  rsdpAddr: number;
+}
+
+function checksum(b: Uint8Array, start: number, length: number, at: number): void {
+  let sum = 0;
+  for (let i = start; i < start + length; i++) if (i !== at) sum += b[i];
+  b[at] = (256 - (sum & 0xff)) & 0xff;
+}
+
+function header(dv: DataView, off: number, signature: string, length: number, revision: number): void {
+  for (let i = 0; i < 4; i++) dv.setUint8(off + i, signature.charCodeAt(i));
+  dv.setUint32(off + 4, length, true);
+  dv.setUint8(off + 8, revision);
+  const oem = 'TERRAR';
+  for (let i = 0; i < 6; i++) dv.setUint8(off + 10 + i, oem.charCodeAt(i));
+  const table = 'TERRARIU';
+  for (let i = 0; i < 8; i++) dv.setUint8(off + 16 + i, table.charCodeAt(i));
+  dv.setUint32(off + 24, 1, true); // OEM revision
+  for (let i = 0; i < 4; i++) dv.setUint8(off + 28 + i, 'TRRM'.charCodeAt(i));
+  dv.setUint32(off + 32, 1, true); // creator revision
+}
+
+/** AML for: Name (\_S5, Package (4) { S5, S5, 0, 0 }) */
+function s5Aml(): number[] {
+  return [0x08, 0x5c, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08, 0x04, 0x0a, SLP_TYP_S5, 0x0a, SLP_TYP_S5, 0x00, 0x00];
+}
+
+export function buildAcpiTables(layout: AcpiLayout): AcpiImage {
+  const RSDP = 0;
+  const RSDT = 0x20;
+  const FADT = 0x60;
+  const FACS = 0x100; // 64-byte aligned
+  const DSDT = 0x140;
+  const aml = s5Aml();
+  const dsdtLen = 36 + aml.length;
+  const total = DSDT + dsdtLen;
+  const bytes = new Uint8Array(total);
+  const dv = new DataView(bytes.buffer);
+  const at = (off: number): number => layout.base + off;
+
+  // RSDP (ACPI 1.0, 20 bytes)
+  'RSD PTR '.split('').forEach((ch, i) => dv.setUint8(RSDP + i, ch.charCodeAt(0)));
+  'TERRAR'.split('').forEach((ch, i) => dv.setUint8(RSDP + 9 + i, ch.charCodeAt(0)));
+  dv.setUint8(RSDP + 15, 0);
+  dv.setUint32(RSDP + 16, at(RSDT), true);
+  checksum(bytes, RSDP, 20, RSDP + 8);
+
+  // RSDT with one entry: the FADT
+  header(dv, RSDT, 'RSDT', 36 + 4, 1);
+  dv.setUint32(RSDT + 36, at(FADT), true);
+  checksum(bytes, RSDT, 40, RSDT + 9);
+
+  // FADT revision 1 (116 bytes)
+  const fadtLen = 116;
+  header(dv, FADT, 'FACP', fadtLen, 1);
+  dv.setUint32(FADT + 36, at(FACS), true); // FIRMWARE_CTRL
+  dv.setUint32(FADT + 40, at(DSDT), true); // DSDT
+  dv.setUint8(FADT + 44, 0); // INT_MODEL (reserved in 2.0+)
+  dv.setUint16(FADT + 46, layout.sciIrq, true); // SCI_INT
+  dv.setUint32(FADT + 48, 0, true); // SMI_CMD: none, ACPI mode is always on
+  dv.setUint32(FADT + 56, layout.pmBase, true); // PM1a_EVT_BLK
+  dv.setUint32(FADT + 64, layout.pmBase + 4, true); // PM1a_CNT_BLK
+  dv.setUint32(FADT + 76, layout.pmBase + 8, true); // PM_TMR_BLK
+  dv.setUint8(FADT + 88, 4); // PM1_EVT_LEN
+  dv.setUint8(FADT + 89, 2); // PM1_CNT_LEN
+  dv.setUint8(FADT + 91, 4); // PM_TMR_LEN
+  dv.setUint16(FADT + 96, 0xfff, true); // P_LVL2_LAT: C2 not supported
+  dv.setUint16(FADT + 98, 0xfff, true); // P_LVL3_LAT: C3 not supported
+  dv.setUint8(FADT + 108, 0); // CENTURY: no century register in CMOS
+  // Flags: WBINVD, PROC_C1, SLP_BUTTON (no sleep button), RTC_S4
+  dv.setUint32(FADT + 112, (1 << 0) | (1 << 2) | (1 << 5) | (1 << 7), true);
+  checksum(bytes, FADT, fadtLen, FADT + 9);
+
+  // FACS (64 bytes, no checksum)
+  'FACS'.split('').forEach((ch, i) => dv.setUint8(FACS + i, ch.charCodeAt(0)));
+  dv.setUint32(FACS + 4, 64, true);
+
+  // DSDT
+  header(dv, DSDT, 'DSDT', dsdtLen, 1);
+  bytes.set(aml, DSDT + 36);
+  checksum(bytes, DSDT, dsdtLen, DSDT + 9);
+
+  return { bytes, rsdpAddr: at(RSDP) };
+}
