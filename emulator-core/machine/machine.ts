@@ -2,38 +2,19 @@ import { readFileSync, statSync } from 'node:fs';
 import { buildAcpiTables } from '../boot/acpi-tables.js';
 import { linux32EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
-import { IF } from '../cpu/constants.js';
-import { Cpu, EXIT_HALT, EXIT_SHUTDOWN } from '../cpu/cpu.js';
-import { run as runInterpreter } from '../cpu/interpreter.js';
+import { Cpu } from '../cpu/cpu.js';
 import { Jit } from '../cpu/jit/jit.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
 import { BadInputError, EmulatorError } from '../errors.js';
 import { PacedClock, type Clock } from './clock.js';
+import { VirtualClock } from './virtual-clock.js';
 import type { MachineControl } from './control.js';
+import { runInterpreterLoop } from './interpreter-loop.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
 import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
 export const MAX_MEMORY_MIB = 3584;
-
-/** Guest time advanced by executed instructions; idle time is skipped. Deterministic. */
-export class VirtualClock implements Clock {
-  cpu: Cpu | null = null;
-  private offsetNs = 0;
-  constructor(private readonly nsPerInstruction: number) {}
-  now(): number {
-    return this.offsetNs + (this.cpu === null ? 0 : (this.cpu.instructionCount + this.cpu.sliceInstructions) * this.nsPerInstruction);
-  }
-  instructionsUntil(ns: number): number {
-    return (ns - this.now()) / this.nsPerInstruction;
-  }
-
-  /** Skip forward (the CPU is halted until then). */
-  skipTo(ns: number): void {
-    const now = this.now();
-    if (ns > now) this.offsetNs += ns - now;
-  }
-}
 
 function readInput(path: string, what: string): Uint8Array {
   let size: number;
@@ -69,11 +50,6 @@ export function validateConfig(config: MachineConfig): void {
   }
 }
 
-/** Instructions per interpreter slice before timers and host events are looked at. */
-const MAX_SLICE = 200_000;
-const MIN_SLICE = 500;
-/** Yield to the host event loop at least this often (ms of wall time). */
-const YIELD_MS = 4;
 
 /**
  * A PC assembled from a MachineConfig, running on the software CPU (the KVM backend plugs
@@ -88,17 +64,15 @@ export class Machine implements MachineControl {
   private readonly pins = new DeferredPins();
   private state: RunState = 'stopped';
   private a20Enabled = true;
-  private resetRequested: string | null = null;
-  private powerOffRequested: string | null = null;
-  private stopRequested: string | null = null;
-  private paused = false;
+  resetRequested: string | null = null;
+  powerOffRequested: string | null = null;
+  stopRequested: string | null = null;
+  paused = false;
   private wake: (() => void) | null = null;
   private bootPlan: LinuxBootPlan | null = null;
   private kernelImage: Uint8Array | null = null;
   private initrdImage: Uint8Array | null = null;
-  private crashReason: string | null = null;
-  /** Instructions per ms of wall time, measured; sizes slices to timer deadlines. */
-  private ipms = 20_000;
+  crashReason: string | null = null;
 
   private constructor(
     readonly config: MachineConfig,
@@ -117,7 +91,7 @@ export class Machine implements MachineControl {
       serialOutput: (bytes) => this.listener.serialOutput?.(bytes),
     });
     this.cpu = new Cpu(this.board.memory, this.board.io, { clock: this.clock });
-    if (vclock !== null) vclock.cpu = this.cpu;
+    if (vclock !== null) vclock.counter = this.cpu;
     if (paced !== null) paced.counter = this.cpu;
     this.cpu.pic = this.board.pic;
     this.cpu.hooks = {
@@ -203,7 +177,7 @@ export class Machine implements MachineControl {
   async run(): Promise<MachineExit> {
     this.setState('running');
     try {
-      const exit = await this.loop();
+      const exit = await runInterpreterLoop(this);
       this.board.com1.flush();
       this.setState(exit.kind === 'crash' ? 'error' : 'stopped');
       return exit;
@@ -214,97 +188,7 @@ export class Machine implements MachineControl {
     }
   }
 
-  private async loop(): Promise<MachineExit> {
-    const cpu = this.cpu;
-    const timers = this.board.timers;
-    let lastYield = performance.now();
-    let udWindowStart = 0;
-    let udAtWindowStart = 0;
-    for (;;) {
-      if (this.stopRequested !== null) return { kind: 'stopped', reason: this.stopRequested };
-      if (this.powerOffRequested !== null) return { kind: 'poweroff', reason: this.powerOffRequested };
-      if (this.resetRequested !== null) {
-        this.resetRequested = null;
-        this.hardReset();
-      }
-      if (this.paused) {
-        this.clockPause();
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = null;
-        this.clockResume();
-        continue;
-      }
-      let now = this.clock.now();
-      timers.runExpired(now);
-      const deadline = timers.nextDeadline();
-      let slice = MAX_SLICE;
-      if (deadline !== Infinity) {
-        // Run exactly up to the next timer event in guest time.
-        const clock = this.clock as PacedClock | VirtualClock;
-        const wanted = Math.ceil(clock.instructionsUntil(deadline));
-        slice = Math.max(MIN_SLICE, Math.min(MAX_SLICE, wanted));
-      }
-      const t0 = performance.now();
-      const before = cpu.instructionCount;
-      const exit = this.jit !== null ? this.jit.run(slice) : runInterpreter(cpu, slice);
-      const t1 = performance.now();
-      const ran = cpu.instructionCount - before;
-      if (ran > 10_000 && t1 > t0) this.ipms = this.ipms * 0.8 + (ran / (t1 - t0)) * 0.2;
-      if (this.clock instanceof PacedClock) this.clock.pace();
-
-      if (exit === EXIT_SHUTDOWN) {
-        this.board.com1.flush();
-        if (this.config.onTripleFault === 'reset') {
-          this.hardReset();
-          continue;
-        }
-        return { kind: 'crash', reason: `triple fault at ${this.whereString()}` };
-      }
-      if (this.crashReason !== null) return { kind: 'crash', reason: this.crashReason };
-
-      // An unknown-opcode storm: thousands of #UD in a second of guest time.
-      now = this.clock.now();
-      if (now - udWindowStart > 1e9) {
-        if (cpu.undefinedOpcodeCount - udAtWindowStart > 10_000) {
-          return { kind: 'crash', reason: `unknown opcode storm (${cpu.undefinedOpcodeCount - udAtWindowStart} invalid opcodes in one second) at ${this.whereString()}` };
-        }
-        udWindowStart = now;
-        udAtWindowStart = cpu.undefinedOpcodeCount;
-      }
-
-      if (exit === EXIT_HALT) {
-        if ((cpu.flags & IF) === 0 && !cpu.nmiPending) {
-          return { kind: 'halt', reason: `the guest halted with interrupts disabled at ${this.whereString()}` };
-        }
-        // Wait for the next timer or a host event.
-        this.board.com1.flush();
-        const next = timers.nextDeadline();
-        if (this.clock instanceof VirtualClock) {
-          if (next === Infinity) {
-            await this.sleep(50);
-          } else {
-            this.clock.skipTo(next);
-          }
-        } else if (this.clock instanceof PacedClock) {
-          // Guest time jumps to the next event; the host waits until wall time gets there.
-          const target = next === Infinity ? this.clock.wallNow() + 50e6 : next;
-          this.clock.skipTo(target);
-          const waitMs = (target - this.clock.wallNow()) / 1e6;
-          if (waitMs > 0.05) await this.sleep(Math.min(waitMs, 50));
-          this.clock.resync();
-        }
-        lastYield = performance.now();
-        continue;
-      }
-      if (t1 - lastYield > YIELD_MS) {
-        this.board.com1.flush();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
-      }
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
+  sleep(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         this.wake = null;
@@ -322,20 +206,30 @@ export class Machine implements MachineControl {
     this.wake?.();
   }
 
-  private clockPause(): void {
+  /** Resolve when resume() (or a stop) wakes the machine. */
+  waitForWake(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = () => {
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  clockPause(): void {
     if (this.clock instanceof PacedClock) this.clock.pause();
   }
 
-  private clockResume(): void {
+  clockResume(): void {
     if (this.clock instanceof PacedClock) this.clock.resume();
   }
 
-  private whereString(): string {
+  whereString(): string {
     const c = this.cpu;
     return `${c.segSel[1].toString(16).padStart(4, '0')}:${(c.eip >>> 0).toString(16).padStart(8, '0')}`;
   }
 
-  private hardReset(): void {
+  hardReset(): void {
     this.jit?.clear();
     this.board.reset();
     this.cpu.reset();

@@ -1,0 +1,103 @@
+/**
+ * The run loop for the software CPU (interpreter and JIT): run the CPU up to the next
+ * timer deadline in guest time, fire timers, and when the guest halts, jump guest time to
+ * the next event and wait for the host clock to get there.
+ */
+import { IF } from '../cpu/constants.js';
+import { EXIT_HALT, EXIT_SHUTDOWN } from '../cpu/cpu.js';
+import { run as runInterpreter } from '../cpu/interpreter.js';
+import { PacedClock } from './clock.js';
+import type { Machine } from './machine.js';
+import { VirtualClock } from './virtual-clock.js';
+import type { MachineExit } from './types.js';
+
+/** Instructions per slice at most, before timers and host events are looked at. */
+const MAX_SLICE = 200_000;
+const MIN_SLICE = 500;
+/** Yield to the host event loop at least this often (ms of wall time). */
+const YIELD_MS = 4;
+
+export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
+  const cpu = m.cpu;
+  const timers = m.board.timers;
+  let lastYield = performance.now();
+  let udWindowStart = 0;
+  let udAtWindowStart = 0;
+  for (;;) {
+    if (m.stopRequested !== null) return { kind: 'stopped', reason: m.stopRequested };
+    if (m.powerOffRequested !== null) return { kind: 'poweroff', reason: m.powerOffRequested };
+    if (m.resetRequested !== null) {
+      m.resetRequested = null;
+      m.hardReset();
+    }
+    if (m.paused) {
+      m.clockPause();
+      await m.waitForWake();
+      m.clockResume();
+      continue;
+    }
+    let now = m.clock.now();
+    timers.runExpired(now);
+    const deadline = timers.nextDeadline();
+    let slice = MAX_SLICE;
+    if (deadline !== Infinity) {
+      // Run exactly up to the next timer event in guest time.
+      const clock = m.clock as PacedClock | VirtualClock;
+      const wanted = Math.ceil(clock.instructionsUntil(deadline));
+      slice = Math.max(MIN_SLICE, Math.min(MAX_SLICE, wanted));
+    }
+    const exit = m.jit !== null ? m.jit.run(slice) : runInterpreter(cpu, slice);
+    const t1 = performance.now();
+    if (m.clock instanceof PacedClock) m.clock.pace();
+
+    if (exit === EXIT_SHUTDOWN) {
+      m.board.com1.flush();
+      if (m.config.onTripleFault === 'reset') {
+        m.hardReset();
+        continue;
+      }
+      return { kind: 'crash', reason: `triple fault at ${m.whereString()}` };
+    }
+    if (m.crashReason !== null) return { kind: 'crash', reason: m.crashReason };
+
+    // An unknown-opcode storm: thousands of #UD in a second of guest time.
+    now = m.clock.now();
+    if (now - udWindowStart > 1e9) {
+      if (cpu.undefinedOpcodeCount - udAtWindowStart > 10_000) {
+        return {
+          kind: 'crash',
+          reason: `unknown opcode storm (${cpu.undefinedOpcodeCount - udAtWindowStart} invalid opcodes in one second) at ${m.whereString()}`,
+        };
+      }
+      udWindowStart = now;
+      udAtWindowStart = cpu.undefinedOpcodeCount;
+    }
+
+    if (exit === EXIT_HALT) {
+      if ((cpu.flags & IF) === 0 && !cpu.nmiPending) {
+        return { kind: 'halt', reason: `the guest halted with interrupts disabled at ${m.whereString()}` };
+      }
+      // Wait for the next timer or a host event.
+      m.board.com1.flush();
+      const next = timers.nextDeadline();
+      if (m.clock instanceof VirtualClock) {
+        if (next === Infinity) await m.sleep(50);
+        else m.clock.skipTo(next);
+      } else if (m.clock instanceof PacedClock) {
+        // Guest time jumps to the next event; the host waits until wall time gets there.
+        const target = next === Infinity ? m.clock.wallNow() + 50e6 : next;
+        m.clock.skipTo(target);
+        const waitMs = (target - m.clock.wallNow()) / 1e6;
+        if (waitMs > 0.05) await m.sleep(Math.min(waitMs, 50));
+        m.clock.resync();
+      }
+      lastYield = performance.now();
+      continue;
+    }
+    if (t1 - lastYield > YIELD_MS) {
+      m.board.com1.flush();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+  }
+}
