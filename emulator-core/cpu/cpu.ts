@@ -307,6 +307,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.tscHz = options.tscHz ?? 1_000_000_000;
     this.modelName = options.modelName ?? 'Terrarium Virtual CPU';
     this.fpu = options.createFpu ? options.createFpu(this) : new X87Unit(this);
+    // A remapped physical page (BAR moved, shadow RAM enabled) invalidates translations.
+    mem.onMapChange(() => this.flushTlb(true));
     this.reset();
   }
 

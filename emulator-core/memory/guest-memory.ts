@@ -28,8 +28,14 @@ export const MAX_LOW_RAM = 0xe0000000;
 export interface GuestMemoryOptions {
   /** Back guest memory with a SharedArrayBuffer (needed when another thread runs a vCPU). */
   shared?: boolean;
-  /** Bytes reserved after RAM for firmware ROM images. */
+  /** Bytes reserved after RAM for firmware ROM images and device memory (VRAM). */
   romBytes?: number;
+}
+
+/** Why the physical map changed (for listeners such as the CPU's TLB or KVM slots). */
+export interface MapChange {
+  physStart: number;
+  size: number;
 }
 
 /**
@@ -56,6 +62,7 @@ export class GuestMemory {
   private readonly mmioIndex = new Int16Array(PHYS_PAGES).fill(-1);
   private readonly mmio: { start: number; end: number; handler: MmioHandler; name: string }[] = [];
   private romUsed = 0;
+  private readonly mapListeners: ((change: MapChange) => void)[] = [];
 
   constructor(ramBytes: number, options: GuestMemoryOptions = {}) {
     if (ramBytes % PAGE_SIZE !== 0 || ramBytes <= 0 || ramBytes > MAX_LOW_RAM) {
@@ -86,6 +93,29 @@ export class GuestMemory {
     }
   }
 
+  /** Be told whenever a physical range is remapped (BARs moving, shadowing, ROMs). */
+  onMapChange(listener: (change: MapChange) => void): void {
+    this.mapListeners.push(listener);
+  }
+
+  private mapChanged(physStart: number, size: number): void {
+    for (const l of this.mapListeners) l({ physStart, size });
+  }
+
+  /**
+   * Reserve `size` bytes (page multiple) of the extra area for a device (e.g. VRAM) or a ROM;
+   * returns the backing offset. Map it with mapBacking().
+   */
+  allocate(size: number, name: string): number {
+    size = Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+    if (this.romUsed + size > this.romBytes) {
+      throw new EmulatorError('INTERNAL', `${name}: no room for ${size} bytes of device memory (reserve romBytes)`);
+    }
+    const backing = this.ramBytes + this.romUsed;
+    this.romUsed += size;
+    return backing;
+  }
+
   /**
    * Place a ROM image at `physStart` (page aligned). Its bytes are copied into the ROM part
    * of the backing buffer; guest writes to it are ignored. Returns the backing offset.
@@ -93,11 +123,7 @@ export class GuestMemory {
   mapRom(physStart: number, image: Uint8Array, name: string): number {
     if (physStart % PAGE_SIZE !== 0) throw new EmulatorError('INTERNAL', `${name}: ROM must start on a page boundary`);
     const size = Math.ceil(image.length / PAGE_SIZE) * PAGE_SIZE;
-    if (this.romUsed + size > this.romBytes) {
-      throw new EmulatorError('INTERNAL', `${name}: no room for a ${size}-byte ROM (reserve romBytes)`);
-    }
-    const backing = this.ramBytes + this.romUsed;
-    this.romUsed += size;
+    const backing = this.allocate(size, name);
     this.u8.set(image, backing);
     this.mapBacking(physStart, size, backing, PAGE_ROM);
     return backing;
@@ -108,12 +134,14 @@ export class GuestMemory {
     const first = physStart >>> PAGE_SHIFT;
     const pages = size >>> PAGE_SHIFT;
     for (let i = 0; i < pages; i++) this.pageMap[first + i] = (((backingOffset >>> PAGE_SHIFT) + i) << 8) | kind;
+    this.mapChanged(physStart, size);
   }
 
   /** Make a range read as all ones and ignore writes. */
   unmap(physStart: number, size: number): void {
     const first = physStart >>> PAGE_SHIFT;
     for (let i = 0; i < size >>> PAGE_SHIFT; i++) this.pageMap[first + i] = PAGE_UNMAPPED;
+    this.mapChanged(physStart, size);
   }
 
   registerMmio(physStart: number, size: number, handler: MmioHandler, name: string): void {
@@ -127,6 +155,17 @@ export class GuestMemory {
       this.pageMap[first + i] = PAGE_MMIO;
       this.mmioIndex[first + i] = idx;
     }
+    this.mapChanged(physStart, size);
+  }
+
+  /** Remove an MMIO registration (a BAR moving away); the range reads as unmapped. */
+  unregisterMmio(physStart: number, size: number): void {
+    const first = physStart >>> PAGE_SHIFT;
+    for (let i = 0; i < size >>> PAGE_SHIFT; i++) {
+      this.pageMap[first + i] = PAGE_UNMAPPED;
+      this.mmioIndex[first + i] = -1;
+    }
+    this.mapChanged(physStart, size);
   }
 
   /** MMIO handler for a physical address, or null. */
