@@ -51,14 +51,6 @@ function regIndex(sz: number, n: number): number {
   return sz === 8 && n >= 4 ? n - 4 : n;
 }
 
-function readMem(sz: number, a: string): string {
-  return sz === 32 ? `c.readLin32(${a})` : sz === 16 ? `c.readLin16(${a})` : `c.readLin8(${a})`;
-}
-
-function writeMem(sz: number, a: string, v: string): string {
-  return sz === 32 ? `c.writeLin32(${a}, ${v});` : sz === 16 ? `c.writeLin16(${a}, ${v});` : `c.writeLin8(${a}, ${v});`;
-}
-
 const enum Kind {
   /** Run the interpreter's handler and continue. */
   Fallback,
@@ -168,13 +160,40 @@ export class BlockCompiler {
     return v;
   }
 
+  /**
+   * Load `sz` bits from linear address variable `a` into a fresh variable: an aligned
+   * access that hits the TLB reads the backing buffer inline; anything else (page
+   * crossing, MMIO, a miss, misalignment) goes through the CPU's accessor.
+   */
+  private load(sz: number, a: string): string {
+    const v = this.t();
+    const e = this.t();
+    if (sz === 32) {
+      this.out.push(`const ${e} = tlb[${a} >>> 12];`);
+      this.out.push(`const ${v} = (${e} & rm) !== 0 && (${a} & 3) === 0 ? i32[((${e} & -4096) >>> 2) + ((${a} & 0xfff) >>> 2)] : c.readLin32(${a});`);
+    } else if (sz === 16) {
+      this.out.push(`const ${e} = tlb[${a} >>> 12];`);
+      this.out.push(`const ${v} = (${e} & rm) !== 0 && (${a} & 1) === 0 ? u16[((${e} & -4096) >>> 1) + ((${a} & 0xfff) >>> 1)] : c.readLin16(${a});`);
+    } else {
+      this.out.push(`const ${e} = tlb[${a} >>> 12];`);
+      this.out.push(`const ${v} = (${e} & rm) !== 0 ? u8[((${e} & -4096) >>> 0) + (${a} & 0xfff)] : c.readLin8(${a});`);
+    }
+    return v;
+  }
+
+  /** Store value expression `v` of `sz` bits at linear address variable `a`. */
+  private store(sz: number, a: string, v: string): void {
+    const e = this.t();
+    this.out.push(`const ${e} = tlb[${a} >>> 12];`);
+    if (sz === 32) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 3) === 0) i32[((${e} & -4096) >>> 2) + ((${a} & 0xfff) >>> 2)] = ${v}; else c.writeLin32(${a}, ${v});`);
+    else if (sz === 16) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 1) === 0) u16[((${e} & -4096) >>> 1) + ((${a} & 0xfff) >>> 1)] = ${v}; else c.writeLin16(${a}, ${v});`);
+    else this.out.push(`if ((${e} & wm) !== 0) u8[((${e} & -4096) >>> 0) + (${a} & 0xfff)] = ${v}; else c.writeLin8(${a}, ${v});`);
+  }
+
   /** The r/m operand of size sz (register or memory) as an expression. */
   private rmRead(d: DecodedInsn, sz: number): string {
     if (d.mod === 3) return this.use(sz, d.rm);
-    const a = this.ea(d);
-    const v = this.t();
-    this.out.push(`const ${v} = ${readMem(sz, a)};`);
-    return v;
+    return this.load(sz, this.ea(d));
   }
 
   private aluExpr(g: number, a: string, b: string, sz: number): string {
@@ -204,7 +223,17 @@ export class BlockCompiler {
     const tb = this.t();
     const tr = this.t();
     this.out.push(`const ${ta} = ${a}, ${tb} = ${b};`);
-    this.out.push(`const ${tr} = ${this.aluExpr(g, ta, tb, sz)};`);
+    const sh = SH[sz];
+    // ADD/SUB/CMP and the logic ops store their lazy-flag inputs inline (see Cpu.add/sub/logic).
+    if (g === 0 || g === 5 || g === 7) {
+      this.out.push(`const ${tr} = (${ta} ${g === 0 ? '+' : '-'} ${tb}) | 0;`);
+      this.out.push(`c.lfA = ${ta}; c.lfB = ${tb}; c.lfRes = ${tr}; c.lfKind = ${g === 0 ? 0 : 2}; c.lfShift = ${sh}; c.lazyMask = 0x8d5;`);
+    } else if (g === 1 || g === 4 || g === 6) {
+      this.out.push(`const ${tr} = ${ta} ${g === 1 ? '|' : g === 4 ? '&' : '^'} ${tb};`);
+      this.out.push(`c.lfRes = ${tr}; c.lfKind = 4; c.lfShift = ${sh}; c.lazyMask = 0x8d5;`);
+    } else {
+      this.out.push(`const ${tr} = ${this.aluExpr(g, ta, tb, sz)};`);
+    }
     const kind = g === 5 || g === 7 ? 'sub' : g === 0 ? 'add' : g === 2 || g === 3 ? null : 'logic';
     this.flagSrc = kind === null ? null : { kind, a: ta, b: tb, res: g === 7 ? `((${ta} - ${tb}) | 0)` : tr, sh: SH[sz] };
     return tr;
@@ -219,7 +248,7 @@ export class BlockCompiler {
     }
     const a = this.ea(d);
     if (g === 7) {
-      this.aluValue(7, readMem(sz, a), src, sz);
+      this.aluValue(7, this.load(sz, a), src, sz);
       return;
     }
     const m = this.t();
@@ -331,7 +360,7 @@ export class BlockCompiler {
     if (this.inlineStack) {
       const sp = this.t();
       this.out.push(`const ${sp} = (esp - ${sz >> 3}) | 0;`);
-      this.out.push(writeMem(sz, sp, v));
+      this.store(sz, sp, v);
       this.out.push(`esp = ${sp};`);
     } else {
       this.out.push(`r32[4] = esp; c.push${sz}(${v}); esp = r32[4];`);
@@ -344,7 +373,8 @@ export class BlockCompiler {
     this.regs.written.add(4);
     const v = this.t();
     if (this.inlineStack) {
-      this.out.push(`const ${v} = ${readMem(sz, 'esp')};`);
+      const lv = this.load(sz, 'esp');
+      this.out.push(`const ${v} = ${lv};`);
       this.out.push(`esp = (esp + ${sz >> 3}) | 0;`);
     } else {
       this.out.push(`r32[4] = esp; const ${v} = c.pop${sz}(); esp = r32[4];`);
@@ -536,7 +566,7 @@ export class BlockCompiler {
       else {
         this.faultable(d);
         const a = this.ea(d);
-        this.out.push(writeMem(8, a, v));
+        this.store(8, a, v);
       }
       return Kind.Special;
     }
@@ -561,7 +591,14 @@ export class BlockCompiler {
         if (d.mod !== 3) this.faultable(d);
         const a = this.rmRead(d, 32);
         const b = op === 0x69 ? String(d.imm | 0) : op === 0x6b ? String((d.imm << 24) >> 24) : this.use(32, d.reg);
-        this.assign(32, d.reg, `h.imul32(c, ${a}, ${b})`);
+        // The low half is Math.imul; the double product differs from it exactly when the
+        // true product does not fit in 32 bits (CF = OF = 1).
+        const ta = this.t();
+        const tb = this.t();
+        const lo = this.t();
+        this.out.push(`const ${ta} = ${a}, ${tb} = ${b}; const ${lo} = Math.imul(${ta}, ${tb});`);
+        this.out.push(`c.setResultFlags(${lo}, 0, ${ta} * ${tb} !== ${lo} ? 0x801 : 0);`);
+        this.assign(32, d.reg, lo);
         this.flagSrc = null;
         return Kind.Special;
       }
@@ -603,7 +640,7 @@ export class BlockCompiler {
         else {
           this.faultable(d);
           const a = this.ea(d);
-          this.out.push(writeMem(sz, a, this.use(sz, d.reg)));
+          this.store(sz, a, this.use(sz, d.reg));
         }
         return Kind.Special;
       }
@@ -671,15 +708,14 @@ export class BlockCompiler {
         else {
           this.faultable(d);
           const a = this.ea(d);
-          this.out.push(writeMem(sz, a, imm));
+          this.store(sz, a, imm);
         }
         return Kind.Special;
       }
       case 0xc9: {
         if (!d.osize32 || !this.inlineStack) return Kind.Fallback;
         this.faultable(d);
-        const v = this.t();
-        this.out.push(`const ${v} = c.readLin32(${this.use(32, 5)});`);
+        const v = this.load(32, this.use(32, 5));
         this.assign(32, 4, `(ebp + 4) | 0`);
         this.assign(32, 5, v);
         return Kind.Special;
@@ -842,7 +878,8 @@ export class BlockCompiler {
   /** TEST-style: flags from a logic result that is not stored. */
   private logicValue(expr: string, sz: number): void {
     const v = this.t();
-    this.out.push(`const ${v} = c.logic(${expr}, ${SH[sz]});`);
+    this.out.push(`const ${v} = ${expr};`);
+    this.out.push(`c.lfRes = ${v}; c.lfKind = 4; c.lfShift = ${SH[sz]}; c.lazyMask = 0x8d5;`);
     this.flagSrc = { kind: 'logic', a: v, b: v, res: v, sh: SH[sz] };
   }
 

@@ -20,6 +20,11 @@ const MAX_BLOCK_INSNS = 64;
 /** A region is the set of blocks of one page reachable by direct branches from a hot block. */
 const MAX_REGION_BLOCKS = Number(process.env.TERRARIUM_JIT_REGION_BLOCKS ?? 48);
 const MAX_REGION_INSNS = 1024;
+/**
+ * Generated source per region, at most: V8 does not optimize functions beyond ~60 KB of
+ * bytecode, and an unoptimized region runs several times slower than two small ones.
+ */
+const MAX_REGION_SOURCE = Number(process.env.TERRARIUM_JIT_REGION_SOURCE ?? 10_000);
 /** Instructions a region may run before returning to the dispatcher (interrupts, timers). */
 const REGION_RUN_LIMIT = 4096;
 const CACHE_BITS = 16;
@@ -128,7 +133,8 @@ export class Jit {
     const regs = new RegionRegs();
     const work = [b.lin];
     let insns = 0;
-    while (work.length > 0 && codes.size < MAX_REGION_BLOCKS && insns < MAX_REGION_INSNS) {
+    let source = 0;
+    while (work.length > 0 && codes.size < MAX_REGION_BLOCKS && insns < MAX_REGION_INSNS && source < MAX_REGION_SOURCE) {
       const start = work.pop()!;
       if (codes.has(start) || start >>> 12 !== linPage) continue;
       const gen = new BlockCompiler(mode, regs);
@@ -149,7 +155,9 @@ export class Jit {
       }
       if (n === 0) continue;
       insns += n;
-      codes.set(start, gen.finish(linAddr, n, ended));
+      const code = gen.finish(linAddr, n, ended);
+      source += code.length;
+      codes.set(start, code);
       for (const t of gen.staticTargets) if (t >>> 12 === linPage && !codes.has(t)) work.push(t);
     }
     if (!codes.has(b.lin)) {
@@ -174,7 +182,9 @@ export class Jit {
     }
     const decl = [...regs.used].map((r) => `${REG_NAMES[r]} = r32[${r}]`).join(', ');
     const body = [
-      'const r32 = c.r32;',
+      'const r32 = c.r32, tlb = c.tlb, u8 = c.u8, u16 = c.u16, i32 = c.i32;',
+      // CPL (hence the masks) only changes in instructions that end a block.
+      'const rm = c.readMask, wm = c.writeMask;',
       decl !== '' ? `let ${decl};` : '',
       'let n = 0, cur = pc, live = true;',
       'try {',
