@@ -48,6 +48,11 @@ export class AcpiPm implements Device, PortIoHandler {
   private sts = 0;
   private en = 0;
   private cnt = SCI_EN;
+  /**
+   * SLP_TYP that means S5 (soft off): 5 in our own tables, 0 in the ones SeaBIOS builds
+   * (QEMU's PIIX4 convention).
+   */
+  s5Type = SLP_TYP_S5;
 
   constructor(options: AcpiPmOptions) {
     this.clock = options.clock;
@@ -111,8 +116,14 @@ export class AcpiPm implements Device, PortIoHandler {
     this.cnt = v & ~SLP_EN;
     if ((v & SLP_EN) !== 0) {
       const type = (v >> 10) & 7;
-      if (type === SLP_TYP_S5) this.control.requestPowerOff('the guest powered off (ACPI S5)');
+      if (type === this.s5Type) this.control.requestPowerOff('the guest powered off (ACPI S5)');
     }
+  }
+
+  /** SCI_EN as the APM control port's ACPI enable/disable commands set it. */
+  setSciEnabled(on: boolean): void {
+    this.cnt = on ? this.cnt | SCI_EN : this.cnt & ~SCI_EN;
+    this.updateSci();
   }
 
   reset(): void {

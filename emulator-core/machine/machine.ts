@@ -11,6 +11,7 @@ import { VirtualClock } from './virtual-clock.js';
 import type { MachineControl } from './control.js';
 import { runInterpreterLoop } from './interpreter-loop.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
+import { PciPc, placeDrives, preparePciPc, type PciPcPlan } from './pci-board.js';
 import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
@@ -73,10 +74,13 @@ export class Machine implements MachineControl {
   private kernelImage: Uint8Array | null = null;
   private initrdImage: Uint8Array | null = null;
   crashReason: string | null = null;
+  /** The PCI chipset, fw_cfg and drives when firmware boots the machine (null for direct Linux boot). */
+  pci: PciPc | null = null;
 
   private constructor(
     readonly config: MachineConfig,
     readonly listener: MachineListener,
+    firmware: PciPcPlan | null = null,
   ) {
     const virtual = config.clock === 'virtual';
     const vclock = virtual ? new VirtualClock(1) : null;
@@ -84,7 +88,7 @@ export class Machine implements MachineControl {
     this.clock = vclock ?? paced!;
     this.board = new PcBoard({
       ramBytes: config.memoryMiB * 1048576,
-      romBytes: 256 * 1024,
+      romBytes: firmware?.romBytes ?? 256 * 1024,
       clock: this.clock,
       pins: this.pins,
       control: this,
@@ -115,12 +119,30 @@ export class Machine implements MachineControl {
     }
     const kernel = config.kernel !== undefined ? readInput(config.kernel, 'kernel') : null;
     const initrd = config.initrd !== undefined ? readInput(config.initrd, 'initrd') : null;
-    const m = new Machine(config, listener);
+    // Without a kernel, firmware boots a PCI PC from its drives.
+    const firmware = kernel === null ? preparePciPc(config, false) : null;
+    const m = new Machine(config, listener, firmware);
+    if (firmware !== null) m.attachPciPc(firmware);
     m.kernelImage = kernel;
     m.initrdImage = initrd;
     m.loadBoot();
     listener.accelChosen?.('interpreter', config.accel === 'auto' ? 'interpreter: the KVM backend is not available' : 'interpreter: requested');
     return m;
+  }
+
+  private attachPciPc(plan: PciPcPlan): void {
+    const drives = placeDrives((this.config.disks ?? []).length, this.config.cdrom !== undefined);
+    const debug = process.env.TERRARIUM_FIRMWARE_DEBUG === '1';
+    this.pci = new PciPc({
+      board: this.board,
+      control: this,
+      bios: plan.bios,
+      vgaBios: plan.vgaBios,
+      bootOrder: this.config.boot ?? (this.config.cdrom !== undefined ? 'cdrom' : 'disk'),
+      drives: [...drives.disks, ...(drives.cdrom !== null ? [drives.cdrom] : [])],
+      serialConsole: this.config.firmwareSerialConsole ?? false,
+      firmwareDebug: debug ? (line) => this.listener.log?.(`firmware: ${line}`) : null,
+    });
   }
 
   private loadBoot(): void {

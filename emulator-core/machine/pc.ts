@@ -8,6 +8,7 @@ import { AcpiPm, PM_BLOCK_SIZE } from '../devices/acpi-pm.js';
 import type { Device } from '../devices/device.js';
 import { I8042 } from '../devices/i8042.js';
 import { Pic } from '../devices/pic.js';
+import { IsaIrqRouter } from '../devices/piix-isa.js';
 import { Pit } from '../devices/pit.js';
 import { Port92 } from '../devices/port92.js';
 import { PostPort } from '../devices/post.js';
@@ -57,6 +58,8 @@ export class PcBoard {
   readonly io = new IoBus();
   readonly timers: TimerQueue;
   readonly pic: Pic;
+  /** ISA lines ORed with routed PCI interrupts before they reach the PIC. */
+  readonly irqRouter: IsaIrqRouter;
   readonly pit: Pit;
   readonly rtc: Rtc;
   readonly com1: Uart;
@@ -71,7 +74,8 @@ export class PcBoard {
     this.memory = new GuestMemory(options.ramBytes, { romBytes: options.romBytes, shared: options.sharedMemory });
     this.timers = new TimerQueue(options.clock);
     this.pic = new Pic(options.pins);
-    const sinks: IrqSink[] = [this.pic];
+    this.irqRouter = new IsaIrqRouter(this.pic);
+    const sinks: IrqSink[] = [this.irqRouter];
     for (let i = 0; i < 16; i++) this.irqLines.push(new IrqLine(i, sinks));
 
     this.io.register(0x20, 2, this.pic, 'pic');

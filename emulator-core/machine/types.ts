@@ -27,6 +27,8 @@ export interface MachineConfig {
   cdrom?: string;
   disks?: DiskConfig[];
   boot?: BootDevice;
+  /** Firmware and bootloader text on COM1 too (SeaBIOS sercon), for headless runs. */
+  firmwareSerialConsole?: boolean;
   /**
    * 'realtime' follows the host clock (interactive use); 'virtual' advances guest time with
    * executed instructions and skips idle time (deterministic, fast headless runs).

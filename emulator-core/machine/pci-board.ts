@@ -1,0 +1,197 @@
+/**
+ * The PCI PC that firmware boots: the legacy board (pc.ts) plus an i440FX host bridge,
+ * PIIX3 ISA bridge, PIIX4 power management, fw_cfg for SeaBIOS, and the firmware ROM at
+ * the top of 4 GiB with its last 128 KiB decoded below 1 MiB through the PAM registers.
+ *
+ * Slots follow QEMU's "pc" machine, which SeaBIOS and guests know: 00.0 host bridge,
+ * 01.0 ISA bridge, 01.1 IDE, 01.3 power management, 02.0 VGA.
+ */
+import { readFileSync } from 'node:fs';
+import { checkBiosImage, checkOptionRom, resolveFirmware } from '../boot/firmware.js';
+import { BadInputError } from '../errors.js';
+import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
+import { FwCfg, FW_CFG_BOOT_MENU, FW_CFG_MAX_CPUS, FW_CFG_NB_CPUS, FW_CFG_NOGRAPHIC, FW_CFG_PORT_DMA, FW_CFG_PORT_SEL, FW_CFG_RAM_SIZE, FW_CFG_UUID, leInt } from '../devices/fw-cfg.js';
+import { I440fx } from '../devices/i440fx.js';
+import { PciBus, PCI_CONFIG_ADDRESS } from '../devices/pci-bus.js';
+import { PiixIsa } from '../devices/piix-isa.js';
+import { PiixPm } from '../devices/piix-pm.js';
+import { PM_BLOCK_SIZE } from '../devices/acpi-pm.js';
+import type { MachineControl } from './control.js';
+import type { PcBoard } from './pc.js';
+import type { BootDevice, MachineConfig } from './types.js';
+
+export const PCI_SLOT_HOST = 0;
+export const PCI_SLOT_PIIX = 1;
+export const PIIX_FN_ISA = 0;
+export const PIIX_FN_IDE = 1;
+export const PIIX_FN_PM = 3;
+export const PCI_SLOT_VGA = 2;
+
+/** What the firmware's boot order names, in SeaBIOS's device-path form. */
+export interface IdeBootDevice {
+  kind: 'cdrom' | 'disk';
+  channel: 0 | 1;
+  slave: boolean;
+}
+
+export interface PciPcOptions {
+  board: PcBoard;
+  control: MachineControl;
+  /** The BIOS image (SeaBIOS or any ROM of 64 KiB..16 MiB with a reset vector). */
+  bios: Uint8Array;
+  /** The VGA BIOS, handed to SeaBIOS as the VGA's option ROM; null without a display. */
+  vgaBios: Uint8Array | null;
+  /** PCI vendor/device of the VGA, for the option ROM's fw_cfg name. */
+  vgaId?: { vendor: number; device: number };
+  bootOrder: BootDevice;
+  drives: IdeBootDevice[];
+  /** Send firmware and bootloader text to COM1 (SeaBIOS's sercon) for headless runs. */
+  serialConsole: boolean;
+  /** Firmware debug lines (port 0x402); null leaves the port unclaimed (SeaBIOS stays quiet). */
+  firmwareDebug: ((line: string) => void) | null;
+}
+
+export class PciPc {
+  readonly bus: PciBus;
+  readonly host: I440fx;
+  readonly isa: PiixIsa;
+  readonly pm: PiixPm;
+  readonly fwCfg: FwCfg;
+
+  constructor(options: PciPcOptions) {
+    const { board, control } = options;
+    const memory = board.memory;
+    const bios = options.bios;
+    // The flash decodes at the top of 4 GiB; its last 128 KiB also appears below 1 MiB.
+    const biosBacking = memory.mapRom(0x100000000 - bios.length, bios, 'bios');
+    const lowLength = Math.min(bios.length, 0x20000);
+
+    this.bus = new PciBus(board.io, memory, control);
+    board.io.register(PCI_CONFIG_ADDRESS, 8, this.bus, 'pci');
+    this.host = new I440fx({ memory, biosLowBacking: biosBacking + bios.length - lowLength, biosLowLength: lowLength });
+    this.bus.add(PCI_SLOT_HOST, 0, this.host);
+    this.isa = new PiixIsa(board.irqRouter);
+    this.bus.add(PCI_SLOT_PIIX, PIIX_FN_ISA, this.isa);
+    this.bus.pirqSink = this.isa;
+
+    // The PM block moves from its fixed direct-boot address to wherever PMBA puts it, and
+    // SeaBIOS's tables announce S5 as sleep type 0.
+    board.io.unregister(board.acpi.base, PM_BLOCK_SIZE);
+    board.acpi.s5Type = 0;
+    this.pm = new PiixPm(board.io, board.acpi);
+    this.bus.add(PCI_SLOT_PIIX, PIIX_FN_PM, this.pm);
+
+    this.fwCfg = new FwCfg(memory);
+    board.io.register(FW_CFG_PORT_SEL, 2, this.fwCfg, 'fw-cfg');
+    board.io.register(FW_CFG_PORT_DMA, 8, this.fwCfg, 'fw-cfg');
+    this.configureFirmware(options);
+
+    if (options.firmwareDebug !== null) {
+      const dbg = new DebugCon(options.firmwareDebug);
+      board.io.register(DEBUGCON_PORT, 1, dbg, 'debugcon');
+      board.devices.push(dbg);
+      this.fwCfg.onDiagnostic = options.firmwareDebug;
+    }
+    board.devices.push(this.bus, this.host, this.isa, this.pm, this.fwCfg);
+  }
+
+  private configureFirmware(o: PciPcOptions): void {
+    const fw = this.fwCfg;
+    const board = o.board;
+    const ram = board.memory.ramBytes;
+    fw.setItem(FW_CFG_RAM_SIZE, leInt(ram, 8));
+    fw.setItem(FW_CFG_NB_CPUS, leInt(1, 2));
+    fw.setItem(FW_CFG_MAX_CPUS, leInt(1, 2));
+    fw.setItem(FW_CFG_NOGRAPHIC, leInt(o.vgaBios === null ? 1 : 0, 2));
+    fw.setItem(FW_CFG_BOOT_MENU, leInt(0, 2));
+    fw.setItem(FW_CFG_UUID, new Uint8Array(16));
+
+    // One RAM entry: SeaBIOS reserves its own areas (EBDA, BIOS, ROMs) on top of it.
+    const e820 = new Uint8Array(20);
+    const dv = new DataView(e820.buffer);
+    dv.setUint32(0, 0, true);
+    dv.setUint32(8, ram, true);
+    dv.setUint32(16, 1, true);
+    fw.addFile('etc/e820', e820);
+
+    fw.addFile('bootorder', new TextEncoder().encode(bootOrderText(o.bootOrder, o.drives) + '\0'));
+    // No "press ESC" pause on every boot; retry an unbootable machine after 5 s, not 60.
+    fw.addFile('etc/show-boot-menu', leInt(0, 2));
+    fw.addFile('etc/boot-fail-wait', leInt(5000, 4));
+    if (o.serialConsole) fw.addFile('etc/sercon-port', leInt(0x3f8, 2));
+    if (o.vgaBios !== null) {
+      const id = o.vgaId ?? { vendor: 0x1234, device: 0x1111 };
+      const name = `pci${id.vendor.toString(16).padStart(4, '0')},${id.device.toString(16).padStart(4, '0')}.rom`;
+      fw.addFile(name, o.vgaBios);
+    }
+
+    // CMOS boot order for firmware that reads it (SeaBIOS also does, under the file above):
+    // 0x3D holds the first and second device, 0x38's high nibble the third (2 disk, 3 CD).
+    const first = o.bootOrder === 'cdrom' ? 3 : 2;
+    const second = o.bootOrder === 'cdrom' ? 2 : 3;
+    board.rtc.setByte(0x3d, (second << 4) | first);
+    board.rtc.setByte(0x38, 0x01); // bit 0: skip the floppy boot-signature check
+  }
+}
+
+/** SeaBIOS device path of an IDE drive on the PIIX at 00:01.1. */
+export function ideDevicePath(d: IdeBootDevice): string {
+  return `/pci@i0cf8/ide@${PCI_SLOT_PIIX},${PIIX_FN_IDE}/drive@${d.channel}/disk@${d.slave ? 1 : 0}`;
+}
+
+/** The fw_cfg "bootorder" file: the chosen kind of drive first, then the others. */
+export function bootOrderText(first: BootDevice, drives: IdeBootDevice[]): string {
+  const rank = (d: IdeBootDevice): number => (d.kind === first ? 0 : 1);
+  return drives
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => rank(a.d) - rank(b.d) || a.i - b.i)
+    .map(({ d }) => ideDevicePath(d))
+    .join('\n');
+}
+
+/**
+ * Where drives go on the two IDE channels: the CD-ROM on the secondary master (as QEMU's
+ * -cdrom), disks on the primary master, primary slave and secondary slave.
+ */
+export function placeDrives(diskCount: number, hasCdrom: boolean): { disks: IdeBootDevice[]; cdrom: IdeBootDevice | null } {
+  const disk = (channel: 0 | 1, slave: boolean): IdeBootDevice => ({ kind: 'disk', channel, slave });
+  const slots = hasCdrom ? [disk(0, false), disk(0, true), disk(1, true)] : [disk(0, false), disk(0, true), disk(1, false), disk(1, true)];
+  if (diskCount > slots.length) {
+    throw new BadInputError(`at most ${slots.length} disks fit on the two IDE channels${hasCdrom ? ' beside the CD-ROM' : ''}; got ${diskCount}`);
+  }
+  return { disks: slots.slice(0, diskCount), cdrom: hasCdrom ? { kind: 'cdrom', channel: 1, slave: false } : null };
+}
+
+/** Firmware images and opened drives for a PCI PC, prepared before the machine is built. */
+export interface PciPcPlan {
+  bios: Uint8Array;
+  biosPath: string;
+  vgaBios: Uint8Array | null;
+  vgaBiosPath: string | null;
+  /** Guest-memory bytes to reserve beside RAM: the BIOS ROM and device memory. */
+  romBytes: number;
+}
+
+/** Device memory reserved for a display adapter (VRAM) beside the BIOS. */
+export const DEVICE_MEMORY_BYTES = 32 * 1048576;
+
+/** Resolve and read the firmware for `config`; throws BadInputError with one line. */
+export function preparePciPc(config: MachineConfig, wantVga: boolean): PciPcPlan {
+  const fw = resolveFirmware({ bios: config.bios, vgaBios: config.vgaBios, wantVga });
+  const bios = readImage(fw.bios, 'BIOS');
+  checkBiosImage(bios, fw.bios);
+  let vgaBios: Uint8Array | null = null;
+  if (fw.vgaBios !== null) {
+    vgaBios = readImage(fw.vgaBios, 'VGA BIOS');
+    checkOptionRom(vgaBios, fw.vgaBios);
+  }
+  return { bios, biosPath: fw.bios, vgaBios, vgaBiosPath: fw.vgaBios, romBytes: bios.length + DEVICE_MEMORY_BYTES };
+}
+
+function readImage(file: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new BadInputError(`${what} ${file} cannot be read: ${(e as Error).message}`);
+  }
+}
