@@ -18,7 +18,7 @@ export interface KnownBug {
 const GP = 13;
 const SS = 12;
 
-export type KnownBugId = 'segmentLimitSize' | 'segmentWritable' | 'jitLock' | 'jitSmc';
+export type KnownBugId = 'segmentLimitSize' | 'segmentWritable';
 
 export const KNOWN_BUGS: Record<KnownBugId, KnownBug> = {
   /**
@@ -42,29 +42,6 @@ export const KNOWN_BUGS: Record<KnownBugId, KnownBug> = {
   segmentWritable: {
     title: 'writes through read-only data or code segments do not raise #GP(0)',
     signature: (h) => h.exception === GP && h.errorCode === 0,
-  },
-  /**
-   * The block JIT compiles LOCK-prefixed instructions without the #UD check the
-   * interpreter's LOCK prefix does (jit/decoder.ts records d.lock; codegen.ts ignores it),
-   * so `lock cmp eax, [eax]` or `lock add eax, eax` run once hot. Reproducer: run
-   * `db 0xf0, 0x3b, 0x00` 13 times under the JIT -> no #UD.
-   */
-  jitLock: {
-    title: 'JIT: LOCK on a non-lockable instruction or register destination does not raise #UD',
-    jitOnly: true,
-    signature: (h, t) => h.exception === 6 && t.exception !== 6,
-  },
-  /**
-   * The block JIT keeps running a compiled block after a store inside it rewrote one of
-   * its later instructions: the CPU executes the new bytes, the block the old ones.
-   * Reproducer (run once under the JIT): `mov ecx, 24` `.l: cmp ecx, 10` `jne .s`
-   * `mov dword [.p+1], 0x12345678` `.s: .p: add eax, strict dword 0x11111111` `loop .l`
-   * -> the last ten ADDs still add 0x11111111.
-   */
-  jitSmc: {
-    title: 'JIT: a store that rewrites a later instruction of the running compiled block is not seen',
-    jitOnly: true,
-    signature: (h, t) => h.exception === t.exception,
   },
 };
 

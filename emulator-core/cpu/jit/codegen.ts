@@ -185,9 +185,24 @@ export class BlockCompiler {
   private store(sz: number, a: string, v: string): void {
     const e = this.t();
     this.out.push(`const ${e} = tlb[${a} >>> 12];`);
-    if (sz === 32) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 3) === 0) i32[((${e} & -4096) >>> 2) + ((${a} & 0xfff) >>> 2)] = ${v}; else c.writeLin32(${a}, ${v});`);
-    else if (sz === 16) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 1) === 0) u16[((${e} & -4096) >>> 1) + ((${a} & 0xfff) >>> 1)] = ${v}; else c.writeLin16(${a}, ${v});`);
-    else this.out.push(`if ((${e} & wm) !== 0) u8[((${e} & -4096) >>> 0) + (${a} & 0xfff)] = ${v}; else c.writeLin8(${a}, ${v});`);
+    // Only the slow path can reach a page holding compiled code (the TLB denies direct
+    // writes there), so only it needs the self-modifying-code check.
+    const slow = `{ c.writeLin${sz}(${a}, ${v}); ${this.smcCheck()} }`;
+    if (sz === 32) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 3) === 0) i32[((${e} & -4096) >>> 2) + ((${a} & 0xfff) >>> 2)] = ${v}; else ${slow}`);
+    else if (sz === 16) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 1) === 0) u16[((${e} & -4096) >>> 1) + ((${a} & 0xfff) >>> 1)] = ${v}; else ${slow}`);
+    else this.out.push(`if ((${e} & wm) !== 0) u8[((${e} & -4096) >>> 0) + (${a} & 0xfff)] = ${v}; else ${slow}`);
+  }
+
+  /** Where the instruction being emitted ends, and how many the block has run with it. */
+  private curNext = 0;
+  private curCount = 0;
+
+  /**
+   * After a write that may have hit compiled code: if it did, leave the block right after
+   * this instruction so the rest is recompiled from the new bytes.
+   */
+  private smcCheck(): string {
+    return `if (c.smc) { c.smc = false; ${SYNC} c.ip = ${lin(this.curNext)}; return n + ${this.curCount}; }`;
   }
 
   /** The r/m operand of size sz (register or memory) as an expression. */
@@ -253,7 +268,7 @@ export class BlockCompiler {
     }
     const m = this.t();
     this.out.push(`const ${m} = c.rmwRead${sz}(${a});`);
-    this.out.push(`c.rmwWrite${sz}(${this.aluValue(g, m, src, sz)});`);
+    this.out.push(`c.rmwWrite${sz}(${this.aluValue(g, m, src, sz)}); ${this.smcCheck()}`);
   }
 
   /** A Jcc/SETcc/CMOVcc condition, computed from the flag source when it is known. */
@@ -412,6 +427,8 @@ export class BlockCompiler {
   /** Run the interpreter for one instruction, with the register file current. */
   private fallback(d: DecodedInsn): void {
     this.out.push(`${SYNC} c.ip = ${lin(d.lin)}; live = false; step(c); live = true; ${RELOAD}`);
+    // step() left c.ip after the instruction: leave if it wrote over compiled code.
+    this.out.push(`if (c.smc) { c.smc = false; return n + ${this.curCount}; }`);
   }
 
   /**
@@ -420,6 +437,8 @@ export class BlockCompiler {
    */
   emit(d: DecodedInsn, count: number): 'continue' | 'end' {
     const start = this.out.length;
+    this.curNext = (d.lin + d.len) | 0;
+    this.curCount = count;
     const kind = this.special(d, count);
     if (kind === Kind.Special) return this.lastWasEnd ? 'end' : 'continue';
     this.out.length = start;
@@ -443,6 +462,9 @@ export class BlockCompiler {
   private special(d: DecodedInsn, count: number): Kind {
     this.lastWasEnd = false;
     const op = d.op;
+    // LOCK is only valid on read-modify-write memory forms; the interpreter raises #UD
+    // for the rest. A single CPU needs no bus lock, so valid forms compile as usual.
+    if (d.lock && !lockable(d)) return Kind.Fallback;
     // A REP prefix outside the string instructions (and PAUSE, REP RET): interpreter.
     if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2) return op >= 0xa4 && op <= 0xaf ? Kind.FallbackEnd : Kind.Fallback;
     if (op < 0x40 && (op & 7) < 6) {
@@ -836,7 +858,7 @@ export class BlockCompiler {
       const a = this.ea(d);
       const v = this.t();
       this.out.push(`const ${v} = c.rmwRead${sz}(${a});`);
-      this.out.push(`c.rmwWrite${sz}(h.shiftRotate(c, ${d.reg}, ${v}, ${cnt}, ${sz}));`);
+      this.out.push(`c.rmwWrite${sz}(h.shiftRotate(c, ${d.reg}, ${v}, ${cnt}, ${sz})); ${this.smcCheck()}`);
     }
     return Kind.Special;
   }
@@ -860,7 +882,7 @@ export class BlockCompiler {
         const a = this.ea(d);
         const v = this.t();
         this.out.push(`const ${v} = c.rmwRead32(${a});`);
-        this.out.push(d.reg === 2 ? `c.rmwWrite32(~${v});` : `c.rmwWrite32(c.sub(0, ${v}, 0));`);
+        this.out.push(d.reg === 2 ? `c.rmwWrite32(~${v}); ${this.smcCheck()}` : `c.rmwWrite32(c.sub(0, ${v}, 0)); ${this.smcCheck()}`);
       }
       return Kind.Special;
     }
@@ -893,7 +915,7 @@ export class BlockCompiler {
     const a = this.ea(d);
     const v = this.t();
     this.out.push(`const ${v} = c.rmwRead${sz}(${a});`);
-    this.out.push(`c.rmwWrite${sz}(c.${f}(${v}, ${SH[sz]}));`);
+    this.out.push(`c.rmwWrite${sz}(c.${f}(${v}, ${SH[sz]})); ${this.smcCheck()}`);
   }
 
   /** The block's code (a sequence of statements ending in an exit). */
@@ -901,6 +923,18 @@ export class BlockCompiler {
     const body = this.out.join('\n');
     return ended ? body : `${body}\n${this.exitStatic(endLin, count)}`;
   }
+}
+
+/** A LOCK prefix is valid here (read-modify-write with a memory destination). */
+function lockable(d: DecodedInsn): boolean {
+  if (d.mod === 3) return false;
+  const op = d.op;
+  if (op < 0x40 && (op & 7) < 2 && op >> 3 !== 7) return true; // ALU Eb,Gb / Ev,Gv except CMP
+  if (op >= 0x80 && op <= 0x83) return d.reg !== 7;
+  if (op === 0x86 || op === 0x87) return true;
+  if (op === 0xf6 || op === 0xf7) return d.reg === 2 || d.reg === 3;
+  if (op === 0xfe || op === 0xff) return d.reg < 2;
+  return false; // 0F forms (BTS, CMPXCHG, XADD, ...) are run by the interpreter
 }
 
 /**

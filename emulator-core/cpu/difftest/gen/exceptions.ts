@@ -172,7 +172,6 @@ export function genExceptions(rng: Rng, perFamily: number): DiffCase[] {
       // Register operands of I/O and privileged instructions point into the data region.
       d.regs[EAX] = 0x500010;
       d.expect = s.vector;
-      if (s.asm.includes('lock')) d.knownBugs = ['jitLock'];
       out.push(d.finish(s.family, prologue(d) + s.asm));
     }
   }

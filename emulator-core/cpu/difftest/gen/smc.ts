@@ -34,7 +34,6 @@ function hotLoop(rng: Rng): DiffCase {
   const body = insn === 'shl eax, 1' ? 'db 0xc1, 0xe0, 0x01 ; shl eax, imm8' : insn;
   // The final flags come from the last SHL (AF undefined; OF too once the count is not 1).
   if (insn === 'shl eax, 1') d.undefinedFlags = AF | OF;
-  d.knownBugs = ['jitSmc'];
   const asm = `${restore}\nmov ecx, 24\n.l: cmp ecx, ${at}\njne .s\n${patched}\n.s:\n.p: ${body}\nloop .l`;
   return d.finish('self-modifying code', asm);
 }
