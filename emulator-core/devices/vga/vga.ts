@@ -121,13 +121,14 @@ export class StdVga extends PciFunction implements Device, PortIoHandler {
   private readonly rom: Uint8Array | null;
   private readonly romBarSize: number;
   private readonly hasMmioBar: boolean;
+  /** MMIO handler of the legacy window (0xA0000-0xBFFFF, absolute addresses); attach() registers it. */
+  readonly window: MmioHandler;
   private memory: GuestMemory | null = null;
   private vramBacking = -1;
   private romBacking = -1;
   private readonly mapped = new Map<number, BarMapping>();
   private alias: WindowAlias | null = null;
   private windowRemaps = 0;
-  private readonly windowHandler: MmioHandler;
   private readonly lfbHandler: MmioHandler;
   private readonly romHandler: MmioHandler;
   private readonly qextHandler: MmioHandler;
@@ -172,7 +173,7 @@ export class StdVga extends PciFunction implements Device, PortIoHandler {
     if (mmioBar) this.defineBar(2, { kind: 'mem32', size: MMIO_BAR_SIZE });
     if (this.rom !== null) this.defineBar(6, { kind: 'mem32', size: romBarSize });
 
-    this.windowHandler = {
+    this.window = {
       mmioRead: (addr, size) => this.windowRead(addr - WINDOW_BASE, size),
       mmioWrite: (addr, size, value) => this.windowWrite(addr - WINDOW_BASE, size, value),
     };
@@ -201,7 +202,7 @@ export class StdVga extends PciFunction implements Device, PortIoHandler {
     this.memory = memory;
     io.register(VGA_PORT_BASE, VGA_PORT_COUNT, this, 'vga');
     io.register(VBE_PORT_INDEX, 3, this, 'vga');
-    memory.registerMmio(WINDOW_BASE, WINDOW_SIZE, this.windowHandler, 'vga');
+    memory.registerMmio(WINDOW_BASE, WINDOW_SIZE, this.window, 'vga');
     if (options.vramInGuestMemory ?? true) {
       this.vramBacking = memory.allocate(this.vramSize, 'vga vram');
       this.mem.relocate(new Uint8Array(memory.buffer, this.vramBacking, this.vramSize));
@@ -295,7 +296,7 @@ export class StdVga extends PciFunction implements Device, PortIoHandler {
     if (cur !== null && want !== null && cur.base === want.base && cur.size === want.size && cur.offset === want.offset) return;
     if (cur !== null && (want === null || cur.base !== want.base || cur.size !== want.size)) {
       // Give the window back to the MMIO handler before (maybe) aliasing another part.
-      memory.registerMmio(WINDOW_BASE, WINDOW_SIZE, this.windowHandler, 'vga');
+      memory.registerMmio(WINDOW_BASE, WINDOW_SIZE, this.window, 'vga');
       this.windowRemaps++;
     }
     if (want !== null) memory.mapBacking(want.base, want.size, this.vramBacking + want.offset, PAGE_RAM);
