@@ -20,12 +20,13 @@ export function step(c: Cpu): void {
   (code32 ? T32 : T16)[op](c);
 }
 
-function canTakeInterrupt(c: Cpu): boolean {
+/** An NMI or an enabled maskable interrupt can be taken now. */
+export function canTakeInterrupt(c: Cpu): boolean {
   return (c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0);
 }
 
 /** Deliver a pending NMI or maskable interrupt; returns false if the CPU shut down. */
-function takeInterrupt(c: Cpu): boolean {
+export function takeInterrupt(c: Cpu): boolean {
   c.instrStart = c.ip;
   c.halted = false;
   try {
@@ -91,7 +92,8 @@ export function run(c: Cpu, budget: number): number {
   return EXIT_BUDGET;
 }
 
-function shutdown(c: Cpu): number {
+/** Enter the shutdown state (triple fault) and tell the machine. */
+export function shutdown(c: Cpu): number {
   c.shutdown = true;
   c.hooks.onShutdown();
   return EXIT_SHUTDOWN;

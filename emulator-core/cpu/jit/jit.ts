@@ -8,8 +8,8 @@
 import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN } from '../cpu.js';
 import { IF } from '../constants.js';
-import { step } from '../interpreter.js';
-import { deliverException, deliverInterrupt } from '../protected.js';
+import { canTakeInterrupt, shutdown, step, takeInterrupt } from '../interpreter.js';
+import { deliverException } from '../protected.js';
 import { BlockCompiler, REG_NAMES, RegionRegs, RELOAD, SYNC, type BlockMode } from './codegen.js';
 import { decode, newInsn } from './decoder.js';
 import { helpers } from './runtime.js';
@@ -242,7 +242,7 @@ export class Jit {
     if (c.shutdown) return EXIT_SHUTDOWN;
     c.exitRequested = false;
     if (c.halted) {
-      if (!((c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0))) return EXIT_HALT;
+      if (!canTakeInterrupt(c)) return EXIT_HALT;
       if (!takeInterrupt(c)) return shutdown(c);
     }
     const cache = this.cache;
@@ -259,7 +259,7 @@ export class Jit {
             continue;
           }
           if ((c.intr && (c.flags & IF) !== 0) || c.nmiPending) {
-            if (((c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0)) && !takeInterrupt(c)) {
+            if (canTakeInterrupt(c) && !takeInterrupt(c)) {
               c.instructionCount += n;
               c.sliceInstructions = 0;
               return shutdown(c);
@@ -309,29 +309,4 @@ export class Jit {
 
 function hashSlot(ip: number): number {
   return (ip ^ (ip >>> CACHE_BITS)) & CACHE_MASK;
-}
-
-function takeInterrupt(c: Cpu): boolean {
-  c.instrStart = c.ip;
-  c.halted = false;
-  try {
-    if (c.nmiPending && !c.nmiBlocked) {
-      c.nmiPending = false;
-      c.nmiBlocked = true;
-      deliverInterrupt(c, 2, false, -1, true);
-    } else {
-      const vector = c.pic === null ? 0xff : c.pic.acknowledge();
-      deliverInterrupt(c, vector, false, -1, true);
-    }
-    return true;
-  } catch (e) {
-    if (e !== FAULT) throw e;
-    return deliverException(c);
-  }
-}
-
-function shutdown(c: Cpu): number {
-  c.shutdown = true;
-  c.hooks.onShutdown();
-  return EXIT_SHUTDOWN;
 }
