@@ -55,6 +55,11 @@ export const STANDARD_MODES: Readonly<Record<number, StandardMode>> = {
 export function setStandardMode(io: PortIoHandler, mode: number): void {
   const m = STANDARD_MODES[mode];
   if (m === undefined) throw new EmulatorError('INTERNAL', `no register table for VGA mode ${mode.toString(16)}h`);
+  programMode(io, m);
+}
+
+/** Program a register set through the ports, in the order a VGA BIOS uses. */
+export function programMode(io: PortIoHandler, m: StandardMode): void {
   io.ioWrite(0x3c2, 1, m.misc);
   io.ioWrite(0x3c4, 1, 0x00);
   io.ioWrite(0x3c5, 1, 0x01); // synchronous reset while the clocking changes
