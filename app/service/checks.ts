@@ -3,6 +3,7 @@
  * only the host knows (names taken, its memory, whether a file is really an ISO). The UI
  * calls these as the user types; create and update run them again before acting.
  */
+import { MAX_MEMORY_MIB } from '../../emulator-core/machine/machine.js';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { CreateVmParams, FieldErrors, VmSettings } from '../contract/api.js';
@@ -29,7 +30,10 @@ function issuesToFields(error: z.ZodError): FieldErrors {
 }
 
 function memoryProblem(memoryMiB: number, max: number): string | null {
-  return memoryMiB > max ? `This host can give a VM at most ${max} MiB (it keeps the rest for itself).` : null;
+  if (memoryMiB <= max) return null;
+  return max === MAX_MEMORY_MIB
+    ? `Terrarium's virtual PC takes at most ${max} MiB of memory (RAM sits below its 32-bit PCI hole).`
+    : `This host can give a VM at most ${max} MiB (it keeps the rest for itself).`;
 }
 
 async function isoProblem(file: string, ctx: CheckContext): Promise<string | null> {

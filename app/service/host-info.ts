@@ -1,4 +1,5 @@
 /** What the UI needs to know about this host: memory limits, KVM, firmware, OS presets. */
+import { MAX_MEMORY_MIB } from '../../emulator-core/machine/machine.js';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { HostInfo, OsTypeInfo } from '../contract/api.js';
@@ -11,7 +12,8 @@ const MiB = 1024 * 1024;
 /** The host keeps at least this much for itself (and Terrarium). */
 export function maxVmMemoryMiB(totalBytes: number = os.totalmem()): number {
   const total = Math.floor(totalBytes / MiB);
-  return Math.max(64, total - Math.max(512, Math.floor(total / 8)));
+  // The host keeps some memory for itself; the virtual PC puts RAM below its 32-bit PCI hole.
+  return Math.min(MAX_MEMORY_MIB, Math.max(64, total - Math.max(512, Math.floor(total / 8))));
 }
 
 function kvmStatus(): { usable: boolean; why: string } {

@@ -83,7 +83,7 @@ describe.skipIf(missing !== null).sequential('Terrarium in Chromium against terr
     await screenshot(page, '02-wizard-name');
     await page.click('[data-testid=wizard-next]');
     await page.fill('[data-testid=wizard-memory]', '64000');
-    await wizard.getByText(/This host can give a VM at most \d+ MiB/).waitFor();
+    await wizard.getByText(/(This host can give a VM|Terrarium's virtual PC takes) at most \d+ MiB/).waitFor();
     await screenshot(page, '03-wizard-memory-error');
     await page.fill('[data-testid=wizard-memory]', '256');
     await expect.poll(() => page.isEnabled('[data-testid=wizard-next]')).toBe(true);
@@ -141,7 +141,7 @@ describe.skipIf(missing !== null).sequential('Terrarium in Chromium against terr
     const dialog = page.locator('[data-testid=settings-dialog]');
     await dialog.waitFor();
     await page.fill('[data-testid=settings-memory]', '64000');
-    await dialog.getByText(/This host can give a VM at most \d+ MiB/).waitFor();
+    await dialog.getByText(/(This host can give a VM|Terrarium's virtual PC takes) at most \d+ MiB/).waitFor();
     expect(await page.isEnabled('[data-testid=settings-save]')).toBe(false);
     await screenshot(page, '09-settings-error');
     await page.fill('[data-testid=settings-memory]', '384');
