@@ -72,12 +72,13 @@ describe('VGA graphics modes', () => {
     expect(r.vga.render().dirty).toEqual([]);
     // The window is RAM here: the write never reaches the adapter.
     r.memory.write8(0xa0000 + 50 * 320 + 7, 9);
-    expect(r.vga.render().dirty).toEqual([{ x: 0, y: 100, w: 640, h: 2 }]);
+    // Source dword 1 of line 50: pixels 4-7, doubled.
+    expect(r.vga.render().dirty).toEqual([{ x: 8, y: 100, w: 8, h: 2 }]);
     r.memory.write8(0xa0000 + 10 * 320, 1);
-    r.memory.write8(0xa0000 + 190 * 320, 1);
+    r.memory.write8(0xa0000 + 190 * 320 + 319, 1);
     expect(r.vga.render().dirty).toEqual([
-      { x: 0, y: 20, w: 640, h: 2 },
-      { x: 0, y: 380, w: 640, h: 2 },
+      { x: 0, y: 20, w: 8, h: 2 },
+      { x: 632, y: 380, w: 8, h: 2 },
     ]);
     // A palette change redraws everything.
     loadDac(r.vga, 1, [1, 2, 3]);

@@ -169,6 +169,30 @@ function lineBytes(m: GraphicsMode): number {
   }
 }
 
+/** Output x of source byte offset `b` within a line (rounding up for an end). */
+function pixelOf(m: GraphicsMode, b: number, up: boolean): number {
+  let px: number;
+  switch (m.format) {
+    case PixelFormat.Planar4:
+    case PixelFormat.Cga2:
+      px = (up ? Math.ceil(b / 4) : Math.floor(b / 4)) * 8;
+      break;
+    case PixelFormat.Pal8Double:
+    case PixelFormat.Pal8:
+      return m.doubleX ? b * 2 : b;
+    case PixelFormat.Rgb15:
+    case PixelFormat.Rgb16:
+      px = up ? Math.ceil(b / 2) : b >> 1;
+      break;
+    case PixelFormat.Rgb24:
+      px = up ? Math.ceil(b / 3) : Math.floor(b / 3);
+      break;
+    default:
+      px = up ? Math.ceil(b / 4) : b >> 2;
+  }
+  return m.doubleX ? px * 2 : px;
+}
+
 const MODE_FIELDS = 13;
 
 export class GraphicsRenderer {
@@ -185,6 +209,9 @@ export class GraphicsRenderer {
   /** Colour indices of one planar line, before the palette. */
   private indices = new Uint8Array(MAX_DIM + 16);
   private full = true;
+  /** Byte range of the last difference differs() found. */
+  private diffLo = 0;
+  private diffHi = 0;
 
   invalidate(): void {
     this.full = true;
@@ -245,9 +272,14 @@ export class GraphicsRenderer {
     let addr1 = m.start;
     let y1 = 0;
     let run = m.multiScan;
+    // Consecutive changed lines form a band; its columns are the union of theirs.
     let bandStart = -1;
+    let bandX0 = 0;
+    let bandX1 = 0;
     let prevAddr = -1;
     let prevDrawn = false;
+    let x0 = 0;
+    let x1 = 0;
     for (let y = 0; y < m.height; y++) {
       let addr = addr1;
       if ((m.crtcMode & 1) === 0) {
@@ -261,11 +293,25 @@ export class GraphicsRenderer {
       let drawn: boolean;
       if (y > 0 && addr === prevAddr) {
         // A repeated scanline: copy the line above when it changed or this one is stale.
+        if (!prevDrawn && lineAddr[y] !== -2) {
+          x0 = 0;
+          x1 = m.width;
+        }
         drawn = prevDrawn || lineAddr[y] !== -2;
         if (drawn) frame.px.copyWithin(y * m.width, (y - 1) * m.width, y * m.width);
         lineAddr[y] = -2;
       } else {
-        drawn = lineAddr[y] !== addr || this.differs(mem, y, addr, bytes, m.wrapMask);
+        if (lineAddr[y] !== addr) {
+          drawn = true;
+          x0 = 0;
+          x1 = m.width;
+        } else {
+          drawn = this.differs(mem, y, addr, bytes, m.wrapMask);
+          if (drawn) {
+            x0 = m.panning !== 0 ? 0 : Math.max(0, Math.min(m.width, pixelOf(m, this.diffLo, false)));
+            x1 = m.panning !== 0 ? m.width : Math.max(x0, Math.min(m.width, pixelOf(m, this.diffHi + 1, true)));
+          }
+        }
         if (drawn) {
           this.drawLine(regs, mem, frame, m, y, addr, y > m.lineCompare && m.lineCompare >= 0);
           this.keep(mem, y, addr, bytes, m.wrapMask);
@@ -275,9 +321,16 @@ export class GraphicsRenderer {
       prevAddr = addr;
       prevDrawn = drawn;
       if (drawn) {
-        if (bandStart < 0) bandStart = y;
+        if (bandStart < 0) {
+          bandStart = y;
+          bandX0 = x0;
+          bandX1 = x1;
+        } else {
+          bandX0 = Math.min(bandX0, x0);
+          bandX1 = Math.max(bandX1, x1);
+        }
       } else if (bandStart >= 0) {
-        dirty.add(0, bandStart, m.width, y - bandStart);
+        dirty.add(bandX0, bandStart, bandX1 - bandX0, y - bandStart);
         bandStart = -1;
       }
 
@@ -291,11 +344,14 @@ export class GraphicsRenderer {
       }
       if (y === m.lineCompare) addr1 = 0;
     }
-    if (bandStart >= 0) dirty.add(0, bandStart, m.width, m.height - bandStart);
+    if (bandStart >= 0) dirty.add(bandX0, bandStart, bandX1 - bandX0, m.height - bandStart);
     return true;
   }
 
-  /** Whether VRAM at `addr` differs from the copy kept for line y. */
+  /**
+   * Whether VRAM at `addr` differs from the copy kept for line y; if so diffLo/diffHi hold
+   * the first and last differing byte offsets (dword granular on the fast path).
+   */
   private differs(mem: VgaMemory, y: number, addr: number, bytes: number, wrap: number): boolean {
     const shadow = this.shadow;
     const base = y * this.stride;
@@ -303,15 +359,29 @@ export class GraphicsRenderer {
     if ((addr & 3) === 0 && addr + words * 4 <= wrap + 1 && addr + words * 4 <= mem.size) {
       const v = mem.vram32;
       const w0 = addr >>> 2;
-      for (let i = 0; i < words; i++) if (v[w0 + i] !== shadow[base + i]) return true;
-      return false;
+      let i = 0;
+      while (i < words && v[w0 + i] === shadow[base + i]) i++;
+      if (i === words) return false;
+      let j = words - 1;
+      while (j > i && v[w0 + j] === shadow[base + j]) j--;
+      this.diffLo = i * 4;
+      this.diffHi = j * 4 + 3;
+      return true;
     }
     const vram = mem.vram;
+    let lo = -1;
+    let hi = -1;
     for (let i = 0; i < bytes; i++) {
       const s = (shadow[base + (i >>> 2)] >>> ((i & 3) << 3)) & 0xff;
-      if (vram[(addr + i) & wrap] !== s) return true;
+      if (vram[(addr + i) & wrap] !== s) {
+        if (lo < 0) lo = i;
+        hi = i;
+      }
     }
-    return false;
+    if (lo < 0) return false;
+    this.diffLo = lo;
+    this.diffHi = hi;
+    return true;
   }
 
   /** Remember line y's source bytes. */
