@@ -29,6 +29,11 @@ const MAX_REGION_SOURCE = Number(process.env.TERRARIUM_JIT_REGION_SOURCE ?? 10_0
 const REGION_RUN_LIMIT = 4096;
 const CACHE_BITS = 16;
 const CACHE_MASK = (1 << CACHE_BITS) - 1;
+/**
+ * Blocks tracked (compiled or counting) before the whole cache is flushed, as QEMU does
+ * when its translation buffer fills: a long-running guest must not grow without bound.
+ */
+const MAX_TRACKED_BLOCKS = 262_144;
 /** A page whose code keeps being overwritten stops being compiled. */
 const MAX_PAGE_INVALIDATIONS = 64;
 
@@ -52,8 +57,8 @@ export class Block {
 export interface JitStats {
   compiled: number;
   invalidations: number;
-  blockRuns: number;
-  interpreted: number;
+  /** Whole-cache flushes (too many blocks tracked). */
+  flushes: number;
 }
 
 export class Jit {
@@ -63,7 +68,7 @@ export class Jit {
   private readonly byPage = new Map<number, Block[]>();
   private readonly invalidationsByPage = new Map<number, number>();
   private readonly insn = Array.from({ length: MAX_BLOCK_INSNS + 1 }, newInsn);
-  readonly stats: JitStats = { compiled: 0, invalidations: 0, blockRuns: 0, interpreted: 0 };
+  readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0 };
 
   constructor(private readonly cpu: Cpu) {
     cpu.mem.onCodeWrite = (page) => this.invalidatePage(page);
@@ -91,6 +96,9 @@ export class Jit {
     this.cache.fill(undefined);
     this.blocks.clear();
     this.byPage.clear();
+    this.invalidationsByPage.clear();
+    // A region may be running (clear() from a write hook): make it return promptly.
+    this.cpu.smc = true;
   }
 
   /** Find the block starting at the current ip, creating or compiling it; null to interpret. */
@@ -104,6 +112,10 @@ export class Jit {
       if ((e & c.execMask) === 0) return null; // executing from MMIO
     }
     const pageBits = e & ~0xfff;
+    if (this.blocks.size >= MAX_TRACKED_BLOCKS) {
+      this.clear();
+      this.stats.flushes++;
+    }
     let b = this.blocks.get(ip);
     if (b === undefined || b.mode !== c.modeKey || b.pageBits !== pageBits) {
       b = new Block(ip, c.modeKey, pageBits, pageBits >>> 12);
