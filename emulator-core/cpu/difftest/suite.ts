@@ -28,7 +28,7 @@ export interface SuiteResult {
   seed: number;
   families: Map<string, FamilyResult>;
   /** JIT statistics when the suite ran through the JIT. */
-  jitStats: { compiled: number; blockRuns: number } | null;
+  jitStats: { compiled: number } | null;
 }
 
 export interface SuiteOptions {
@@ -91,7 +91,7 @@ export function runSuite(harness: string, cases: readonly DiffCase[], options: S
       else f.known.set(bug, [...(f.known.get(bug) ?? []), text]);
     });
   }
-  if (runner.jit !== null) result.jitStats = { compiled: runner.jit.stats.compiled, blockRuns: runner.jit.stats.blockRuns };
+  if (runner.jit !== null) result.jitStats = { compiled: runner.jit.stats.compiled };
   return result;
 }
 
