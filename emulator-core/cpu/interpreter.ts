@@ -2,7 +2,7 @@
  * The interpreter's run loop: fetch, dispatch through the opcode tables, take interrupts
  * between instructions, and turn faults into exception delivery.
  */
-import { IF } from './constants.js';
+import { IF, TF } from './constants.js';
 import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from './cpu.js';
 import './ops-0f.js';
 import { T16, T32 } from './ops.js';
@@ -18,6 +18,25 @@ export function step(c: Cpu): void {
   c.rep = 0;
   const op = c.fetch8();
   (code32 ? T32 : T16)[op](c);
+}
+
+/**
+ * Execute one instruction; if TF was set when it started (and it neither faulted nor
+ * halted), raise the single-step trap (#DB with DR6.BS) after it. Returns false if the
+ * trap's delivery shut the CPU down.
+ */
+export function stepTraced(c: Cpu): boolean {
+  step(c);
+  if (c.halted) return true;
+  c.dr[6] |= 0x4000;
+  c.instrStart = c.ip;
+  try {
+    deliverInterrupt(c, 1, false, -1, false);
+    return true;
+  } catch (e) {
+    if (e !== FAULT) throw e;
+    return deliverException(c);
+  }
 }
 
 /** An NMI or an enabled maskable interrupt can be taken now. */
@@ -68,7 +87,13 @@ export function run(c: Cpu, budget: number): number {
             return shutdown(c);
           }
         }
-        step(c);
+        if ((c.flags & TF) !== 0) {
+          if (!stepTraced(c)) {
+            c.instructionCount += ++n;
+            c.sliceInstructions = 0;
+            return shutdown(c);
+          }
+        } else step(c);
         c.sliceInstructions = ++n;
         if (c.exitRequested) {
           c.instructionCount += n;

@@ -7,8 +7,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN } from '../cpu.js';
-import { IF } from '../constants.js';
-import { canTakeInterrupt, shutdown, step, takeInterrupt } from '../interpreter.js';
+import { IF, TF } from '../constants.js';
+import { canTakeInterrupt, shutdown, step, stepTraced, takeInterrupt } from '../interpreter.js';
 import { deliverException } from '../protected.js';
 import { BlockCompiler, REG_NAMES, RegionRegs, RELOAD, SYNC, type BlockMode } from './codegen.js';
 import { decode, newInsn } from './decoder.js';
@@ -277,6 +277,17 @@ export class Jit {
               return shutdown(c);
             }
           }
+          if ((c.flags & TF) !== 0) {
+            // Single-stepping: one instruction at a time, each followed by its trap.
+            if (!stepTraced(c)) {
+              c.instructionCount += ++n;
+              c.sliceInstructions = 0;
+              return shutdown(c);
+            }
+            c.sliceInstructions = ++n;
+            if (c.exitRequested) break;
+            continue;
+          }
           const ip = c.ip;
           let b = cache[hashSlot(ip)];
           if (b === undefined || b.lin !== ip || b.mode !== c.modeKey || (c.tlb[ip >>> 12] & ~0xfff) !== b.pageBits || (c.tlb[ip >>> 12] & c.execMask) === 0) {
@@ -284,10 +295,12 @@ export class Jit {
             if (found === null) {
               // Interpret until the next control transfer.
               c.branched = false;
+              // Stop also when TF gets set (each instruction must then trap) or an STI/MOV SS
+              // shadow begins (the loop above handles both).
               do {
                 step(c);
                 c.sliceInstructions = ++n;
-              } while (!c.branched && !c.exitRequested && n < budget);
+              } while (!c.branched && !c.exitRequested && n < budget && (c.flags & TF) === 0 && !c.irqInhibit);
               if (c.exitRequested) break;
               continue;
             }
