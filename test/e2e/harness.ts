@@ -130,6 +130,9 @@ export function fixtureIso(): string | null {
   const env = process.env.TERRARIUM_E2E_ISO;
   if (env !== undefined && existsSync(env)) return env;
   const out = path.join(REPO, 'test/fixtures/out');
+  // The guest built for this test: kernel log on the screen, a shell on COM1.
+  const shell = path.join(out, 'shell-i386.iso');
+  if (existsSync(shell)) return shell;
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
     if (depth > 3 || !existsSync(dir)) return;
