@@ -85,7 +85,7 @@ class BiosRig {
         step(c);
       } catch (e) {
         if (e !== FAULT) throw e;
-        throw new Error(`exception ${c.excVector} at ${c.segSel[CS].toString(16)}:${c.eip.toString(16)}`);
+        throw new Error(`exception ${c.excVector} at ${c.segSel[CS].toString(16)}:${c.eip.toString(16)}`, { cause: e });
       }
     }
     return c.r32[AX] & 0xffff;
