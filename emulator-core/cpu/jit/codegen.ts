@@ -407,9 +407,12 @@ export class BlockCompiler {
     return `/*EXIT:${target | 0}:${count}*/`;
   }
 
-  /** Leave the block after code that set c.ip itself. */
+  /**
+   * Leave the block after code that set c.ip itself (RET, indirect jumps): the region's
+   * switch continues there if the target is one of its blocks, else its default exits.
+   */
   private exitDynamic(count: number): string {
-    return `${SYNC} return n + ${count};`;
+    return `/*DYN:${count}*/`;
   }
 
   /** Exit to a relative-branch target (16-bit operand size truncates EIP: dynamic). */

@@ -186,6 +186,10 @@ export class Jit {
             ? `{ n += ${k}; pc = ${t}; if (n >= ${REGION_RUN_LIMIT} || c.smc) { c.smc = false; ${sync} c.ip = ${t}; return n; } continue; }`
             : `{ ${sync} c.ip = ${t}; return n + ${k}; }`,
         )
+        .replace(
+          /\/\*DYN:(\d+)\*\//g,
+          (_m, k: string) => `{ n += ${k}; pc = c.ip; if (n >= ${REGION_RUN_LIMIT} || c.smc) { c.smc = false; ${sync} return n; } continue; }`,
+        )
         .split(SYNC)
         .join(sync)
         .split(RELOAD)
