@@ -59,6 +59,8 @@ export interface JitStats {
   invalidations: number;
   /** Whole-cache flushes (too many blocks tracked). */
   flushes: number;
+  /** Instructions run by the interpreter (cold or uncompilable code) rather than compiled code. */
+  interpreted: number;
 }
 
 export class Jit {
@@ -68,7 +70,7 @@ export class Jit {
   private readonly byPage = new Map<number, Block[]>();
   private readonly invalidationsByPage = new Map<number, number>();
   private readonly insn = Array.from({ length: MAX_BLOCK_INSNS + 1 }, newInsn);
-  readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0 };
+  readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0, interpreted: 0 };
 
   constructor(private readonly cpu: Cpu) {
     cpu.mem.onCodeWrite = (page) => this.invalidatePage(page);
@@ -301,10 +303,12 @@ export class Jit {
               c.branched = false;
               // Stop also when TF gets set (each instruction must then trap) or an STI/MOV SS
               // shadow begins (the loop above handles both).
+              const before = n;
               do {
                 step(c);
                 c.sliceInstructions = ++n;
               } while (!c.branched && !c.exitRequested && n < budget && (c.flags & TF) === 0 && !c.irqInhibit);
+              this.stats.interpreted += n - before;
               if (c.exitRequested) break;
               continue;
             }
