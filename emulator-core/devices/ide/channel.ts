@@ -135,6 +135,8 @@ export class IdeChannel implements BusMasterListener {
   private inFlight = 0;
   /** Set by the host methods: the running command has reached a defined state. */
   private settled = false;
+  /** The running command is an ATAPI PACKET: its completion carries the interrupt reason. */
+  private packetCmd = false;
   private readonly hosts: readonly [CommandHost, CommandHost];
 
   constructor(
@@ -286,6 +288,7 @@ export class IdeChannel implements BusMasterListener {
     tf.error = 0;
     tf.status = ST_BSY | ST_DRDY;
     this.settled = false;
+    this.packetCmd = false;
     try {
       drive.execute(cmd, this.hosts[unit]);
       if (!this.settled) throw new Error(`command 0x${cmd.toString(16)} left the device without a state`);
@@ -305,7 +308,7 @@ export class IdeChannel implements BusMasterListener {
     this.settled = true;
     const tf = this.tfs[unit];
     tf.status = ST_DRDY | ST_DSC;
-    if (this.drives[unit]?.kind === 'atapi') tf.nsector = (tf.nsector & ~7) | IR_IO | IR_COD;
+    if (this.packetCmd) tf.nsector = (tf.nsector & ~7) | IR_IO | IR_COD;
     this.raise(unit);
   }
 
@@ -314,7 +317,7 @@ export class IdeChannel implements BusMasterListener {
     const tf = this.tfs[unit];
     tf.error = error & 0xff;
     tf.status = ST_DRDY | ST_ERR;
-    if (this.drives[unit]?.kind === 'atapi') tf.nsector = (tf.nsector & ~7) | IR_IO | IR_COD;
+    if (this.packetCmd) tf.nsector = (tf.nsector & ~7) | IR_IO | IR_COD;
     this.raise(unit);
   }
 
@@ -406,6 +409,7 @@ export class IdeChannel implements BusMasterListener {
     const cap = spec.target === 'medium' ? Math.min(spec.bytes, spec.dma ? DMA_CHUNK : PIO_CHUNK) : spec.bytes;
     const t = newTransfer(unit, spec, drive.kind === 'atapi', limit, cap);
     this.xfer = t;
+    if (spec.target === 'packet') this.packetCmd = true;
     if (spec.target === 'buffer' && spec.dir === 'in') {
       if (spec.data === null || spec.data.length < spec.bytes) throw new Error('transfer without its data');
       t.buf.set(spec.data.subarray(0, spec.bytes));
@@ -746,6 +750,7 @@ export class IdeChannel implements BusMasterListener {
       devctl: this.devctl,
       tfs: this.tfs.map((tf) => tf.save()),
       bm: this.bm.save(),
+      packetCmd: this.packetCmd,
       hasXfer: t !== null,
       xfer,
     };
@@ -755,6 +760,7 @@ export class IdeChannel implements BusMasterListener {
   parseState(r: StateReader): () => void {
     const unit = r.int('unit', 0, 1) as 0 | 1;
     const devctl = r.int('devctl', 0, 0xff);
+    const packetCmd = r.bool('packetCmd');
     const tfApply = r.objs('tfs', 2).map((tr) => TaskFile.parse(tr));
     const bmApply = BusMaster.parse(r.obj('bm'));
     const xfer = this.parseTransfer(r);
@@ -762,6 +768,7 @@ export class IdeChannel implements BusMasterListener {
       this.epoch++;
       this.unit = unit;
       this.devctl = devctl;
+      this.packetCmd = packetCmd;
       tfApply.forEach((apply, i) => apply(this.tfs[i]));
       bmApply(this.bm);
       this.xfer = xfer;

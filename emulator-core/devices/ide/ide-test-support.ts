@@ -248,7 +248,8 @@ export class IdeRig {
     const parts: Uint8Array[] = [];
     const blocks: number[] = [];
     for (;;) {
-      st = await this.waitNotBusy(ch);
+      await this.waitNotBusy(ch);
+      st = this.status(ch); // the interrupt handler's read
       if ((st & ST_DRQ) === 0) break;
       const n = this.reg(ch, 4) | (this.reg(ch, 5) << 8);
       blocks.push(n);
