@@ -66,8 +66,10 @@ export interface GraphicsMode {
   start: number;
   /** Output line after which the address restarts at 0, or -1. */
   lineCompare: number;
-  /** Extra output lines per source line (scan doubling / max scan line). */
-  multiScan: number;
+  /** Scanlines per row of the CRTC address counter, minus one (CR09 bits 0-4). */
+  maxScan: number;
+  /** Every scanline shown twice (CR09 bit 7). */
+  doubleScan: boolean;
   /** CRTC mode control (CR17) bits 0-1 and 6 for CGA-style interleaving; 3 = none. */
   crtcMode: number;
   /** Address wrap mask: 256 KiB for VGA modes, VRAM size for DISPI modes. */
@@ -104,7 +106,8 @@ export function graphicsMode(regs: VgaRegisters, dispi: Dispi, vramSize: number)
       lineOffset: dispi.lineOffset,
       start: dispi.startAddr,
       lineCompare: -1,
-      multiScan: 0,
+      maxScan: 0,
+      doubleScan: false,
       crtcMode: 3,
       wrapMask: vramSize - 1,
       panning: 0,
@@ -115,8 +118,6 @@ export function graphicsMode(regs: VgaRegisters, dispi: Dispi, vramSize: number)
   let width = (cr[CR_H_DISP_END] + 1) * 8;
   const height = (cr[CR_V_DISP_END] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1;
   const shift = (regs.gc[GR_MODE] >> 5) & 3;
-  const doubleScan = cr[CR_MAX_SCAN] >> 7;
-  const multiScan = shift !== 1 ? (((cr[CR_MAX_SCAN] & 0x1f) + 1) << doubleScan) - 1 : doubleScan;
   const halfClock = (regs.seq[SR_CLOCKING] & SR01_HALF_CLOCK) !== 0;
   let format: PixelFormat;
   let srcPixels: number;
@@ -142,7 +143,8 @@ export function graphicsMode(regs: VgaRegisters, dispi: Dispi, vramSize: number)
     lineOffset: cr[CR_OFFSET] << 3,
     start: ((cr[CR_START_HI] << 8) | cr[CR_START_LO]) << 2,
     lineCompare: cr[CR_LINE_COMPARE] | ((ov & 0x10) << 4) | ((cr[CR_MAX_SCAN] & 0x40) << 3),
-    multiScan,
+    maxScan: cr[CR_MAX_SCAN] & 0x1f,
+    doubleScan: (cr[CR_MAX_SCAN] & 0x80) !== 0,
     crtcMode: cr[CR_MODE] & 0x43,
     wrapMask: VGA_VRAM_BYTES - 1,
     panning: format === PixelFormat.Planar4 ? regs.ac[AR_PEL_PANNING] & 7 : 0,
@@ -240,7 +242,7 @@ export class GraphicsRenderer {
     k[3] = m.lineOffset;
     k[4] = m.start;
     k[5] = m.lineCompare;
-    k[6] = m.multiScan;
+    k[6] = m.maxScan | (m.doubleScan ? 0x100 : 0);
     k[7] = m.crtcMode;
     k[8] = m.panning;
     k[9] = m.doubleX ? 1 : 0;
@@ -269,9 +271,12 @@ export class GraphicsRenderer {
     }
 
     const lineAddr = this.lineAddr;
-    let addr1 = m.start;
-    let y1 = 0;
-    let run = m.multiScan;
+    // The CRTC's row address and row scan counter: the address advances by the offset when
+    // the row scan passes the maximum scan line; CGA-style interleave takes address bits
+    // from the row scan.
+    let rowAddr = m.start;
+    let rowScan = 0;
+    let secondOfDouble = false;
     // Consecutive changed lines form a band; its columns are the union of theirs.
     let bandStart = -1;
     let bandX0 = 0;
@@ -281,13 +286,13 @@ export class GraphicsRenderer {
     let x0 = 0;
     let x1 = 0;
     for (let y = 0; y < m.height; y++) {
-      let addr = addr1;
+      let addr = rowAddr;
       if ((m.crtcMode & 1) === 0) {
-        // CGA compatibility: scanline bit 0 replaces address bit 13 (14 in byte mode).
+        // CGA compatibility: row scan bit 0 replaces address bit 13 (in dwords; 14 in byte mode).
         const bit = 14 + ((m.crtcMode >> 6) & 1);
-        addr = (addr & ~(1 << bit)) | ((y1 & 1) << bit);
+        addr = (addr & ~(1 << bit)) | ((rowScan & 1) << bit);
       }
-      if ((m.crtcMode & 2) === 0) addr = (addr & ~0x8000) | ((y1 & 2) << 14);
+      if ((m.crtcMode & 2) === 0) addr = (addr & ~0x8000) | ((rowScan & 2) << 14);
       addr &= m.wrapMask;
 
       let drawn: boolean;
@@ -334,15 +339,22 @@ export class GraphicsRenderer {
         bandStart = -1;
       }
 
-      if (run === 0) {
-        const mask = (m.crtcMode & 3) ^ 3;
-        if ((y1 & mask) === mask) addr1 += m.lineOffset;
-        y1++;
-        run = m.multiScan;
+      if (m.doubleScan && !secondOfDouble) {
+        secondOfDouble = true;
       } else {
-        run--;
+        secondOfDouble = false;
+        if (rowScan >= m.maxScan) {
+          rowScan = 0;
+          rowAddr += m.lineOffset;
+        } else {
+          rowScan++;
+        }
       }
-      if (y === m.lineCompare) addr1 = 0;
+      if (y === m.lineCompare) {
+        rowAddr = 0;
+        rowScan = 0;
+        secondOfDouble = false;
+      }
     }
     if (bandStart >= 0) dirty.add(bandX0, bandStart, bandX1 - bandX0, m.height - bandStart);
     return true;

@@ -214,8 +214,9 @@ export class TextRenderer {
         break;
       }
     }
+    // Font bytes can change behind our back (a mapped LFB aliases plane 2), so compare them.
     if (this.fontChanged(mem, fontA, 0)) full = true;
-    if (this.fontChanged(mem, fontB, FONT_BYTES)) full = true;
+    if (fontB !== fontA && this.fontChanged(mem, fontB, FONT_BYTES)) full = true;
     if (full) dirty.addFull();
 
     const shape = cursorShape(regs, g);

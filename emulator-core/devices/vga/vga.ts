@@ -39,6 +39,7 @@ import {
   WINDOW_BASE,
   WINDOW_SIZE,
 } from './constants.js';
+import type { Frame } from './frame.js';
 import { VgaMemory } from './memory.js';
 import { CHANGED_MEMORY_MODE, CHANGED_TIMING, VgaRegisters } from './registers.js';
 import { VgaRenderer, type RenderResult, type Screenshot } from './renderer.js';
@@ -446,6 +447,11 @@ export class StdVga extends PciFunction implements Device, PortIoHandler {
   /** The changes since the previous call as ScreenUpdates for MachineListener.screenUpdate. */
   screenUpdates(): ScreenUpdate[] {
     return this.renderer.screenUpdates();
+  }
+
+  /** The frame render() draws into (replaced by a new one when the size changes). */
+  get frame(): Frame {
+    return this.renderer.frame;
   }
 
   /** A copy of the whole screen. */

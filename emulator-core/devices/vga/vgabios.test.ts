@@ -170,6 +170,33 @@ describe.skipIf(!haveRom)("SeaBIOS's VGA BIOS on the adapter", () => {
     expect(after).toEqual(before);
   });
 
+  it('CGA and EGA modes 04h, 06h, 0Dh: INT 10h pixels land on doubled scanlines', () => {
+    for (const [mode, colour] of [
+      [0x04, 2],
+      [0x06, 1],
+      [0x0d, 9],
+    ]) {
+      b.int10({ [AX]: mode });
+      b.int10({ [AX]: 0x0c00 | colour, [BX]: 0, [CX]: 5, [DX]: 3 });
+      b.int10({ [AX]: 0x0c00 | colour, [BX]: 0, [CX]: 6, [DX]: 4 });
+      const res = b.vga.render();
+      // Mode 06h is 640 pixels wide; 04h and 0Dh are 320 with each pixel two dots.
+      const sx = mode === 0x06 ? 1 : 2;
+      expect([res.width, res.height]).toEqual([640, 400]);
+      const want = b.dac(b.vga.regs.ac[colour]);
+      const black = b.dac(b.vga.regs.ac[0]);
+      for (const [x, y] of [
+        [5, 3],
+        [6, 4],
+      ]) {
+        for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < sx; dx++) expect(b.pixel(x * sx + dx, y * 2 + dy)).toBe(want);
+      }
+      expect(b.pixel(5 * sx, 4 * 2)).toBe(black);
+      expect(b.pixel(6 * sx, 3 * 2)).toBe(black);
+      expect(b.int10({ [AX]: 0x0d00, [BX]: 0, [CX]: 6, [DX]: 4 }) & 0xff).toBe(colour);
+    }
+  });
+
   it('mode 13h: chain-4 pixels with the default palette', () => {
     b.int10({ [AX]: 0x0013 });
     expect(b.mem.pageMap[0xa0] & 0xff).toBe(0); // RAM alias of VRAM
