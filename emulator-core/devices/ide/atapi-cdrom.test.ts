@@ -242,6 +242,7 @@ describe('ATAPI CD-ROM: disc structure', () => {
     expect(r.status & ST_ERR).toBe(ST_ERR);
     expect(await rig.sense(1, 0)).toEqual([0x5, 0x39, 0x00]);
     r = await rig.packet(1, 0, [0x5a, 0, 0x0e, 0, 0, 0, 0, 0, 128, 0]); // no audio page
+    expect(r.status & ST_ERR).toBe(ST_ERR);
     expect(await rig.sense(1, 0)).toEqual([0x5, 0x24, 0x00]);
 
     r = await rig.packet(1, 0, [0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0]);
@@ -341,6 +342,7 @@ describe('ATAPI CD-ROM: media changes', () => {
     expect(r.status & ST_ERR).toBe(0);
     expect(cd.isTrayOpen).toBe(true);
     r = await rig.packet(1, 0, [0x00]);
+    expect(r.error >>> 4).toBe(0x2);
     expect(await rig.sense(1, 0)).toEqual([0x2, 0x3a, 0x02]); // tray open
     r = await rig.packet(1, 0, gesn());
     expect(r.data[4]).toBe(MEDIA_EVENT.MEDIA_REMOVAL);
@@ -348,6 +350,7 @@ describe('ATAPI CD-ROM: media changes', () => {
     r = await rig.packet(1, 0, [0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0]);
     expect(r.data[1] & 0x10).toBe(0x10);
     r = await rig.packet(1, 0, [0x1b, 0, 0, 0, 0x03, 0]); // load
+    expect(r.status & ST_ERR).toBe(0);
     expect(cd.isTrayOpen).toBe(false);
     r = await rig.packet(1, 0, gesn());
     expect(r.data[4]).toBe(MEDIA_EVENT.NEW_MEDIA);
