@@ -11,7 +11,7 @@ import { VirtualClock } from './virtual-clock.js';
 import type { MachineControl } from './control.js';
 import { runInterpreterLoop } from './interpreter-loop.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
-import { PciPc, placeDrives, preparePciPc, type PciPcPlan } from './pci-board.js';
+import { openCdrom, PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
@@ -120,7 +120,7 @@ export class Machine implements MachineControl {
     const kernel = config.kernel !== undefined ? readInput(config.kernel, 'kernel') : null;
     const initrd = config.initrd !== undefined ? readInput(config.initrd, 'initrd') : null;
     // Without a kernel, firmware boots a PCI PC from its drives.
-    const firmware = kernel === null ? preparePciPc(config, false) : null;
+    const firmware = kernel === null ? await preparePciPc(config, true) : null;
     const m = new Machine(config, listener, firmware);
     if (firmware !== null) m.attachPciPc(firmware);
     m.kernelImage = kernel;
@@ -131,15 +131,18 @@ export class Machine implements MachineControl {
   }
 
   private attachPciPc(plan: PciPcPlan): void {
-    const drives = placeDrives((this.config.disks ?? []).length, this.config.cdrom !== undefined);
     const debug = process.env.TERRARIUM_FIRMWARE_DEBUG === '1';
     this.pci = new PciPc({
       board: this.board,
       control: this,
+      clock: this.clock,
+      disks: plan.disks,
+      cdrom: plan.cdrom,
+      wake: () => this.wakeUp(),
+      log: (line) => this.listener.log?.(line),
       bios: plan.bios,
       vgaBios: plan.vgaBios,
       bootOrder: this.config.boot ?? (this.config.cdrom !== undefined ? 'cdrom' : 'disk'),
-      drives: [...drives.disks, ...(drives.cdrom !== null ? [drives.cdrom] : [])],
       serialConsole: this.config.firmwareSerialConsole ?? false,
       firmwareDebug: debug ? (line) => this.listener.log?.(`firmware: ${line}`) : null,
     });
@@ -198,6 +201,8 @@ export class Machine implements MachineControl {
   /** Run until the guest powers off, halts for good, crashes, or stop() is called. */
   async run(): Promise<MachineExit> {
     this.setState('running');
+    const screen = this.listener.screenUpdate;
+    if (screen !== undefined) this.pci?.startDisplay((u) => screen.call(this.listener, u));
     try {
       const exit = await runInterpreterLoop(this);
       this.board.com1.flush();
@@ -207,6 +212,9 @@ export class Machine implements MachineControl {
       this.board.com1.flush();
       this.setState('error');
       throw e;
+    } finally {
+      // Drives are flushed and closed once the machine stops for good.
+      await this.pci?.close();
     }
   }
 
@@ -311,11 +319,26 @@ export class Machine implements MachineControl {
     this.wakeUp();
   }
 
-  /** Insert (path) or eject (null) the CD-ROM medium. */
-  changeCdrom(_path: string | null): void {}
+  /** Insert (path) or eject (null) the CD-ROM medium; a failure goes to the log. */
+  changeCdrom(path: string | null): void {
+    this.setCdrom(path).catch((e: unknown) => this.listener.log?.(`CD-ROM ${path ?? 'eject'}: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  /** Insert (path) or eject (null) the CD-ROM medium; rejects with BadInputError when it cannot. */
+  async setCdrom(path: string | null): Promise<void> {
+    const pci = this.pci;
+    if (pci === null) throw new BadInputError('this machine has no CD-ROM drive (direct kernel boot)');
+    const medium = path === null ? null : await openCdrom(path);
+    const refused = pci.changeMedium(medium);
+    if (refused !== null) {
+      await medium?.close();
+      throw new BadInputError(refused);
+    }
+    this.wakeUp();
+  }
 
   /** The whole current screen, or null when there is no display. */
   screenshot(): ScreenUpdate | null {
-    return null;
+    return this.pci?.screenshot() ?? null;
   }
 }

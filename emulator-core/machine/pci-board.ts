@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { checkBiosImage, checkOptionRom, resolveFirmware } from '../boot/firmware.js';
 import { BadInputError } from '../errors.js';
+import { openDisk, type BlockBackend } from '../storage/index.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
 import { FwCfg, FW_CFG_BOOT_MENU, FW_CFG_MAX_CPUS, FW_CFG_NB_CPUS, FW_CFG_NOGRAPHIC, FW_CFG_PORT_DMA, FW_CFG_PORT_SEL, FW_CFG_RAM_SIZE, FW_CFG_UUID, leInt } from '../devices/fw-cfg.js';
 import { I440fx } from '../devices/i440fx.js';
@@ -18,7 +19,13 @@ import { PiixPm } from '../devices/piix-pm.js';
 import { PM_BLOCK_SIZE } from '../devices/acpi-pm.js';
 import type { MachineControl } from './control.js';
 import type { PcBoard } from './pc.js';
-import type { BootDevice, MachineConfig } from './types.js';
+import type { Clock } from './clock.js';
+import type { BootDevice, MachineConfig, ScreenUpdate } from './types.js';
+import { AtaDisk, AtapiCdrom, IdeController } from '../devices/ide/index.js';
+import { StdVga } from '../devices/vga/vga.js';
+
+/** Host milliseconds between screen refreshes sent to a listener. */
+const DISPLAY_INTERVAL_MS = 33;
 
 export const PCI_SLOT_HOST = 0;
 export const PCI_SLOT_PIIX = 1;
@@ -37,14 +44,18 @@ export interface IdeBootDevice {
 export interface PciPcOptions {
   board: PcBoard;
   control: MachineControl;
+  clock: Clock;
+  /** Disk images in config order and the CD-ROM medium (null: an empty drive is still there). */
+  disks: BlockBackend[];
+  cdrom: BlockBackend | null;
+  /** Wake a halted machine when a disk request completes. */
+  wake: () => void;
+  log: (line: string) => void;
   /** The BIOS image (SeaBIOS or any ROM of 64 KiB..16 MiB with a reset vector). */
   bios: Uint8Array;
-  /** The VGA BIOS, handed to SeaBIOS as the VGA's option ROM; null without a display. */
+  /** The VGA BIOS behind the VGA's expansion ROM BAR; null: no display adapter. */
   vgaBios: Uint8Array | null;
-  /** PCI vendor/device of the VGA, for the option ROM's fw_cfg name. */
-  vgaId?: { vendor: number; device: number };
   bootOrder: BootDevice;
-  drives: IdeBootDevice[];
   /** Send firmware and bootloader text to COM1 (SeaBIOS's sercon) for headless runs. */
   serialConsole: boolean;
   /** Firmware debug lines (port 0x402); null leaves the port unclaimed (SeaBIOS stays quiet). */
@@ -57,6 +68,12 @@ export class PciPc {
   readonly isa: PiixIsa;
   readonly pm: PiixPm;
   readonly fwCfg: FwCfg;
+  readonly ide: IdeController;
+  readonly cdrom: AtapiCdrom | null;
+  readonly vga: StdVga | null;
+  private readonly drives: IdeBootDevice[];
+  private readonly backends: BlockBackend[];
+  private refresh: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: PciPcOptions) {
     const { board, control } = options;
@@ -81,6 +98,32 @@ export class PciPc {
     this.pm = new PiixPm(board.io, board.acpi);
     this.bus.add(PCI_SLOT_PIIX, PIIX_FN_PM, this.pm);
 
+    // IDE at 01.1 in compatibility mode (IRQ 14/15); it maps its bus-master BAR itself.
+    this.ide = new IdeController({ memory, irq14: board.irq(14), irq15: board.irq(15) });
+    this.ide.onIoSettled = options.wake;
+    this.ide.onHostError = (err, site) => options.log(`ide ${site.op} (channel ${site.channel}, unit ${site.unit}): ${err instanceof Error ? err.message : String(err)}`);
+    this.ide.attach(board.io);
+    this.bus.add(PCI_SLOT_PIIX, PIIX_FN_IDE, this.ide);
+    const placed = placeDrives(options.disks.length, options.cdrom !== null);
+    placed.disks.forEach((d, i) => this.ide.attachDrive(d.channel, d.slave ? 1 : 0, new AtaDisk(options.disks[i]!)));
+    this.drives = [...placed.disks];
+    this.cdrom = null;
+    if (placed.cdrom !== null) {
+      this.cdrom = new AtapiCdrom({ medium: options.cdrom });
+      this.ide.attachDrive(placed.cdrom.channel, placed.cdrom.slave ? 1 : 0, this.cdrom);
+      this.drives.push(placed.cdrom);
+    }
+    this.backends = [...options.disks, ...(options.cdrom !== null ? [options.cdrom] : [])];
+
+    // Standard VGA at 02.0 with its BIOS behind the ROM BAR and VRAM beside guest RAM.
+    this.vga = null;
+    if (options.vgaBios !== null) {
+      this.vga = new StdVga({ clock: options.clock, vgaBios: options.vgaBios });
+      this.vga.attach(memory, board.io);
+      this.vga.vramInState = false;
+      this.bus.add(PCI_SLOT_VGA, 0, this.vga, this.vga.barHandlers());
+    }
+
     this.fwCfg = new FwCfg(memory);
     board.io.register(FW_CFG_PORT_SEL, 2, this.fwCfg, 'fw-cfg');
     board.io.register(FW_CFG_PORT_DMA, 8, this.fwCfg, 'fw-cfg');
@@ -92,7 +135,55 @@ export class PciPc {
       board.devices.push(dbg);
       this.fwCfg.onDiagnostic = options.firmwareDebug;
     }
-    board.devices.push(this.bus, this.host, this.isa, this.pm, this.fwCfg);
+    board.devices.push(this.bus, this.host, this.isa, this.pm, this.ide, this.fwCfg);
+    if (this.vga !== null) board.devices.push(this.vga);
+  }
+
+  /** The whole screen, or null without a display adapter. */
+  screenshot(): ScreenUpdate | null {
+    return this.vga === null ? null : this.vga.screenshotUpdate();
+  }
+
+  /**
+   * Send the screen's changes to `sink` about 30 times a second of host time while the
+   * machine runs (rendering costs host time, so nothing is rendered without a listener).
+   */
+  startDisplay(sink: (update: ScreenUpdate) => void): void {
+    const vga = this.vga;
+    if (vga === null || this.refresh !== null) return;
+    this.refresh = setInterval(() => {
+      for (const u of vga.screenUpdates()) sink(u);
+    }, DISPLAY_INTERVAL_MS);
+    this.refresh.unref();
+  }
+
+  stopDisplay(): void {
+    if (this.refresh !== null) clearInterval(this.refresh);
+    this.refresh = null;
+  }
+
+  /** Put a disc in the CD-ROM drive (null: eject). Returns why not, or null when done. */
+  changeMedium(medium: BlockBackend | null): string | null {
+    const cd = this.cdrom;
+    if (cd === null) return 'this machine has no CD-ROM drive';
+    if (medium === null) {
+      const r = cd.eject();
+      if (!r.ejected) return 'the guest has locked the CD-ROM tray';
+      if (r.previous !== null) void r.previous.close().catch(() => {});
+      return null;
+    }
+    const previous = cd.insertMedium(medium);
+    if (previous !== null && previous !== medium) void previous.close().catch(() => {});
+    return null;
+  }
+
+  /** Wait for disk requests in flight, then flush and close every image. */
+  async close(): Promise<void> {
+    this.stopDisplay();
+    await this.ide.whenIdle();
+    const media = new Set(this.backends);
+    if (this.cdrom?.currentMedium) media.add(this.cdrom.currentMedium);
+    await Promise.allSettled([...media].map((b) => b.close()));
   }
 
   private configureFirmware(o: PciPcOptions): void {
@@ -114,16 +205,11 @@ export class PciPc {
     dv.setUint32(16, 1, true);
     fw.addFile('etc/e820', e820);
 
-    fw.addFile('bootorder', new TextEncoder().encode(bootOrderText(o.bootOrder, o.drives) + '\0'));
+    if (this.drives.length > 0) fw.addFile('bootorder', new TextEncoder().encode(bootOrderText(o.bootOrder, this.drives) + '\0'));
     // No "press ESC" pause on every boot; retry an unbootable machine after 5 s, not 60.
     fw.addFile('etc/show-boot-menu', leInt(0, 2));
     fw.addFile('etc/boot-fail-wait', leInt(5000, 4));
     if (o.serialConsole) fw.addFile('etc/sercon-port', leInt(0x3f8, 2));
-    if (o.vgaBios !== null) {
-      const id = o.vgaId ?? { vendor: 0x1234, device: 0x1111 };
-      const name = `pci${id.vendor.toString(16).padStart(4, '0')},${id.device.toString(16).padStart(4, '0')}.rom`;
-      fw.addFile(name, o.vgaBios);
-    }
 
     // CMOS boot order for firmware that reads it (SeaBIOS also does, under the file above):
     // 0x3D holds the first and second device, 0x38's high nibble the third (2 disk, 3 CD).
@@ -170,13 +256,16 @@ export interface PciPcPlan {
   vgaBiosPath: string | null;
   /** Guest-memory bytes to reserve beside RAM: the BIOS ROM and device memory. */
   romBytes: number;
+  /** Opened disk images, in config order, and the CD-ROM medium. */
+  disks: BlockBackend[];
+  cdrom: BlockBackend | null;
 }
 
 /** Device memory reserved for a display adapter (VRAM) beside the BIOS. */
 export const DEVICE_MEMORY_BYTES = 32 * 1048576;
 
-/** Resolve and read the firmware for `config`; throws BadInputError with one line. */
-export function preparePciPc(config: MachineConfig, wantVga: boolean): PciPcPlan {
+/** Resolve and read the firmware and open the drives of `config`; throws BadInputError with one line. */
+export async function preparePciPc(config: MachineConfig, wantVga: boolean): Promise<PciPcPlan> {
   const fw = resolveFirmware({ bios: config.bios, vgaBios: config.vgaBios, wantVga });
   const bios = readImage(fw.bios, 'BIOS');
   checkBiosImage(bios, fw.bios);
@@ -185,7 +274,27 @@ export function preparePciPc(config: MachineConfig, wantVga: boolean): PciPcPlan
     vgaBios = readImage(fw.vgaBios, 'VGA BIOS');
     checkOptionRom(vgaBios, fw.vgaBios);
   }
-  return { bios, biosPath: fw.bios, vgaBios, vgaBiosPath: fw.vgaBios, romBytes: bios.length + DEVICE_MEMORY_BYTES };
+  placeDrives((config.disks ?? []).length, config.cdrom !== undefined);
+  const disks: BlockBackend[] = [];
+  let cdrom: BlockBackend | null = null;
+  try {
+    for (const d of config.disks ?? []) disks.push(await openDisk(d.path, { format: d.format, readOnly: d.readOnly ?? false }));
+    if (config.cdrom !== undefined) cdrom = await openCdrom(config.cdrom);
+  } catch (e) {
+    await Promise.allSettled(disks.map((d) => d.close()));
+    throw e;
+  }
+  return { bios, biosPath: fw.bios, vgaBios, vgaBiosPath: fw.vgaBios, romBytes: bios.length + DEVICE_MEMORY_BYTES, disks, cdrom };
+}
+
+/** An ISO image as a read-only raw medium of whole 2048-byte blocks. */
+export async function openCdrom(file: string): Promise<BlockBackend> {
+  const medium = await openDisk(file, { format: 'raw', readOnly: true });
+  if (medium.size === 0 || medium.size % 2048 !== 0) {
+    await medium.close();
+    throw new BadInputError(`CD-ROM image ${file} is ${medium.size} bytes, not a whole number of 2048-byte sectors: not an ISO image`);
+  }
+  return medium;
 }
 
 function readImage(file: string, what: string): Uint8Array {

@@ -3,10 +3,12 @@
  * Exit codes: 0 the guest powered off or halted for good, 1 the guest crashed, 2 bad input
  * (or a host refusal such as memory), 124 --timeout expired.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
+import { PNG } from 'pngjs';
+import { KEY_SCANCODES } from '../../../emulator-core/devices/i8042.js';
 import { EmulatorError } from '../../../emulator-core/errors.js';
 import { Machine } from '../../../emulator-core/machine/machine.js';
-import type { Accel, MachineConfig, MachineExit } from '../../../emulator-core/machine/types.js';
+import type { Accel, BootDevice, MachineConfig, MachineExit, ScreenUpdate } from '../../../emulator-core/machine/types.js';
 import type { CliCommand, CliContext, OptionValues } from '../command.js';
 
 export const EXIT_TIMEOUT = 124;
@@ -37,6 +39,78 @@ function parseTimeout(text: string | undefined): number | null {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout ${text}: give a positive number of seconds`);
   return n;
+}
+
+function parseSeconds(option: string, text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${option} ${text}: give a positive number of seconds`);
+  return n;
+}
+
+function strings(values: OptionValues, key: string): string[] {
+  const v = values[key];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+}
+
+const KEY_NAMES = new Set(KEY_SCANCODES.map(([code]) => code));
+
+/** One scripted key press: the keys of a chord (e.g. ControlLeft+AltLeft+Delete) at a guest time. */
+export interface KeyPress {
+  keys: string[];
+  atSeconds: number;
+}
+
+/** "Enter@30,KeyA@31.5,ControlLeft+KeyC@40" → presses in time order. */
+export function parseKeys(text: string): KeyPress[] {
+  const presses: KeyPress[] = [];
+  for (const item of text.split(',')) {
+    const m = /^\s*([A-Za-z0-9+]+)@(\d+(?:\.\d+)?)\s*$/.exec(item);
+    if (!m) throw new UsageError(`--keys "${item}": write KEY@SECONDS, e.g. Enter@30 (keys by KeyboardEvent.code, chords with +)`);
+    const keys = m[1]!.split('+');
+    for (const k of keys) {
+      if (!KEY_NAMES.has(k)) throw new UsageError(`--keys: unknown key "${k}"; use KeyboardEvent.code names such as Enter, KeyA, Digit1, ArrowDown, F2`);
+    }
+    presses.push({ keys, atSeconds: Number(m[2]) });
+  }
+  return presses.sort((a, b) => a.atSeconds - b.atSeconds);
+}
+
+/** Press the scripted keys at guest-run seconds; each chord is held for 100 ms of guest time. */
+function scheduleKeys(machine: Machine, presses: KeyPress[]): void {
+  const timers = machine.board.timers;
+  const events: { at: number; keys: string[]; down: boolean }[] = [];
+  for (const p of presses) {
+    events.push({ at: p.atSeconds * 1e9, keys: p.keys, down: true });
+    events.push({ at: p.atSeconds * 1e9 + 100e6, keys: [...p.keys].reverse(), down: false });
+  }
+  events.sort((a, b) => a.at - b.at);
+  let next = 0;
+  const timer = timers.create('cli-keys', (now) => {
+    while (next < events.length && events[next]!.at <= now) {
+      const e = events[next++]!;
+      for (const k of e.keys) machine.sendKey(k, e.down);
+    }
+    if (next < events.length) timer.arm(events[next]!.at);
+  });
+  if (events.length > 0) timer.arm(events[0]!.at);
+}
+
+/** Stop the machine once guest time reaches `seconds`. */
+function scheduleExit(machine: Machine, seconds: number, onExpire: () => void): void {
+  const timer = machine.board.timers.create('cli-exit-after', () => {
+    onExpire();
+    machine.powerOff();
+  });
+  timer.arm(seconds * 1e9);
+}
+
+/** Encode a whole-screen update as PNG. */
+export function screenToPng(screen: ScreenUpdate): Buffer {
+  const png = new PNG({ width: screen.w, height: screen.h });
+  png.data = Buffer.from(screen.rgba.buffer, screen.rgba.byteOffset, screen.w * screen.h * 4);
+  return PNG.sync.write(png);
 }
 
 /** Where COM1 output goes. */
@@ -105,7 +179,7 @@ export const command: CliCommand = {
   name: 'run',
   summary: 'Boot a machine directly from a kernel, firmware, CD or disk image (headless, COM1 on the terminal)',
   usage:
-    'run --kernel FILE [--initrd FILE] [--append STRING] [--memory MiB] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--timeout SECONDS]',
+    'run (--kernel FILE [--initrd FILE] [--append STRING] | [--cdrom ISO] [--disk FILE]... [--boot cdrom|disk] [--bios FILE] [--vga-bios FILE]) [--memory MiB] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--keys KEY@SECONDS,...] [--exit-after SECONDS] [--screenshot FILE.png] [--timeout SECONDS]',
   options: {
     kernel: { type: 'string' },
     initrd: { type: 'string' },
@@ -115,6 +189,14 @@ export const command: CliCommand = {
     serial: { type: 'string' },
     timeout: { type: 'string' },
     clock: { type: 'string' },
+    cdrom: { type: 'string' },
+    disk: { type: 'string', multiple: true },
+    boot: { type: 'string' },
+    bios: { type: 'string' },
+    'vga-bios': { type: 'string' },
+    keys: { type: 'string' },
+    'exit-after': { type: 'string' },
+    screenshot: { type: 'string' },
   },
   help: {
     kernel: 'Linux bzImage to boot directly',
@@ -125,24 +207,59 @@ export const command: CliCommand = {
     serial: 'where COM1 goes: stdio (default), a file, or none',
     timeout: 'stop after this many seconds with exit code 124',
     clock: 'realtime (default) or virtual (guest time follows executed instructions)',
+    cdrom: 'ISO image for the CD-ROM drive (booted through the BIOS)',
+    disk: 'disk image (raw or qcow2); repeat for more disks',
+    boot: 'cdrom or disk: what the BIOS boots first (default: cdrom when there is one)',
+    bios: 'BIOS image (default: SeaBIOS from the app or the system)',
+    'vga-bios': 'VGA BIOS image (default: SeaBIOS vgabios-stdvga.bin)',
+    keys: 'press keys at guest-run seconds, e.g. "Enter@30,ArrowDown@40" (KeyboardEvent.code names)',
+    'exit-after': 'stop after this many seconds of guest time, exit code 0',
+    screenshot: 'write the screen at exit to this PNG file',
   },
   async run({ values, positionals }, ctx) {
     let config: MachineConfig;
     let timeout: number | null;
     let serialSpec: string;
+    let keys: KeyPress[] = [];
+    let exitAfter: number | null;
+    let screenshot: string | undefined;
     try {
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const clock = str(values, 'clock') ?? 'realtime';
       if (clock !== 'realtime' && clock !== 'virtual') throw new UsageError(`--clock ${clock}: choose realtime or virtual`);
+      const boot = str(values, 'boot');
+      if (boot !== undefined && boot !== 'cdrom' && boot !== 'disk') throw new UsageError(`--boot ${boot}: choose cdrom or disk`);
+      const kernel = str(values, 'kernel');
+      const cdrom = str(values, 'cdrom');
+      const disks = strings(values, 'disk');
+      if (boot === 'cdrom' && cdrom === undefined) throw new UsageError('--boot cdrom needs --cdrom ISO');
+      if (boot === 'disk' && disks.length === 0) throw new UsageError('--boot disk needs --disk FILE');
+      if (kernel !== undefined) {
+        for (const o of ['cdrom', 'disk', 'boot', 'bios', 'vga-bios']) {
+          if (values[o] !== undefined) throw new UsageError(`--${o} boots through the BIOS and cannot be combined with --kernel`);
+        }
+      }
+      screenshot = str(values, 'screenshot');
+      if (screenshot !== undefined && kernel !== undefined) throw new UsageError('--screenshot needs a display; direct --kernel boot has none');
       config = {
         memoryMiB: parseMemory(str(values, 'memory')),
         accel: parseAccel(str(values, 'accel')),
-        kernel: str(values, 'kernel'),
+        kernel,
         initrd: str(values, 'initrd'),
         cmdline: str(values, 'append'),
+        cdrom,
+        disks: disks.map((path) => ({ path })),
+        boot: boot as BootDevice | undefined,
+        bios: str(values, 'bios'),
+        vgaBios: str(values, 'vga-bios'),
+        // Headless: firmware and bootloader text reaches the terminal too.
+        firmwareSerialConsole: true,
         clock,
         onTripleFault: 'crash',
       };
+      const keyText = str(values, 'keys');
+      if (keyText !== undefined) keys = parseKeys(keyText);
+      exitAfter = parseSeconds('exit-after', str(values, 'exit-after'));
       timeout = parseTimeout(str(values, 'timeout'));
       serialSpec = str(values, 'serial') ?? 'stdio';
     } catch (e) {
@@ -172,6 +289,9 @@ export const command: CliCommand = {
 
     let timedOut = false;
     let quit = false;
+    let exitedAfter = false;
+    scheduleKeys(machine, keys);
+    if (exitAfter !== null) scheduleExit(machine, exitAfter, () => (exitedAfter = true));
     const timer =
       timeout === null
         ? null
@@ -191,7 +311,17 @@ export const command: CliCommand = {
       detach();
       await serial.close();
     }
+    if (screenshot !== undefined) {
+      const screen = machine.screenshot();
+      if (screen === null) return fail(ctx, `--screenshot ${screenshot}: the machine has no display`, 1);
+      try {
+        writeFileSync(screenshot, screenToPng(screen));
+      } catch (e) {
+        return fail(ctx, `--screenshot ${screenshot}: ${(e as Error).message}`, 2);
+      }
+    }
     if (timedOut) return fail(ctx, `timed out after ${timeout} s`, EXIT_TIMEOUT);
+    if (exitedAfter) return 0;
     if (quit) return 0;
     switch (exit.kind) {
       case 'poweroff':
