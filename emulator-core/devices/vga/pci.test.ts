@@ -94,6 +94,11 @@ describe('std-vga PCI function', () => {
     r.vga.configWrite(0x04, 2, 0x0003);
     expect(r.memory.pageMap[0x100] & 0xff).toBe(0);
     expect(r.memory.pageMap[0x100] >>> 8).toBe(0x100);
+    // Nor over firmware or another BAR: BAR2 at the LFB's address stays unmapped.
+    r.vga.configWrite(0x10, 4, 0xe0000000);
+    r.vga.configWrite(0x18, 4, 0xe0000000);
+    expect(r.memory.pageMap[0xe0000] & 0xff).toBe(0);
+    expect(r.memory.read32(0xe0000010) >>> 0).toBe(0xdeadbeef);
     // reset() turns decoding off.
     r.vga.configWrite(0x10, 4, 0xe0000000);
     expect(r.memory.pageMap[0xe0000] & 0xff).toBe(0);

@@ -9,7 +9,7 @@ import { PciFunction } from '../../bus/pci.js';
 import { BadInputError, EmulatorError } from '../../errors.js';
 import type { Clock } from '../../machine/clock.js';
 import type { ScreenUpdate } from '../../machine/types.js';
-import { PAGE_RAM, PAGE_ROM, PAGE_SIZE, type GuestMemory, type MmioHandler } from '../../memory/guest-memory.js';
+import { PAGE_KIND_MASK, PAGE_RAM, PAGE_ROM, PAGE_SIZE, PAGE_UNMAPPED, type GuestMemory, type MmioHandler } from '../../memory/guest-memory.js';
 import type { Device, DeviceState } from '../device.js';
 import { StateReader } from '../state.js';
 import {
@@ -240,7 +240,7 @@ export class StdVga extends PciFunction implements Device, PortIoHandler {
   /**
    * Map BAR `bar` at `base` (-1: unmap) in the attached guest memory. attach({ mapBars: true })
    * calls this from onBarChange; call it yourself from your own listener otherwise. BARs
-   * that would cover RAM or leave 32-bit space are not mapped.
+   * that would cover RAM or anything else already mapped, or leave 32-bit space, are not mapped.
    */
   mapBar(bar: number, base: number): void {
     const memory = this.memory;
@@ -255,6 +255,8 @@ export class StdVga extends PciFunction implements Device, PortIoHandler {
     if (base < 0 || spec === undefined) return;
     const size = Math.ceil(spec.size / PAGE_SIZE) * PAGE_SIZE;
     if (base % PAGE_SIZE !== 0 || base < memory.ramBytes || base + size > 0x100000000) return;
+    // Pages something else decodes (firmware, another BAR) stay with it.
+    for (let p = base; p < base + size; p += PAGE_SIZE) if ((memory.pageMap[p >>> 12] & PAGE_KIND_MASK) !== PAGE_UNMAPPED) return;
     const backing = this.barBacking(bar);
     if (backing !== null) {
       memory.mapBacking(base, size, backing.offset, backing.writable ? PAGE_RAM : PAGE_ROM);
