@@ -148,8 +148,14 @@ export class GuestMemory {
     if (physStart % PAGE_SIZE !== 0 || size % PAGE_SIZE !== 0) {
       throw new EmulatorError('INTERNAL', `${name}: MMIO range must be page aligned`);
     }
-    const idx = this.mmio.length;
-    this.mmio.push({ start: physStart, end: physStart + size, handler, name });
+    // Re-registering the same range for the same handler (a window flipping between an
+    // MMIO and a RAM view) reuses its record instead of growing the table.
+    let idx = this.mmio.findIndex((m) => m.handler === handler && m.start === physStart && m.end === physStart + size);
+    if (idx < 0) {
+      idx = this.mmio.length;
+      if (idx > 0x7fff) throw new EmulatorError('INTERNAL', `${name}: too many MMIO registrations`);
+      this.mmio.push({ start: physStart, end: physStart + size, handler, name });
+    }
     const first = physStart >>> PAGE_SHIFT;
     for (let i = 0; i < size >>> PAGE_SHIFT; i++) {
       this.pageMap[first + i] = PAGE_MMIO;
