@@ -169,11 +169,20 @@ export class IdeController extends PciFunction implements Device, PortIoHandler 
     return (this.config[IDETIM[channel] + 1] & IDETIM_DECODE_HI) !== 0;
   }
 
+  /** Which channel's command block (0-7 in the low bits) or control port `port` is, or -1. */
+  private static legacyChannel(port: number): -1 | 0 | 1 {
+    const block = port & 0xfff8;
+    if (block === CMD_BASE[0] || port === CTL_PORT[0]) return 0;
+    if (block === CMD_BASE[1] || port === CTL_PORT[1]) return 1;
+    return -1;
+  }
+
   ioRead(port: number, size: AccessSize): number {
-    for (const ch of [0, 1] as const) {
-      const base = CMD_BASE[ch];
-      if (port >= base && port < base + 8) return this.decodes(ch) ? this.channels[ch].readCommand(port - base, size) : ALL_ONES[size];
-      if (port === CTL_PORT[ch]) return this.decodes(ch) ? this.channels[ch].readAltStatus() : ALL_ONES[size];
+    const ch = IdeController.legacyChannel(port);
+    if (ch !== -1) {
+      if (!this.decodes(ch)) return ALL_ONES[size];
+      const channel = this.channels[ch];
+      return port === CTL_PORT[ch] ? channel.readAltStatus() : channel.readCommand(port & 7, size);
     }
     const off = port - this.bmMapped;
     if (this.bmMapped >= 0 && off >= 0 && off < BM_BYTES) return this.channels[off >>> 3].bm.read(off & 7, size);
@@ -181,16 +190,13 @@ export class IdeController extends PciFunction implements Device, PortIoHandler 
   }
 
   ioWrite(port: number, size: AccessSize, value: number): void {
-    for (const ch of [0, 1] as const) {
-      const base = CMD_BASE[ch];
-      if (port >= base && port < base + 8) {
-        if (this.decodes(ch)) this.channels[ch].writeCommand(port - base, size, value);
-        return;
-      }
-      if (port === CTL_PORT[ch]) {
-        if (this.decodes(ch)) this.channels[ch].writeControl(value & 0xff);
-        return;
-      }
+    const ch = IdeController.legacyChannel(port);
+    if (ch !== -1) {
+      if (!this.decodes(ch)) return;
+      const channel = this.channels[ch];
+      if (port === CTL_PORT[ch]) channel.writeControl(value & 0xff);
+      else channel.writeCommand(port & 7, size, value);
+      return;
     }
     const off = port - this.bmMapped;
     if (this.bmMapped >= 0 && off >= 0 && off < BM_BYTES) this.channels[off >>> 3].bm.write(off & 7, size, value);

@@ -313,6 +313,12 @@ export class MemoryBackend implements BlockBackend {
     return this.held.length;
   }
 
+  /** Stop holding: everything held now or later proceeds. */
+  releaseAll(): void {
+    this.hold = false;
+    this.release(true);
+  }
+
   /** Let the oldest held request (or all) proceed. */
   release(all = false): void {
     const n = all ? this.held.length : Math.min(1, this.held.length);
