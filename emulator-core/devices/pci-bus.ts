@@ -132,7 +132,7 @@ export class PciBus implements Device, PortIoHandler {
       const mask = size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
       if (fn === undefined) return mask;
       const offset = (this.address & 0xfc) + (port & 3);
-      return fn.configRead(offset, size) & mask;
+      return (fn.configRead(offset, size) & mask) >>> 0;
     }
     if (port === PCI_CONFIG_ADDRESS && size === 4) return this.address >>> 0;
     if (port === PCI_RESET_CONTROL && size === 1) return this.resetControl;
