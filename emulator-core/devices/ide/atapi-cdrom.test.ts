@@ -94,6 +94,10 @@ describe('ATAPI CD-ROM: reading', () => {
     expect(r.blocks.slice(0, 3)).toEqual([1000, 1000, 1000]);
     expect(r.blocks.reduce((a, b) => a + b, 0)).toBe(4096);
     expect(Buffer.from(r.data).equals(Buffer.from(iso.subarray(100 * 2048, 102 * 2048)))).toBe(true);
+    // A limit of 1 still moves words (a block of 0 bytes would never end).
+    r = await rig.packet(1, 0, read10(100, 1), { limit: 1 });
+    expect(r.blocks.every((n) => n === 2)).toBe(true);
+    expect(Buffer.from(r.data).equals(Buffer.from(iso.subarray(100 * 2048, 101 * 2048)))).toBe(true);
     // A large limit moves many sectors per block; one backend request for the command.
     r = await rig.packet(1, 0, [0xa8, 0, 0, 0, 0, 200, 0, 0, 0, 40, 0, 0], { limit: 0xffff });
     expect(r.blocks).toEqual([65534, 65534 - 65534 + 81920 - 65534]);
@@ -250,6 +254,17 @@ describe('ATAPI CD-ROM: disc structure', () => {
     expect(r.data[1] & 0x10).toBe(0);
     r = await rig.packet(1, 0, [0xbb, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0]);
     expect(r.status).toBe(ST_DRDY | ST_DSC);
+  });
+
+  it('READ TRACK INFORMATION describes the one data track', async () => {
+    const { rig } = await cdRig();
+    let r = await rig.packet(1, 0, [0x52, 0x01, 0, 0, 0, 1, 0, 0, 36, 0]);
+    expect(r.data.length).toBe(36);
+    expect([r.data[2], r.data[3]]).toEqual([1, 1]);
+    expect(be32(r.data, 24)).toBe(ISO_SECTORS);
+    r = await rig.packet(1, 0, [0x52, 0x01, 0, 0, 0, 2, 0, 0, 36, 0]);
+    expect(r.status & ST_ERR).toBe(ST_ERR);
+    expect(await rig.sense(1, 0)).toEqual([0x5, 0x24, 0x00]);
   });
 
   it('GET CONFIGURATION: current profile CD-ROM, profile list, one-feature requests', async () => {

@@ -60,6 +60,7 @@ const COMMANDS: ReadonlyMap<number, CommandInfo> = new Map([
   [SCSI.GET_CONFIGURATION, { allowUa: true, needsMedium: false }],
   [SCSI.GET_EVENT_STATUS_NOTIFICATION, { allowUa: true, needsMedium: false }],
   [SCSI.READ_DISC_INFORMATION, { allowUa: false, needsMedium: true }],
+  [SCSI.READ_TRACK_INFORMATION, { allowUa: false, needsMedium: true }],
   [SCSI.MODE_SENSE_10, { allowUa: false, needsMedium: false }],
   [SCSI.READ_12, { allowUa: false, needsMedium: true }],
   [SCSI.SET_CD_SPEED, { allowUa: false, needsMedium: false }],
@@ -363,6 +364,8 @@ export class AtapiCdrom implements IdeDrive {
       case SCSI.READ_DISC_INFORMATION:
         if ((cdb[1] & 0x07) !== 0) throw new CheckCondition(SK.ILLEGAL_REQUEST, ASC.INVALID_FIELD_IN_CDB);
         return this.reply(host, this.discInformation(), be16(cdb, 7));
+      case SCSI.READ_TRACK_INFORMATION:
+        return this.reply(host, this.trackInformation(cdb), be16(cdb, 7));
       case SCSI.MODE_SENSE_10:
         return this.reply(host, this.modeSense(cdb), be16(cdb, 7));
       case SCSI.MECHANISM_STATUS: {
@@ -606,6 +609,25 @@ export class AtapiCdrom implements IdeDrive {
     b[8] = 0x00; // CD-DA or CD-ROM
     put32(b, 16, 0xffffffff); // no next session
     put32(b, 20, 0xffffffff);
+    return b;
+  }
+
+  /** READ TRACK INFORMATION for the one data track (by LBA, track 1 or session 1). */
+  private trackInformation(cdb: Uint8Array): Uint8Array {
+    const type = cdb[1] & 0x03;
+    const n = be32(cdb, 2);
+    const valid = (type === 0 && n < this.capacity) || (type === 1 && n === 1) || (type === 2 && n === 1);
+    if (!valid) throw new CheckCondition(SK.ILLEGAL_REQUEST, ASC.INVALID_FIELD_IN_CDB);
+    const b = new Uint8Array(36);
+    put16(b, 0, 34);
+    b[2] = 1; // track number
+    b[3] = 1; // session number
+    b[5] = 0x04; // data track, recorded uninterrupted
+    b[6] = 0x01; // data mode 1
+    b[7] = 0x02; // last recorded address valid
+    put32(b, 8, 0); // track start
+    put32(b, 24, this.capacity); // track size
+    put32(b, 28, Math.max(0, this.capacity - 1)); // last recorded address
     return b;
   }
 

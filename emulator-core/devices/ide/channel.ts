@@ -405,7 +405,9 @@ export class IdeChannel implements BusMasterListener {
     }
     let limit = (tf.hcyl << 8) | tf.lcyl;
     // 0 is not a valid limit and 0xFFFF is odd: both mean "as much as a block can hold".
+    // A limit of 1 would make empty blocks for ever; a word is the least a host moves.
     if (limit === 0 || limit === 0xffff) limit = 0xfffe;
+    else if (limit < 2) limit = 2;
     const cap = spec.target === 'medium' ? Math.min(spec.bytes, spec.dma ? DMA_CHUNK : PIO_CHUNK) : spec.bytes;
     const t = newTransfer(unit, spec, drive.kind === 'atapi', limit, cap);
     this.xfer = t;
