@@ -43,8 +43,13 @@ describe('ATAPI CD-ROM: identification', () => {
     expect(await rig.waitNotBusy(1)).toBe(ST_DRDY | ST_ERR);
     expect(rig.error(1)).toBe(ER_ABRT);
     expect([rig.reg(1, 4), rig.reg(1, 5)]).toEqual([0x14, 0xeb]);
+    const edges = rig.edges[15];
     rig.issue(1, 0, CMD.IDENTIFY_PACKET_DEVICE);
     const id = new Uint16Array((await rig.pioIn(1, 512, 512)).buffer);
+    // Plain ATA PIO: one interrupt for the block, none at the end, no byte count in LBA mid/high.
+    expect(rig.edges[15]).toBe(edges + 1);
+    expect(rig.altStatus(1)).toBe(ST_DRDY | ST_DSC);
+    expect([rig.reg(1, 4), rig.reg(1, 5)]).toEqual([0, 0]);
     expect(id[0]).toBe(0x85c0);
     let model = '';
     for (let i = 27; i < 47; i++) model += String.fromCharCode(id[i] >>> 8, id[i] & 0xff);

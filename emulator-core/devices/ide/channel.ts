@@ -300,6 +300,7 @@ export class IdeChannel implements BusMasterListener {
   /** A drive threw or forgot to finish: the guest sees ABRT, the host log sees the bug. */
   private commandBug(unit: 0 | 1, err: unknown): void {
     this.owner.hostError(err, { channel: this.index, unit, op: 'command' });
+    this.epoch++; // whatever the command had started must not complete it later
     this.xfer = null;
     this.failCommand(unit, ER_ABRT);
   }
@@ -409,9 +410,10 @@ export class IdeChannel implements BusMasterListener {
     if (limit === 0 || limit === 0xffff) limit = 0xfffe;
     else if (limit < 2) limit = 2;
     const cap = spec.target === 'medium' ? Math.min(spec.bytes, spec.dma ? DMA_CHUNK : PIO_CHUNK) : spec.bytes;
-    const t = newTransfer(unit, spec, drive.kind === 'atapi', limit, cap);
-    this.xfer = t;
     if (spec.target === 'packet') this.packetCmd = true;
+    // Only a PACKET command's data phase uses ATAPI blocks; IDENTIFY PACKET DEVICE is plain ATA PIO.
+    const t = newTransfer(unit, spec, this.packetCmd, limit, cap);
+    this.xfer = t;
     if (spec.target === 'buffer' && spec.dir === 'in') {
       if (spec.data === null || spec.data.length < spec.bytes) throw new Error('transfer without its data');
       t.buf.set(spec.data.subarray(0, spec.bytes));
@@ -765,7 +767,7 @@ export class IdeChannel implements BusMasterListener {
     const packetCmd = r.bool('packetCmd');
     const tfApply = r.objs('tfs', 2).map((tr) => TaskFile.parse(tr));
     const bmApply = BusMaster.parse(r.obj('bm'));
-    const xfer = this.parseTransfer(r);
+    const xfer = this.parseTransfer(r, packetCmd);
     return () => {
       this.epoch++;
       this.unit = unit;
@@ -778,7 +780,7 @@ export class IdeChannel implements BusMasterListener {
     };
   }
 
-  private parseTransfer(r: StateReader): Transfer | null {
+  private parseTransfer(r: StateReader, packetCmd: boolean): Transfer | null {
     if (!r.bool('hasXfer')) return null;
     const xr = r.obj('xfer');
     const unit = xr.int('unit', 0, 1) as 0 | 1;
@@ -798,7 +800,8 @@ export class IdeChannel implements BusMasterListener {
     const limit = xr.int('limit', 2, 0xfffe);
     const cap = target === 'medium' ? Math.min(spec.bytes, spec.dma ? DMA_CHUNK : PIO_CHUNK) : spec.bytes;
     if (target !== 'medium' && cap > 65536) xr.fail('bytes', 'is too large for a reply');
-    const t = newTransfer(unit, spec, drive!.kind === 'atapi', limit, cap);
+    if (packetCmd && drive!.kind !== 'atapi') xr.fail('unit', 'holds a disk, not a packet device');
+    const t = newTransfer(unit, spec, packetCmd, limit, cap);
     t.chunkStart = xr.int('chunkStart', 0, spec.bytes);
     t.chunkLen = xr.int('chunkLen', 0, cap);
     t.pos = xr.int('pos', 0, t.chunkLen);
