@@ -472,7 +472,7 @@ export class IdeChannel implements BusMasterListener {
       v >>>= 0;
     }
     t.pos = Math.min(p + size, t.blockEnd);
-    if (t.pos === t.blockEnd) this.blockDone(t);
+    if (t.pos === t.blockEnd) this.guarded(t.unit, () => this.blockDone(t));
     return v;
   }
 
@@ -484,7 +484,16 @@ export class IdeChannel implements BusMasterListener {
     else if (size === 4 && (p & 3) === 0 && p + 4 <= t.blockEnd) t.u32[p >>> 2] = value;
     else for (let i = 0; i < size; i++) if (p + i < t.blockEnd) t.buf[p + i] = value >>> (i * 8);
     t.pos = Math.min(p + size, t.blockEnd);
-    if (t.pos === t.blockEnd) this.blockDone(t);
+    if (t.pos === t.blockEnd) this.guarded(t.unit, () => this.blockDone(t));
+  }
+
+  /** Run protocol code on behalf of a port access: a bug ends the command, never the machine. */
+  private guarded(unit: 0 | 1, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.commandBug(unit, err);
+    }
   }
 
   private blockDone(t: Transfer): void {
@@ -604,7 +613,7 @@ export class IdeChannel implements BusMasterListener {
   /** BusMasterListener: the guest set START. */
   dmaStarted(): void {
     const t = this.xfer;
-    if (t !== null && t.state === 'dma-wait') this.runDma(t);
+    if (t !== null && t.state === 'dma-wait') this.guarded(t.unit, () => this.runDma(t));
   }
 
   private runDma(t: Transfer): void {

@@ -219,6 +219,30 @@ describe('register file', () => {
     expect(rig.reg(0, 3)).toBe(6);
   });
 
+  it('a bug in a drive ends the command with ABRT and is reported; the machine goes on', async () => {
+    class BuggyDisk extends AtaDisk {
+      override transferDone(): void {
+        throw new Error('bug in transferDone');
+      }
+    }
+    const backend = new MemoryBackend(new Uint8Array(1 << 20));
+    const rig = new IdeRig({ drives: [{ channel: 0, unit: 0, drive: new BuggyDisk(backend) }] });
+    rig.issue(0, 0, CMD.READ_SECTORS, { lba: 0, count: 1 });
+    await rig.waitNotBusy(0);
+    rig.status(0);
+    expect(() => rig.readData(0, 512)).not.toThrow();
+    expect(rig.altStatus(0)).toBe(ST_DRDY | ST_ERR);
+    expect(rig.error(0)).toBe(ER_ABRT);
+    expect(rig.hostErrors.map((e) => e.site.op)).toEqual(['command']);
+    rig.writePrd(0x8000, [[0x20000, 512]]);
+    rig.setupDma(0, 0x8000, true);
+    rig.issue(0, 0, CMD.READ_DMA, { lba: 0, count: 1 });
+    rig.startDma(0);
+    await rig.idle();
+    expect(rig.status(0)).toBe(ST_DRDY | ST_ERR);
+    expect(rig.hostErrors).toHaveLength(2);
+  });
+
   it('a command clears the pending interrupt; status reads acknowledge it, alternate status does not', async () => {
     const rig = new IdeRig({ drives: [{ channel: 0, unit: 0, drive: disk() }] });
     rig.issue(0, 0, CMD.CHECK_POWER_MODE);
