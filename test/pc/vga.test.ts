@@ -16,6 +16,8 @@ import { Machine } from '../../emulator-core/machine/machine.js';
 import type { ScreenUpdate } from '../../emulator-core/machine/types.js';
 import { screenToPng } from '../../app/cli/commands/run.js';
 import { buildVgaGuestDisk, patternAt, TEXT_LINE, VBE_HEIGHT, VBE_WIDTH } from './vga-guest.js';
+import { readFileSync } from 'node:fs';
+import { tail, terrarium } from './cli-run.js';
 
 function firmwarePresent(): boolean {
   try {
@@ -113,4 +115,32 @@ describe.skipIf(!haveFirmware || !haveNasm)('SeaBIOS + VGA BIOS on the standard 
     expect([png.width, png.height]).toEqual([VBE_WIDTH, VBE_HEIGHT]);
     expect(Buffer.compare(png.data.subarray(0, 4 * VBE_WIDTH), Buffer.from(vbe.rgba.subarray(0, 4 * VBE_WIDTH)))).toBe(0);
   }, 180_000);
+
+  it('terrarium run --keys presses Enter at a guest second, --exit-after stops, --screenshot writes the PNG', async () => {
+    const disk = join(dir, 'vga-guest-cli.img');
+    writeFileSync(disk, buildVgaGuestDisk());
+    const shot = join(dir, 'cli.png');
+    const r = await terrarium(['run', '--disk', disk, '--boot', 'disk', '--memory', '32', '--accel', 'interpreter', '--keys', 'Enter@3', '--exit-after', '30', '--screenshot', shot]);
+    expect(r.code, tail(r)).toBe(0);
+    // Firmware text reaches COM1 too (sercon), then the guest's own lines.
+    expect(r.stdout).toContain('SeaBIOS');
+    expect(r.stdout.indexOf('TEXT\n')).toBeLessThan(r.stdout.indexOf('VBE\n'));
+    const png = PNG.sync.read(readFileSync(shot));
+    expect([png.width, png.height]).toEqual([VBE_WIDTH, VBE_HEIGHT]);
+    const [r0, g0, b0] = patternAt(300, 200);
+    const o = (200 * VBE_WIDTH + 300) * 4;
+    expect([png.data[o], png.data[o + 1], png.data[o + 2]]).toEqual([r0, g0, b0]);
+  }, 120_000);
+
+  it('--exit-after stops a guest that never finishes, at that guest second, exit 0', async () => {
+    const disk = join(dir, 'vga-guest-wait.img');
+    writeFileSync(disk, buildVgaGuestDisk());
+    const shot = join(dir, 'wait.png');
+    const r = await terrarium(['run', '--disk', disk, '--boot', 'disk', '--memory', '32', '--accel', 'interpreter', '--exit-after', '8', '--screenshot', shot]);
+    expect(r.code, tail(r)).toBe(0);
+    expect(r.stdout).toContain('TEXT\n');
+    expect(r.stdout).not.toContain('VBE\n');
+    const png = PNG.sync.read(readFileSync(shot));
+    expect([png.width, png.height]).toEqual([720, 400]);
+  }, 120_000);
 });
