@@ -1,4 +1,5 @@
 /** Two-byte opcodes (0F xx): system instructions, bit operations, CMOV/SETcc, MOVZX/MOVSX. */
+import { randomFillSync } from 'node:crypto';
 import { doubleShift, mulFlags, mulS32, resHi, resLo } from './arith.js';
 import { CF, CR0_TS, CR4_TSD, EXC_NM, FS, GS, SS, VM, ZF } from './constants.js';
 import { REG8, type Cpu } from './cpu.js';
@@ -575,9 +576,28 @@ sized(
   },
 );
 
-// CMPXCHG8B
+/** Host randomness for RDRAND, fetched in batches. */
+const entropy = new Uint32Array(256);
+let entropyLeft = 0;
+function randomDword(): number {
+  if (entropyLeft === 0) {
+    randomFillSync(entropy);
+    entropyLeft = entropy.length;
+  }
+  return entropy[--entropyLeft] | 0;
+}
+
+// 0F C7: CMPXCHG8B (/1, memory) and RDRAND (/6, register)
 both(X | 0xc7, (c) => {
   const m = c.fetch8();
+  if (m >= 0xc0 && ((m >> 3) & 7) === 6) {
+    // RDRAND: always succeeds (CF=1), other arithmetic flags cleared.
+    const v = randomDword();
+    if (c.osize32) c.r32[m & 7] = v;
+    else c.r16[(m & 7) << 1] = v;
+    c.setResultFlags(1, 0, CF);
+    return;
+  }
   if (m >= 0xc0 || ((m >> 3) & 7) !== 1) c.undefinedOpcode();
   const lin = c.ea(m);
   c.checkWritable(lin, 8);

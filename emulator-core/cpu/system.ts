@@ -45,6 +45,8 @@ const FEAT_PGE = 1 << 13;
 const FEAT_CMOV = 1 << 15;
 const FEAT_PAT = 1 << 16;
 const FEAT_MMX = 1 << 23;
+/** CPUID.1:ECX RDRAND. */
+const FEAT_RDRAND = 1 << 30;
 /** CPUID.80000001h:EDX NX. */
 const FEAT_NX = 1 << 20;
 
@@ -77,7 +79,8 @@ export function cpuid(c: Cpu, features: CpuidFeatures): void {
     case 1:
       a = 0x000006f1; // family 6, model 15, stepping 1
       b = 0;
-      cc = 0;
+      // RDRAND lets a kernel seed its RNG at boot however it was loaded (host randomness).
+      cc = FEAT_RDRAND;
       d = FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_MMX;
       if (features.apic) d |= FEAT_APIC;
       break;

@@ -197,13 +197,15 @@ describe.skipIf(missing !== null).sequential('Terrarium in Chromium against terr
     if (!guest.serial) ctx.skip(`needs a guest with a shell on COM1: ${guest.reason}`);
     await page.click('[data-testid=tab-serial]');
     await page.locator('[data-testid=serial-terminal] .xterm-rows').waitFor();
-    await expect.poll(async () => (await terminalText(page)).trim().length, { timeout: 120_000 }).toBeGreaterThan(0);
+    // Keys typed before the shell opens the port are lost (Linux clears the UART FIFOs when a
+    // program opens it), so wait for the guest to say its shell is there, or for a prompt.
+    await expect.poll(() => terminalText(page), { timeout: 300_000, interval: 1000 }).toMatch(/TERRARIUM-SHELL ready|^\/ # /m);
     await page.click('[data-testid=serial-terminal]');
     await page.keyboard.type('echo $((6*7))');
     await page.keyboard.press('Enter');
     await expect.poll(() => terminalText(page), { timeout: 60_000 }).toMatch(/^42\s*$/m);
     await screenshot(page, '12-serial');
-  });
+  }, 420_000);
 
   it('stops the VM', async (ctx) => {
     if (!guest.boots && !guest.serial) ctx.skip(`needs a booting guest: ${guest.reason}`);
