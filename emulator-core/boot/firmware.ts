@@ -25,7 +25,7 @@ export interface FirmwareSearch {
 
 export interface ResolvedFirmware {
   bios: string;
-  /** null when no display is wanted, or none was found (the PC then runs without video BIOS). */
+  /** null when no display is wanted, or none was found (the VGA then has no video BIOS). */
   vgaBios: string | null;
   /** Where we looked, in order (for messages). */
   searched: string[];
@@ -97,14 +97,8 @@ export function resolveFirmware(search: FirmwareSearch): ResolvedFirmware {
   }
   let vgaBios: string | null = null;
   if (search.vgaBios !== undefined) vgaBios = usableFile(search.vgaBios, 'VGA BIOS image', '--vga-bios');
-  else if (search.wantVga) {
-    vgaBios = find(VGA_BIOS_NAMES);
-    if (vgaBios === null) {
-      throw new BadInputError(
-        `no VGA BIOS found: looked for ${VGA_BIOS_NAMES.join(' or ')} in ${dirs.join(', ')}; install SeaBIOS (${installHint(platform)}) or give --vga-bios FILE`,
-      );
-    }
-  }
+  // Without a VGA BIOS the adapter still works for guest drivers; firmware just has no int 10h.
+  else if (search.wantVga) vgaBios = find(VGA_BIOS_NAMES);
   return { bios, vgaBios, searched: dirs };
 }
 

@@ -53,7 +53,7 @@ export interface PciPcOptions {
   log: (line: string) => void;
   /** The BIOS image (SeaBIOS or any ROM of 64 KiB..16 MiB with a reset vector). */
   bios: Uint8Array;
-  /** The VGA BIOS behind the VGA's expansion ROM BAR; null: no display adapter. */
+  /** The VGA BIOS behind the VGA's expansion ROM BAR; null: the adapter has no video BIOS. */
   vgaBios: Uint8Array | null;
   bootOrder: BootDevice;
   /** Send firmware and bootloader text to COM1 (SeaBIOS's sercon) for headless runs. */
@@ -70,7 +70,7 @@ export class PciPc {
   readonly fwCfg: FwCfg;
   readonly ide: IdeController;
   readonly cdrom: AtapiCdrom | null;
-  readonly vga: StdVga | null;
+  readonly vga: StdVga;
   private readonly drives: IdeBootDevice[];
   private readonly backends: BlockBackend[];
   private refresh: ReturnType<typeof setInterval> | null = null;
@@ -116,13 +116,11 @@ export class PciPc {
     this.backends = [...options.disks, ...(options.cdrom !== null ? [options.cdrom] : [])];
 
     // Standard VGA at 02.0 with its BIOS behind the ROM BAR and VRAM beside guest RAM.
-    this.vga = null;
-    if (options.vgaBios !== null) {
-      this.vga = new StdVga({ clock: options.clock, vgaBios: options.vgaBios });
-      this.vga.attach(memory, board.io);
-      this.vga.vramInState = false;
-      this.bus.add(PCI_SLOT_VGA, 0, this.vga, this.vga.barHandlers());
-    }
+    this.vga = new StdVga({ clock: options.clock, vgaBios: options.vgaBios ?? undefined });
+    this.vga.attach(memory, board.io);
+    this.vga.vramInState = false;
+    this.bus.add(PCI_SLOT_VGA, 0, this.vga, this.vga.barHandlers());
+    if (options.vgaBios === null) options.log('no VGA BIOS found (install seabios or give --vga-bios): the display has no video BIOS');
 
     this.fwCfg = new FwCfg(memory);
     board.io.register(FW_CFG_PORT_SEL, 2, this.fwCfg, 'fw-cfg');
@@ -135,13 +133,12 @@ export class PciPc {
       board.devices.push(dbg);
       this.fwCfg.onDiagnostic = options.firmwareDebug;
     }
-    board.devices.push(this.bus, this.host, this.isa, this.pm, this.ide, this.fwCfg);
-    if (this.vga !== null) board.devices.push(this.vga);
+    board.devices.push(this.bus, this.host, this.isa, this.pm, this.ide, this.vga, this.fwCfg);
   }
 
   /** The whole screen, or null without a display adapter. */
   screenshot(): ScreenUpdate | null {
-    return this.vga === null ? null : this.vga.screenshotUpdate();
+    return this.vga.screenshotUpdate();
   }
 
   /**
@@ -150,7 +147,7 @@ export class PciPc {
    */
   startDisplay(sink: (update: ScreenUpdate) => void): void {
     const vga = this.vga;
-    if (vga === null || this.refresh !== null) return;
+    if (this.refresh !== null) return;
     this.refresh = setInterval(() => {
       for (const u of vga.screenUpdates()) sink(u);
     }, DISPLAY_INTERVAL_MS);

@@ -21,8 +21,7 @@ import { tail, terrarium } from './cli-run.js';
 
 function firmwarePresent(): boolean {
   try {
-    resolveFirmware({ wantVga: true });
-    return true;
+    return resolveFirmware({ wantVga: true }).vgaBios !== null;
   } catch {
     return false;
   }
@@ -49,7 +48,7 @@ describe.skipIf(!haveFirmware || !haveNasm)('SeaBIOS + VGA BIOS on the standard 
         serialOutput: (bytes) => {
           serial += Buffer.from(bytes).toString('latin1');
           if (text === null && serial.includes('TEXT\n') && machine !== null) {
-            const vga = machine.pci!.vga!;
+            const vga = machine.pci!.vga;
             const screen = vga.textScreen()!;
             // Plane 2 of VRAM: font map A, 32 bytes per character.
             const font = new Uint8Array(256 * 32);
