@@ -42,9 +42,16 @@ describe.skipIf(!haveFirmware || !haveNasm)('SeaBIOS + VGA BIOS on the standard 
     let serial = '';
     let text: { lines: string[]; shot: ScreenUpdate; font: Uint8Array; chars: Uint8Array; attrs: Uint8Array; cols: number } | null = null;
     let machine: Machine | null = null;
+    let updates = 0;
+    let updatedPixels = 0;
     machine = await Machine.create(
       { memoryMiB: 32, accel: 'interpreter', disks: [{ path: disk, format: 'raw' }], boot: 'disk', onTripleFault: 'crash' },
       {
+        screenUpdate: (u) => {
+          updates++;
+          updatedPixels += u.w * u.h;
+          expect(u.rgba.length).toBeGreaterThanOrEqual(u.w * u.h * 4);
+        },
         serialOutput: (bytes) => {
           serial += Buffer.from(bytes).toString('latin1');
           if (text === null && serial.includes('TEXT\n') && machine !== null) {
@@ -65,6 +72,9 @@ describe.skipIf(!haveFirmware || !haveNasm)('SeaBIOS + VGA BIOS on the standard 
     clearTimeout(timer);
     expect(serial, `guest serial output: ${serial}`).toContain('VBE\n');
     expect(exit.kind).toBe('halt');
+    // The display's changes reached the listener while the guest ran.
+    expect(updates).toBeGreaterThan(0);
+    expect(updatedPixels).toBeGreaterThan(0);
 
     // Text mode: the line is on the screen, and every pixel of its cells is foreground
     // exactly where the glyph in plane 2 has a bit set (9-dot cells, 16 lines).
