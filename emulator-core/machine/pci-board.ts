@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { checkBiosImage, checkOptionRom, resolveFirmware } from '../boot/firmware.js';
 import { BadInputError } from '../errors.js';
-import { openDisk, type BlockBackend } from '../storage/index.js';
+import { detectDiskFormat, openDisk, type BlockBackend } from '../storage/index.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
 import { FwCfg, FW_CFG_BOOT_MENU, FW_CFG_MAX_CPUS, FW_CFG_NB_CPUS, FW_CFG_NOGRAPHIC, FW_CFG_PORT_DMA, FW_CFG_PORT_SEL, FW_CFG_RAM_SIZE, FW_CFG_UUID, leInt } from '../devices/fw-cfg.js';
 import { I440fx } from '../devices/i440fx.js';
@@ -286,6 +286,7 @@ export async function preparePciPc(config: MachineConfig, wantVga: boolean): Pro
 
 /** An ISO image as a read-only raw medium of whole 2048-byte blocks. */
 export async function openCdrom(file: string): Promise<BlockBackend> {
+  if ((await detectDiskFormat(file)) === 'qcow2') throw new BadInputError(`CD-ROM image ${file} is a qcow2 disk image, not an ISO; attach it with --disk`);
   const medium = await openDisk(file, { format: 'raw', readOnly: true });
   if (medium.size === 0 || medium.size % 2048 !== 0) {
     await medium.close();

@@ -71,6 +71,14 @@ describe('terrarium run and disk create: bad input', () => {
     expect(sha(f)).toBe(before);
   });
 
+  it('a qcow2 image given as the CD', async () => {
+    const f = join(dir, 'disk-as-cd.qcow2');
+    writeFileSync(f, Buffer.concat([Buffer.from([0x51, 0x46, 0x49, 0xfb]), Buffer.alloc(2044)]));
+    const before = sha(f);
+    expectOneLine(await terrarium(['run', '--cdrom', f, '--exit-after', '1']), /is a qcow2 disk image, not an ISO; attach it with --disk/);
+    expect(sha(f)).toBe(before);
+  });
+
   it('missing CD, disk, BIOS and VGA BIOS files', async () => {
     expectOneLine(await terrarium(['run', '--cdrom', join(dir, 'none.iso')]), /none\.iso: no such file/);
     expectOneLine(await terrarium(['run', '--disk', join(dir, 'none.img')]), /none\.img: no such file/);
