@@ -1,0 +1,87 @@
+/**
+ * One suite of small guests under both backends with the same expected serial output: the
+ * software CPU, and KVM with the in-kernel irqchip and with our own PIC. KVM cases skip
+ * loudly only where /dev/kvm is missing; guests need nasm.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
+import { buildRom, GUESTS, SLEEPER, SPINNER, TRIPLE_FAULT } from './guests.js';
+import { BACKENDS, kvmMissing, runGuest, startGuest, until, type Backend } from './harness.js';
+
+const haveNasm = nasmAvailable();
+if (!haveNasm) console.warn('*** SKIPPING the KVM/interpreter guest suite: nasm is not installed ***');
+if (kvmMissing !== null) console.warn(`*** SKIPPING the KVM half of the guest suite: ${kvmMissing} ***`);
+
+const roms = new Map<string, string>();
+beforeAll(() => {
+  if (!haveNasm) return;
+  for (const g of GUESTS) roms.set(g.name, buildRom(g.name, g.source));
+  roms.set('spinner', buildRom('spinner', SPINNER));
+  roms.set('sleeper', buildRom('sleeper', SLEEPER));
+});
+
+function skipReason(backend: Backend): string | null {
+  if (!haveNasm) return 'nasm is not installed';
+  if (backend !== 'interpreter' && kvmMissing !== null) return kvmMissing;
+  return null;
+}
+
+for (const backend of BACKENDS) {
+  const skip = skipReason(backend);
+  describe.skipIf(skip !== null)(`guests on ${backend}`, () => {
+    for (const g of GUESTS) {
+      if (g.kvmOnly !== undefined && backend === 'interpreter') {
+        it.skip(`${g.name} (skipped on the interpreter: ${g.kvmOnly})`, () => {});
+        continue;
+      }
+      it(g.name, async () => {
+        const r = await runGuest(roms.get(g.name)!, backend);
+        expect(r.serial).toBe(g.expected);
+        if (g === TRIPLE_FAULT) {
+          expect(r.exit.kind).toBe('crash');
+          expect(r.exit.reason).toMatch(/^triple fault at 0008:000f[0-9a-f]{4}$/);
+        } else {
+          expect(r.exit).toEqual({ kind: 'poweroff', reason: 'the guest powered off (ACPI S5)' });
+        }
+      });
+    }
+
+    it('pause, resume and power-off of a guest spinning in a loop', async () => {
+      const g = await startGuest(roms.get('spinner')!, backend);
+      const counter = (): number => g.machine.board.memory.read32(0x500) >>> 0;
+      await until(() => g.serial().includes('spinning') && counter() > 1000, 20_000, 'the guest to spin');
+      g.machine.pause();
+      await until(() => g.machine.runState === 'paused', 5_000, 'the pause');
+      await new Promise((r) => setTimeout(r, 100));
+      const c1 = counter();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(counter()).toBe(c1);
+      g.machine.resume();
+      expect(g.machine.runState).toBe('running');
+      await until(() => counter() > c1, 10_000, 'the guest to spin again');
+      const t0 = performance.now();
+      g.machine.powerOff();
+      const exit = await g.done;
+      expect(exit.kind).toBe('stopped');
+      expect(performance.now() - t0).toBeLessThan(3000);
+    });
+
+    it('pause, resume and power-off of a guest halted forever', async () => {
+      const g = await startGuest(roms.get('sleeper')!, backend);
+      await until(() => g.serial().includes('halting'), 20_000, 'the guest to halt');
+      await new Promise((r) => setTimeout(r, 300));
+      g.machine.pause();
+      await until(() => g.machine.runState === 'paused', 5_000, 'the pause');
+      g.machine.resume();
+      expect(g.machine.runState).toBe('running');
+      // Still halted with interrupts enabled: the run does not end on its own.
+      const raced = await Promise.race([g.done.then(() => 'ended'), new Promise((r) => setTimeout(() => r('running'), 400))]);
+      expect(raced).toBe('running');
+      const t0 = performance.now();
+      g.machine.powerOff();
+      const exit = await g.done;
+      expect(exit.kind).toBe('stopped');
+      expect(performance.now() - t0).toBeLessThan(3000);
+    });
+  });
+}
