@@ -1,15 +1,19 @@
 import { readFileSync, statSync } from 'node:fs';
 import { buildAcpiTables } from '../boot/acpi-tables.js';
-import { linux32EntryState } from '../boot/entry.js';
+import { hasLinux64Entry, linux32EntryState, linux64EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
 import { Cpu } from '../cpu/cpu.js';
 import { Jit } from '../cpu/jit/jit.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
-import { BadInputError, EmulatorError } from '../errors.js';
-import { PacedClock, type Clock } from './clock.js';
+import type { CpuState } from '../cpu/state.js';
+import { KvmBackend } from '../kvm/backend.js';
+import { chooseAccel } from '../kvm/probe.js';
+import { BadInputError, EmulatorError, HostError } from '../errors.js';
+import { PacedClock, RealtimeClock, type Clock } from './clock.js';
 import { VirtualClock } from './virtual-clock.js';
 import type { MachineControl } from './control.js';
 import { runInterpreterLoop } from './interpreter-loop.js';
+import { runKvmLoop } from './kvm-loop.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
 import { openCdrom, PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
@@ -62,7 +66,12 @@ export class Machine implements MachineControl {
   /** Compiles hot guest code; null runs the pure interpreter (TERRARIUM_JIT=0). */
   readonly jit: Jit | null;
   readonly clock: Clock;
-  private readonly pins = new DeferredPins();
+  /** The CPU's INTR/NMI pins as the PIC drives them (the KVM loop re-targets them). */
+  readonly pins = new DeferredPins();
+  /** The KVM virtual machine when the guest runs on KVM; null on the software CPU. */
+  kvm: KvmBackend | null = null;
+  /** Entry state only KVM can take (64-bit Linux entry); otherwise the software CPU's state is the entry state. */
+  private kvmEntry: CpuState | null = null;
   private state: RunState = 'stopped';
   private a20Enabled = true;
   resetRequested: string | null = null;
@@ -81,11 +90,13 @@ export class Machine implements MachineControl {
     readonly config: MachineConfig,
     readonly listener: MachineListener,
     firmware: PciPcPlan | null = null,
+    onKvm = false,
   ) {
-    const virtual = config.clock === 'virtual';
+    const virtual = config.clock === 'virtual' && !onKvm;
     const vclock = virtual ? new VirtualClock(1) : null;
-    const paced = virtual ? null : new PacedClock();
-    this.clock = vclock ?? paced!;
+    const paced = virtual || onKvm ? null : new PacedClock();
+    // Under KVM the guest runs at host speed and reads the host's TSC: devices follow the host clock.
+    this.clock = onKvm ? new RealtimeClock() : (vclock ?? paced!);
     this.board = new PcBoard({
       ramBytes: config.memoryMiB * 1048576,
       romBytes: firmware?.romBytes ?? 256 * 1024,
@@ -93,6 +104,7 @@ export class Machine implements MachineControl {
       pins: this.pins,
       control: this,
       serialOutput: (bytes) => this.listener.serialOutput?.(bytes),
+      sharedMemory: onKvm,
     });
     this.cpu = new Cpu(this.board.memory, this.board.io, { clock: this.clock });
     if (vclock !== null) vclock.counter = this.cpu;
@@ -114,19 +126,19 @@ export class Machine implements MachineControl {
   /** Validate the config, load firmware/kernel/disks, wire devices. Throws typed errors on bad input. */
   static async create(config: MachineConfig, listener: MachineListener = {}): Promise<Machine> {
     validateConfig(config);
-    if (config.accel === 'kvm') {
-      throw new EmulatorError('HOST', 'the KVM accelerator is not available in this build; use --accel interpreter');
-    }
+    const accel = chooseAccel(config.accel);
+    if (accel.accel === 'kvm' && accel.probe?.usable !== true) throw new HostError(`--accel kvm: ${accel.probe?.reason ?? 'KVM is not available'}`);
     const kernel = config.kernel !== undefined ? readInput(config.kernel, 'kernel') : null;
     const initrd = config.initrd !== undefined ? readInput(config.initrd, 'initrd') : null;
     // Without a kernel, firmware boots a PCI PC from its drives.
     const firmware = kernel === null ? await preparePciPc(config, true) : null;
-    const m = new Machine(config, listener, firmware);
+    const m = new Machine(config, listener, firmware, accel.accel === 'kvm');
     if (firmware !== null) m.attachPciPc(firmware);
+    if (accel.accel === 'kvm' && accel.probe !== null) m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe });
     m.kernelImage = kernel;
     m.initrdImage = initrd;
     m.loadBoot();
-    listener.accelChosen?.('interpreter', config.accel === 'auto' ? 'interpreter: the KVM backend is not available' : 'interpreter: requested');
+    listener.accelChosen?.(accel.accel, accel.why);
     return m;
   }
 
@@ -160,6 +172,9 @@ export class Machine implements MachineControl {
         cmdline: this.config.cmdline ?? '',
       });
       setCpuState(this.cpu, linux32EntryState(getCpuState(this.cpu), this.bootPlan));
+      // KVM can enter a 64-bit kernel in long mode (TERRARIUM_LINUX_ENTRY=32 keeps the 32-bit entry).
+      const entry64 = this.kvm !== null && process.env.TERRARIUM_LINUX_ENTRY !== '32' && hasLinux64Entry(this.kernelImage);
+      this.kvmEntry = entry64 ? linux64EntryState(getCpuState(this.cpu), this.bootPlan, this.board.memory) : null;
     }
   }
 
@@ -204,7 +219,7 @@ export class Machine implements MachineControl {
     const screen = this.listener.screenUpdate;
     if (screen !== undefined) this.pci?.startDisplay((u) => screen.call(this.listener, u));
     try {
-      const exit = await runInterpreterLoop(this);
+      const exit = this.kvm !== null ? await runKvmLoop(this, this.kvm) : await runInterpreterLoop(this);
       this.board.com1.flush();
       this.setState(exit.kind === 'crash' ? 'error' : 'stopped');
       return exit;
@@ -254,6 +269,11 @@ export class Machine implements MachineControl {
     if (this.clock instanceof PacedClock) this.clock.resume();
   }
 
+  /** The register state the guest starts in, for backends that load it (KVM). */
+  entryState(): CpuState {
+    return this.kvmEntry ?? getCpuState(this.cpu);
+  }
+
   whereString(): string {
     const c = this.cpu;
     return `${c.segSel[1].toString(16).padStart(4, '0')}:${(c.eip >>> 0).toString(16).padStart(8, '0')}`;
@@ -272,6 +292,7 @@ export class Machine implements MachineControl {
     this.paused = true;
     this.cpu.exitRequested = true;
     this.setState('paused');
+    this.wakeUp();
   }
 
   resume(): void {

@@ -32,6 +32,19 @@ export interface GuestMemoryOptions {
   romBytes?: number;
 }
 
+/**
+ * A SharedArrayBuffer whose first byte is page aligned, as KVM needs to map guest pages onto
+ * host pages. SharedArrayBuffers from the allocator are only 16-byte aligned; a shared
+ * WebAssembly memory is page aligned and still an ordinary JavaScript allocation (Electron
+ * refuses buffers over foreign memory). Sizes are rounded up to its 64 KiB pages.
+ */
+function pageAlignedShared(bytes: number): SharedArrayBuffer {
+  type WasmMemory = new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer };
+  const Memory = (globalThis as unknown as { WebAssembly: { Memory: WasmMemory } }).WebAssembly.Memory;
+  const pages = Math.ceil(bytes / 65536);
+  return new Memory({ initial: pages, maximum: pages, shared: true }).buffer;
+}
+
 /** Why the physical map changed (for listeners such as the CPU's TLB or KVM slots). */
 export interface MapChange {
   physStart: number;
@@ -75,7 +88,7 @@ export class GuestMemory {
     this.romBytes = romBytes;
     const total = ramBytes + romBytes;
     try {
-      this.buffer = options.shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total);
+      this.buffer = options.shared ? pageAlignedShared(total) : new ArrayBuffer(total);
     } catch (e) {
       throw new HostError(`the host refused ${Math.round(total / 1048576)} MiB for guest memory`, {
         bytes: total,
