@@ -83,7 +83,12 @@ describe('terrarium run and disk create: bad input', () => {
     expectOneLine(await terrarium(['run', '--cdrom', join(dir, 'none.iso')]), /none\.iso: no such file/);
     expectOneLine(await terrarium(['run', '--disk', join(dir, 'none.img')]), /none\.img: no such file/);
     expectOneLine(await terrarium(['run', '--bios', join(dir, 'none.bin')]), /--bios .*none\.bin does not exist/);
-    expectOneLine(await terrarium(['run', '--bios', '/usr/share/seabios/bios-256k.bin', '--vga-bios', join(dir, 'nv.bin')]), /--vga-bios .*nv\.bin does not exist/);
+    // Any file that passes the BIOS checks will do here: the VGA BIOS is looked at next.
+    const bios = join(dir, 'fake-bios.bin');
+    const image = Buffer.alloc(0x10000);
+    image[0xfff0] = 0xea;
+    writeFileSync(bios, image);
+    expectOneLine(await terrarium(['run', '--bios', bios, '--vga-bios', join(dir, 'nv.bin')]), /--vga-bios .*nv\.bin does not exist/);
   });
 
   it('files that are not firmware', async () => {
@@ -92,8 +97,11 @@ describe('terrarium run and disk create: bad input', () => {
     expectOneLine(await terrarium(['run', '--bios', f]), /is not a BIOS image/);
     const v = join(dir, 'vga.bin');
     writeFileSync(v, Buffer.alloc(4096, 0));
-    const bios = '/usr/share/seabios/bios-256k.bin';
-    if (toolAvailable('test', ['-e', bios])) expectOneLine(await terrarium(['run', '--bios', bios, '--vga-bios', v]), /is not a VGA BIOS/);
+    const bios = join(dir, 'fake-bios2.bin');
+    const image = Buffer.alloc(0x10000);
+    image[0xfff0] = 0xea;
+    writeFileSync(bios, image);
+    expectOneLine(await terrarium(['run', '--bios', bios, '--vga-bios', v]), /is not a VGA BIOS/);
   });
 
   it('bad option values', async () => {
