@@ -1,7 +1,9 @@
 /**
- * `terrarium run`: boot a machine straight from files, headless, with COM1 on the terminal.
- * Exit codes: 0 the guest powered off or halted for good, 1 the guest crashed, 2 bad input
- * (or a host refusal such as memory), 124 --timeout expired.
+ * `terrarium run`: boot a machine straight from files, headless, with COM1 on the terminal:
+ * a kernel directly, or through the BIOS from a CD and/or disks (--keys, --exit-after and
+ * --screenshot script such runs). Exit codes: 0 the guest powered off or halted for good,
+ * or --exit-after was reached; 1 the guest crashed; 2 bad input (or a host refusal such as
+ * memory); 124 --timeout expired.
  */
 import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { PNG } from 'pngjs';
