@@ -35,6 +35,10 @@ export const SIZEOF_IRQ_LEVEL = 8;
 export const SIZEOF_PIT_CONFIG = 64;
 export const SIZEOF_VCPU_EVENTS = 64;
 export const SIZEOF_DEBUGREGS = 128;
+export const SIZEOF_XSAVE = 4096;
+/** MXCSR in the XSAVE legacy area, and XSTATE_BV in its header. */
+export const XSAVE_MXCSR = 24;
+export const XSAVE_XSTATE_BV = 512;
 
 /** ioctls on /dev/kvm, a VM fd and a vCPU fd, by name (the name goes into errors). */
 export const IOCTL = {
@@ -69,6 +73,8 @@ export const IOCTL = {
   KVM_SET_VCPU_EVENTS: iow(0xa0, SIZEOF_VCPU_EVENTS),
   KVM_GET_DEBUGREGS: ior(0xa1, SIZEOF_DEBUGREGS),
   KVM_SET_DEBUGREGS: iow(0xa2, SIZEOF_DEBUGREGS),
+  KVM_GET_XSAVE: ior(0xa4, SIZEOF_XSAVE),
+  KVM_SET_XSAVE: iow(0xa5, SIZEOF_XSAVE),
 } as const;
 export type IoctlName = keyof typeof IOCTL;
 

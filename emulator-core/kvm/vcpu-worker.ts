@@ -12,7 +12,7 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { CpuState } from '../cpu/state.js';
-import { EXIT, exitName, IO_OUT, MP_STATE_HALTED, MP_STATE_RUNNABLE, SIZEOF_DEBUGREGS, SIZEOF_FPU, SIZEOF_REGS, SIZEOF_SREGS, SIZEOF_VCPU_EVENTS, SYSTEM_EVENT_CRASH, SYSTEM_EVENT_RESET, SYSTEM_EVENT_SHUTDOWN } from './abi.js';
+import { EXIT, exitName, IO_OUT, MP_STATE_HALTED, MP_STATE_RUNNABLE, SIZEOF_DEBUGREGS, SIZEOF_FPU, SIZEOF_REGS, SIZEOF_SREGS, SIZEOF_VCPU_EVENTS, SIZEOF_XSAVE, SYSTEM_EVENT_CRASH, SYSTEM_EVENT_RESET, SYSTEM_EVENT_SHUTDOWN, XSAVE_MXCSR, XSAVE_XSTATE_BV } from './abi.js';
 import {
   CHANNEL_VERSION,
   CMD_GET_STATE,
@@ -133,6 +133,8 @@ function main(d: VcpuWorkerData): void {
   const hv = new DataView(hdr.buffer);
   const one = new Uint8Array(1);
   const mp = new Uint8Array(4);
+  const xsave = new Uint8Array(SIZEOF_XSAVE);
+  const xv = new DataView(xsave.buffer);
   const mpv = new DataView(mp.buffer);
   /** User-space irqchip: the guest executed HLT and waits for an interrupt. */
   let halted = false;
@@ -172,6 +174,12 @@ function main(d: VcpuWorkerData): void {
     vcpu.set('KVM_SET_SREGS', encodeSregs(s), 'cannot load the segment and control registers');
     vcpu.set('KVM_SET_REGS', encodeRegs(s), 'cannot load the general registers');
     vcpu.set('KVM_SET_FPU', encodeFpu(s), 'cannot load the FPU state');
+    // Some kernels drop MXCSR in KVM_GET/SET_FPU; the XSAVE image carries it reliably.
+    if (vcpu.tryIoctl('KVM_GET_XSAVE', xsave) >= 0) {
+      xv.setUint32(XSAVE_MXCSR, s.sse.mxcsr, true);
+      xv.setUint8(XSAVE_XSTATE_BV, xv.getUint8(XSAVE_XSTATE_BV) | 2); // SSE state present
+      vcpu.tryIoctl('KVM_SET_XSAVE', xsave);
+    }
     // KVM_SET_MSRS stops at the first MSR it refuses; skip that one and go on.
     let entries = stateMsrEntries(s);
     while (entries.length > 0) {
@@ -196,6 +204,7 @@ function main(d: VcpuWorkerData): void {
     decodeRegs(vcpu.get('KVM_GET_REGS', new Uint8Array(SIZEOF_REGS), 'cannot read the general registers'), s);
     decodeSregs(vcpu.get('KVM_GET_SREGS', new Uint8Array(SIZEOF_SREGS), 'cannot read the segment registers'), s);
     decodeFpu(vcpu.get('KVM_GET_FPU', new Uint8Array(SIZEOF_FPU), 'cannot read the FPU state'), s);
+    if (vcpu.tryIoctl('KVM_GET_XSAVE', xsave) >= 0) s.sse.mxcsr = xv.getUint32(XSAVE_MXCSR, true);
     for (const index of [MSR_TSC, ...STATE_MSRS]) {
       const b = encodeMsrs([[index, 0, 0]]);
       if (vcpu.tryIoctl('KVM_GET_MSRS', b) === 1) applyMsrEntries(decodeMsrs(b, 1), s);
