@@ -81,6 +81,10 @@ export class KvmSystem {
     const fd = c.open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) throw new KvmError(`cannot open ${path}`, 'open', -fd);
     const version = c.ioctlInt(fd, IOCTL.KVM_GET_API_VERSION, 0);
+    if (version < 0) {
+      c.close(fd);
+      throw new KvmError(`${path} is not a KVM device`, 'KVM_GET_API_VERSION', -version);
+    }
     if (version !== KVM_API_VERSION) {
       c.close(fd);
       throw new KvmError(`${path} speaks KVM API ${version}, not ${KVM_API_VERSION}`, 'KVM_GET_API_VERSION', 0);
