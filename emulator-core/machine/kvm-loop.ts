@@ -326,6 +326,7 @@ export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<Machi
       const now = performance.now();
       if (now >= end || now - lastActivity > BUSY_MS) return null;
       if (timers.nextDeadline() <= clock.now()) timers.runExpired(clock.now());
+      // Sleep on the futex at once: polling first measured slower (it steals the CPU the vCPU needs).
       Atomics.wait(i32, S_DOORBELL, seen, Math.min(end - now, BUSY_MS));
     }
   };
