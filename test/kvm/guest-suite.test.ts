@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
-import { buildRom, GUESTS, SLEEPER, SPINNER, TRIPLE_FAULT } from './guests.js';
+import { buildRom, GUESTS, REBOOTER, SLEEPER, SPINNER, TRIPLE_FAULT } from './guests.js';
 import { BACKENDS, kvmMissing, runGuest, startGuest, until, type Backend } from './harness.js';
 
 const haveNasm = nasmAvailable();
@@ -18,6 +18,7 @@ beforeAll(() => {
   for (const g of GUESTS) roms.set(g.name, buildRom(g.name, g.source));
   roms.set('spinner', buildRom('spinner', SPINNER));
   roms.set('sleeper', buildRom('sleeper', SLEEPER));
+  roms.set('rebooter', buildRom('rebooter', REBOOTER.source));
 });
 
 function skipReason(backend: Backend): string | null {
@@ -45,6 +46,21 @@ for (const backend of BACKENDS) {
         }
       });
     }
+
+    it('a guest that resets the machine (0xCF9) boots again', async () => {
+      const r = await runGuest(roms.get('rebooter')!, backend);
+      expect(r.serial).toBe(REBOOTER.expected);
+      expect(r.exit.kind).toBe('poweroff');
+    });
+
+    it('reset from the host while the guest runs', async () => {
+      const g = await startGuest(roms.get('spinner')!, backend);
+      await until(() => g.serial().includes('spinning'), 20_000, 'the guest to spin');
+      g.machine.reset();
+      await until(() => g.serial() === 'spinning\nspinning\n', 20_000, 'the guest to start again');
+      g.machine.powerOff();
+      expect((await g.done).kind).toBe('stopped');
+    });
 
     it('pause, resume and power-off of a guest spinning in a loop', async () => {
       const g = await startGuest(roms.get('spinner')!, backend);

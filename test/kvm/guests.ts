@@ -786,6 +786,43 @@ export const SLEEPER = frame(`
   jmp .sleep
 `);
 
+/**
+ * A guest that resets the machine twice through the PCI reset control register (0xCF9),
+ * counting boots in RAM (RAM survives a reset), then powers off.
+ */
+export const REBOOTER: Guest = {
+  name: 'reset through 0xCF9',
+  expected: 'boot 1\nboot 2\nboot 3, done\n',
+  source: frame(`
+  xor ax, ax
+  mov es, ax
+  cmp dword [es:0x504], 0x600dcafe
+  je .counted
+  mov dword [es:0x504], 0x600dcafe
+  mov word [es:0x500], 0
+.counted:
+  inc word [es:0x500]
+  PRINT16 'boot '
+  xor eax, eax
+  mov ax, [es:0x500]
+  mov cx, 1
+  call hex16
+  cmp word [es:0x500], 3
+  je .done
+  PRINT16 {10}
+  mov dx, 0xcf9
+  mov al, 0x02
+  out dx, al
+  mov al, 0x06
+  out dx, al
+.wait:
+  jmp .wait
+.done:
+  PRINT16 {', done', 10}
+  jmp poweroff16
+`),
+};
+
 /** A ROM that prints and halts with interrupts off (the CLI acceptance check). */
 export const PRINT_AND_HALT = frame(`
   PRINT16 {'hello from a 64 KiB ROM', 10}
