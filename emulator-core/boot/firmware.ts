@@ -70,20 +70,35 @@ function installHint(platform: NodeJS.Platform): string {
   return 'apt install seabios (Debian/Ubuntu), dnf install seabios-bin (Fedora)';
 }
 
+export interface FoundFirmware {
+  bios: string | null;
+  vgaBios: string | null;
+  /** Where we looked, in order (for messages). */
+  searched: string[];
+}
+
+function findIn(dirs: string[], names: string[]): string | null {
+  for (const dir of dirs) {
+    for (const name of names) {
+      const f = path.join(dir, name);
+      if (existsSync(f)) return f;
+    }
+  }
+  return null;
+}
+
+/** The firmware files the bundled and system folders hold, without refusing anything (the app's view). */
+export function findFirmware(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): FoundFirmware {
+  const searched = firmwareSearchDirs(env, platform);
+  return { bios: findIn(searched, BIOS_NAMES), vgaBios: findIn(searched, VGA_BIOS_NAMES), searched };
+}
+
 /** Find the BIOS (and VGA BIOS) to boot; throws BadInputError listing the places searched. */
 export function resolveFirmware(search: FirmwareSearch): ResolvedFirmware {
   const env = search.env ?? process.env;
   const platform = search.platform ?? process.platform;
   const dirs = firmwareSearchDirs(env, platform);
-  const find = (names: string[]): string | null => {
-    for (const dir of dirs) {
-      for (const name of names) {
-        const f = path.join(dir, name);
-        if (existsSync(f)) return f;
-      }
-    }
-    return null;
-  };
+  const find = (names: string[]): string | null => findIn(dirs, names);
   let bios: string;
   if (search.bios !== undefined) bios = usableFile(search.bios, 'BIOS image', '--bios');
   else {
