@@ -306,7 +306,8 @@ export const command: CliCommand = {
     try {
       exit = await machine.run();
     } catch (e) {
-      if (e instanceof EmulatorError) return fail(ctx, e.message, 1);
+      // A host refusal while running (e.g. KVM cannot create the vCPU) is exit 2, like one at start.
+      if (e instanceof EmulatorError) return fail(ctx, e.message, e.code === 'HOST' ? 2 : 1);
       throw e;
     } finally {
       if (timer !== null) clearTimeout(timer);
