@@ -56,7 +56,9 @@ export function waitChange(i32: Int32Array, slot: number, seen: number, ms: numb
 /** Where the compiled worker is: beside this module, or in dist/ when running from sources (vitest). */
 export function vcpuWorkerUrl(): URL {
   const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../../dist/emulator-core/kvm/vcpu-worker.js', here) : new URL('./vcpu-worker.js', here);
+  let url = here.endsWith('.ts') ? new URL('../../dist/emulator-core/kvm/vcpu-worker.js', here) : new URL('./vcpu-worker.js', here);
+  // Packaged desktop app: workers run from the unpacked copy (electron-builder asarUnpack).
+  if (url.pathname.includes('/app.asar/')) url = new URL(url.href.replace('/app.asar/', '/app.asar.unpacked/'));
   if (!existsSync(fileURLToPath(url))) {
     throw new EmulatorError('INTERNAL', `the vCPU worker ${fileURLToPath(url)} is missing; run \`npm run build\` first`);
   }
