@@ -6,6 +6,14 @@ export type AccessSize = 1 | 2 | 4;
 export interface PortIoHandler {
   ioRead(port: number, size: AccessSize): number;
   ioWrite(port: number, size: AccessSize, value: number): void;
+  /**
+   * Optional REP INS fast path: move up to `count` units of `size` bytes from the port into
+   * `dst` at `offset` (a view of guest memory) as `count` single reads would. Returns the
+   * units moved; 0 means "use single accesses".
+   */
+  ioReadString?(port: number, size: AccessSize, dst: Uint8Array, offset: number, count: number): number;
+  /** Optional REP OUTS fast path, the mirror of ioReadString. */
+  ioWriteString?(port: number, size: AccessSize, src: Uint8Array, offset: number, count: number): number;
 }
 
 const ALL_ONES = [0, 0xff, 0xffff, 0, 0xffffffff] as const;
@@ -54,6 +62,22 @@ export class IoBus {
     if (h !== undefined) return h.ioRead(port, size);
     if (this.onUnhandled !== null) this.onUnhandled(port, size, false, 0);
     return ALL_ONES[size];
+  }
+
+  /** REP INS in bulk when the device supports it; returns units moved (0: do single reads). */
+  readString(port: number, size: AccessSize, dst: Uint8Array, offset: number, count: number): number {
+    const h = this.handlers[port & 0xffff];
+    if (h === undefined || h.ioReadString === undefined) return 0;
+    if (this.beforeAccess !== null) this.beforeAccess();
+    return h.ioReadString(port & 0xffff, size, dst, offset, count);
+  }
+
+  /** REP OUTS in bulk when the device supports it; returns units moved (0: do single writes). */
+  writeString(port: number, size: AccessSize, src: Uint8Array, offset: number, count: number): number {
+    const h = this.handlers[port & 0xffff];
+    if (h === undefined || h.ioWriteString === undefined) return 0;
+    if (this.beforeAccess !== null) this.beforeAccess();
+    return h.ioWriteString(port & 0xffff, size, src, offset, count);
   }
 
   write(port: number, size: AccessSize, value: number): void {

@@ -278,7 +278,24 @@ export function insOp(c: Cpu, size: 1 | 2 | 4): void {
   }
   let count = getCount(c);
   let budget = REP_SLICE;
+  const bulk = canBulk(c, -1);
   while (count > 0 && budget > 0) {
+    if (bulk) {
+      // Whole runs of the device's buffer straight into a RAM page (disk PIO reads).
+      const lin = (c.segBase[ES] + c.r32[7]) | 0;
+      const room = Math.floor((0x1000 - (lin & 0xfff)) / size);
+      const off = room > 0 ? directOffset(c, lin, true) : -1;
+      if (off >= 0) {
+        const n = c.io.readString(port, size, c.u8, off, Math.min(count, room, budget));
+        if (n > 0) {
+          c.r32[7] = c.r32[7] + n * size;
+          count -= n;
+          budget -= n;
+          c.r32[1] = count;
+          continue;
+        }
+      }
+    }
     const lin = c.segAddr(ES, getDi(c));
     c.checkWritable(lin, size);
     writeN(c, lin, size, c.io.read(port, size));
@@ -304,7 +321,23 @@ export function outsOp(c: Cpu, size: 1 | 2 | 4): void {
   }
   let count = getCount(c);
   let budget = REP_SLICE;
+  const bulk = canBulk(c, srcSeg);
   while (count > 0 && budget > 0) {
+    if (bulk) {
+      const lin = (c.segBase[srcSeg] + c.r32[6]) | 0;
+      const room = Math.floor((0x1000 - (lin & 0xfff)) / size);
+      const off = room > 0 ? directOffset(c, lin, false) : -1;
+      if (off >= 0) {
+        const n = c.io.writeString(port, size, c.u8, off, Math.min(count, room, budget));
+        if (n > 0) {
+          c.r32[6] = c.r32[6] + n * size;
+          count -= n;
+          budget -= n;
+          c.r32[1] = count;
+          continue;
+        }
+      }
+    }
     c.io.write(port, size, readN(c, c.segAddr(srcSeg, getSi(c)), size) >>> 0);
     addSi(c, step);
     setCount(c, --count);

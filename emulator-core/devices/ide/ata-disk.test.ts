@@ -526,3 +526,43 @@ describe('ATA disk: power and misc commands', () => {
     expect((await rig.waitNotBusy(0)) & ST_ERR).toBe(0);
   });
 });
+
+describe('ATA disk: REP INSW/OUTSW through the bulk data-port path', () => {
+  it('reads and writes sectors in whole runs, the same bytes as word accesses', async () => {
+    const image = new Uint8Array(1024 * 1024);
+    for (let s = 0; s < 8; s++) image.set(pattern(s, 512), s * 512);
+    const { rig } = diskRig(new MemoryBackend(image));
+    const port = 0x1f0;
+    // Read 4 sectors: the first 100 words one at a time, the rest as REP INSW would.
+    rig.issue(0, 0, CMD.READ_SECTORS, { lba: 2, count: 4 });
+    const got = new Uint8Array(2048);
+    for (let sector = 0; sector < 4; sector++) {
+      await rig.waitNotBusy(0);
+      expect(rig.status(0) & ST_DRQ).toBe(ST_DRQ);
+      let off = sector * 512;
+      if (sector === 0) {
+        for (let i = 0; i < 100; i++, off += 2) new DataView(got.buffer).setUint16(off, rig.inw(port), true);
+      }
+      // A run stops at the end of the DRQ block, as the protocol requires.
+      const n = rig.io.readString(port, 2, got, off, 10_000);
+      expect(n).toBe((sector * 512 + 512 - off) / 2);
+    }
+    await rig.waitNotBusy(0);
+    expect(rig.status(0) & (ST_DRQ | ST_ERR)).toBe(0);
+    for (let s = 0; s < 4; s++) expect(got.subarray(s * 512, s * 512 + 512)).toEqual(pattern(s + 2, 512));
+
+    // Write 2 sectors with REP OUTSD-style runs; read them back through the single-word path.
+    const data = new Uint8Array(1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+    rig.issue(0, 0, CMD.WRITE_SECTORS, { lba: 6, count: 2 });
+    for (let sector = 0; sector < 2; sector++) {
+      await rig.waitNotBusy(0);
+      expect(rig.io.writeString(port, 4, data, sector * 512, 128)).toBe(128);
+    }
+    await rig.waitNotBusy(0);
+    await rig.idle();
+    expect(rig.status(0) & ST_ERR).toBe(0);
+    rig.issue(0, 0, CMD.READ_SECTORS, { lba: 6, count: 2 });
+    expect(await rig.pioIn(0, 1024, 512)).toEqual(data);
+  });
+});

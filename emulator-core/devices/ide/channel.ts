@@ -476,6 +476,38 @@ export class IdeChannel implements BusMasterListener {
     return v;
   }
 
+  /**
+   * Up to `count` data-port reads of `size` bytes in one go, ending at the current DRQ
+   * block's end (what follows it is the protocol's business). Returns units moved; 0 when
+   * the single-access path must handle it (no PIO-in phase, misaligned, a partial tail).
+   */
+  readDataString(size: AccessSize, dst: Uint8Array, offset: number, count: number): number {
+    const t = this.xfer;
+    if (t === null || t.state !== 'pio' || t.spec.dir !== 'in' || t.unit !== this.unit || size === 1) return 0;
+    const p = t.pos;
+    if ((p & (size - 1)) !== 0) return 0;
+    const n = Math.min(count, Math.floor((t.blockEnd - p) / size));
+    if (n <= 0) return 0;
+    dst.set(t.buf.subarray(p, p + n * size), offset);
+    t.pos = p + n * size;
+    if (t.pos === t.blockEnd) this.guarded(t.unit, () => this.blockDone(t));
+    return n;
+  }
+
+  /** Up to `count` data-port writes at once, the mirror of readDataString. */
+  writeDataString(size: AccessSize, src: Uint8Array, offset: number, count: number): number {
+    const t = this.xfer;
+    if (t === null || t.state !== 'pio' || t.spec.dir !== 'out' || t.unit !== this.unit || size === 1) return 0;
+    const p = t.pos;
+    if ((p & (size - 1)) !== 0) return 0;
+    const n = Math.min(count, Math.floor((t.blockEnd - p) / size));
+    if (n <= 0) return 0;
+    t.buf.set(src.subarray(offset, offset + n * size), p);
+    t.pos = p + n * size;
+    if (t.pos === t.blockEnd) this.guarded(t.unit, () => this.blockDone(t));
+    return n;
+  }
+
   private writeData(size: AccessSize, value: number): void {
     const t = this.xfer;
     if (t === null || t.state !== 'pio' || t.spec.dir !== 'out' || t.unit !== this.unit) return;

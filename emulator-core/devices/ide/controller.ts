@@ -189,6 +189,20 @@ export class IdeController extends PciFunction implements Device, PortIoHandler 
     return ALL_ONES[size];
   }
 
+  /** REP INSW/INSD on a data port: whole runs of the current PIO block at once. */
+  ioReadString(port: number, size: AccessSize, dst: Uint8Array, offset: number, count: number): number {
+    const ch = IdeController.legacyChannel(port);
+    if (ch === -1 || (port & 7) !== 0 || port === CTL_PORT[ch] || !this.decodes(ch)) return 0;
+    return this.channels[ch].readDataString(size, dst, offset, count);
+  }
+
+  /** REP OUTSW/OUTSD on a data port. */
+  ioWriteString(port: number, size: AccessSize, src: Uint8Array, offset: number, count: number): number {
+    const ch = IdeController.legacyChannel(port);
+    if (ch === -1 || (port & 7) !== 0 || port === CTL_PORT[ch] || !this.decodes(ch)) return 0;
+    return this.channels[ch].writeDataString(size, src, offset, count);
+  }
+
   ioWrite(port: number, size: AccessSize, value: number): void {
     const ch = IdeController.legacyChannel(port);
     if (ch !== -1) {
