@@ -416,5 +416,7 @@ export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<Machi
     await t.stop();
     thread = null;
     if (kvm.kernelIrqchip) Reflect.deleteProperty(pic, 'setIrqLevel');
+    // A machine runs once: give the VM and /dev/kvm back (an app process runs many VMs).
+    kvm.close();
   }
 }

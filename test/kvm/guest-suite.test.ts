@@ -82,7 +82,7 @@ for (const backend of BACKENDS) {
       expect(performance.now() - t0).toBeLessThan(3000);
     });
 
-    it('pause, resume and power-off of a guest halted forever', async () => {
+    it('pause, resume, reset and power-off of a guest halted forever', async () => {
       const g = await startGuest(roms.get('sleeper')!, backend);
       await until(() => g.serial().includes('halting'), 20_000, 'the guest to halt');
       await new Promise((r) => setTimeout(r, 300));
@@ -90,6 +90,9 @@ for (const backend of BACKENDS) {
       await until(() => g.machine.runState === 'paused', 5_000, 'the pause');
       g.machine.resume();
       expect(g.machine.runState).toBe('running');
+      g.machine.reset();
+      await until(() => g.serial() === 'halting\nhalting\n', 20_000, 'the guest to start again');
+      await new Promise((r) => setTimeout(r, 300));
       // Still halted with interrupts enabled: the run does not end on its own.
       const raced = await Promise.race([g.done.then(() => 'ended'), new Promise((r) => setTimeout(() => r('running'), 400))]);
       expect(raced).toBe('running');
