@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent, MethodName, Params, Result } from '../contract/api.js';
@@ -110,6 +110,25 @@ describe('TerrariumService', () => {
     expect(attached.status === 'ok' && attached.config.storage.cdrom).toBe(iso);
     const ejected = await call('ejectIso', { id: 'Deb' });
     expect(ejected.status === 'ok' && ejected.config.storage.cdrom).toBeNull();
+  });
+
+  it('refuses to start a VM whose ISO or disk went away, naming the file and the fix', async () => {
+    const { call, iso, paths } = await setup({ workerUrl: testDoubleWorkerUrl() });
+    await call('createVm', newVm(iso));
+    const configFile = path.join(paths.library, 'Deb', 'Deb.terrarium.json');
+    const config = readFileSync(configFile, 'utf8');
+    renameSync(iso, `${iso}.away`);
+    await expect(call('startVm', { id: 'Deb' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: `The CD/DVD image debian-12.iso is missing (${iso}).`,
+      hint: expect.stringContaining('eject it'),
+    });
+    renameSync(`${iso}.away`, iso);
+    const disk = readdirSync(path.join(paths.library, 'Deb')).find((f) => f.endsWith('.qcow2'))!;
+    renameSync(path.join(paths.library, 'Deb', disk), path.join(paths.library, 'Deb', 'moved.qcow2'));
+    await expect(call('startVm', { id: 'Deb' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining(`The disk image ${disk} is missing`) });
+    expect((await call('getVm', { id: 'Deb' })).status).toBe('ok');
+    expect(readFileSync(configFile, 'utf8')).toBe(config);
   });
 
   it('lists a corrupt VM as an error and refuses to delete it, keeping its files', async () => {

@@ -6,6 +6,7 @@ import type { MachineConfig } from '../../emulator-core/machine/types.js';
 import { AppError } from '../errors.js';
 import type { Firmware } from '../host/firmware.js';
 import type { OkEntry } from '../library/library.js';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 export function toMachineConfig(entry: OkEntry, firmware: Firmware): MachineConfig {
@@ -21,7 +22,9 @@ export function toMachineConfig(entry: OkEntry, firmware: Firmware): MachineConf
     config.kernel = system.kernel;
     if (system.initrd !== null) config.initrd = system.initrd;
     if (system.cmdline !== '') config.cmdline = system.cmdline;
-  } else {
+  }
+  assertMediaPresent(config);
+  if (system.kernel === null) {
     if (firmware.bios === null) {
       throw new AppError('HOST', 'No BIOS firmware found on this host.', {
         hint: `Install SeaBIOS (apt install seabios) or set TERRARIUM_FIRMWARE_DIR. Searched: ${firmware.searched.join(', ')}.`,
@@ -39,4 +42,19 @@ export function toMachineConfig(entry: OkEntry, firmware: Firmware): MachineConf
   }
   if (display.enabled && firmware.vgaBios !== null) config.vgaBios = firmware.vgaBios;
   return config;
+}
+
+/** A medium that went away (moved, deleted, an unplugged drive) stops the start with the fix. */
+function assertMediaPresent(config: MachineConfig): void {
+  const missing = (what: string, file: string, hint: string): AppError =>
+    new AppError('NOT_FOUND', `The ${what} ${path.basename(file)} is missing (${file}).`, { hint });
+  if (config.cdrom !== undefined && !existsSync(config.cdrom)) {
+    throw missing('CD/DVD image', config.cdrom, 'Put the file back, or eject it or choose another ISO in Settings → Storage.');
+  }
+  for (const disk of config.disks ?? []) {
+    if (!existsSync(disk.path)) throw missing('disk image', disk.path, 'Put the file back, or remove the disk in Settings → Storage.');
+  }
+  for (const [what, file] of [['kernel', config.kernel], ['initrd', config.initrd]] as const) {
+    if (file !== undefined && !existsSync(file)) throw missing(what, file, 'Put the file back, or choose another one in Settings → System.');
+  }
 }
