@@ -7,6 +7,7 @@ import {
   AC,
   AF,
   AR_DB,
+  AR_L,
   AR_P,
   AR_S,
   ARITH_FLAGS,
@@ -20,6 +21,7 @@ import {
   CR4_PSE,
   CS,
   DF,
+  EFER_LMA,
   EFER_NXE,
   EXC_GP,
   EXC_PF,
@@ -63,6 +65,8 @@ import type { FpuHost, FpuInstructionInfo } from './fpu-host.js';
 import type { FpuState } from './state.js';
 import type { CpuidFeatures } from './system.js';
 import { X87Unit } from './x87.js';
+import { LongState } from './long/state.js';
+import { walkLong } from './long/paging.js';
 
 /** Thrown (as this one preallocated object) to unwind an instruction that raised an exception. */
 export class CpuFault {
@@ -174,6 +178,10 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   readonly r32 = new Int32Array(16);
   readonly r16 = new Uint16Array(this.r32.buffer);
   readonly r8 = new Uint8Array(this.r32.buffer);
+  /** High 32 bits of RAX..R15 (long mode; 32-bit code never reads them). */
+  readonly rh = new Int32Array(16);
+  /** Long-mode state (RIP high half, 64-bit bases, MSRs, the 64-bit TLB); see long/. */
+  readonly lm = new LongState();
 
   /** Linear address of the next instruction byte (int32). EIP = ip - csBase. */
   ip = 0;
@@ -211,6 +219,13 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   flatData = false;
   /** code32 | ss32 << 1 | flatData << 2: compiled blocks are valid only under the key they were built with. */
   modeKey = 0;
+  /** IA32_EFER.LMA and CS.L: 64-bit mode, run by long/run64.ts instead of the tables here. */
+  mode64 = false;
+  /**
+   * Set with exitRequested when mode64 changes inside a run slice: the run loop returns and
+   * the dispatcher (long/dispatch.ts) continues in the other mode's loop.
+   */
+  modeSwitch = false;
   /** Set by every control transfer; the JIT uses it to find block boundaries while interpreting. */
   branched = false;
   /** Compiled code was invalidated: a running region must return to the dispatcher. */
@@ -317,6 +332,9 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   /** Power-on / RESET state: real mode at F000:FFF0. */
   reset(): void {
     this.r32.fill(0);
+    this.rh.fill(0);
+    this.lm.reset();
+    this.mode64 = false;
     this.r32[2] = 0x00000633; // EDX: family 6 model 3 stepping 3 signature
     this.flags = FLAGS_FIXED;
     this.lazyMask = 0;
@@ -375,6 +393,15 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     else if (vm) this.cpl = 3;
     this.code32 = !vm && (this.segAccess[CS] & AR_DB) !== 0;
     this.ss32 = !vm && (this.segAccess[SS] & AR_DB) !== 0;
+    const m64 = (this.efer & EFER_LMA) !== 0 && (this.segAccess[CS] & AR_L) !== 0;
+    if (m64 !== this.mode64) {
+      this.mode64 = m64;
+      this.modeSwitch = true;
+      this.exitRequested = true;
+      this.fetchSpan = -1;
+      if (m64) this.code32 = true;
+      else this.lm.ripHi = 0;
+    }
     this.updateAccessMasks();
     this.updateModeKey();
   }
@@ -462,6 +489,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     }
     this.tlbCount = kept;
     this.fetchSpan = -1;
+    this.lm.tlb.flush(includeGlobal);
   }
 
   invalidatePage(lin: number): void {
@@ -469,7 +497,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.fetchSpan = -1;
   }
 
-  private tlbInsert(page: number, entry: number, phys: number): void {
+  /** Insert a translation into the 32-bit TLB (also used by the 4-level walk, long/paging.ts). */
+  tlbInsert(page: number, entry: number, phys: number): void {
     if (this.tlb[page] === 0) {
       if (this.tlbCount === this.tlbList.length) this.flushTlb(true);
       this.tlbList[this.tlbCount++] = page;
@@ -506,6 +535,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
       this.fillTlb(page, phys, T_READ | T_READ_USER | T_WRITE | T_WRITE_USER | T_EXEC | T_EXEC_USER);
       return (phys | (lin & 0xfff)) >>> 0;
     }
+    if ((this.efer & EFER_LMA) !== 0) return walkLong(this, 0, lin, access, user);
     return (this.cr4 & CR4_PAE) !== 0 ? this.walkPae(lin, access, user) : this.walk32(lin, access, user);
   }
 
@@ -648,7 +678,12 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   }
 
   /** Insert a translation; direct-access flags only where the physical page has backing. */
-  private fillTlb(page: number, physPage: number, flags: number): void {
+  fillTlb(page: number, physPage: number, flags: number): void {
+    this.tlbInsert(page, this.tlbEntry(physPage, flags), physPage);
+  }
+
+  /** The TLB entry (backing offset and direct-access flags) for a physical page and T_* flags. */
+  tlbEntry(physPage: number, flags: number): number {
     const e = this.mem.pageMap[physPage >>> 12];
     const kind = e & PAGE_KIND_MASK;
     let entry = T_VALID | (flags & T_GLOBAL);
@@ -659,7 +694,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     } else if (kind === PAGE_ROM) {
       entry |= ((e >>> 8) << 12) | (flags & (T_READ | T_READ_USER | T_EXEC | T_EXEC_USER));
     }
-    this.tlbInsert(page, entry, physPage);
+    return entry;
   }
 
   /** Physical address of a linear address for a system (supervisor) or current-privilege access. */

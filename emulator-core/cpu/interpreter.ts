@@ -6,6 +6,7 @@ import { IF, TF } from './constants.js';
 import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from './cpu.js';
 import './ops-0f.js';
 import { T16, T32 } from './ops.js';
+import { runModes } from './long/run64.js';
 import { deliverException, deliverInterrupt } from './protected.js';
 
 /** Decode and execute one instruction. */
@@ -67,13 +68,20 @@ export function takeInterrupt(c: Cpu): boolean {
 /**
  * Run up to `budget` instructions. Returns EXIT_BUDGET, EXIT_HALT (HLT with nothing to
  * wake it), EXIT_REQUESTED (someone set exitRequested) or EXIT_SHUTDOWN (triple fault).
+ * 64-bit mode runs in long/run64.ts; runModes switches loops where the mode changes.
  */
 export function run(c: Cpu, budget: number): number {
+  return runModes(c, budget, (b) => runLegacy(c, b));
+}
+
+/** The loop for real, protected, VM86 and compatibility mode. */
+function runLegacy(c: Cpu, budget: number): number {
   if (c.shutdown) return EXIT_SHUTDOWN;
   c.exitRequested = false;
   if (c.halted) {
     if (!canTakeInterrupt(c)) return EXIT_HALT;
     if (!takeInterrupt(c)) return shutdown(c);
+    if (c.modeSwitch) return EXIT_REQUESTED;
   }
   let n = 0;
   while (n < budget) {
@@ -86,6 +94,7 @@ export function run(c: Cpu, budget: number): number {
             c.sliceInstructions = 0;
             return shutdown(c);
           }
+          if (c.modeSwitch) break;
         }
         if ((c.flags & TF) !== 0) {
           if (!stepTraced(c)) {
@@ -111,10 +120,11 @@ export function run(c: Cpu, budget: number): number {
         return shutdown(c);
       }
     }
+    if (c.modeSwitch) break;
   }
   c.instructionCount += n;
   c.sliceInstructions = 0;
-  return EXIT_BUDGET;
+  return c.modeSwitch ? EXIT_REQUESTED : EXIT_BUDGET;
 }
 
 /** Enter the shutdown state (triple fault) and tell the machine. */

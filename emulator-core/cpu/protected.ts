@@ -17,6 +17,7 @@ import {
   EXC_BP,
   EXC_DE,
   EXC_DF,
+  EFER_LMA,
   EXC_GP,
   EXC_HAS_ERROR_CODE,
   EXC_NP,
@@ -39,6 +40,7 @@ import {
   VM,
 } from './constants.js';
 import { FAULT, type Cpu } from './cpu.js';
+import { deliverInterrupt64 } from './long/system64.js';
 
 // Scratch for the descriptor just read (avoids allocating on every segment load):
 // its two dwords and its linear address.
@@ -561,6 +563,11 @@ function iretToVm86(c: Cpu, eip: number, cs: number, fl: number): void {
 
 /** Deliver interrupt/exception `vector`. `software` for INT n/INT3/INTO (DPL checked, EIP = next). */
 export function deliverInterrupt(c: Cpu, vector: number, software: boolean, errorCode: number, ext: boolean): void {
+  if ((c.efer & EFER_LMA) !== 0) {
+    // IA-32e mode (64-bit or compatibility code): 16-byte gates, 64-bit frames.
+    deliverInterrupt64(c, vector, software, errorCode, ext);
+    return;
+  }
   c.halted = false;
   if (!c.protectedMode && (c.flags & VM) === 0) {
     realModeInterrupt(c, vector);

@@ -19,7 +19,10 @@ import {
   CR4_PVI,
   CR4_MCE,
   CR4_OSXMMEXCPT,
+  EFER_LMA,
+  EFER_LME,
   EFER_NXE,
+  EFER_SCE,
   MSR_APIC_BASE,
   MSR_EFER,
   MSR_MISC_ENABLE,
@@ -47,8 +50,20 @@ const FEAT_PAT = 1 << 16;
 const FEAT_MMX = 1 << 23;
 /** CPUID.1:ECX RDRAND. */
 const FEAT_RDRAND = 1 << 30;
-/** CPUID.80000001h:EDX NX. */
+/** CPUID.80000001h:EDX NX, SYSCALL, LM; ECX LAHF/SAHF in 64-bit mode. */
 const FEAT_NX = 1 << 20;
+const FEAT_SYSCALL = 1 << 11;
+const FEAT_LM = 1 << 29;
+const FEAT_LAHF_LM = 1 << 0;
+
+// Long-mode MSRs.
+const MSR_STAR = 0xc0000081;
+const MSR_LSTAR = 0xc0000082;
+const MSR_CSTAR = 0xc0000083;
+const MSR_SFMASK = 0xc0000084;
+const MSR_FS_BASE = 0xc0000100;
+const MSR_GS_BASE = 0xc0000101;
+const MSR_KERNEL_GS_BASE = 0xc0000102;
 
 export interface CpuidFeatures {
   /** Advertise a local APIC (set by the machine when it has one). */
@@ -85,10 +100,15 @@ export function cpuid(c: Cpu, features: CpuidFeatures): void {
       if (features.apic) d |= FEAT_APIC;
       break;
     case 0x80000000:
-      a = 0x80000004;
+      a = 0x80000008;
       break;
     case 0x80000001:
-      d = FEAT_NX;
+      // Long mode (long/): IA-32e paging, 64-bit code, SYSCALL/SYSRET.
+      d = FEAT_NX | FEAT_LM | FEAT_SYSCALL;
+      cc = FEAT_LAHF_LM;
+      break;
+    case 0x80000008:
+      a = 0x3024; // 36-bit physical, 48-bit linear addresses
       break;
     case 0x80000002:
     case 0x80000003:
@@ -148,6 +168,33 @@ export function rdmsr(c: Cpu): void {
     case MSR_EFER:
       lo = c.efer;
       break;
+    case MSR_STAR:
+      lo = c.lm.starLo;
+      hi = c.lm.starHi;
+      break;
+    case MSR_LSTAR:
+      lo = c.lm.lstarLo;
+      hi = c.lm.lstarHi;
+      break;
+    case MSR_CSTAR:
+      lo = c.lm.cstarLo;
+      hi = c.lm.cstarHi;
+      break;
+    case MSR_SFMASK:
+      lo = c.lm.sfmask;
+      break;
+    case MSR_FS_BASE:
+      lo = c.segBase[4];
+      hi = c.lm.fsHi;
+      break;
+    case MSR_GS_BASE:
+      lo = c.segBase[5];
+      hi = c.lm.gsHi;
+      break;
+    case MSR_KERNEL_GS_BASE:
+      lo = c.lm.kgsLo;
+      hi = c.lm.kgsHi;
+      break;
     default:
       c.gp(0);
   }
@@ -193,10 +240,37 @@ export function wrmsr(c: Cpu): void {
     case 0x8b:
     case 0x79: // microcode update trigger: accepted and ignored
       break;
-    case MSR_EFER:
-      if ((lo & ~EFER_NXE) !== 0 || hi !== 0) c.gp(0);
-      if (((c.efer ^ lo) & EFER_NXE) !== 0) c.flushTlb(true);
-      c.efer = lo;
+    case MSR_EFER: {
+      if ((lo & ~(EFER_NXE | EFER_LME | EFER_SCE | EFER_LMA)) !== 0 || hi !== 0) c.gp(0);
+      // LME cannot change while paging is on; LMA is read-only.
+      if (((c.efer ^ lo) & EFER_LME) !== 0 && (c.cr0 & CR0_PG) !== 0) c.gp(0);
+      const v = (lo & ~EFER_LMA) | (c.efer & EFER_LMA);
+      if (((c.efer ^ v) & EFER_NXE) !== 0) c.flushTlb(true);
+      c.efer = v;
+      break;
+    }
+    case MSR_STAR:
+      c.lm.starLo = lo;
+      c.lm.starHi = hi;
+      break;
+    case MSR_LSTAR:
+    case MSR_CSTAR:
+    case MSR_FS_BASE:
+    case MSR_GS_BASE:
+    case MSR_KERNEL_GS_BASE:
+      if ((hi << 16) >> 16 !== hi) c.gp(0);
+      if (msr === MSR_LSTAR) [c.lm.lstarLo, c.lm.lstarHi] = [lo, hi];
+      else if (msr === MSR_CSTAR) [c.lm.cstarLo, c.lm.cstarHi] = [lo, hi];
+      else if (msr === MSR_FS_BASE) {
+        c.segBase[4] = lo;
+        c.lm.fsHi = hi;
+      } else if (msr === MSR_GS_BASE) {
+        c.segBase[5] = lo;
+        c.lm.gsHi = hi;
+      } else [c.lm.kgsLo, c.lm.kgsHi] = [lo, hi];
+      break;
+    case MSR_SFMASK:
+      c.lm.sfmask = lo;
       break;
     default:
       c.gp(0);
@@ -211,6 +285,21 @@ export function writeCr0(c: Cpu, v: number): void {
   // CD=0 with NW=1 is invalid.
   if ((v & (1 << 29)) !== 0 && (v & (1 << 30)) === 0) c.gp(0);
   const old = c.cr0;
+  const lme = (c.efer & EFER_LME) !== 0;
+  if ((v & CR0_PG) !== 0 && (old & CR0_PG) === 0 && lme) {
+    // Activating IA-32e mode (SDM vol. 3 §9.8.5): needs PAE; the 4-level walk needs no PDPTEs.
+    if ((c.cr4 & CR4_PAE) === 0) c.gp(0);
+    c.cr0 = v;
+    c.efer |= EFER_LMA;
+    c.flushTlb(true);
+    c.updateMode();
+    return;
+  }
+  if ((v & CR0_PG) === 0 && (old & CR0_PG) !== 0 && (c.efer & EFER_LMA) !== 0) {
+    // Leaving IA-32e mode is only possible from compatibility mode.
+    if (c.mode64) c.gp(0);
+    c.efer &= ~EFER_LMA;
+  }
   if ((v & CR0_PG) !== 0 && (old & CR0_PG) === 0 && (c.cr4 & CR4_PAE) !== 0) {
     const saved = c.cr0;
     c.cr0 = v;
@@ -223,18 +312,19 @@ export function writeCr0(c: Cpu, v: number): void {
   }
   c.cr0 = v;
   if (((old ^ v) & (CR0_PG | CR0_WP | CR0_PE)) !== 0) c.flushTlb(true);
-  if (((old ^ v) & CR0_PE) !== 0) c.updateMode();
+  if (((old ^ v) & (CR0_PE | CR0_PG)) !== 0) c.updateMode();
 }
 
 export function writeCr3(c: Cpu, v: number): void {
   c.cr3 = v;
-  if ((c.cr0 & CR0_PG) !== 0 && (c.cr4 & CR4_PAE) !== 0) c.loadPdptes();
+  if ((c.cr0 & CR0_PG) !== 0 && (c.cr4 & CR4_PAE) !== 0 && (c.efer & EFER_LMA) === 0) c.loadPdptes();
   c.flushTlb(false);
 }
 
 export function writeCr4(c: Cpu, v: number): void {
   if ((v & ~CR4_SUPPORTED) !== 0) c.gp(0);
   const old = c.cr4;
+  if ((c.efer & EFER_LMA) !== 0 && (v & CR4_PAE) === 0) c.gp(0);
   if ((v & CR4_PAE) !== 0 && (old & CR4_PAE) === 0 && (c.cr0 & CR0_PG) !== 0) {
     c.cr4 = v;
     try {

@@ -31,10 +31,6 @@ for (const backend of BACKENDS) {
   const skip = skipReason(backend);
   describe.skipIf(skip !== null)(`guests on ${backend}`, () => {
     for (const g of GUESTS) {
-      if (g.kvmOnly !== undefined && backend === 'interpreter') {
-        it.skip(`${g.name} (skipped on the interpreter: ${g.kvmOnly})`, () => {});
-        continue;
-      }
       it(g.name, async () => {
         const r = await runGuest(roms.get(g.name)!, backend);
         expect(r.serial).toBe(g.expected);

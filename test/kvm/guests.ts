@@ -264,8 +264,6 @@ export interface Guest {
   source: string;
   /** Serial output both backends must print. */
   expected: string;
-  /** Why the software CPU cannot run it (the test says so and skips), or undefined. */
-  kvmOnly?: string;
 }
 
 const realMode: Guest = {
@@ -337,7 +335,6 @@ pm:
 
 const longMode: Guest = {
   name: 'long mode',
-  kvmOnly: 'the software CPU has no long mode yet',
   expected: 'real, protected, long: rax=0123456789abcdef mmio64=fedcba9876543210\n',
   source: frame(
     `

@@ -5,6 +5,7 @@
  * CPU mode, so a remapped or mode-changed address never runs stale code. Pages holding
  * compiled code lose direct write access in the TLB; a write to one drops its blocks.
  */
+import { runModes } from '../long/run64.js';
 import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN } from '../cpu.js';
 import { IF, TF } from '../constants.js';
@@ -256,12 +257,19 @@ export class Jit {
    * interpreter's run().
    */
   run(budget: number): number {
+    // 64-bit mode is interpreted (long/run64.ts); compatibility mode is compiled like
+    // 32-bit code (its translations come from the same TLB).
+    return runModes(this.cpu, budget, this.runLegacy);
+  }
+
+  private readonly runLegacy = (budget: number): number => {
     const c = this.cpu;
     if (c.shutdown) return EXIT_SHUTDOWN;
     c.exitRequested = false;
     if (c.halted) {
       if (!canTakeInterrupt(c)) return EXIT_HALT;
       if (!takeInterrupt(c)) return shutdown(c);
+      if (c.modeSwitch) return EXIT_REQUESTED;
     }
     const cache = this.cache;
     let n = 0;
@@ -282,6 +290,7 @@ export class Jit {
               c.sliceInstructions = 0;
               return shutdown(c);
             }
+            if (c.modeSwitch) break;
           }
           if ((c.flags & TF) !== 0) {
             // Single-stepping: one instruction at a time, each followed by its trap.
@@ -333,11 +342,12 @@ export class Jit {
           return shutdown(c);
         }
       }
+      if (c.modeSwitch) break;
     }
     c.instructionCount += n;
     c.sliceInstructions = 0;
-    return EXIT_BUDGET;
-  }
+    return c.modeSwitch ? EXIT_REQUESTED : EXIT_BUDGET;
+  };
 }
 
 function hashSlot(ip: number): number {

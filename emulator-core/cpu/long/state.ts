@@ -1,0 +1,93 @@
+/**
+ * Long-mode state that the 32-bit CPU model does not have: high halves of RIP, of the
+ * FS/GS/descriptor-table bases and of CR2, the SYSCALL and KernelGSbase MSRs, CR8, and
+ * the TLB for linear pages above 4 GiB. The low halves stay where the 32-bit model keeps
+ * them (cpu.ip, segBase, gdtBase, idtBase, cr2), so compatibility-mode code sees them.
+ */
+import { T_GLOBAL, T_VALID } from '../constants.js';
+
+const TLB64_BITS = 12;
+const TLB64_SIZE = 1 << TLB64_BITS;
+
+/**
+ * Direct-mapped TLB for linear pages whose address has non-zero high 32 bits (pages below
+ * 4 GiB use the CPU's 32-bit TLB even in 64-bit mode). Entries have the 32-bit TLB's
+ * format (backing offset | T_* flags); tags are the 64-bit linear page number.
+ */
+export class Tlb64 {
+  readonly pageLo = new Int32Array(TLB64_SIZE);
+  readonly pageHi = new Int32Array(TLB64_SIZE);
+  readonly entry = new Int32Array(TLB64_SIZE);
+  readonly phys = new Int32Array(TLB64_SIZE);
+
+  static index(hi: number, lo: number): number {
+    return ((lo >>> 12) ^ (hi << 4) ^ (hi >>> 8)) & (TLB64_SIZE - 1);
+  }
+
+  /** The entry for (hi, lo) or 0 when it is not cached. */
+  lookup(hi: number, lo: number): number {
+    const i = Tlb64.index(hi, lo);
+    return this.pageLo[i] === lo >>> 12 && this.pageHi[i] === hi ? this.entry[i] : 0;
+  }
+
+  physPage(hi: number, lo: number): number {
+    return this.phys[Tlb64.index(hi, lo)];
+  }
+
+  insert(hi: number, lo: number, entry: number, phys: number): void {
+    const i = Tlb64.index(hi, lo);
+    this.pageLo[i] = lo >>> 12;
+    this.pageHi[i] = hi;
+    this.entry[i] = entry;
+    this.phys[i] = phys;
+  }
+
+  invalidate(hi: number, lo: number): void {
+    const i = Tlb64.index(hi, lo);
+    if (this.pageLo[i] === lo >>> 12 && this.pageHi[i] === hi) this.entry[i] = 0;
+  }
+
+  flush(includeGlobal: boolean): void {
+    const e = this.entry;
+    for (let i = 0; i < TLB64_SIZE; i++) {
+      if ((e[i] & T_VALID) !== 0 && (includeGlobal || (e[i] & T_GLOBAL) === 0)) e[i] = 0;
+    }
+  }
+}
+
+export class LongState {
+  /** High 32 bits of RIP (64-bit mode only; the low half is cpu.ip). */
+  ripHi = 0;
+  /** High half of the address where the current instruction started. */
+  instrStartHi = 0;
+  fsHi = 0;
+  gsHi = 0;
+  kgsLo = 0;
+  kgsHi = 0;
+  starLo = 0;
+  starHi = 0;
+  lstarLo = 0;
+  lstarHi = 0;
+  cstarLo = 0;
+  cstarHi = 0;
+  sfmask = 0;
+  gdtHi = 0;
+  idtHi = 0;
+  trHi = 0;
+  ldtHi = 0;
+  cr2Hi = 0;
+  cr8 = 0;
+  readonly tlb = new Tlb64();
+
+  reset(): void {
+    this.ripHi = 0;
+    this.instrStartHi = 0;
+    this.fsHi = this.gsHi = this.kgsLo = this.kgsHi = 0;
+    this.starLo = this.starHi = this.lstarLo = this.lstarHi = this.cstarLo = this.cstarHi = 0;
+    this.sfmask = 0;
+    this.gdtHi = this.idtHi = this.trHi = this.ldtHi = 0;
+    this.cr2Hi = 0;
+    this.cr8 = 0;
+    this.tlb.flush(true);
+  }
+}
