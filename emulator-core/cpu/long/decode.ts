@@ -20,6 +20,8 @@ export let a64 = true;
 export let segOv = -1;
 /** 0, 0xf2 or 0xf3. */
 export let rep = 0;
+/** A LOCK prefix was present. */
+export let lock = false;
 export let modrm = 0;
 /** Linear address of the decoded memory operand. */
 export let eaLo = 0;
@@ -34,6 +36,7 @@ export function decodePrefixes(c: Cpu): number {
   a64 = true;
   segOv = -1;
   rep = 0;
+  lock = false;
   setStackRef(false);
   let op = fetchByte(c);
   for (let n = 0; ; n++) {
@@ -62,6 +65,7 @@ export function decodePrefixes(c: Cpu): number {
         segOv = GS;
         break;
       case 0xf0:
+        lock = true;
         break;
       case 0xf2:
       case 0xf3:
@@ -203,7 +207,7 @@ export function decodeEa(c: Cpu, imm: number, lea: boolean): void {
     } else {
       tLo = r32[base];
       tHi = rh[base];
-      stack = b === 4 || b === 5;
+      stack = base === 4 || base === 5;
     }
     if (index !== 4) {
       const il = r32[index];
@@ -222,7 +226,7 @@ export function decodeEa(c: Cpu, imm: number, lea: boolean): void {
     const base = rm | ((rex & 1) << 3);
     tLo = r32[base];
     tHi = rh[base];
-    stack = rm === 5;
+    stack = base === 5;
   }
   if (mod === 1) {
     const d = fetchS8(c);

@@ -21,6 +21,7 @@ import {
   fetchS8,
   getReg,
   jumpRel,
+  lock,
   modrm,
   osz,
   p66,
@@ -70,7 +71,39 @@ function stackSize(): number {
 export function step64(c: Cpu): void {
   c.instrStart = c.ip;
   c.lm.instrStartHi = c.lm.ripHi;
-  exec(c, decodePrefixes(c));
+  const op = decodePrefixes(c);
+  if (lock) checkLock(c, op);
+  exec(c, op);
+}
+
+/**
+ * LOCK is allowed only on read-modify-write instructions with a memory destination
+ * (#UD otherwise). Peeks at the opcode and ModRM without consuming them.
+ */
+function checkLock(c: Cpu, op: number): void {
+  const ip = c.ip;
+  const hi = c.lm.ripHi;
+  let ok: boolean;
+  let m: number;
+  if (op === 0x0f) {
+    const op2 = fetch8(c);
+    m = fetch8(c);
+    const sub = (m >> 3) & 7;
+    ok = op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 || op2 === 0xc0 || op2 === 0xc1 || (op2 === 0xba && sub >= 5) || (op2 === 0xc7 && sub === 1);
+  } else {
+    m = fetch8(c);
+    const sub = (m >> 3) & 7;
+    ok =
+      (op < 0x40 && (op & 7) < 2 && op >> 3 !== 7) ||
+      ((op === 0x80 || op === 0x81 || op === 0x83) && sub !== 7) ||
+      op === 0x86 ||
+      op === 0x87 ||
+      ((op === 0xf6 || op === 0xf7) && (sub === 2 || sub === 3)) ||
+      ((op === 0xfe || op === 0xff) && sub < 2);
+  }
+  c.ip = ip;
+  if (c.lm.ripHi !== hi) c.lm.ripHi = hi;
+  if (!ok || m >= 0xc0) c.undefinedOpcode();
 }
 
 function exec(c: Cpu, op: number): void {

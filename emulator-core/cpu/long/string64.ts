@@ -48,6 +48,8 @@ export function stringOp(c: Cpu, op: number): void {
     once(c, kind, sz, d, user);
     return;
   }
+  // With 0x67 the count is ECX, and writing it zero-extends RCX even when nothing runs.
+  if (!a64) c.rh[1] = 0;
   for (let i = 0; i < CHUNK; i++) {
     if (countZero(c)) return;
     once(c, kind, sz, d, user);

@@ -1,0 +1,291 @@
+/**
+ * 64-bit differential tests: one batch of cases is assembled by nasm at CODE (one case per
+ * CASE_STRIDE bytes), run natively by harness64.c (built with plain gcc on this x86-64
+ * host) and on Terrarium's 64-bit executor in the same address layout (CPL 3, 4-level
+ * paging with the same permissions, NX on data), and compared: 16 registers, RIP, the
+ * defined flags, exception vector, error code and CR2, the data and stack regions.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IoBus } from '../../../bus/io-bus.js';
+import { ManualClock } from '../../../machine/clock.js';
+import { GuestMemory } from '../../../memory/guest-memory.js';
+import { AR_G, AR_L, AR_P, AR_S, AR_UNUSABLE, AR_DB, CS, DS, ES, FS, GS, SS, TR } from '../../constants.js';
+import { Cpu, FAULT } from '../../cpu.js';
+import { step64 } from '../../long/exec64.js';
+import { nasmAvailable } from '../../testing/nasm.js';
+
+export const CODE = 0x10000000;
+export const CASE_STRIDE = 0x400;
+export const DATA = 0x20000000;
+export const DATA_SIZE = 0x2000;
+export const STACK = 0x30000000;
+export const STACK_SIZE = 0x1000;
+/** Physical placement on Terrarium. */
+const CODE_PHYS = 0x100000;
+const DATA_PHYS = 0x400000;
+const STACK_PHYS = 0x410000;
+const MAX_CASES = 512;
+const RESULT_BYTES = 21 * 8 + DATA_SIZE + STACK_SIZE;
+
+export interface Case64 {
+  family: string;
+  /** Body assembly (after the register set-up, before INT3). */
+  body: string;
+  /** Initial RAX..R15 (RSP is set by the harness layout) and RFLAGS. */
+  regs: bigint[];
+  rflags: number;
+  /** Flags (CF PF AF ZF SF OF DF) the SDM defines after the body; others are not compared. */
+  flagMask: number;
+}
+
+export interface Outcome64 {
+  gpr: bigint[];
+  rip: bigint;
+  rflags: number;
+  /** Exception vector, or -1 when the case reached its INT3. */
+  vector: number;
+  errorCode: number;
+  cr2: bigint;
+  data: Uint8Array;
+  stack: Uint8Array;
+}
+
+export const RSP_INIT = BigInt(STACK + 0x800);
+
+/** The initial contents of the data/stack regions for case `i` (same as harness64.c fill). */
+export function fillRegion(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (Math.imul(seed, 2654435761) + 12345) >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out[i] = (x >>> 16) & 0xff;
+  }
+  return out;
+}
+
+const REGS64 = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
+
+export function batchSource(cases: Case64[]): string {
+  const out: string[] = ['bits 64', `org ${CODE}`];
+  cases.forEach((k, i) => {
+    out.push(`align ${CASE_STRIDE}, db 0xcc`, `case_${i}:`, `mov rsp, ${RSP_INIT}`, `push ${k.rflags}`, 'popfq');
+    for (let r = 0; r < 16; r++) if (r !== 4) out.push(`mov ${REGS64[r]}, 0x${BigInt.asUintN(64, k.regs[r]).toString(16)}`);
+    out.push(k.body, 'int3', `%if $ - case_${i} > ${CASE_STRIDE}`, `%error case ${i} is too long`, '%endif');
+  });
+  out.push(`align ${CASE_STRIDE}, db 0xcc`);
+  return out.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------ native
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CACHE_DIR = join(HERE, '..', '..', '..', '..', 'test', 'fixtures', 'out', 'difftest');
+
+export type Native64Status = { ok: true; harness: string } | { ok: false; reason: string };
+let status: Native64Status | null = null;
+
+export function native64Status(): Native64Status {
+  if (status !== null) return status;
+  if (process.arch !== 'x64' || process.platform !== 'linux') return (status = { ok: false, reason: 'the host is not x86-64 Linux' });
+  if (!nasmAvailable()) return (status = { ok: false, reason: 'nasm is not installed' });
+  const source = join(HERE, 'harness64.c');
+  const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 16);
+  const out = join(CACHE_DIR, `harness64-${hash}`);
+  if (!existsSync(out)) {
+    try {
+      mkdirSync(CACHE_DIR, { recursive: true });
+      const tmp = `${out}.${process.pid}.tmp`;
+      execFileSync('gcc', ['-O1', '-o', tmp, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+      renameSync(tmp, out);
+    } catch (e) {
+      return (status = { ok: false, reason: `cannot build the 64-bit native harness with gcc: ${String((e as Error).message).split('\n')[0]}` });
+    }
+  }
+  return (status = { ok: true, harness: out });
+}
+
+function u64(view: DataView, off: number): bigint {
+  return view.getBigUint64(off, true);
+}
+
+export function assembleBatch(cases: Case64[]): Uint8Array {
+  if (cases.length > MAX_CASES) throw new Error(`at most ${MAX_CASES} cases per batch`);
+  const dir = mkdtempSync(join(tmpdir(), 'terrarium-difftest64-'));
+  try {
+    writeFileSync(join(dir, 'b.asm'), batchSource(cases));
+    execFileSync('nasm', ['-f', 'bin', '-o', join(dir, 'b.bin'), join(dir, 'b.asm')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const bin = new Uint8Array(readFileSync(join(dir, 'b.bin')));
+    if (bin.length !== cases.length * CASE_STRIDE) throw new Error('batch layout is wrong');
+    return bin;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function runNative(harness: string, bin: Uint8Array, count: number): Outcome64[] {
+  const dir = mkdtempSync(join(tmpdir(), 'terrarium-difftest64-'));
+  try {
+    writeFileSync(join(dir, 'b.bin'), bin);
+    const out = execFileSync(harness, [join(dir, 'b.bin'), String(count)], { maxBuffer: 64 << 20 });
+    const res: Outcome64[] = [];
+    for (let i = 0; i < count; i++) {
+      const base = i * RESULT_BYTES;
+      const view = new DataView(out.buffer, out.byteOffset + base, RESULT_BYTES);
+      const gpr: bigint[] = [];
+      for (let r = 0; r < 16; r++) gpr.push(u64(view, r * 8));
+      const trap = Number(u64(view, 18 * 8));
+      let rip = u64(view, 16 * 8);
+      if (trap === 3) rip -= 1n; // INT3 reports the next instruction
+      res.push({
+        gpr,
+        rip,
+        rflags: Number(u64(view, 17 * 8) & 0xffffffffn),
+        vector: trap === 3 ? -1 : trap,
+        errorCode: trap === 3 ? 0 : Number(u64(view, 19 * 8)),
+        cr2: trap === 14 ? u64(view, 20 * 8) : 0n,
+        data: new Uint8Array(out.buffer.slice(out.byteOffset + base + 168, out.byteOffset + base + 168 + DATA_SIZE)),
+        stack: new Uint8Array(out.buffer.slice(out.byteOffset + base + 168 + DATA_SIZE, out.byteOffset + base + 168 + DATA_SIZE + STACK_SIZE)),
+      });
+    }
+    return res;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ Terrarium
+
+const PTE_P = 1;
+const PTE_RW = 2;
+const PTE_US = 4;
+
+/** A CPU at CPL 3 in 64-bit mode with the native harness's address layout. */
+export class Long64Machine {
+  readonly mem = new GuestMemory(8 * 1024 * 1024);
+  readonly cpu = new Cpu(this.mem, new IoBus(), { clock: new ManualClock() });
+
+  constructor(code: Uint8Array) {
+    const m = this.mem;
+    m.u8.set(code, CODE_PHYS);
+    // PML4 0x1000 -> PDPT 0x2000 -> PD 0x3000 -> PTs at 0x4000 (code), 0x5000 (data), 0x6000 (stack).
+    const w64 = (addr: number, lo: number, hi: number): void => {
+      m.write32(addr, lo);
+      m.write32(addr + 4, hi);
+    };
+    w64(0x1000, 0x2000 | PTE_P | PTE_RW | PTE_US, 0);
+    w64(0x2000, 0x3000 | PTE_P | PTE_RW | PTE_US, 0);
+    w64(0x3000 + ((CODE >>> 21) & 511) * 8, 0x4000 | PTE_P | PTE_RW | PTE_US, 0);
+    w64(0x3000 + ((DATA >>> 21) & 511) * 8, 0x5000 | PTE_P | PTE_RW | PTE_US, 0);
+    w64(0x3000 + ((STACK >>> 21) & 511) * 8, 0x6000 | PTE_P | PTE_RW | PTE_US, 0);
+    for (let i = 0; i < code.length / 4096; i++) w64(0x4000 + i * 8, (CODE_PHYS + i * 4096) | PTE_P | PTE_US, 0);
+    for (let i = 0; i < DATA_SIZE / 4096; i++) w64(0x5000 + i * 8, (DATA_PHYS + i * 4096) | PTE_P | PTE_RW | PTE_US, 0x80000000 | 0);
+    w64(0x6000, STACK_PHYS | PTE_P | PTE_RW | PTE_US, 0x80000000 | 0);
+    // The TSS page (supervisor): linear 0x7000 -> physical 0x7000, I/O bitmap offset past the limit.
+    w64(0x3000, 0x8000 | PTE_P | PTE_RW, 0);
+    w64(0x8000 + 7 * 8, 0x7000 | PTE_P | PTE_RW, 0);
+    m.write16(0x7066, 0x68);
+    const c = this.cpu;
+    c.cr0 = 0x80010033; // PG WP NE ET PE
+    c.cr4 = 0x20; // PAE
+    c.efer = 0xd01; // NXE LMA LME SCE
+    c.cr3 = 0x1000;
+    const seg = (s: number, sel: number, access: number): void => {
+      c.segSel[s] = sel;
+      c.segBase[s] = 0;
+      c.segLimit[s] = -1;
+      c.segAccess[s] = access;
+      c.updateSegCheck(s);
+    };
+    seg(CS, 0x33, AR_P | AR_S | 0xb | AR_L | AR_G | (3 << 5));
+    for (const s of [SS, DS, ES]) seg(s, 0x2b, AR_P | AR_S | 0x3 | AR_DB | AR_G | (3 << 5));
+    seg(FS, 0, AR_UNUSABLE);
+    seg(GS, 0, AR_UNUSABLE);
+    // A 64-bit TSS without an I/O bitmap (IN/OUT at CPL 3 raise #GP, as under Linux).
+    c.segSel[TR] = 0x40;
+    c.segBase[TR] = 0x7000;
+    c.segLimit[TR] = 0x67;
+    c.segAccess[TR] = AR_P | 0xb;
+    c.cpl = 3;
+    c.updateMode();
+    c.flushTlb(true);
+  }
+
+  run(index: number, maxSteps = 20000): Outcome64 {
+    const c = this.cpu;
+    const m = this.mem;
+    m.u8.set(fillRegion(DATA_SIZE, index), DATA_PHYS);
+    m.u8.set(fillRegion(STACK_SIZE, index + 77777), STACK_PHYS);
+    c.flushTlb(true);
+    c.r32.fill(0);
+    c.rh.fill(0);
+    c.lm.ripHi = 0;
+    c.ip = CODE + index * CASE_STRIDE;
+    c.fetchSpan = -1;
+    c.flags = 0x202;
+    c.lazyMask = 0;
+    let vector = -1;
+    let errorCode = 0;
+    let cr2 = 0n;
+    for (let n = 0; n < maxSteps; n++) {
+      const off = (c.ip >>> 0) - CODE;
+      if (c.lm.ripHi === 0 && off >= 0 && off < m.u8.length - CODE_PHYS && m.u8[CODE_PHYS + off] === 0xcc) break;
+      try {
+        step64(c);
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        c.ip = c.instrStart;
+        c.lm.ripHi = c.lm.instrStartHi;
+        vector = c.excVector;
+        errorCode = c.excCode < 0 ? 0 : c.excCode;
+        if (vector === 14) cr2 = (BigInt(c.lm.cr2Hi >>> 0) << 32n) | BigInt(c.cr2 >>> 0);
+        break;
+      }
+    }
+    const gpr: bigint[] = [];
+    for (let r = 0; r < 16; r++) gpr.push((BigInt(c.rh[r] >>> 0) << 32n) | BigInt(c.r32[r] >>> 0));
+    return {
+      gpr,
+      rip: (BigInt(c.lm.ripHi >>> 0) << 32n) | BigInt(c.ip >>> 0),
+      rflags: c.getEflags(),
+      vector,
+      errorCode,
+      cr2,
+      data: m.u8.slice(DATA_PHYS, DATA_PHYS + DATA_SIZE),
+      stack: m.u8.slice(STACK_PHYS, STACK_PHYS + STACK_SIZE),
+    };
+  }
+}
+
+const NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
+
+/** Differences between host and Terrarium for one case (empty: they agree). */
+export function compare(k: Case64, host: Outcome64, ours: Outcome64): string[] {
+  const d: string[] = [];
+  const hex = (v: bigint): string => '0x' + v.toString(16);
+  if (host.vector !== ours.vector) d.push(`exception: host ${host.vector} terrarium ${ours.vector}`);
+  else if (host.vector >= 0) {
+    if (host.errorCode !== ours.errorCode) d.push(`error code: host ${host.errorCode.toString(16)} terrarium ${ours.errorCode.toString(16)}`);
+    if (host.cr2 !== ours.cr2) d.push(`cr2: host ${hex(host.cr2)} terrarium ${hex(ours.cr2)}`);
+  }
+  for (let r = 0; r < 16; r++) if (host.gpr[r] !== ours.gpr[r]) d.push(`${NAMES[r]}: host ${hex(host.gpr[r])} terrarium ${hex(ours.gpr[r])}`);
+  if (host.rip !== ours.rip) d.push(`rip: host ${hex(host.rip)} terrarium ${hex(ours.rip)}`);
+  const m = k.flagMask;
+  if (((host.rflags ^ ours.rflags) & m) !== 0) d.push(`rflags (mask ${m.toString(16)}): host ${(host.rflags & m).toString(16)} terrarium ${(ours.rflags & m).toString(16)}`);
+  for (const [name, a, b, base] of [
+    ['data', host.data, ours.data, DATA],
+    ['stack', host.stack, ours.stack, STACK],
+  ] as const) {
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] !== b[i]) {
+        d.push(`${name} byte at 0x${(base + i).toString(16)}: host ${a[i].toString(16)} terrarium ${b[i].toString(16)}`);
+        break;
+      }
+    }
+  }
+  return d;
+}
