@@ -11,11 +11,15 @@ export interface SegmentState {
   /** Byte-granular effective limit (already scaled by G). */
   limit: number;
   access: number;
+  /** High 32 bits of the base (long mode: TR, LDTR; FS/GS bases travel as MSRs). Absent = 0. */
+  baseHigh?: number;
 }
 
 export interface TableRegister {
   base: number;
   limit: number;
+  /** High 32 bits of the base (long mode). Absent = 0. */
+  baseHigh?: number;
 }
 
 export interface FpuState {
@@ -58,6 +62,8 @@ export interface CpuState {
   idtr: TableRegister;
   cr0: number;
   cr2: number;
+  /** High 32 bits of CR2 (long mode). Absent = 0. */
+  cr2High?: number;
   cr3: number;
   cr4: number;
   efer: number;

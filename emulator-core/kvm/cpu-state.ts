@@ -3,8 +3,9 @@
  * (kvm_regs, kvm_sregs, kvm_fpu, kvm_msrs, kvm_debugregs, kvm_vcpu_events). Pure functions
  * over byte buffers, so they are tested without /dev/kvm.
  *
- * CpuState keeps 32-bit segment and table bases; long-mode FS/GS bases travel as the
- * FS_BASE/GS_BASE MSRs, which KVM applies after the segment registers.
+ * Segment and table bases carry their high halves in `baseHigh` (and CR2 in `cr2High`);
+ * long-mode FS/GS bases also travel as the FS_BASE/GS_BASE MSRs, which KVM applies after
+ * the segment registers.
  */
 import type { CpuState, FpuState, SegmentState } from '../cpu/state.js';
 import { layouts, off, SIZEOF_DEBUGREGS, SIZEOF_FPU, SIZEOF_REGS, SIZEOF_SREGS, SIZEOF_VCPU_EVENTS } from './abi.js';
@@ -82,7 +83,7 @@ export function decodeRegs(b: Uint8Array, into: Pick<CpuState, 'gpr' | 'gprHigh'
 
 function encodeSegment(d: DataView, o: number, s: SegmentState): void {
   const a = s.access;
-  set64(d, o, s.base);
+  set64(d, o, s.base, s.baseHigh ?? 0);
   d.setUint32(o + 8, s.limit >>> 0, true);
   d.setUint16(o + 12, s.selector & 0xffff, true);
   d.setUint8(o + 14, a & 0xf); // type
@@ -107,7 +108,10 @@ function decodeSegment(d: DataView, o: number): SegmentState {
     ((d.getUint8(o + 17) & 1) << 14) |
     ((d.getUint8(o + 20) & 1) << 15) |
     ((d.getUint8(o + 22) & 1) << 16);
-  return { base: d.getUint32(o, true), limit: d.getUint32(o + 8, true), selector: d.getUint16(o + 12, true), access: access >>> 0 };
+  const seg: SegmentState = { base: d.getUint32(o, true), limit: d.getUint32(o + 8, true), selector: d.getUint16(o + 12, true), access: access >>> 0 };
+  const high = d.getUint32(o + 4, true);
+  if (high !== 0) seg.baseHigh = high;
+  return seg;
 }
 
 interface SregsOffsets {
@@ -150,12 +154,12 @@ export function encodeSregs(s: CpuState): Uint8Array {
   const b = new Uint8Array(SIZEOF_SREGS);
   const d = dv(b);
   for (const n of SEGMENTS) encodeSegment(d, o.seg[n], s[STATE_SEG[n]] as SegmentState);
-  set64(d, o.gdt, s.gdtr.base);
+  set64(d, o.gdt, s.gdtr.base, s.gdtr.baseHigh ?? 0);
   d.setUint16(o.gdt + 8, s.gdtr.limit & 0xffff, true);
-  set64(d, o.idt, s.idtr.base);
+  set64(d, o.idt, s.idtr.base, s.idtr.baseHigh ?? 0);
   d.setUint16(o.idt + 8, s.idtr.limit & 0xffff, true);
   set64(d, o.cr0, s.cr0);
-  set64(d, o.cr2, s.cr2);
+  set64(d, o.cr2, s.cr2, s.cr2High ?? 0);
   set64(d, o.cr3, s.cr3);
   set64(d, o.cr4, s.cr4);
   set64(d, o.efer, s.efer);
@@ -171,8 +175,11 @@ export function decodeSregs(b: Uint8Array, into: CpuState): void {
   for (const n of SEGMENTS) segs[STATE_SEG[n]] = decodeSegment(d, o.seg[n]);
   into.gdtr = { base: d.getUint32(o.gdt, true), limit: d.getUint16(o.gdt + 8, true) };
   into.idtr = { base: d.getUint32(o.idt, true), limit: d.getUint16(o.idt + 8, true) };
+  if (d.getUint32(o.gdt + 4, true) !== 0) into.gdtr.baseHigh = d.getUint32(o.gdt + 4, true);
+  if (d.getUint32(o.idt + 4, true) !== 0) into.idtr.baseHigh = d.getUint32(o.idt + 4, true);
   into.cr0 = d.getUint32(o.cr0, true);
   into.cr2 = d.getUint32(o.cr2, true);
+  if (d.getUint32(o.cr2 + 4, true) !== 0) into.cr2High = d.getUint32(o.cr2 + 4, true);
   into.cr3 = d.getUint32(o.cr3, true);
   into.cr4 = d.getUint32(o.cr4, true);
   into.efer = d.getUint32(o.efer, true);
