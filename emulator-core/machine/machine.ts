@@ -172,9 +172,14 @@ export class Machine implements MachineControl {
         cmdline: this.config.cmdline ?? '',
       });
       setCpuState(this.cpu, linux32EntryState(getCpuState(this.cpu), this.bootPlan));
-      // KVM can enter a 64-bit kernel in long mode (TERRARIUM_LINUX_ENTRY=32 keeps the 32-bit entry).
-      const entry64 = this.kvm !== null && process.env.TERRARIUM_LINUX_ENTRY !== '32' && hasLinux64Entry(this.kernelImage);
-      this.kvmEntry = entry64 ? linux64EntryState(getCpuState(this.cpu), this.bootPlan, this.board.memory) : null;
+      // KVM enters a 64-bit kernel in long mode (TERRARIUM_LINUX_ENTRY=32 keeps the 32-bit
+      // entry). The software CPU has long mode but no SSE, which 64-bit Linux requires, so it
+      // takes the 64-bit entry only when asked (TERRARIUM_LINUX_ENTRY=64).
+      const entry = process.env.TERRARIUM_LINUX_ENTRY;
+      const entry64 = hasLinux64Entry(this.kernelImage) && (entry === '64' || (this.kvm !== null && entry !== '32'));
+      const state64 = entry64 ? linux64EntryState(getCpuState(this.cpu), this.bootPlan, this.board.memory) : null;
+      if (this.kvm !== null) this.kvmEntry = state64;
+      else if (state64 !== null) setCpuState(this.cpu, state64);
     }
   }
 

@@ -81,9 +81,15 @@ describe.skipIf(!haveNasm || kvmMissing !== null)('Linux 64-bit boot protocol un
 });
 
 describe.skipIf(!haveNasm)('the same kernel on the software CPU', () => {
-  it('takes the 32-bit entry (64-bit entry skipped on the interpreter: the software CPU has no long mode yet)', async () => {
+  it('takes the 32-bit entry by default', async () => {
     const r = await boot('interpreter');
     expect(r.serial).toBe('entry32\n');
+    expect(r.exit.kind).toBe('poweroff');
+  });
+
+  it('enters in long mode with TERRARIUM_LINUX_ENTRY=64 and prints what KVM prints', async () => {
+    const r = await boot('interpreter', { TERRARIUM_LINUX_ENTRY: '64' });
+    expect(r.serial).toBe(EXPECTED_64);
     expect(r.exit.kind).toBe('poweroff');
   });
 });

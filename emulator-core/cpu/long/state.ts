@@ -19,6 +19,8 @@ export class Tlb64 {
   readonly pageHi = new Int32Array(TLB64_SIZE);
   readonly entry = new Int32Array(TLB64_SIZE);
   readonly phys = new Int32Array(TLB64_SIZE);
+  /** Some entry may be valid (flushes of an unused TLB, i.e. outside long mode, cost nothing). */
+  private used = false;
 
   static index(hi: number, lo: number): number {
     return ((lo >>> 12) ^ (hi << 4) ^ (hi >>> 8)) & (TLB64_SIZE - 1);
@@ -40,6 +42,7 @@ export class Tlb64 {
     this.pageHi[i] = hi;
     this.entry[i] = entry;
     this.phys[i] = phys;
+    this.used = true;
   }
 
   invalidate(hi: number, lo: number): void {
@@ -48,10 +51,15 @@ export class Tlb64 {
   }
 
   flush(includeGlobal: boolean): void {
+    if (!this.used) return;
     const e = this.entry;
+    let kept = false;
     for (let i = 0; i < TLB64_SIZE; i++) {
-      if ((e[i] & T_VALID) !== 0 && (includeGlobal || (e[i] & T_GLOBAL) === 0)) e[i] = 0;
+      if ((e[i] & T_VALID) === 0) continue;
+      if (includeGlobal || (e[i] & T_GLOBAL) === 0) e[i] = 0;
+      else kept = true;
     }
+    this.used = kept;
   }
 }
 
