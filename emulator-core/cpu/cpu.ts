@@ -391,16 +391,15 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.protectedMode = pe && !vm;
     if (!pe) this.cpl = 0;
     else if (vm) this.cpl = 3;
-    this.code32 = !vm && (this.segAccess[CS] & AR_DB) !== 0;
-    this.ss32 = !vm && (this.segAccess[SS] & AR_DB) !== 0;
     const m64 = (this.efer & EFER_LMA) !== 0 && (this.segAccess[CS] & AR_L) !== 0;
+    this.code32 = !vm && ((this.segAccess[CS] & AR_DB) !== 0 || m64);
+    this.ss32 = !vm && (this.segAccess[SS] & AR_DB) !== 0;
     if (m64 !== this.mode64) {
       this.mode64 = m64;
       this.modeSwitch = true;
       this.exitRequested = true;
       this.fetchSpan = -1;
-      if (m64) this.code32 = true;
-      else this.lm.ripHi = 0;
+      if (!m64) this.lm.ripHi = 0;
     }
     this.updateAccessMasks();
     this.updateModeKey();

@@ -360,7 +360,8 @@ function exec(c: Cpu, op: number): void {
       if (c.cpl === 0) mask |= IOPL;
       if (c.cpl <= (c.flags & IOPL) >>> 12) mask |= IF;
       if (sz === 2) mask &= 0xffff;
-      c.setEflags(v, mask | 0x10000);
+      // POPF clears RF; VM, VIF and VIP are unaffected.
+      c.setEflags(v & ~0x10000, mask | 0x10000);
       addRsp(c, sz);
       return;
     }
@@ -519,6 +520,8 @@ function exec(c: Cpu, op: number): void {
       // The x87 unit addresses memory with 32-bit linear addresses: operands above 4 GiB
       // are not supported (#UD rather than touching the wrong memory).
       if (modrm < 0xc0 && eaHi !== 0) c.undefinedOpcode();
+      // FSTENV/FSAVE image format: 32-bit unless 0x66.
+      c.osize32 = !p66;
       c.fpuExec(op, modrm, eaLo, eaLo, c.segSel[3]);
       return;
     }

@@ -393,7 +393,25 @@ function exceptions(rng: Rng, i: number): Case64 {
   }
 }
 
+/** x87 through the existing unit with 64-bit addressing (results checked through memory). */
+function x87(rng: Rng, i: number): Case64 {
+  const d = new Draft(rng, i);
+  const a = d.mem(64);
+  const b = d.mem(64).replace(/^qword /, '');
+  const body = rng.pick([
+    `fninit\nfild ${a.replace('qword', 'dword')}\nfistp qword [${b.slice(1, -1)}]`,
+    `fninit\nfld ${a}\nfstp qword [${b.slice(1, -1)}]`,
+    `fninit\nfild ${a}\nfild qword [${b.slice(1, -1)}]\nfaddp\nfistp qword [${b.slice(1, -1)}]`,
+    `fninit\nfld1\nfldpi\nfmulp\nfstp tword [${b.slice(1, -1)}]`,
+    // (FNSTENV/FNSAVE images differ by design: this unit stores FCS/FDS, current Intel CPUs 0.)
+    `fninit\nfild ${a.replace('qword', 'word')}\nfnstsw ax\nfnstcw [${b.slice(1, -1)}]`,
+  ]);
+  d.fixed.add(0);
+  return d.done('x87', body, ARITH);
+}
+
 export const FAMILIES: Record<string, (rng: Rng, i: number) => Case64> = {
+  x87,
   alu,
   unary,
   shift,
