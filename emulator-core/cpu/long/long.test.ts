@@ -11,6 +11,7 @@ import { GuestMemory } from '../../memory/guest-memory.js';
 import { AR_DB, AR_G, AR_L, AR_P, AR_S, CS, DS, ES, SS, TR } from '../constants.js';
 import { Cpu, EXIT_HALT, FAULT } from '../cpu.js';
 import { run } from '../interpreter.js';
+import { Jit } from '../jit/jit.js';
 import { assemble, nasmAvailable } from '../testing/nasm.js';
 import { getCpuState, setCpuState } from '../state-convert.js';
 import type { CpuState } from '../state.js';
@@ -326,5 +327,84 @@ describe('long-mode state conversion', () => {
     expect(d.mode64).toBe(true);
     expect(d.efer & 0x500).toBe(0x500);
     expect(getCpuState(d)).toEqual({ ...s, tsc: getCpuState(d).tsc });
+  });
+});
+
+describe.skipIf(!haveNasm)('switching between 64-bit and compatibility mode', () => {
+  const CODE = 0x100000;
+  const source = `
+bits 64
+start:
+  lgdt [rel gdtr]
+  lidt [rel idtr]
+  push 0x30                ; 32-bit code: compatibility mode
+  lea rax, [rel compat]
+  push rax
+  o64 retf
+bits 32
+compat:
+  mov ecx, 100
+  xor ebx, ebx
+.l:
+  add ebx, ecx             ; hot enough for the JIT
+  loop .l
+  int 0x41                 ; 64-bit gate from compatibility mode, IRETQ back
+  mov dword [0x90000], 0x12345678
+  jmp far [ptr]
+bits 64
+back64:
+  mov r8, 0x1122334455667788
+  hlt
+int41:
+  inc rsi
+  iretq
+ptr: dd back64
+  dw 0x08
+gdtr: dw 0x37
+  dq 0x5000
+idtr: dw 0xfff
+  dq 0x7000
+`;
+
+  function setup(): Cpu {
+    const c = longModeCpu();
+    w64(c, 0x1000, 0x2000 | P | RW);
+    w64(c, 0x2000, 0x3000 | P | RW);
+    w64(c, 0x3000, 0 | P | RW | PS);
+    w64(c, 0x5008, 0x0000ffff, 0x00af9a00);
+    w64(c, 0x5010, 0x0000ffff, 0x00cf9200);
+    w64(c, 0x5030, 0x0000ffff, 0x00cf9a00);
+    const bin = assemble(source, 64, CODE);
+    c.mem.u8.set(bin, CODE);
+    const handler = bin.findIndex((_, i) => bin[i] === 0x48 && bin[i + 1] === 0xff && bin[i + 2] === 0xc6 && bin[i + 3] === 0x48 && bin[i + 4] === 0xcf);
+    const target = CODE + handler;
+    c.mem.write32(0x7000 + 0x41 * 16, (0x08 << 16) | (target & 0xffff));
+    c.mem.write32(0x7000 + 0x41 * 16 + 4, (target & 0xffff0000) | 0x8e00);
+    c.r32[4] = 0x70000;
+    c.ip = CODE;
+    return c;
+  }
+
+  function check(c: Cpu): void {
+    expect(c.r32[3]).toBe(5050);
+    expect(c.r32[6]).toBe(1);
+    expect(c.mem.read32(0x90000)).toBe(0x12345678);
+    expect([c.r32[8] >>> 0, c.rh[8] >>> 0]).toEqual([0x55667788, 0x11223344]);
+    expect(c.mode64).toBe(true);
+    expect(c.segSel[CS]).toBe(0x08);
+  }
+
+  it('on the interpreter', () => {
+    const c = setup();
+    expect(run(c, 100_000)).toBe(EXIT_HALT);
+    check(c);
+  });
+
+  it('with the JIT compiling the compatibility-mode loop', () => {
+    const c = setup();
+    const jit = new Jit(c);
+    expect(jit.run(100_000)).toBe(EXIT_HALT);
+    expect(jit.stats.compiled).toBeGreaterThan(0);
+    check(c);
   });
 });
