@@ -81,6 +81,11 @@ export function decodePrefixes(c: Cpu): number {
   }
 }
 
+/** A ModRM value for instructions without one (EMMS): register form. */
+export function setModrm(v: number): void {
+  modrm = v;
+}
+
 export function setOsz(size: number): void {
   osz = size;
 }

@@ -1,14 +1,16 @@
 /**
- * The 0F opcode map in 64-bit mode (integer and system instructions). MMX and the
- * remaining 0F opcodes raise #UD here.
+ * The 0F opcode map in 64-bit mode: integer and system instructions, MMX through the x87
+ * unit. SSE and the remaining 0F opcodes raise #UD.
  */
 import { CF, FS, GS, ZF } from '../constants.js';
 import { doubleShift } from '../arith.js';
 import type { Cpu } from '../cpu.js';
+import { FPU_OUT_GPR } from '../fpu.js';
+import { X87Unit } from '../x87.js';
 import { cpuid, rdmsr, writeCr0, writeCr3, writeCr4, wrmsr } from '../system.js';
 import { lar, lsl, verr, verw } from '../protected.js';
 import { doubleShift64, RH, setArith } from './alu64.js';
-import { decodeModrm, eaHi, eaLo, fetch32, fetchS8, getReg, jumpRel, modrm, osz, readE, readEForWrite, regField, rex, rmField, setEa, setReg, VH, writeE } from './decode.js';
+import { decodeModrm, eaHi, eaLo, fetch32, p66, rep, setModrm, fetchS8, getReg, jumpRel, modrm, osz, readE, readEForWrite, regField, rex, rmField, setEa, setReg, VH, writeE } from './decode.js';
 import { aH, aluSized, imulInto } from './exec64.js';
 import { checkWritable64, H, read64, readSized, writeSized } from './memory.js';
 import { lldt64, loadSegment64, ltr64, pop, push, swapgs, syscall, sysret } from './system64.js';
@@ -36,6 +38,10 @@ export function exec0f(c: Cpu, op: number): void {
   if (op >= 0x90 && op <= 0x9f) {
     decodeModrm(c, 0);
     writeE(c, 1, c.cond(op & 15) ? 1 : 0, 0);
+    return;
+  }
+  if ((op >= 0x60 && op <= 0x7f && (op < 0x78 || op > 0x7d)) || (op >= 0xd1 && op <= 0xfe)) {
+    mmx(c, op);
     return;
   }
   if (op >= 0xc8) {
@@ -266,6 +272,27 @@ export function exec0f(c: Cpu, op: number): void {
     default:
       c.undefinedOpcode();
   }
+}
+
+/**
+ * MMX through the x87 unit (which shares the register file), with the 64-bit effective
+ * address; operands at or above 4 GiB are #UD (the unit addresses 32-bit linear memory).
+ * 0x66/F2/F3 forms are SSE, not modelled: #UD.
+ */
+function mmx(c: Cpu, op: number): void {
+  if (p66 || rep !== 0 || !(c.fpu instanceof X87Unit)) c.undefinedOpcode();
+  if ((c.cr0 & 0x4) !== 0) c.undefinedOpcode();
+  if ((c.cr0 & 0x8) !== 0) c.raise(7);
+  const hasImm = op >= 0x71 && op <= 0x73;
+  if (op === 0x77) setModrm(0xc0);
+  else decodeModrm(c, hasImm ? 1 : 0);
+  if (modrm < 0xc0 && eaHi !== 0) c.undefinedOpcode();
+  const imm8 = hasImm ? fetchByteImm(c) : 0;
+  const rm = rmField();
+  const rexW = (rex & 8) !== 0;
+  const unit = c.fpu.fpu;
+  const r = unit.execMmx(op, modrm, eaLo, imm8, c.r32[rm], c.rh[rm], rexW);
+  if ((r & FPU_OUT_GPR) !== 0) setReg(c, rm, rexW ? 8 : 4, unit.out.gprLo, unit.out.gprHi);
 }
 
 function sw(x: number): number {

@@ -1,8 +1,8 @@
 /**
  * The 64-bit mode executor: decodes and runs one instruction (one-byte map here, 0F map
  * in exec64-0f.ts). 8/16/32-bit operations use the CPU's lazy-flag ALU; 64-bit ones
- * alu64.ts. Opcodes removed in 64-bit mode raise #UD. x87 runs through the existing unit
- * for operands below 4 GiB; MMX is #UD in 64-bit mode (its unit decodes 32-bit addresses).
+ * alu64.ts. Opcodes removed in 64-bit mode raise #UD. x87 and MMX run through the
+ * existing unit for operands below 4 GiB (#UD above: the unit addresses 32-bit memory).
  */
 import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, VM, ZF } from '../constants.js';
 import { shiftRotate } from '../arith.js';

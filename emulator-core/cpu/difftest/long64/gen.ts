@@ -410,8 +410,25 @@ function x87(rng: Rng, i: number): Case64 {
   return d.done('x87', body, ARITH);
 }
 
+/** MMX with 64-bit addressing and REX.W MOVQ between MMX and general registers. */
+function mmx(rng: Rng, i: number): Case64 {
+  const d = new Draft(rng, i);
+  const a = d.mem(64).replace(/^qword /, '');
+  const b = d.mem(64).replace(/^qword /, '');
+  const r = d.reg();
+  const op = rng.pick(['paddb', 'paddw', 'paddsw', 'psubusb', 'pmullw', 'pmulhw', 'pcmpeqb', 'pcmpgtd', 'pand', 'pxor', 'punpcklbw', 'packsswb', 'pmaddwd']);
+  const body = rng.pick([
+    `movq mm0, ${a}\n${op} mm0, ${b}\nmovq ${b}, mm0\nemms`,
+    `movq mm1, ${R64[r]}\n${op} mm1, ${a}\nmovq ${R64[r]}, mm1\nemms`,
+    `movd mm2, ${R32[r]}\npsllq mm2, ${rng.int(70)}\nmovq ${R64[r]}, mm2\nemms`,
+    `movq mm3, ${a}\npsraw mm3, ${rng.int(20)}\nmovd ${R32[r]}, mm3\nemms`,
+  ]);
+  return d.done('mmx', body, ALL);
+}
+
 export const FAMILIES: Record<string, (rng: Rng, i: number) => Case64> = {
   x87,
+  mmx,
   alu,
   unary,
   shift,
