@@ -6,6 +6,7 @@ import { REG8, type Cpu } from './cpu.js';
 import { both, loadFarPointer, sized } from './ops.js';
 import { lar, lldt, lsl, ltr, sysenter, sysexit, verr, verw } from './protected.js';
 import { cpuid, rdmsr, writeCr0, writeCr3, writeCr4, wrmsr } from './system.js';
+import { syscall } from './long/system64.js';
 
 const X = 0x100;
 
@@ -218,6 +219,8 @@ both(X | 0x32, (c) => {
   rdmsr(c);
 });
 both(X | 0x33, (c) => c.gp(0)); // RDPMC: no counters
+// SYSCALL from compatibility mode (to CSTAR); #UD outside IA-32e mode, as on Intel.
+both(X | 0x05, (c) => syscall(c));
 both(X | 0x34, (c) => sysenter(c));
 both(X | 0x35, (c) => sysexit(c));
 

@@ -408,3 +408,59 @@ idtr: dw 0xfff
     check(c);
   });
 });
+
+describe.skipIf(!haveNasm)('SYSRET to compatibility mode and SYSCALL from it', () => {
+  it('returns to 32-bit CPL 3 code at ECX and enters CSTAR with RCX = the next EIP', () => {
+    const c = longModeCpu();
+    const CODE = 0x100000;
+    w64(c, 0x1000, 0x2000 | P | RW | US);
+    w64(c, 0x2000, 0x3000 | P | RW | US);
+    w64(c, 0x3000, 0 | P | RW | US | PS);
+    w64(c, 0x5008, 0x0000ffff, 0x00af9a00); // 0x08 code64 DPL0
+    w64(c, 0x5010, 0x0000ffff, 0x00cf9200); // 0x10 data DPL0
+    w64(c, 0x5018, 0x0000ffff, 0x00cffa00); // 0x18 code32 DPL3 (SYSRET CS)
+    w64(c, 0x5020, 0x0000ffff, 0x00cff200); // 0x20 data DPL3 (SYSRET SS)
+    c.gdtBase = 0x5000;
+    c.gdtLimit = 0x27;
+    const bin = assemble(
+      `
+bits 64
+  mov ecx, 0xc0000081
+  xor eax, eax
+  mov edx, 0x00180008
+  wrmsr
+  mov ecx, 0xc0000083      ; CSTAR
+  lea rax, [rel cstar]
+  xor edx, edx
+  wrmsr
+  lea rcx, [rel user32]
+  mov r11, 0x202
+  sysret                   ; 32-bit form: compatibility mode, CPL 3
+bits 32
+user32:
+  mov edi, 41
+  inc edi
+  syscall
+after:
+  hlt
+bits 64
+cstar:
+  mov rbx, rcx
+  hlt
+`,
+      64,
+      CODE,
+    );
+    c.mem.u8.set(bin, CODE);
+    c.r32[4] = 0x70000;
+    c.ip = CODE;
+    expect(run(c, 10_000)).toBe(EXIT_HALT);
+    expect(c.r32[7]).toBe(42);
+    expect(c.mode64).toBe(true);
+    expect(c.cpl).toBe(0);
+    expect(c.segSel[CS]).toBe(0x08);
+    // RCX = the EIP after SYSCALL (2 bytes long), zero-extended.
+    const after = bin.findIndex((b, i) => b === 0x0f && bin[i + 1] === 0x05) + 2;
+    expect([c.r32[3] >>> 0, c.rh[3]]).toEqual([CODE + after, 0]);
+  });
+});

@@ -480,10 +480,12 @@ const CODE64 = AR_P | AR_S | 0xb | AR_L | AR_G;
 const CODE32 = AR_P | AR_S | 0xb | AR_DB | AR_G;
 const DATA = AR_P | AR_S | 0x3 | AR_DB | AR_G;
 
+/** SYSCALL from 64-bit mode (to LSTAR) or compatibility mode (to CSTAR). */
 export function syscall(c: Cpu): void {
   if ((c.efer & EFER_SCE) === 0 || (c.efer & EFER_LMA) === 0) c.undefinedOpcode();
-  c.r32[1] = c.ip;
-  c.rh[1] = c.lm.ripHi;
+  const from64 = c.mode64;
+  c.r32[1] = from64 ? c.ip : c.eip;
+  c.rh[1] = from64 ? c.lm.ripHi : 0;
   const fl = c.getEflags() & ~RF;
   c.r32[11] = fl;
   c.rh[11] = 0;
@@ -502,8 +504,8 @@ export function syscall(c: Cpu): void {
   c.setEflags(0, c.lm.sfmask | RF);
   c.updateMode();
   c.fetchSpan = -1;
-  c.lm.ripHi = c.lm.lstarHi;
-  c.ip = c.lm.lstarLo;
+  c.lm.ripHi = from64 ? c.lm.lstarHi : c.lm.cstarHi;
+  c.ip = from64 ? c.lm.lstarLo : c.lm.cstarLo;
   c.branched = true;
 }
 
