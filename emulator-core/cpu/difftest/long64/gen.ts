@@ -386,6 +386,12 @@ function exceptions(rng: Rng, i: number): Case64 {
       d.regs[r] = BigInt(DATA + 0x100);
       return d.done('exception', `jmp ${R64[r]}`, ALL);
     case 6:
+      if (rng.bool()) {
+        // Non-canonical stack references: #SS(0).
+        d.fixed.add(5);
+        d.regs[5] = 0x0000800000000000n;
+        return d.done('exception', rng.pick(['mov rax, [rbp + 8]', 'lea rsp, [rbp + 8]\npush rax', 'inc qword [rbp]']), ALL);
+      }
       d.regs[r] = rng.pick([0n, 0xffffffffn]);
       return d.done('exception', `idiv ${R32[r]}`, 0);
     default:
