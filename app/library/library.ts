@@ -92,6 +92,8 @@ export class Library {
     if (problem !== null) throw new AppError('BAD_INPUT', problem, { field: 'name' });
     return this.mutex.run(`create:${input.name.toLowerCase()}`, async () => {
       await this.assertNameFree(input.name);
+      // The library folder may have been removed since the app listed it.
+      await this.ensureRoot();
       const dir = path.join(this.root, input.name);
       try {
         await fsp.mkdir(dir);

@@ -40,9 +40,13 @@ afterEach(async () => {
   await Promise.all(managers.splice(0).map((m) => m.shutdownAll()));
 });
 
+/** A VM with an ISO that exists (its content does not matter to the test double). */
 async function vmWithIso(name: string, memoryMiB = 64) {
-  const lib = new Library(tempDir());
-  const vm = await lib.create(newVm(name, { cdrom: '/nonexistent.iso', system: { ...newVm(name).system, memoryMiB } }));
+  const dir = tempDir();
+  const iso = path.join(dir, 'disc.iso');
+  writeFileSync(iso, Buffer.alloc(2048 * 16));
+  const lib = new Library(path.join(dir, 'VMs'));
+  const vm = await lib.create(newVm(name, { cdrom: iso, system: { ...newVm(name).system, memoryMiB } }));
   return { lib, vm };
 }
 
@@ -109,6 +113,15 @@ describe('SessionManager with the test-double machine', () => {
     expect(session.error?.message).toContain('refusing 13 MiB');
     await until(() => !existsSync(path.join(vm.dir, LOCK_FILE)));
     expect((await h.manager.status(vm.id, vm.dir)).error?.message).toContain('refusing 13 MiB');
+  });
+
+  it('refuses to start a VM whose ISO went away, naming the file, and takes no lock', async () => {
+    const h = harness(testDoubleWorkerUrl());
+    const { vm } = await vmWithIso('Gone');
+    const { rmSync } = await import('node:fs');
+    rmSync(vm.config.storage.cdrom!);
+    await expect(h.manager.start(vm)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('The CD/DVD image disc.iso is missing') });
+    expect(existsSync(path.join(vm.dir, LOCK_FILE))).toBe(false);
   });
 
   it('refuses to start a VM with nothing to boot', async () => {

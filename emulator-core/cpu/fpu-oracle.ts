@@ -97,8 +97,21 @@ export interface OracleResult {
   trapped: boolean;
 }
 
-/** The compiled native harness, or why there is none. */
+/** The compiled native harness, or why there is none (not built, or the host cannot run it). */
 export function buildNativeOracle(): { path: string } | { reason: string } {
+  const built = buildHarness();
+  if ('reason' in built) return built;
+  // A 64-bit kernel without IA-32 support (or a hypervisor without compatibility mode) builds
+  // the harness but cannot run it: an empty batch tells.
+  const probe = spawnSync(built.path, { input: Buffer.alloc(0) });
+  if (probe.error !== undefined || probe.status !== 0) {
+    const why = probe.error?.message ?? (probe.stderr.toString().trim().split('\n')[0] || `exit status ${probe.status}`);
+    return { reason: `the 32-bit harness does not run on this host (no i386 support in this kernel?): ${why}` };
+  }
+  return built;
+}
+
+function buildHarness(): { path: string } | { reason: string } {
   const hash = createHash('sha256').update(HARNESS_C).digest('hex').slice(0, 16);
   const dir = join(tmpdir(), `terrarium-fpu-oracle-${hash}`);
   const exe = join(dir, 'harness');

@@ -87,12 +87,7 @@ export function nativeStatus(): NativeStatus {
  * and the CPU fixes that copy Intel's partial progress) were established on Intel CPUs.
  */
 function warnIfNotIntel(): void {
-  let vendor = 'unknown';
-  try {
-    vendor = /vendor_id\s*:\s*(\S+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  } catch {
-    // not Linux: the harness will not run anyway
-  }
+  const vendor = hostCpuVendor();
   if (vendor !== 'GenuineIntel') {
     console.warn(`*** difftest: the host CPU is ${vendor}, not Intel: the suites were validated on Intel, and behaviour the SDM leaves to the implementation (AAA/AAS carries, state at faults) may differ ***`);
   }
@@ -180,5 +175,14 @@ export function runNative(harness: string, batch: AssembledBatch, cases: readonl
     return decode(out, cases.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The host CPU's vendor string (GenuineIntel, AuthenticAMD, ...), or 'unknown'. */
+export function hostCpuVendor(): string {
+  try {
+    return /vendor_id\s*:\s*(\S+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown'; // not Linux: the harness will not run anyway
   }
 }
