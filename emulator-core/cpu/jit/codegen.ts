@@ -186,8 +186,9 @@ export class BlockCompiler {
     const e = this.t();
     this.out.push(`const ${e} = tlb[${a} >>> 12];`);
     // Only the slow path can reach a page holding compiled code (the TLB denies direct
-    // writes there), so only it needs the self-modifying-code check.
-    const slow = `{ c.writeLin${sz}(${a}, ${v}); ${this.smcCheck()} }`;
+    // writes there), so only it can set c.smc; emit() checks it once the instruction is done.
+    const slow = `c.writeLin${sz}(${a}, ${v});`;
+    this.smcPending = true;
     if (sz === 32) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 3) === 0) i32[((${e} & -4096) >>> 2) + ((${a} & 0xfff) >>> 2)] = ${v}; else ${slow}`);
     else if (sz === 16) this.out.push(`if ((${e} & wm) !== 0 && (${a} & 1) === 0) u16[((${e} & -4096) >>> 1) + ((${a} & 0xfff) >>> 1)] = ${v}; else ${slow}`);
     else this.out.push(`if ((${e} & wm) !== 0) u8[((${e} & -4096) >>> 0) + (${a} & 0xfff)] = ${v}; else ${slow}`);
@@ -196,10 +197,14 @@ export class BlockCompiler {
   /** Where the instruction being emitted ends, and how many the block has run with it. */
   private curNext = 0;
   private curCount = 0;
+  /** The instruction being emitted writes memory, so it may overwrite compiled code. */
+  private smcPending = false;
 
   /**
-   * After a write that may have hit compiled code: if it did, leave the block right after
-   * this instruction so the rest is recompiled from the new bytes.
+   * After an instruction that may have written over compiled code: if it did, leave the
+   * block right after it so the rest is recompiled from the new bytes. Never in the middle
+   * of an instruction: the registers it updates after its store (ESP after a push, EIP
+   * after a call's push) must be written first.
    */
   private smcCheck(): string {
     return `if (c.smc) { c.smc = false; ${SYNC} c.ip = ${lin(this.curNext)}; return n + ${this.curCount}; }`;
@@ -268,7 +273,8 @@ export class BlockCompiler {
     }
     const m = this.t();
     this.out.push(`const ${m} = c.rmwRead${sz}(${a});`);
-    this.out.push(`c.rmwWrite${sz}(${this.aluValue(g, m, src, sz)}); ${this.smcCheck()}`);
+    this.out.push(`c.rmwWrite${sz}(${this.aluValue(g, m, src, sz)});`);
+    this.smcPending = true;
   }
 
   /** A Jcc/SETcc/CMOVcc condition, computed from the flag source when it is known. */
@@ -379,6 +385,7 @@ export class BlockCompiler {
       this.out.push(`esp = ${sp};`);
     } else {
       this.out.push(`r32[4] = esp; c.push${sz}(${v}); esp = r32[4];`);
+      this.smcPending = true;
     }
   }
 
@@ -442,8 +449,14 @@ export class BlockCompiler {
     const start = this.out.length;
     this.curNext = (d.lin + d.len) | 0;
     this.curCount = count;
+    this.smcPending = false;
     const kind = this.special(d, count);
-    if (kind === Kind.Special) return this.lastWasEnd ? 'end' : 'continue';
+    if (kind === Kind.Special) {
+      // A block-ending instruction leaves through an exit, which looks at c.smc itself.
+      if (this.lastWasEnd) return 'end';
+      if (this.smcPending) this.out.push(this.smcCheck());
+      return 'continue';
+    }
     this.out.length = start;
     this.flagSrc = null;
     this.fallback(d);
@@ -861,7 +874,8 @@ export class BlockCompiler {
       const a = this.ea(d);
       const v = this.t();
       this.out.push(`const ${v} = c.rmwRead${sz}(${a});`);
-      this.out.push(`c.rmwWrite${sz}(h.shiftRotate(c, ${d.reg}, ${v}, ${cnt}, ${sz})); ${this.smcCheck()}`);
+      this.out.push(`c.rmwWrite${sz}(h.shiftRotate(c, ${d.reg}, ${v}, ${cnt}, ${sz}));`);
+      this.smcPending = true;
     }
     return Kind.Special;
   }
@@ -885,7 +899,8 @@ export class BlockCompiler {
         const a = this.ea(d);
         const v = this.t();
         this.out.push(`const ${v} = c.rmwRead32(${a});`);
-        this.out.push(d.reg === 2 ? `c.rmwWrite32(~${v}); ${this.smcCheck()}` : `c.rmwWrite32(c.sub(0, ${v}, 0)); ${this.smcCheck()}`);
+        this.out.push(d.reg === 2 ? `c.rmwWrite32(~${v});` : `c.rmwWrite32(c.sub(0, ${v}, 0));`);
+        this.smcPending = true;
       }
       return Kind.Special;
     }
@@ -918,7 +933,8 @@ export class BlockCompiler {
     const a = this.ea(d);
     const v = this.t();
     this.out.push(`const ${v} = c.rmwRead${sz}(${a});`);
-    this.out.push(`c.rmwWrite${sz}(c.${f}(${v}, ${SH[sz]})); ${this.smcCheck()}`);
+    this.out.push(`c.rmwWrite${sz}(c.${f}(${v}, ${SH[sz]}));`);
+    this.smcPending = true;
   }
 
   /** The block's code (a sequence of statements ending in an exit). */

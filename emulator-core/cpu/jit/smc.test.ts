@@ -1,0 +1,75 @@
+/**
+ * Writes that land on compiled code (self-modifying code, or a page that once held code and
+ * now holds a stack) leave the compiled region after the writing instruction has finished:
+ * a PUSH still moves ESP, a CALL still jumps. Found as a Linux kernel oops: a kernel stack
+ * on a page that had held compiled user code lost a PUSH EBP, and the function returned into
+ * its caller's saved registers.
+ */
+import { describe, expect, it } from 'vitest';
+import { EXIT_HALT } from '../cpu.js';
+import { run as interpret } from '../interpreter.js';
+import { FlatHarness } from '../testing/flat-harness.js';
+import { assemble, nasmAvailable } from '../testing/nasm.js';
+import { Jit } from './jit.js';
+
+const CODE = 0x1000;
+/** A page holding a hot function; the stack lives in its upper half. */
+const SHARED = 0x3000;
+
+function runBoth(main: string, shared: string, regs: { esp: number }): Array<{ eax: number; ebx: number; esp: number; halted: boolean }> {
+  return (['interpreter', 'jit'] as const).map((engine) => {
+    const h = new FlatHarness();
+    h.cpu.cpl = 0;
+    h.cpu.updateMode();
+    h.writeMemory(CODE, assemble(main, 32, CODE));
+    h.writeMemory(SHARED, assemble(shared, 32, SHARED));
+    h.setRegs({ eip: CODE, esp: regs.esp, eax: 0, ebx: 0 });
+    const jit = engine === 'jit' ? new Jit(h.cpu) : null;
+    let exit = 0;
+    for (let i = 0; i < 1000 && exit !== EXIT_HALT; i++) exit = jit !== null ? jit.run(10_000) : interpret(h.cpu, 10_000);
+    const r = h.getRegs();
+    if (engine === 'jit') expect(jit!.stats.invalidations, 'the stack writes must hit compiled code').toBeGreaterThan(0);
+    return { eax: r.eax, ebx: r.ebx, esp: r.esp, halted: exit === EXIT_HALT };
+  });
+}
+
+describe.skipIf(!nasmAvailable())('JIT: writes over compiled code', () => {
+  it('a CALL whose return address lands on compiled code still calls, and moves ESP', () => {
+    const main = `
+      mov ecx, 200
+    again:
+      call ${SHARED}
+      dec ecx
+      jnz again
+      hlt`;
+    const shared = `
+      add eax, 1
+      ret`;
+    const [interp, jit] = runBoth(main, shared, { esp: SHARED + 0xff0 });
+    expect(interp).toEqual({ eax: 200, ebx: 0, esp: SHARED + 0xff0, halted: true });
+    expect(jit).toEqual(interp);
+  });
+
+  it('a PUSH onto compiled code moves ESP before the block is left', () => {
+    const main = `
+      mov ecx, 200
+    again:
+      call ${SHARED}
+      dec ecx
+      jnz again
+      hlt`;
+    // The function's own PUSH lands on its page: the write invalidates the function that is
+    // running, which must still pop what it pushed and return to its caller.
+    const shared = `
+      push ebp
+      mov ebp, esp
+      add eax, 1
+      add ebx, [ebp + 4]
+      pop ebp
+      ret`;
+    const [interp, jit] = runBoth(main, shared, { esp: SHARED + 0xff0 });
+    expect(interp.eax).toBe(200);
+    expect(interp.esp).toBe(SHARED + 0xff0);
+    expect(jit).toEqual(interp);
+  });
+});
