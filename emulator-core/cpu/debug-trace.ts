@@ -1,9 +1,11 @@
 /**
  * Opt-in post-mortem trace for hunting CPU bugs that show up only in long guest runs:
- * `TERRARIUM_TRACE_EIP=lo-hi` (hex linear addresses) keeps ring buffers of the last
- * interrupt deliveries, IRETs and JIT dispatches, and prints them once, to stderr, when an
+ * `TERRARIUM_TRACE_EIP=lo-hi` (hex linear addresses) keeps a ring buffer of the last
+ * interrupt deliveries and IRETs, and prints it once, to stderr, with the stack, when an
  * exception is raised by supervisor code executing in that range (for a Linux guest, kernel
- * data: code that should never run). Off, it costs one predictable branch per event.
+ * data: code that should never run). Off, it costs one predictable branch per event; the
+ * JIT's dispatch loop has no hook (it is the hottest loop there is), so a hunt that needs
+ * block-by-block history adds `traceEvent(c, EV_DISPATCH)` there for the while.
  */
 import type { Cpu } from './cpu.js';
 
@@ -20,13 +22,12 @@ const kinds = new Uint8Array(N);
 let head = 0;
 let dumped = false;
 
-const KIND_NAMES = ['', 'int', 'int-done', 'iret', 'iret-done', 'dispatch', 'interp'];
+const KIND_NAMES = ['', 'int', 'int-done', 'iret', 'iret-done', 'dispatch'];
 export const EV_INT = 1;
 export const EV_INT_DONE = 2;
 export const EV_IRET = 3;
 export const EV_IRET_DONE = 4;
 export const EV_DISPATCH = 5;
-export const EV_INTERP = 6;
 
 /** Record an event with the CPU's EIP, ESP, EBP, CS and up to three extra values. */
 export function traceEvent(c: Cpu, kind: number, a = 0, b = 0, d = 0): void {

@@ -6,7 +6,6 @@
  * compiled code lose direct write access in the TLB; a write to one drops its blocks.
  */
 import { runModes } from '../long/run64.js';
-import { EV_DISPATCH, EV_INTERP, TRACE, traceEvent } from '../debug-trace.js';
 import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN } from '../cpu.js';
 import { IF, TF } from '../constants.js';
@@ -314,7 +313,6 @@ export class Jit {
               // Stop also when TF gets set (each instruction must then trap) or an STI/MOV SS
               // shadow begins (the loop above handles both).
               const before = n;
-              if (TRACE) traceEvent(c, EV_INTERP);
               do {
                 step(c);
                 c.sliceInstructions = ++n;
@@ -325,7 +323,6 @@ export class Jit {
             }
             b = found;
           }
-          if (TRACE) traceEvent(c, EV_DISPATCH);
           n += b.fn!(c, ip);
           c.sliceInstructions = n;
           if (c.exitRequested) break;
