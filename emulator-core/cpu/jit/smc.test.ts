@@ -33,31 +33,26 @@ function runBoth(main: string, shared: string, regs: { esp: number }): Array<{ e
   });
 }
 
+/** Calls the function on the shared page 200 times. */
+const MAIN = `
+  mov ecx, 200
+again:
+  call ${SHARED}
+  dec ecx
+  jnz again
+  hlt`;
+
 describe.skipIf(!nasmAvailable())('JIT: writes over compiled code', () => {
   it('a CALL whose return address lands on compiled code still calls, and moves ESP', () => {
-    const main = `
-      mov ecx, 200
-    again:
-      call ${SHARED}
-      dec ecx
-      jnz again
-      hlt`;
     const shared = `
       add eax, 1
       ret`;
-    const [interp, jit] = runBoth(main, shared, { esp: SHARED + 0xff0 });
+    const [interp, jit] = runBoth(MAIN, shared, { esp: SHARED + 0xff0 });
     expect(interp).toEqual({ eax: 200, ebx: 0, esp: SHARED + 0xff0, halted: true });
     expect(jit).toEqual(interp);
   });
 
   it('a PUSH onto compiled code moves ESP before the block is left', () => {
-    const main = `
-      mov ecx, 200
-    again:
-      call ${SHARED}
-      dec ecx
-      jnz again
-      hlt`;
     // The function's own PUSH lands on its page: the write invalidates the function that is
     // running, which must still pop what it pushed and return to its caller.
     const shared = `
@@ -67,7 +62,7 @@ describe.skipIf(!nasmAvailable())('JIT: writes over compiled code', () => {
       add ebx, [ebp + 4]
       pop ebp
       ret`;
-    const [interp, jit] = runBoth(main, shared, { esp: SHARED + 0xff0 });
+    const [interp, jit] = runBoth(MAIN, shared, { esp: SHARED + 0xff0 });
     expect(interp.eax).toBe(200);
     expect(interp.esp).toBe(SHARED + 0xff0);
     expect(jit).toEqual(interp);
