@@ -56,12 +56,23 @@ export interface InstructionCounter {
   sliceInstructions: number;
 }
 
+/** Host speed is sampled over at least this much running wall time (ns) ... */
+const SAMPLE_WALL_NS = 20e6;
+/** ... and this many instructions, so one host stall does not read as a slow CPU. */
+const SAMPLE_MIN_INSTRUCTIONS = 20_000;
+/** Slowest guest CPU the pacing will ever show: 1 MIPS (the bare interpreter runs ~20). */
+const MAX_NS_PER_INSTRUCTION = 1000;
+
 /**
  * Guest time that advances with executed instructions, at a rate re-tuned as the machine
  * runs so that guest time tracks the host's wall clock. Within a run slice time is a
  * linear function of instructions, so a guest calibrating one timer against another
  * (TSC against the PIT, a delay loop against jiffies) sees a steady CPU; a host hiccup
  * (a GC pause, the JS engine compiling code) does not look like the guest CPU stalling.
+ * The base rate follows the host's speed measured over windows of 20 ms or more, each
+ * sample within 2x of the last estimate: sampled per slice, one compile stall made the
+ * guest CPU look 1000x slower for a moment, PIT ticks merged, and Linux declared its TSC
+ * unstable against the PIT.
  */
 export class PacedClock implements Clock {
   counter: InstructionCounter | null = null;
@@ -69,12 +80,21 @@ export class PacedClock implements Clock {
   nsPerInstruction = 10;
   private baseNs = 0;
   private baseInstructions = 0;
-  private wallOrigin = performance.now();
+  private readonly wallOrigin: number;
+  private wallOffset = 0;
   private pausedAt: number | null = null;
   private lastWall = 0;
   private lastInstructions = 0;
+  /** Start of the current speed-sampling window. */
+  private sampleWall = 0;
+  private sampleInstructions = 0;
   /** Smoothed host speed: wall ns per instruction while running. */
   private measured = 10;
+
+  /** `hostMs` reads the host's monotonic clock in ms (performance.now, or a test's own). */
+  constructor(private readonly hostMs: () => number = () => performance.now()) {
+    this.wallOrigin = hostMs();
+  }
 
   private instructions(): number {
     const c = this.counter;
@@ -87,8 +107,8 @@ export class PacedClock implements Clock {
 
   /** Host time since power-on, excluding pauses, in ns. */
   wallNow(): number {
-    const t = this.pausedAt ?? performance.now();
-    return (t - this.wallOrigin) * 1e6;
+    const t = this.pausedAt ?? this.hostMs();
+    return (t - this.wallOrigin - this.wallOffset) * 1e6;
   }
 
   private rebase(): void {
@@ -98,7 +118,7 @@ export class PacedClock implements Clock {
 
   /**
    * Re-tune the rate between run slices: aim to close the gap to wall time over the next
-   * 50 ms, never faster than 4x or slower than 1/4 of the speed actually achieved.
+   * 50 ms, never faster than 4x or slower than 1/4 of the host speed measured.
    */
   pace(): void {
     const wall = this.wallNow();
@@ -118,9 +138,16 @@ export class PacedClock implements Clock {
       this.baseNs = wall - 50e6;
       behind = 50e6;
     }
-    this.measured = this.measured * 0.7 + (dWall / dInsns) * 0.3;
+    const sWall = wall - this.sampleWall;
+    const sInsns = insns - this.sampleInstructions;
+    if (sWall >= SAMPLE_WALL_NS && sInsns >= SAMPLE_MIN_INSTRUCTIONS) {
+      const sample = Math.min(this.measured * 2, Math.max(this.measured / 2, sWall / sInsns));
+      this.measured = this.measured * 0.7 + sample * 0.3;
+      this.sampleWall = wall;
+      this.sampleInstructions = insns;
+    }
     const factor = Math.min(4, Math.max(0.25, 1 + behind / 50e6));
-    this.nsPerInstruction = Math.min(1e4, Math.max(0.01, this.measured * factor));
+    this.nsPerInstruction = Math.min(MAX_NS_PER_INSTRUCTION, Math.max(0.01, this.measured * factor));
   }
 
   /** Instructions that take guest time from now to `ns`. */
@@ -130,8 +157,8 @@ export class PacedClock implements Clock {
 
   /** Forget the interval just spent waiting (halted), so it is not taken as a slow CPU. */
   resync(): void {
-    this.lastWall = this.wallNow();
-    this.lastInstructions = this.instructions();
+    this.lastWall = this.sampleWall = this.wallNow();
+    this.lastInstructions = this.sampleInstructions = this.instructions();
   }
 
   /** The CPU is halted until `ns`: guest time jumps there (the caller waits for the wall clock). */
@@ -143,12 +170,12 @@ export class PacedClock implements Clock {
   }
 
   pause(): void {
-    if (this.pausedAt === null) this.pausedAt = performance.now();
+    if (this.pausedAt === null) this.pausedAt = this.hostMs();
   }
 
   resume(): void {
     if (this.pausedAt !== null) {
-      this.wallOrigin += performance.now() - this.pausedAt;
+      this.wallOffset += this.hostMs() - this.pausedAt;
       this.pausedAt = null;
     }
   }
