@@ -80,8 +80,7 @@ export class PacedClock implements Clock {
   nsPerInstruction = 10;
   private baseNs = 0;
   private baseInstructions = 0;
-  private readonly wallOrigin: number;
-  private wallOffset = 0;
+  private wallOrigin: number;
   private pausedAt: number | null = null;
   private lastWall = 0;
   private lastInstructions = 0;
@@ -108,7 +107,7 @@ export class PacedClock implements Clock {
   /** Host time since power-on, excluding pauses, in ns. */
   wallNow(): number {
     const t = this.pausedAt ?? this.hostMs();
-    return (t - this.wallOrigin - this.wallOffset) * 1e6;
+    return (t - this.wallOrigin) * 1e6;
   }
 
   private rebase(): void {
@@ -175,7 +174,7 @@ export class PacedClock implements Clock {
 
   resume(): void {
     if (this.pausedAt !== null) {
-      this.wallOffset += this.hostMs() - this.pausedAt;
+      this.wallOrigin += this.hostMs() - this.pausedAt;
       this.pausedAt = null;
     }
   }

@@ -263,7 +263,6 @@ export class Long64Machine {
 
 const NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
-/** Differences between host and Terrarium for one case (empty: they agree). */
 /**
  * With a 32-bit address size, REP counts in ECX: Intel (whose behaviour Terrarium follows)
  * zero-extends the write into RCX, AMD keeps RCX's high half. Only the low half is compared
@@ -271,6 +270,7 @@ const NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9
  */
 const A32_REP = /^a32 rep/;
 
+/** Differences between host and Terrarium for one case (empty: they agree). */
 export function compare(k: Case64, host: Outcome64, ours: Outcome64, hostVendor = 'GenuineIntel'): string[] {
   const d: string[] = [];
   const hex = (v: bigint): string => '0x' + v.toString(16);
