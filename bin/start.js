@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm start`: the desktop app when Electron's binary is installed, otherwise the web UI.
-// Electron's npm package downloads its binary on install (or on first use in recent
-// versions); we look for it ourselves so that a machine without it never triggers a download.
-import { spawn } from 'node:child_process';
+// `npm start`: the desktop app when Electron's binary is there, otherwise the web UI.
+// `npm install` does not run Electron's download (package.json allowScripts denies it), so
+// that installing works on machines that cannot reach Electron's download host; the first
+// `npm start` fetches the binary instead, and falls back to the web UI when it cannot.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -28,7 +29,36 @@ if (!existsSync(path.join(root, 'dist/app/cli/main.js')) || !existsSync(path.joi
   process.exit(2);
 }
 
-const { binary, why } = electronBinary();
+/** Runs Electron's own installer once; returns null on success or a one-line reason. */
+function downloadElectron() {
+  let dir;
+  try {
+    dir = path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
+  } catch {
+    return 'the electron package is not installed';
+  }
+  process.stdout.write("Electron's binary is not downloaded yet: fetching it (about 100 MB, once)...\n");
+  const started = Date.now();
+  const ticker = process.stdout.isTTY
+    ? setInterval(() => process.stdout.write(`\r  ${Math.round((Date.now() - started) / 1000)} s`), 1000)
+    : null;
+  const run = spawnSync(process.execPath, [path.join(dir, 'install.js')], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (ticker !== null) {
+    clearInterval(ticker);
+    process.stdout.write('\n');
+  }
+  if (run.status === 0) return null;
+  // The installer prints a stack; its first line says what went wrong (e.g. getaddrinfo ENOTFOUND).
+  const first = `${run.stderr ?? ''}${run.error?.message ?? ''}`.split('\n').find((l) => l.trim() !== '') ?? `exit code ${run.status}`;
+  return `its binary could not be downloaded (${first.trim()})`;
+}
+
+let { binary, why } = electronBinary();
+if (binary === null && process.env.TERRARIUM_WEB !== '1' && why.startsWith('its binary was never downloaded')) {
+  const failure = downloadElectron();
+  ({ binary, why } = electronBinary());
+  if (failure !== null) why = failure;
+}
 if (binary !== null && process.env.TERRARIUM_WEB !== '1') {
   const child = spawn(binary, [root, ...process.argv.slice(2)], { stdio: 'inherit' });
   child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

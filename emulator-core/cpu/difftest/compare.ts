@@ -8,6 +8,7 @@ import { describeFlags, EFLAGS_COMPARED, hex32, REG32, SEG_NAMES, VECTOR_NAMES, 
 import { decodeFnsave, type DecodedFpu } from './fpu-image.js';
 import { DATA_BASE } from './layout.js';
 import { RUNAWAY } from './terrarium.js';
+import { MODELLED_VENDOR, x87InstructionPointerComparable } from './vendor.js';
 
 function describeException(o: Outcome): string {
   if (o.exception === null) return `completed at eip=0x${hex32(o.eip)}`;
@@ -27,7 +28,7 @@ function stTag(f: DecodedFpu, i: number): number {
   return (f.tag >> (((top + i) & 7) * 2)) & 3;
 }
 
-function compareFpu(tc: DiffCase, exp: Uint8Array, act: Uint8Array, out: string[]): void {
+function compareFpu(tc: DiffCase, exp: Uint8Array, act: Uint8Array, out: string[], hostVendor: string): void {
   const check = tc.fpu;
   if (check === undefined) return;
   const e = decodeFnsave(exp);
@@ -39,9 +40,10 @@ function compareFpu(tc: DiffCase, exp: Uint8Array, act: Uint8Array, out: string[
     out.push(`  x87 status word: host ${describeStatus(e.status)} terrarium ${describeStatus(a.status)} (compared bits ${hex4(swMask)})`);
   }
   if (e.tag !== a.tag) out.push(`  x87 tag word: host ${hex4(e.tag)} terrarium ${hex4(a.tag)}`);
-  // The last instruction pointer (FIP) is architectural; FOP, FDP and the selectors are not
-  // compared: recent CPUs store FCS/FDS as 0 and update FOP/FDP only on unmasked exceptions.
-  if (e.ip !== a.ip) out.push(`  x87 last instruction pointer (FIP): host 0x${hex32(e.ip)} terrarium 0x${hex32(a.ip)}`);
+  // The last instruction pointer (FIP) is architectural on Intel (vendor.ts for AMD); FOP, FDP
+  // and the selectors are not compared: recent CPUs store FCS/FDS as 0 and update FOP/FDP
+  // only on unmasked exceptions.
+  if (e.ip !== a.ip && x87InstructionPointerComparable(hostVendor, e.status)) out.push(`  x87 last instruction pointer (FIP): host 0x${hex32(e.ip)} terrarium 0x${hex32(a.ip)}`);
   for (let i = 0; i < 8; i++) {
     if (stTag(e, i) === 3 || ((check.stUndefined ?? 0) >> i) & 1) continue;
     if (e.st[i] !== a.st[i]) out.push(`  ST(${i}): host ${e.st[i]} terrarium ${a.st[i]}`);
@@ -68,8 +70,11 @@ export function describeStatus(sw: number): string {
   return `0x${sw.toString(16).padStart(4, '0')} [TOP=${(sw >> 11) & 7} ${names.join(' ')}]`;
 }
 
-/** Differences between host and Terrarium, one line each; empty when they agree. */
-export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome): string[] {
+/**
+ * Differences between host and Terrarium, one line each; empty when they agree. On a host
+ * of another vendor than Intel, what vendor.ts names is masked.
+ */
+export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome, hostVendor = MODELLED_VENDOR): string[] {
   const out: string[] = [];
   const f = exp.exception !== null ? tc.onFault : undefined;
   if (f !== undefined) {
@@ -114,7 +119,7 @@ export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome): string[]
   }
   if (memLines.length > 8) out.push(...memLines.slice(0, 8), `  ... and ${memLines.length - 8} more differing bytes`);
   else out.push(...memLines);
-  if (exp.fpu !== null && act.fpu !== null) compareFpu(tc, exp.fpu, act.fpu, out);
+  if (exp.fpu !== null && act.fpu !== null) compareFpu(tc, exp.fpu, act.fpu, out, hostVendor);
   return out;
 }
 

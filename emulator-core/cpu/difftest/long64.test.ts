@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { FAMILIES, generate } from './long64/gen.js';
 import { assembleBatch, compare, Long64Machine, native64Status, runNative, type Case64, type Outcome64 } from './long64/run.js';
-import { hostCpuVendor } from './native.js';
+import { hostCpuVendor, vendorMaskNotice } from './vendor.js';
 
 const status = native64Status();
 if (!status.ok) console.warn(`*** SKIPPING the 64-bit differential tests: ${status.reason} ***`);
@@ -23,6 +23,8 @@ describe.skipIf(!status.ok)(`64-bit mode against the host CPU${status.ok ? '' : 
     if (!status.ok) return;
     const cases = generate(seed, PER_FAMILY);
     const vendor = hostCpuVendor();
+    const notice = vendorMaskNotice(vendor);
+    if (notice !== null) console.warn(notice);
     const failures: string[] = [];
     let faulted = 0;
     for (let start = 0; start < cases.length; start += BATCH) {

@@ -13,6 +13,7 @@ import type { AssembledBatch } from './batch.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { LDT, PATCH_MAX } from './layout.js';
 import { nasmAvailable } from '../testing/nasm.js';
+import { hostCpuVendor, vendorMaskNotice } from './vendor.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SOURCE = join(HERE, 'native', 'harness.c');
@@ -82,15 +83,10 @@ export function nativeStatus(): NativeStatus {
   return (status = { ok: false, reason: `the native harness does not run (no i386 support in this kernel?): ${firstLines(failure)}` });
 }
 
-/**
- * The expectations that go beyond the SDM (host behaviour at faults, see masks.ts AT_FAULT
- * and the CPU fixes that copy Intel's partial progress) were established on Intel CPUs.
- */
+/** Says once, loudly, what is masked because the host is not of the vendor Terrarium models. */
 function warnIfNotIntel(): void {
-  const vendor = hostCpuVendor();
-  if (vendor !== 'GenuineIntel') {
-    console.warn(`*** difftest: the host CPU is ${vendor}, not Intel: the suites were validated on Intel, and behaviour the SDM leaves to the implementation (AAA/AAS carries, state at faults) may differ ***`);
-  }
+  const notice = vendorMaskNotice(hostCpuVendor());
+  if (notice !== null) console.warn(notice);
 }
 
 function header(count: number, codeSize: number): Buffer {
@@ -175,14 +171,5 @@ export function runNative(harness: string, batch: AssembledBatch, cases: readonl
     return decode(out, cases.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The host CPU's vendor string (GenuineIntel, AuthenticAMD, ...), or 'unknown'. */
-export function hostCpuVendor(): string {
-  try {
-    return /vendor_id\s*:\s*(\S+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  } catch {
-    return 'unknown'; // not Linux: the harness will not run anyway
   }
 }

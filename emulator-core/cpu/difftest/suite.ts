@@ -9,6 +9,7 @@ import { describeCase, describeInputs, diffOutcomes } from './compare.js';
 import { KNOWN_BUGS, strictKnownBugs, type KnownBugId } from './known-bugs.js';
 import { runNative } from './native.js';
 import { TerrariumRunner } from './terrarium.js';
+import { hostCpuVendor } from './vendor.js';
 
 /** Cases per native process; keeps each assembled blob well under CODE_MAX. */
 const BATCH_SIZE = 3000;
@@ -57,6 +58,7 @@ export function runSuite(harness: string, cases: readonly DiffCase[], options: S
   const result: SuiteResult = { seed: options.seed, families: new Map(), jitStats: null };
   const runner = new TerrariumRunner({ createFpu: options.createFpu, jit: options.jit });
   const batchSize = options.batchSize ?? BATCH_SIZE;
+  const vendor = hostCpuVendor();
   for (let start = 0; start < cases.length; start += batchSize) {
     const slice = cases.slice(start, start + batchSize);
     const batch = assembleBatch(slice);
@@ -82,7 +84,7 @@ export function runSuite(harness: string, cases: readonly DiffCase[], options: S
         f.failures.push(`${head}\n${describeInputs(tc)}\n  Terrarium threw: ${stack}`);
         return;
       }
-      const diffs = diffOutcomes(tc, exp, act);
+      const diffs = diffOutcomes(tc, exp, act, vendor);
       if (diffs.length === 0) return;
       const text = `${head}\n${describeInputs(tc)}\n${diffs.join('\n')}`;
       const applies = (id: KnownBugId): boolean => (options.jit === true || KNOWN_BUGS[id].jitOnly !== true) && KNOWN_BUGS[id].signature(exp, act);

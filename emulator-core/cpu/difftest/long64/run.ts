@@ -18,6 +18,7 @@ import { AR_G, AR_L, AR_P, AR_S, AR_UNUSABLE, AR_DB, CS, DS, ES, FS, GS, SS, TR 
 import { Cpu, FAULT } from '../../cpu.js';
 import { step64 } from '../../long/exec64.js';
 import { nasmAvailable } from '../../testing/nasm.js';
+import { a32RepRcxHighComparable, MODELLED_VENDOR } from '../vendor.js';
 
 export const CODE = 0x10000000;
 export const CASE_STRIDE = 0x400;
@@ -263,18 +264,14 @@ export class Long64Machine {
 
 const NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
-/**
- * With a 32-bit address size, REP counts in ECX: Intel (whose behaviour Terrarium follows)
- * zero-extends the write into RCX, AMD keeps RCX's high half. Only the low half is compared
- * on other hosts.
- */
+/** REP string instructions with a 32-bit address size (vendor.ts: a32RepRcxHighComparable). */
 const A32_REP = /^a32 rep/;
 
 /** Differences between host and Terrarium for one case (empty: they agree). */
-export function compare(k: Case64, host: Outcome64, ours: Outcome64, hostVendor = 'GenuineIntel'): string[] {
+export function compare(k: Case64, host: Outcome64, ours: Outcome64, hostVendor = MODELLED_VENDOR): string[] {
   const d: string[] = [];
   const hex = (v: bigint): string => '0x' + v.toString(16);
-  if (hostVendor !== 'GenuineIntel' && A32_REP.test(k.body)) {
+  if (!a32RepRcxHighComparable(hostVendor) && A32_REP.test(k.body)) {
     const low = (v: bigint): bigint => v & 0xffff_ffffn;
     if (low(host.gpr[1]) !== low(ours.gpr[1])) d.push(`ecx: host ${hex(low(host.gpr[1]))} terrarium ${hex(low(ours.gpr[1]))}`);
     host = { ...host, gpr: host.gpr.map((v, r) => (r === 1 ? ours.gpr[1] : v)) };

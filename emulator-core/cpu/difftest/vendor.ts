@@ -1,0 +1,48 @@
+/**
+ * Behaviour the SDM leaves to the implementation and that Intel and AMD implement
+ * differently. Terrarium models Intel; on a host of another vendor these (and only these)
+ * are masked, each rule saying what it masks so the suites can print it.
+ */
+import { readFileSync } from 'node:fs';
+
+export const MODELLED_VENDOR = 'GenuineIntel';
+
+/** The host CPU's vendor string (GenuineIntel, AuthenticAMD, ...), or 'unknown'. */
+export function hostCpuVendor(): string {
+  try {
+    return /vendor_id\s*:\s*(\S+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown'; // not Linux: the harnesses will not run anyway
+  }
+}
+
+/** x87 status word: exception summary (an unmasked exception is pending). */
+const FSW_ES = 0x0080;
+
+/**
+ * The x87 last-instruction pointer (FIP) in an FNSAVE image. Intel stores the address of
+ * the last non-control x87 instruction; AMD stores FIP, FDP and FOP as zero unless an x87
+ * exception is pending (ES set), which the AMD APM allows for FNSAVE/FXSAVE.
+ */
+export function x87InstructionPointerComparable(vendor: string, hostStatus: number): boolean {
+  return vendor === MODELLED_VENDOR || (hostStatus & FSW_ES) !== 0;
+}
+
+/**
+ * A REP string instruction with a 32-bit address size in 64-bit mode counts in ECX: Intel
+ * zero-extends the write into RCX, AMD keeps RCX's high half. Only ECX is comparable.
+ */
+export function a32RepRcxHighComparable(vendor: string): boolean {
+  return vendor === MODELLED_VENDOR;
+}
+
+/** What the suites mask on this host, one line for the report (null on Intel). */
+export function vendorMaskNotice(vendor: string): string | null {
+  if (vendor === MODELLED_VENDOR) return null;
+  return (
+    `*** difftest: the host CPU is ${vendor}; Terrarium models ${MODELLED_VENDOR}. Masked as vendor-specific: ` +
+    `the x87 FIP in FNSAVE images unless the host's status word has ES set (AMD stores 0), ` +
+    `and RCX[63:32] after a32 REP string instructions in 64-bit mode (AMD keeps them). ` +
+    `Everything else the SDM defines is compared. ***`
+  );
+}
