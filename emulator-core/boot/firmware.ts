@@ -14,12 +14,22 @@ import { BadInputError } from '../errors.js';
 export const BIOS_NAMES = ['bios-256k.bin', 'bios.bin'];
 export const VGA_BIOS_NAMES = ['vgabios-stdvga.bin'];
 
+/**
+ * The environment the search reads, given by the caller (app/ passes the process's; the core
+ * never reads it): TERRARIUM_FIRMWARE_DIR, and ProgramFiles on Windows.
+ */
+export interface FirmwareEnv {
+  readonly TERRARIUM_FIRMWARE_DIR?: string;
+  readonly ProgramFiles?: string;
+}
+
 export interface FirmwareSearch {
   bios?: string;
   vgaBios?: string;
   /** Whether a VGA BIOS is wanted at all (no display: none). */
   wantVga: boolean;
-  env?: NodeJS.ProcessEnv;
+  /** Nothing set when omitted: only the bundled and system folders are searched. */
+  env?: FirmwareEnv;
   platform?: NodeJS.Platform;
 }
 
@@ -32,7 +42,7 @@ export interface ResolvedFirmware {
 }
 
 /** Bundled and system folders, in search order. */
-export function firmwareSearchDirs(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string[] {
+export function firmwareSearchDirs(env: FirmwareEnv, platform: NodeJS.Platform = process.platform): string[] {
   const dirs: string[] = [];
   if (env.TERRARIUM_FIRMWARE_DIR !== undefined && env.TERRARIUM_FIRMWARE_DIR !== '') dirs.push(env.TERRARIUM_FIRMWARE_DIR);
   const resources = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
@@ -88,14 +98,14 @@ function findIn(dirs: string[], names: string[]): string | null {
 }
 
 /** The firmware files the bundled and system folders hold, without refusing anything (the app's view). */
-export function findFirmware(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): FoundFirmware {
+export function findFirmware(env: FirmwareEnv, platform: NodeJS.Platform = process.platform): FoundFirmware {
   const searched = firmwareSearchDirs(env, platform);
   return { bios: findIn(searched, BIOS_NAMES), vgaBios: findIn(searched, VGA_BIOS_NAMES), searched };
 }
 
 /** Find the BIOS (and VGA BIOS) to boot; throws BadInputError listing the places searched. */
 export function resolveFirmware(search: FirmwareSearch): ResolvedFirmware {
-  const env = search.env ?? process.env;
+  const env = search.env ?? {};
   const platform = search.platform ?? process.platform;
   const dirs = firmwareSearchDirs(env, platform);
   const find = (names: string[]): string | null => findIn(dirs, names);

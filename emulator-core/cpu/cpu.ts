@@ -61,6 +61,7 @@ import {
   VM,
   ZF,
 } from './constants.js';
+import type { EipTrace } from './debug-trace.js';
 import type { FpuHost, FpuInstructionInfo } from './fpu-host.js';
 import type { FpuState } from './state.js';
 import type { CpuidFeatures } from './system.js';
@@ -172,6 +173,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   readonly tscHz: number;
   readonly modelName: string;
   hooks: CpuHooks = { onShutdown: () => {}, onFerr: () => {} };
+  /** Post-mortem interrupt/IRET trace (TERRARIUM_TRACE_EIP, cpu/debug-trace.ts); null when off. */
+  eipTrace: EipTrace | null = null;
 
   // General registers: one Int32Array with 8- and 16-bit views over it (little-endian).
   // 16 entries leave room for R8-R15 in long mode.

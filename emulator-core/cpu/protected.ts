@@ -41,7 +41,7 @@ import {
 } from './constants.js';
 import { FAULT, type Cpu } from './cpu.js';
 import { deliverInterrupt64 } from './long/system64.js';
-import { EV_INT, EV_INT_DONE, EV_IRET, EV_IRET_DONE, TRACE, traceEvent, traceFault } from './debug-trace.js';
+import { EV_INT, EV_INT_DONE, EV_IRET, EV_IRET_DONE } from './debug-trace.js';
 
 // Scratch for the descriptor just read (avoids allocating on every segment load):
 // its two dwords and its linear address.
@@ -446,9 +446,10 @@ export function farReturn(c: Cpu, operand32: boolean, imm: number): void {
 
 /** IRET / IRETD. */
 export function iret(c: Cpu, operand32: boolean): void {
-  if (TRACE) traceEvent(c, EV_IRET, c.readSys32(c.r32[4]), c.readSys32((c.r32[4] + 4) | 0), c.readSys32((c.r32[4] + 8) | 0));
+  const trace = c.eipTrace;
+  if (trace !== null) trace.event(c, EV_IRET, c.readSys32(c.r32[4]), c.readSys32((c.r32[4] + 4) | 0), c.readSys32((c.r32[4] + 8) | 0));
   iretFrame(c, operand32);
-  if (TRACE) traceEvent(c, EV_IRET_DONE);
+  if (trace !== null) trace.event(c, EV_IRET_DONE);
 }
 
 function iretFrame(c: Cpu, operand32: boolean): void {
@@ -570,9 +571,10 @@ function iretToVm86(c: Cpu, eip: number, cs: number, fl: number): void {
 
 /** Deliver interrupt/exception `vector`. `software` for INT n/INT3/INTO (DPL checked, EIP = next). */
 export function deliverInterrupt(c: Cpu, vector: number, software: boolean, errorCode: number, ext: boolean): void {
-  if (TRACE) traceEvent(c, EV_INT, vector, errorCode, software ? 1 : 0);
+  const trace = c.eipTrace;
+  if (trace !== null) trace.event(c, EV_INT, vector, errorCode, software ? 1 : 0);
   deliverGate(c, vector, software, errorCode, ext);
-  if (TRACE) traceEvent(c, EV_INT_DONE, vector);
+  if (trace !== null) trace.event(c, EV_INT_DONE, vector);
 }
 
 function deliverGate(c: Cpu, vector: number, software: boolean, errorCode: number, ext: boolean): void {
@@ -720,7 +722,7 @@ function isContributory(v: number): boolean {
  * Returns false on shutdown (triple fault).
  */
 export function deliverException(c: Cpu): boolean {
-  if (TRACE) traceFault(c, c.excVector, c.excCode);
+  if (c.eipTrace !== null) c.eipTrace.fault(c, c.excVector, c.excCode);
   let vector = c.excVector;
   let code = c.excCode;
   let first = -1;

@@ -19,13 +19,8 @@ export type IrqchipMode = 'auto' | 'kernel' | 'user';
 export interface KvmBackendOptions {
   memory: GuestMemory;
   probe: KvmProbe;
-  /** Where the PIC, PIT and local APIC live; TERRARIUM_KVM_IRQCHIP overrides 'auto'. */
+  /** Where the PIC, PIT and local APIC live (the machine's `kvm.irqchip` option, TERRARIUM_KVM_IRQCHIP); default 'auto'. */
   irqchip?: IrqchipMode;
-}
-
-function irqchipFromEnv(): IrqchipMode {
-  const v = process.env.TERRARIUM_KVM_IRQCHIP;
-  return v === 'kernel' || v === 'user' ? v : 'auto';
 }
 
 export class KvmBackend {
@@ -46,7 +41,7 @@ export class KvmBackend {
     options: KvmBackendOptions,
   ) {
     this.caps = readCaps(sys);
-    const mode = options.irqchip === undefined || options.irqchip === 'auto' ? irqchipFromEnv() : options.irqchip;
+    const mode = options.irqchip ?? 'auto';
     if (mode === 'kernel' && !(this.caps.irqchip && this.caps.pit2)) {
       throw new KvmError('this KVM has no in-kernel irqchip and PIT (TERRARIUM_KVM_IRQCHIP=kernel)', 'KVM_CHECK_EXTENSION', 0);
     }

@@ -21,7 +21,7 @@ export interface KvmProbe {
 }
 
 export interface ProbeOptions {
-  /** The KVM device (TERRARIUM_KVM_DEVICE overrides it, for tests). */
+  /** The KVM device, /dev/kvm when omitted (the machine's `kvm.device` option, TERRARIUM_KVM_DEVICE, for tests). */
   device?: string;
   sysModule?: string;
   cpuinfo?: string;
@@ -48,14 +48,9 @@ export function kvmFlavour(sysModule = '/sys/module', cpuinfo = '/proc/cpuinfo')
   return 'unknown';
 }
 
-export function kvmDevice(): string {
-  const env = process.env.TERRARIUM_KVM_DEVICE;
-  return env !== undefined && env !== '' ? env : DEV_KVM;
-}
-
 /** Look at /dev/kvm without loading any native code. */
 export function probeKvm(options: ProbeOptions = {}): KvmProbe {
-  const device = options.device ?? kvmDevice();
+  const device = options.device ?? DEV_KVM;
   const flavour = kvmFlavour(options.sysModule, options.cpuinfo);
   const fail = (reason: string): KvmProbe => ({ usable: false, hardware: false, flavour, reason, device });
   if (process.platform !== 'linux') return fail(`KVM needs a Linux host (this is ${process.platform})`);

@@ -90,8 +90,14 @@ export class PacedClock implements Clock {
   /** Smoothed host speed: wall ns per instruction while running. */
   private measured = 10;
 
-  /** `hostMs` reads the host's monotonic clock in ms (performance.now, or a test's own). */
-  constructor(private readonly hostMs: () => number = () => performance.now()) {
+  /**
+   * `hostMs` reads the host's monotonic clock in ms (performance.now, or a test's own);
+   * `debug` logs large corrections to stderr (TERRARIUM_CLOCK_DEBUG=1).
+   */
+  constructor(
+    private readonly hostMs: () => number = () => performance.now(),
+    private readonly debug = false,
+  ) {
     this.wallOrigin = hostMs();
   }
 
@@ -130,7 +136,7 @@ export class PacedClock implements Clock {
     if (dInsns <= 0) return;
     this.rebase();
     let behind = wall - this.baseNs;
-    if (process.env.TERRARIUM_CLOCK_DEBUG === '1' && Math.abs(behind) > 20e6) console.error(`pace: wall ${(wall / 1e6).toFixed(1)} ms guest ${(this.baseNs / 1e6).toFixed(1)} ms behind ${(behind / 1e6).toFixed(1)} ms rate ${this.nsPerInstruction.toFixed(3)} ns/insn`);
+    if (this.debug && Math.abs(behind) > 20e6) console.error(`pace: wall ${(wall / 1e6).toFixed(1)} ms guest ${(this.baseNs / 1e6).toFixed(1)} ms behind ${(behind / 1e6).toFixed(1)} ms rate ${this.nsPerInstruction.toFixed(3)} ns/insn`);
     if (behind > 5e9) {
       // The host stalled for seconds (e.g. suspended): a jump, as after a VM pause, rather
       // than minutes of fast-forward. Shorter lags are caught up by running time faster.

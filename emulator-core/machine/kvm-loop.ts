@@ -59,6 +59,7 @@ import {
 import { errnoName } from '../kvm/errors.js';
 import { waitChange, type VcpuThread } from '../kvm/vcpu-thread.js';
 import { RealtimeClock, type Clock } from './clock.js';
+import type { EmulatorOptions } from './options.js';
 import type { DeferredPins, PcBoard } from './pc.js';
 import type { MachineConfig, MachineExit } from './types.js';
 
@@ -77,6 +78,8 @@ export interface KvmLoopHost {
   waitForWake(): Promise<void>;
   /** The register state the guest starts in (after create() and after each reset). */
   entryState(): CpuState;
+  /** `kvm.trace` logs the loop's steps and the final vCPU state to stderr (TERRARIUM_KVM_TRACE=1). */
+  readonly options: EmulatorOptions;
 }
 
 /** Longest synchronous stretch before the event loop gets a turn. */
@@ -88,11 +91,6 @@ const IDLE_MS = 50;
 /** In-kernel irqchip: after this long without exits, ask whether the guest halted for good. */
 const PROBE_IDLE_MS = 250;
 const COMMAND_TIMEOUT_MS = 5000;
-/** TERRARIUM_KVM_TRACE=1: the loop's steps and the final vCPU state on stderr. */
-const TRACE = process.env.TERRARIUM_KVM_TRACE === '1';
-const trace = (msg: string): void => {
-  if (TRACE) writeSync(2, `[machine ${performance.now().toFixed(1)}] ${msg}\n`);
-};
 
 const INTERNAL_ERRORS: Record<number, string> = {
   1: 'emulation failure',
@@ -107,6 +105,10 @@ function where(cs: number, ripLo: number, ripHigh: number): string {
 }
 
 export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<MachineExit> {
+  const tracing = m.options.kvm.trace;
+  const trace = (msg: string): void => {
+    if (tracing) writeSync(2, `[machine ${performance.now().toFixed(1)}] ${msg}\n`);
+  };
   const board = m.board;
   const timers = board.timers;
   const io = board.io;
@@ -412,7 +414,7 @@ export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<Machi
     }
   } finally {
     board.com1.flush();
-    if (TRACE && !t.gone && commandSync(t, CMD_GET_STATE)) trace(`vCPU state at the end: ${JSON.stringify(t.takeState())}`);
+    if (tracing && !t.gone && commandSync(t, CMD_GET_STATE)) trace(`vCPU state at the end: ${JSON.stringify(t.takeState())}`);
     await t.stop();
     thread = null;
     if (kvm.kernelIrqchip) Reflect.deleteProperty(pic, 'setIrqLevel');

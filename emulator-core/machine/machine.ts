@@ -3,6 +3,7 @@ import { buildAcpiTables } from '../boot/acpi-tables.js';
 import { hasLinux64Entry, linux32EntryState, linux64EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
 import { Cpu } from '../cpu/cpu.js';
+import { EipTrace } from '../cpu/debug-trace.js';
 import { Jit } from '../cpu/jit/jit.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
 import type { CpuState } from '../cpu/state.js';
@@ -14,6 +15,7 @@ import { VirtualClock } from './virtual-clock.js';
 import type { MachineControl } from './control.js';
 import { runInterpreterLoop } from './interpreter-loop.js';
 import { runKvmLoop } from './kvm-loop.js';
+import { resolveEmulatorOptions, type EmulatorOptions, type EmulatorOptionsInput } from './options.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
 import { openCdrom, PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
@@ -63,7 +65,7 @@ export function validateConfig(config: MachineConfig): void {
 export class Machine implements MachineControl {
   readonly board: PcBoard;
   readonly cpu: Cpu;
-  /** Compiles hot guest code; null runs the pure interpreter (TERRARIUM_JIT=0). */
+  /** Compiles hot guest code; null runs the pure interpreter (options.jit.enabled false, TERRARIUM_JIT=0). */
   readonly jit: Jit | null;
   readonly clock: Clock;
   /** The CPU's INTR/NMI pins as the PIC drives them (the KVM loop re-targets them). */
@@ -89,12 +91,14 @@ export class Machine implements MachineControl {
   private constructor(
     readonly config: MachineConfig,
     readonly listener: MachineListener,
+    /** Tuning and debugging switches (parsed from TERRARIUM_* in app/, or given by tests). */
+    readonly options: EmulatorOptions,
     firmware: PciPcPlan | null = null,
     onKvm = false,
   ) {
     const virtual = config.clock === 'virtual' && !onKvm;
     const vclock = virtual ? new VirtualClock(1) : null;
-    const paced = virtual || onKvm ? null : new PacedClock();
+    const paced = virtual || onKvm ? null : new PacedClock(undefined, options.clockDebug);
     // Under KVM the guest runs at host speed and reads the host's TSC: devices follow the host clock.
     this.clock = onKvm ? new RealtimeClock() : (vclock ?? paced!);
     this.board = new PcBoard({
@@ -115,7 +119,8 @@ export class Machine implements MachineControl {
       onFerr: () => this.board.irq(13).pulse(),
     };
     this.pins.attach(this.cpu);
-    this.jit = process.env.TERRARIUM_JIT === '0' ? null : new Jit(this.cpu);
+    if (options.traceEip !== null) this.cpu.eipTrace = new EipTrace(options.traceEip.lo, options.traceEip.hi);
+    this.jit = options.jit.enabled ? new Jit(this.cpu, options.jit) : null;
     const timers = this.board.timers;
     this.board.io.beforeAccess = () => {
       const now = this.clock.now();
@@ -123,18 +128,23 @@ export class Machine implements MachineControl {
     };
   }
 
-  /** Validate the config, load firmware/kernel/disks, wire devices. Throws typed errors on bad input. */
-  static async create(config: MachineConfig, listener: MachineListener = {}): Promise<Machine> {
+  /**
+   * Validate the config, load firmware/kernel/disks, wire devices. Throws typed errors on bad
+   * input. `options` tunes and debugs the core (defaults for whatever it leaves out); the
+   * core never reads the environment itself.
+   */
+  static async create(config: MachineConfig, listener: MachineListener = {}, options: EmulatorOptionsInput = {}): Promise<Machine> {
     validateConfig(config);
-    const accel = chooseAccel(config.accel);
+    const opts = resolveEmulatorOptions(options);
+    const accel = chooseAccel(config.accel, { device: opts.kvm.device });
     if (accel.accel === 'kvm' && accel.probe?.usable !== true) throw new HostError(`--accel kvm: ${accel.probe?.reason ?? 'KVM is not available'}`);
     const kernel = config.kernel !== undefined ? readInput(config.kernel, 'kernel') : null;
     const initrd = config.initrd !== undefined ? readInput(config.initrd, 'initrd') : null;
     // Without a kernel, firmware boots a PCI PC from its drives.
-    const firmware = kernel === null ? await preparePciPc(config, true) : null;
-    const m = new Machine(config, listener, firmware, accel.accel === 'kvm');
+    const firmware = kernel === null ? await preparePciPc(config, true, opts.firmwareEnv) : null;
+    const m = new Machine(config, listener, opts, firmware, accel.accel === 'kvm');
     if (firmware !== null) m.attachPciPc(firmware);
-    if (accel.accel === 'kvm' && accel.probe !== null) m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe });
+    if (accel.accel === 'kvm' && accel.probe !== null) m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe, irqchip: opts.kvm.irqchip });
     m.kernelImage = kernel;
     m.initrdImage = initrd;
     m.loadBoot();
@@ -143,7 +153,7 @@ export class Machine implements MachineControl {
   }
 
   private attachPciPc(plan: PciPcPlan): void {
-    const debug = process.env.TERRARIUM_FIRMWARE_DEBUG === '1';
+    const debug = this.options.firmwareDebug;
     this.pci = new PciPc({
       board: this.board,
       control: this,
@@ -172,10 +182,10 @@ export class Machine implements MachineControl {
         cmdline: this.config.cmdline ?? '',
       });
       setCpuState(this.cpu, linux32EntryState(getCpuState(this.cpu), this.bootPlan));
-      // KVM enters a 64-bit kernel in long mode (TERRARIUM_LINUX_ENTRY=32 keeps the 32-bit
-      // entry). The software CPU has long mode but no SSE, which 64-bit Linux requires, so it
-      // takes the 64-bit entry only when asked (TERRARIUM_LINUX_ENTRY=64).
-      const entry = process.env.TERRARIUM_LINUX_ENTRY;
+      // KVM enters a 64-bit kernel in long mode (linuxEntry '32', TERRARIUM_LINUX_ENTRY=32,
+      // keeps the 32-bit entry). The software CPU has long mode but no SSE, which 64-bit Linux
+      // requires, so it takes the 64-bit entry only when asked (TERRARIUM_LINUX_ENTRY=64).
+      const entry = this.options.linuxEntry;
       const entry64 = hasLinux64Entry(this.kernelImage) && (entry === '64' || (this.kvm !== null && entry !== '32'));
       const state64 = entry64 ? linux64EntryState(getCpuState(this.cpu), this.bootPlan, this.board.memory) : null;
       if (this.kvm !== null) this.kvmEntry = state64;

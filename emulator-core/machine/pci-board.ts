@@ -7,7 +7,7 @@
  * 01.0 ISA bridge, 01.1 IDE, 01.3 power management, 02.0 VGA.
  */
 import { readFileSync } from 'node:fs';
-import { checkBiosImage, checkOptionRom, resolveFirmware } from '../boot/firmware.js';
+import { checkBiosImage, checkOptionRom, resolveFirmware, type FirmwareEnv } from '../boot/firmware.js';
 import { BadInputError } from '../errors.js';
 import { detectDiskFormat, openDisk, type BlockBackend } from '../storage/index.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
@@ -261,9 +261,12 @@ export interface PciPcPlan {
 /** Device memory reserved for a display adapter (VRAM) beside the BIOS. */
 export const DEVICE_MEMORY_BYTES = 32 * 1048576;
 
-/** Resolve and read the firmware and open the drives of `config`; throws BadInputError with one line. */
-export async function preparePciPc(config: MachineConfig, wantVga: boolean): Promise<PciPcPlan> {
-  const fw = resolveFirmware({ bios: config.bios, vgaBios: config.vgaBios, wantVga });
+/**
+ * Resolve and read the firmware and open the drives of `config`; throws BadInputError with
+ * one line. `firmwareEnv` names the firmware folder the caller's environment adds, if any.
+ */
+export async function preparePciPc(config: MachineConfig, wantVga: boolean, firmwareEnv: FirmwareEnv = {}): Promise<PciPcPlan> {
+  const fw = resolveFirmware({ bios: config.bios, vgaBios: config.vgaBios, wantVga, env: firmwareEnv });
   const bios = readImage(fw.bios, 'BIOS');
   checkBiosImage(bios, fw.bios);
   let vgaBios: Uint8Array | null = null;

@@ -69,21 +69,14 @@ export interface GuestRun {
 
 /** Create a machine for `rom` on `backend` with the test devices, and start it. */
 export async function startGuest(rom: string, backend: Backend): Promise<GuestRun> {
-  const saved = process.env.TERRARIUM_KVM_IRQCHIP;
-  if (backend === 'kvm-user-irqchip') process.env.TERRARIUM_KVM_IRQCHIP = 'user';
-  else if (backend === 'kvm-kernel-irqchip') process.env.TERRARIUM_KVM_IRQCHIP = 'kernel';
+  const irqchip = backend === 'kvm-user-irqchip' ? 'user' : backend === 'kvm-kernel-irqchip' ? 'kernel' : 'auto';
   let text = '';
   const decoder = new TextDecoder();
-  let machine: Machine;
-  try {
-    machine = await Machine.create(
-      { memoryMiB: 16, accel: backend === 'interpreter' ? 'interpreter' : 'kvm', bios: rom, onTripleFault: 'crash' },
-      { serialOutput: (b) => (text += decoder.decode(b, { stream: true })) },
-    );
-  } finally {
-    if (saved === undefined) delete process.env.TERRARIUM_KVM_IRQCHIP;
-    else process.env.TERRARIUM_KVM_IRQCHIP = saved;
-  }
+  const machine = await Machine.create(
+    { memoryMiB: 16, accel: backend === 'interpreter' ? 'interpreter' : 'kvm', bios: rom, onTripleFault: 'crash' },
+    { serialOutput: (b) => (text += decoder.decode(b, { stream: true })) },
+    { kvm: { irqchip } },
+  );
   machine.board.io.register(TEST_PORT, 9, new TestPorts(), 'test-ports');
   machine.board.memory.registerMmio(TEST_MMIO, 4096, new TestMmio(), 'test-mmio');
   return { machine, serial: () => text, done: machine.run() };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
 import { Machine } from '../../emulator-core/machine/machine.js';
+import type { LinuxEntry } from '../../emulator-core/machine/options.js';
 import type { MachineConfig, MachineExit } from '../../emulator-core/machine/types.js';
 import { kvmMissing } from './harness.js';
 import { buildKernel64 } from './tiny-kernel64.js';
@@ -35,22 +36,13 @@ afterAll(() => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
-async function boot(accel: MachineConfig['accel'], env: Record<string, string> = {}): Promise<{ serial: string; exit: MachineExit }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
+async function boot(accel: MachineConfig['accel'], linuxEntry: LinuxEntry = 'auto'): Promise<{ serial: string; exit: MachineExit }> {
   let serial = '';
-  let m: Machine;
-  try {
-    m = await Machine.create(
-      { memoryMiB: 16, accel, kernel, initrd, cmdline: CMDLINE },
-      { serialOutput: (b) => (serial += Buffer.from(b).toString('latin1')) },
-    );
-  } finally {
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  }
+  const m = await Machine.create(
+    { memoryMiB: 16, accel, kernel, initrd, cmdline: CMDLINE },
+    { serialOutput: (b) => (serial += Buffer.from(b).toString('latin1')) },
+    { linuxEntry },
+  );
   const timer = setTimeout(() => m.powerOff(), 30_000);
   const exit = await m.run();
   clearTimeout(timer);
@@ -73,8 +65,8 @@ describe.skipIf(!haveNasm || kvmMissing !== null)('Linux 64-bit boot protocol un
     expect(r.exit.kind).toBe('poweroff');
   });
 
-  it('TERRARIUM_LINUX_ENTRY=32 takes the 32-bit entry instead', async () => {
-    const r = await boot('kvm', { TERRARIUM_LINUX_ENTRY: '32' });
+  it('linuxEntry 32 (TERRARIUM_LINUX_ENTRY=32) takes the 32-bit entry instead', async () => {
+    const r = await boot('kvm', '32');
     expect(r.serial).toBe('entry32\n');
     expect(r.exit.kind).toBe('poweroff');
   });
@@ -87,8 +79,8 @@ describe.skipIf(!haveNasm)('the same kernel on the software CPU', () => {
     expect(r.exit.kind).toBe('poweroff');
   });
 
-  it('enters in long mode with TERRARIUM_LINUX_ENTRY=64 and prints what KVM prints', async () => {
-    const r = await boot('interpreter', { TERRARIUM_LINUX_ENTRY: '64' });
+  it('enters in long mode with linuxEntry 64 (TERRARIUM_LINUX_ENTRY=64) and prints what KVM prints', async () => {
+    const r = await boot('interpreter', '64');
     expect(r.serial).toBe(EXPECTED_64);
     expect(r.exit.kind).toBe('poweroff');
   });

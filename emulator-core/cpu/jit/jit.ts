@@ -14,18 +14,12 @@ import { deliverException } from '../protected.js';
 import { BlockCompiler, REG_NAMES, RegionRegs, RELOAD, SYNC, type BlockMode } from './codegen.js';
 import { decode, newInsn } from './decoder.js';
 import { helpers } from './runtime.js';
+import { DEFAULT_JIT_OPTIONS, type JitOptions } from '../../machine/options.js';
 
-/** Executions of a block start before it is compiled. */
-const HOT_THRESHOLD = Number(process.env.TERRARIUM_JIT_THRESHOLD ?? 12);
+// The hot threshold, region size limits, dump file and debug switch are JitOptions
+// (machine/options.ts), given to the constructor.
 const MAX_BLOCK_INSNS = 64;
-/** A region is the set of blocks of one page reachable by direct branches from a hot block. */
-const MAX_REGION_BLOCKS = Number(process.env.TERRARIUM_JIT_REGION_BLOCKS ?? 48);
 const MAX_REGION_INSNS = 1024;
-/**
- * Generated source per region, at most: V8 does not optimize functions beyond ~60 KB of
- * bytecode, and an unoptimized region runs several times slower than two small ones.
- */
-const MAX_REGION_SOURCE = Number(process.env.TERRARIUM_JIT_REGION_SOURCE ?? 10_000);
 /** Instructions a region may run before returning to the dispatcher (interrupts, timers). */
 const REGION_RUN_LIMIT = 4096;
 const CACHE_BITS = 16;
@@ -73,7 +67,30 @@ export class Jit {
   private readonly insn = Array.from({ length: MAX_BLOCK_INSNS + 1 }, newInsn);
   readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0, interpreted: 0 };
 
-  constructor(private readonly cpu: Cpu) {
+  /** Executions of a block start before it is compiled. */
+  private readonly hotThreshold: number;
+  /** A region is the set of blocks of one page reachable by direct branches from a hot block; at most this many. */
+  private readonly maxRegionBlocks: number;
+  /**
+   * Generated source per region, at most: V8 does not optimize functions beyond ~60 KB of
+   * bytecode, and an unoptimized region runs several times slower than two small ones.
+   */
+  private readonly maxRegionSource: number;
+  /** Every compiled region's source is appended here (null: not dumped). */
+  private readonly dumpFile: string | null;
+  /** Report regions that fail to compile, with their source. */
+  private readonly debug: boolean;
+
+  /** `options.enabled` is the caller's business (no Jit at all); the rest tunes this one. */
+  constructor(
+    private readonly cpu: Cpu,
+    options: Partial<JitOptions> = {},
+  ) {
+    this.hotThreshold = options.hotThreshold ?? DEFAULT_JIT_OPTIONS.hotThreshold;
+    this.maxRegionBlocks = options.regionBlocks ?? DEFAULT_JIT_OPTIONS.regionBlocks;
+    this.maxRegionSource = options.regionSource ?? DEFAULT_JIT_OPTIONS.regionSource;
+    this.dumpFile = options.dumpFile ?? DEFAULT_JIT_OPTIONS.dumpFile;
+    this.debug = options.debug ?? DEFAULT_JIT_OPTIONS.debug;
     cpu.mem.onCodeWrite = (page) => this.invalidatePage(page);
   }
 
@@ -128,7 +145,7 @@ export class Jit {
       this.cache[hashSlot(ip)] = b;
       return b;
     }
-    if (b.failed || ++b.count < HOT_THRESHOLD) return null;
+    if (b.failed || ++b.count < this.hotThreshold) return null;
     if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
       b.failed = true;
       return null;
@@ -149,7 +166,7 @@ export class Jit {
     const work = [b.lin];
     let insns = 0;
     let source = 0;
-    while (work.length > 0 && codes.size < MAX_REGION_BLOCKS && insns < MAX_REGION_INSNS && source < MAX_REGION_SOURCE) {
+    while (work.length > 0 && codes.size < this.maxRegionBlocks && insns < MAX_REGION_INSNS && source < this.maxRegionSource) {
       const start = work.pop()!;
       if (codes.has(start) || start >>> 12 !== linPage) continue;
       const gen = new BlockCompiler(mode, regs);
@@ -219,7 +236,7 @@ export class Jit {
       'throw e;',
       '}',
     ].join('\n');
-    if (process.env.TERRARIUM_JIT_DUMP !== undefined) appendFileSync(process.env.TERRARIUM_JIT_DUMP, `// region ${(b.lin >>> 0).toString(16)}\n${body}\n\n`);
+    if (this.dumpFile !== null) appendFileSync(this.dumpFile, `// region ${(b.lin >>> 0).toString(16)}\n${body}\n\n`);
     let fn: BlockFn;
     try {
       const factory = new Function('h', 'step', `return function region(c, pc) {\n${body}\n};`) as (h: typeof helpers, s: typeof step) => BlockFn;
@@ -227,7 +244,7 @@ export class Jit {
     } catch (e) {
       // A code generator bug: keep interpreting rather than crash the guest.
       b.failed = true;
-      if (process.env.TERRARIUM_JIT_DEBUG === '1') console.error(`JIT: cannot compile region at ${(b.lin >>> 0).toString(16)}: ${(e as Error).message}\n${body}`);
+      if (this.debug) console.error(`JIT: cannot compile region at ${(b.lin >>> 0).toString(16)}: ${(e as Error).message}\n${body}`);
       return;
     }
     this.stats.compiled++;
