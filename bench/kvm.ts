@@ -15,9 +15,12 @@ import { libc } from '../emulator-core/kvm/native.js';
 import { chooseAccel, probeKvm, type KvmProbe } from '../emulator-core/kvm/probe.js';
 import { GuestMemory } from '../emulator-core/memory/guest-memory.js';
 import { Machine } from '../emulator-core/machine/machine.js';
+import { emulatorOptionsFromEnv } from '../app/options/env-options.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = join(ROOT, 'test/fixtures/out');
+/** The machines' options from TERRARIUM_* (TERRARIUM_KVM_DEVICE, TERRARIUM_KVM_IRQCHIP, ...), as the CLI would use them. */
+const OPTIONS = emulatorOptionsFromEnv(process.env);
 const MARKER = /TERRARIUM-MARKER[^\n]*\n/;
 
 /**
@@ -50,7 +53,7 @@ async function timeLoop(dir: string, accel: 'kvm' | 'interpreter', count: number
   const file = join(dir, `loop-${count}.rom`);
   writeFileSync(file, portLoopRom(count));
   const t0 = performance.now();
-  const m = await Machine.create({ memoryMiB: 16, accel, bios: file, onTripleFault: 'crash' });
+  const m = await Machine.create({ memoryMiB: 16, accel, bios: file, onTripleFault: 'crash' }, {}, OPTIONS);
   const exit = await m.run();
   const ms = performance.now() - t0;
   if (exit.kind !== 'poweroff') throw new Error(`the port loop on ${accel} ended with ${exit.kind}: ${exit.reason}`);
@@ -134,6 +137,7 @@ async function linuxBootOnKvm(): Promise<string> {
         }
       },
     },
+    OPTIONS,
   );
   const timer = setTimeout(() => m.powerOff(), 120_000);
   const exit = await m.run();
@@ -143,9 +147,9 @@ async function linuxBootOnKvm(): Promise<string> {
 }
 
 export async function bench(): Promise<void> {
-  const probe = probeKvm();
+  const probe = probeKvm({ device: OPTIONS.kvm.device });
   console.log(`KVM (${probe.usable ? probe.reason : `unavailable: ${probe.reason}`})`);
-  const auto = chooseAccel('auto');
+  const auto = chooseAccel('auto', { device: OPTIONS.kvm.device });
   console.log(`  --accel auto picks ${auto.why}`);
   if (!probe.usable) {
     console.log('  SKIPPED: no usable /dev/kvm');

@@ -4,6 +4,7 @@
  *   node dist/bench/linux-boot.js KERNEL INITRD [APPEND] [MEMORY_MIB]
  */
 import { Machine } from '../emulator-core/machine/machine.js';
+import { emulatorOptionsFromEnv } from '../app/options/env-options.js';
 
 export interface BootResult {
   markerMs: number;
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
     process.stderr.write('usage: linux-boot KERNEL INITRD [APPEND] [MEMORY_MIB]\n');
     process.exit(2);
   }
+  // TERRARIUM_JIT=0, TERRARIUM_JIT_THRESHOLD=... apply to the measured machine.
+  const options = emulatorOptionsFromEnv(process.env);
   const t0 = performance.now();
   let out = '';
   let markerMs = -1;
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
         }
       },
     },
+    options,
   );
   const exit = await machine.run();
   const result: BootResult = {

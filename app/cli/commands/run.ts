@@ -10,7 +10,9 @@ import { PNG } from 'pngjs';
 import { KEY_SCANCODES } from '../../../emulator-core/devices/i8042.js';
 import { EmulatorError } from '../../../emulator-core/errors.js';
 import { Machine } from '../../../emulator-core/machine/machine.js';
+import type { EmulatorOptions } from '../../../emulator-core/machine/options.js';
 import type { Accel, BootDevice, MachineConfig, MachineExit, ScreenUpdate } from '../../../emulator-core/machine/types.js';
+import { emulatorOptionsFromEnv } from '../../options/env-options.js';
 import type { CliCommand, CliContext, OptionValues } from '../command.js';
 
 export const EXIT_TIMEOUT = 124;
@@ -225,7 +227,11 @@ export const command: CliCommand = {
     let keys: KeyPress[] = [];
     let exitAfter: number | null;
     let screenshot: string | undefined;
+    let options: EmulatorOptions;
     try {
+      // The core's tuning and debugging switches (TERRARIUM_JIT=0, ...): a bad value is an
+      // AppError naming the variable, reported like any other bad input.
+      options = emulatorOptionsFromEnv(ctx.env);
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const clock = str(values, 'clock') ?? 'realtime';
       if (clock !== 'realtime' && clock !== 'virtual') throw new UsageError(`--clock ${clock}: choose realtime or virtual`);
@@ -278,12 +284,16 @@ export const command: CliCommand = {
 
     let machine: Machine;
     try {
-      machine = await Machine.create(config, {
-        serialOutput: (bytes) => serial.write(bytes),
-        accelChosen: (_accel, why) => {
-          if (config.accel === 'auto') ctx.stderr(`terrarium run: accelerator ${why}\n`);
+      machine = await Machine.create(
+        config,
+        {
+          serialOutput: (bytes) => serial.write(bytes),
+          accelChosen: (_accel, why) => {
+            if (config.accel === 'auto') ctx.stderr(`terrarium run: accelerator ${why}\n`);
+          },
         },
-      });
+        options,
+      );
     } catch (e) {
       if (e instanceof EmulatorError) return fail(ctx, e.message, e.code === 'INTERNAL' ? 1 : 2);
       throw e;
