@@ -10,7 +10,7 @@
  * anything that reads it (interpreter fallbacks, helpers), and in the region's catch
  * clause, which also records the faulting instruction for restart.
  */
-import type { DecodedInsn } from './decoder.js';
+import type { DecodedInsn } from '../decoder/decoded-insn.js';
 
 /** Compile-time facts about the CPU the block was decoded under. */
 export interface BlockMode {
@@ -132,7 +132,7 @@ export class BlockCompiler {
   private ea(d: DecodedInsn): string {
     const v = this.t();
     let off: string;
-    if (d.asize32) {
+    if (d.addrSize === 4) {
       const parts: string[] = [];
       if (d.base >= 0) parts.push(this.use(32, d.base));
       if (d.index >= 0) parts.push(d.scale === 0 ? this.use(32, d.index) : `(${this.use(32, d.index)} << ${d.scale})`);
@@ -357,17 +357,17 @@ export class BlockCompiler {
   }
 
   private osz(d: DecodedInsn): number {
-    return d.osize32 ? 32 : 16;
+    return d.opSize === 4 ? 32 : 16;
   }
 
   /** Sign-extend an 8-bit immediate to the operand size, as a JS literal. */
   private simm8(d: DecodedInsn): string {
     const v = (d.imm << 24) >> 24;
-    return String(d.osize32 ? v : v & 0xffff);
+    return String(d.opSize === 4 ? v : v & 0xffff);
   }
 
   private immZ(d: DecodedInsn): string {
-    return d.osize32 ? String(d.imm | 0) : String(d.imm & 0xffff);
+    return d.opSize === 4 ? String(d.imm | 0) : String(d.imm & 0xffff);
   }
 
   /** Stack access inline when SS is flat and 32-bit; otherwise through the CPU. */
@@ -425,7 +425,7 @@ export class BlockCompiler {
   /** Exit to a relative-branch target (16-bit operand size truncates EIP: dynamic). */
   private jumpExit(d: DecodedInsn, disp: number, count: number): string {
     const target = (d.lin + d.len + disp) | 0;
-    if (d.osize32) return this.exitStatic(target, count);
+    if (d.opSize === 4) return this.exitStatic(target, count);
     return `c.setEip((${this.nextEip(d)} + ${disp}) & 0xffff); ${this.exitDynamic(count)}`;
   }
 
@@ -567,7 +567,7 @@ export class BlockCompiler {
       return this.endWith(this.exitStatic(d.lin + d.len, count));
     }
     if (op >= 0x180 && op <= 0x18f) {
-      const disp = d.osize32 ? d.imm | 0 : (d.imm << 16) >> 16;
+      const disp = d.opSize === 4 ? d.imm | 0 : (d.imm << 16) >> 16;
       this.out.push(`if (${this.condExpr(op & 15)}) { ${this.jumpExit(d, disp, count)} }`);
       return this.endWith(this.exitStatic(d.lin + d.len, count));
     }
@@ -608,7 +608,7 @@ export class BlockCompiler {
       }
       return Kind.Special;
     }
-    if (op >= 0x1c8 && op <= 0x1cf && d.osize32) {
+    if (op >= 0x1c8 && op <= 0x1cf && d.opSize === 4) {
       const r = this.use(32, op & 7);
       this.assign(32, op & 7, `((${r} & 0xff) << 24) | ((${r} & 0xff00) << 8) | ((${r} >>> 8) & 0xff00) | (${r} >>> 24)`);
       return Kind.Special;
@@ -625,7 +625,7 @@ export class BlockCompiler {
       case 0x69:
       case 0x6b:
       case 0x1af: {
-        if (!d.osize32) return Kind.Fallback;
+        if (d.opSize !== 4) return Kind.Fallback;
         if (d.mod !== 3) this.faultable(d);
         const a = this.rmRead(d, 32);
         const b = op === 0x69 ? String(d.imm | 0) : op === 0x6b ? String((d.imm << 24) >> 24) : this.use(32, d.reg);
@@ -691,7 +691,7 @@ export class BlockCompiler {
         return Kind.Special;
       }
       case 0x8d: {
-        if (d.mod === 3 || !d.asize32) return Kind.Fallback;
+        if (d.mod === 3 || d.addrSize !== 4) return Kind.Fallback;
         const parts: string[] = [];
         if (d.base >= 0) parts.push(this.use(32, d.base));
         if (d.index >= 0) parts.push(d.scale === 0 ? this.use(32, d.index) : `(${this.use(32, d.index)} << ${d.scale})`);
@@ -706,11 +706,11 @@ export class BlockCompiler {
       case 0x90:
         return Kind.Special;
       case 0x98:
-        if (d.osize32) this.assign(32, 0, `(${this.use(16, 0)} << 16) >> 16`);
+        if (d.opSize === 4) this.assign(32, 0, `(${this.use(16, 0)} << 16) >> 16`);
         else this.assign(16, 0, `(${this.use(8, 0)} << 24) >> 24`);
         return Kind.Special;
       case 0x99:
-        if (d.osize32) this.assign(32, 2, `${this.use(32, 0)} >> 31`);
+        if (d.opSize === 4) this.assign(32, 2, `${this.use(32, 0)} >> 31`);
         else this.assign(16, 2, `(${this.use(16, 0)} & 0x8000) !== 0 ? 0xffff : 0`);
         return Kind.Special;
       case 0xa8:
@@ -751,7 +751,7 @@ export class BlockCompiler {
         return Kind.Special;
       }
       case 0xc9: {
-        if (!d.osize32 || !this.inlineStack) return Kind.Fallback;
+        if (d.opSize !== 4 || !this.inlineStack) return Kind.Fallback;
         this.faultable(d);
         const v = this.load(32, this.use(32, 5));
         this.assign(32, 4, `(ebp + 4) | 0`);
@@ -759,7 +759,7 @@ export class BlockCompiler {
         return Kind.Special;
       }
       case 0xe2: {
-        if (!d.asize32) return Kind.FallbackEnd;
+        if (d.addrSize !== 4) return Kind.FallbackEnd;
         const disp = (d.imm << 24) >> 24;
         this.assign(32, 1, `(${this.use(32, 1)} - 1) | 0`);
         this.out.push(`if (ecx !== 0) { ${this.jumpExit(d, disp, count)} }`);
@@ -767,12 +767,12 @@ export class BlockCompiler {
       }
       case 0xe8: {
         this.faultable(d);
-        const disp = d.osize32 ? d.imm | 0 : (d.imm << 16) >> 16;
+        const disp = d.opSize === 4 ? d.imm | 0 : (d.imm << 16) >> 16;
         this.push(this.osz(d), this.nextEip(d));
         return this.endWith(this.jumpExit(d, disp, count));
       }
       case 0xe9:
-        return this.endWith(this.jumpExit(d, d.osize32 ? d.imm | 0 : (d.imm << 16) >> 16, count));
+        return this.endWith(this.jumpExit(d, d.opSize === 4 ? d.imm | 0 : (d.imm << 16) >> 16, count));
       case 0xeb:
         return this.endWith(this.jumpExit(d, (d.imm << 24) >> 24, count));
       case 0xf6:

@@ -12,7 +12,9 @@ import { IF, TF } from '../constants.js';
 import { canTakeInterrupt, shutdown, step, stepTraced, takeInterrupt } from '../interpreter.js';
 import { deliverException } from '../protected.js';
 import { BlockCompiler, REG_NAMES, RegionRegs, RELOAD, SYNC, type BlockMode } from './codegen.js';
-import { decode, newInsn } from './decoder.js';
+import { BufferReader } from '../decoder/code-reader.js';
+import { DecodedInsn, DecodeStatus } from '../decoder/decoded-insn.js';
+import { X86Decoder } from '../decoder/decoder.js';
 import { helpers } from './runtime.js';
 import { DEFAULT_JIT_OPTIONS, type JitOptions } from '../../machine/options.js';
 
@@ -64,7 +66,8 @@ export class Jit {
   /** Blocks by backing page, for invalidation. */
   private readonly byPage = new Map<number, Block[]>();
   private readonly invalidationsByPage = new Map<number, number>();
-  private readonly insn = Array.from({ length: MAX_BLOCK_INSNS + 1 }, newInsn);
+  private readonly insn = Array.from({ length: MAX_BLOCK_INSNS + 1 }, () => new DecodedInsn());
+  private readonly decoder = new X86Decoder();
   readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0, interpreted: 0 };
 
   /** Executions of a block start before it is compiled. */
@@ -158,7 +161,7 @@ export class Jit {
 
   private compile(c: Cpu, b: Block): void {
     const mode: BlockMode = { code32: c.code32, ss32: c.ss32, flat: c.flatData };
-    const u8 = c.u8;
+    const pageBytes = new BufferReader(c.u8);
     const pageStart = b.pageBits >>> 0;
     const linPage = b.lin >>> 12;
     const codes = new Map<number, string>();
@@ -176,7 +179,9 @@ export class Jit {
       let ended = false;
       while (n < MAX_BLOCK_INSNS) {
         const d = this.insn[n];
-        if (!decode(u8, off, pageStart + 0x1000, linAddr, c.code32, d)) break;
+        // Stops at the page end, and before an instruction that faults when decoded (#UD, #GP).
+        if (this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), c.code32 ? 32 : 16, d) !== DecodeStatus.Ok) break;
+        d.lin = linAddr;
         n++;
         if (gen.emit(d, n) === 'end') {
           ended = true;
