@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FlatHarness } from './testing/flat-harness.js';
-import { assemble, nasmAvailable } from './testing/nasm.js';
+import { FlatHarness } from '../../test/support/cpu/flat-harness.js';
+import { assemble, nasmAvailable } from '../../test/support/nasm.js';
 
 const CODE = 0x1000;
 const DATA = 0x100000;

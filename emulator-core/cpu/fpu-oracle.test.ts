@@ -18,7 +18,7 @@ import {
   describeCase,
   runEmulated,
   runNative,
-} from './fpu-oracle.js';
+} from '../../test/support/cpu/fpu-oracle.js';
 
 const oracle = buildNativeOracle();
 const nativePath = 'path' in oracle ? oracle.path : null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FpuInstructionInfo } from './fpu-host.js';
 import { FPU_OUT_AX, FPU_OUT_EFLAGS, Fpu } from './fpu.js';
-import { MEM_BASE, TestHost } from './fpu-oracle.js';
+import { MEM_BASE, TestHost } from '../../test/support/cpu/fpu-oracle.js';
 
 const PM32: FpuInstructionInfo = { ip: 0x1234, cs: 0x08, dp: 0x5678, ds: 0x10, operand32: true, realMode: false };
 const M = MEM_BASE;

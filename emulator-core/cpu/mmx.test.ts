@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FPU_OUT_GPR, Fpu } from './fpu.js';
-import { MEM_BASE, TestHost } from './fpu-oracle.js';
+import { MEM_BASE, TestHost } from '../../test/support/cpu/fpu-oracle.js';
 import { MmxAlu, isMmxOpcode } from './mmx.js';
 
 /** Run one lane operation on 64-bit operands. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FlatHarness } from './testing/flat-harness.js';
-import { assemble, nasmAvailable } from './testing/nasm.js';
+import { FlatHarness } from '../../test/support/cpu/flat-harness.js';
+import { assemble, nasmAvailable } from '../../test/support/nasm.js';
 import { run } from './interpreter.js';
 import { Jit } from './jit/jit.js';
 import { CR0_PE } from './constants.js';

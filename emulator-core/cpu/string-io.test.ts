@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessSize, PortIoHandler } from '../bus/io-bus.js';
-import { FlatHarness } from './testing/flat-harness.js';
-import { assemble, nasmAvailable } from './testing/nasm.js';
+import { FlatHarness } from '../../test/support/cpu/flat-harness.js';
+import { assemble, nasmAvailable } from '../../test/support/nasm.js';
 
 /** A port that hands out a counting byte sequence and records what it is sent. */
 class SequencePort implements PortIoHandler {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
+import { nasmAvailable } from '../support/nasm.js';
 import { buildTinyBzImage, printThen } from './tiny-kernel.js';
 
 const BIN = new URL('../../bin/terrarium.js', import.meta.url).pathname;

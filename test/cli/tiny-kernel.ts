@@ -3,7 +3,7 @@
  * 32-bit code that the loader enters at 1 MiB. Built with nasm at test time.
  */
 import { writeFileSync } from 'node:fs';
-import { assemble } from '../../emulator-core/cpu/testing/nasm.js';
+import { assemble } from '../support/nasm.js';
 
 /** `code32` is nasm source for the protected-mode entry (bits 32, org 0x100000). */
 export function buildTinyBzImage(path: string, code32: string): void {

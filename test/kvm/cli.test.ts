@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
+import { nasmAvailable } from '../support/nasm.js';
 import { buildRom, PRINT_AND_HALT } from './guests.js';
 import { kvmFlavour, kvmMissing } from './harness.js';
 

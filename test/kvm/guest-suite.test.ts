@@ -4,7 +4,7 @@
  * loudly only where /dev/kvm is missing; guests need nasm.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
+import { nasmAvailable } from '../support/nasm.js';
 import { buildRom, GUESTS, REBOOTER, SLEEPER, SPINNER, TRIPLE_FAULT } from './guests.js';
 import { BACKENDS, kvmMissing, runGuest, startGuest, until, type Backend } from './harness.js';
 

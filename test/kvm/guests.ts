@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assemble } from '../../emulator-core/cpu/testing/nasm.js';
+import { assemble } from '../support/nasm.js';
 
 /** The test port device (see devices.ts) and MMIO device. */
 export const TEST_PORT = 0x700;

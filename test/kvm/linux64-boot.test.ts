@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
+import { nasmAvailable } from '../support/nasm.js';
 import { Machine } from '../../emulator-core/machine/machine.js';
 import type { LinuxEntry } from '../../emulator-core/machine/options.js';
 import type { MachineConfig, MachineExit } from '../../emulator-core/machine/types.js';

@@ -5,7 +5,7 @@
  * powers off through the direct-boot ACPI PM block (0x600, S5 = sleep type 5).
  */
 import { writeFileSync } from 'node:fs';
-import { assemble } from '../../emulator-core/cpu/testing/nasm.js';
+import { assemble } from '../support/nasm.js';
 
 const COMMON = `
 %define COM1 0x3f8

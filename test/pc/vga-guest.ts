@@ -5,7 +5,7 @@
  * with a linear framebuffer through the VGA BIOS, fills it with a pattern from protected
  * mode, says "VBE" on COM1 and halts with interrupts off (the run ends).
  */
-import { assemble } from '../../emulator-core/cpu/testing/nasm.js';
+import { assemble } from '../support/nasm.js';
 
 export const TEXT_LINE = 'TERRARIUM TEXT MODE 0123456789 abcxyz';
 export const VBE_WIDTH = 640;

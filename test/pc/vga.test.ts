@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveFirmware } from '../../emulator-core/boot/firmware.js';
-import { nasmAvailable } from '../../emulator-core/cpu/testing/nasm.js';
+import { nasmAvailable } from '../support/nasm.js';
 import { Machine } from '../../emulator-core/machine/machine.js';
 import type { ScreenUpdate } from '../../emulator-core/machine/types.js';
 import { screenToPng } from '../../app/cli/commands/run.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { AssembledBatch } from './batch.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { LDT, PATCH_MAX } from './layout.js';
-import { nasmAvailable } from '../testing/nasm.js';
+import { nasmAvailable } from '../../../test/support/nasm.js';
 import { hostCpuVendor, vendorMaskNotice } from './vendor.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -10,7 +10,7 @@ import { EXIT_SHUTDOWN, FAULT, type Cpu, type FpuUnit } from '../cpu.js';
 import { step } from '../interpreter.js';
 import { Jit } from '../jit/jit.js';
 import type { FpuState } from '../state.js';
-import { FlatHarness } from '../testing/flat-harness.js';
+import { FlatHarness } from '../../../test/support/cpu/flat-harness.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { fpuStateToImage } from './fpu-image.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, EXIT_SLOT, LDT, ldtDescriptor, RO_PAGE, RO_SEED, SYS_BASE, USER_CS, USER_DS, USER_GS } from './layout.js';

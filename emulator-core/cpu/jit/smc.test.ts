@@ -8,8 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT_HALT } from '../cpu.js';
 import { run as interpret } from '../interpreter.js';
-import { FlatHarness } from '../testing/flat-harness.js';
-import { assemble, nasmAvailable } from '../testing/nasm.js';
+import { FlatHarness } from '../../../test/support/cpu/flat-harness.js';
+import { assemble, nasmAvailable } from '../../../test/support/nasm.js';
 import { Jit } from './jit.js';
 
 const CODE = 0x1000;

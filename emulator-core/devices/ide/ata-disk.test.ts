@@ -4,7 +4,7 @@ import { createDisk, openDisk } from '../../storage/create.js';
 import type { BlockBackend } from '../../storage/block-backend.js';
 import { AtaDisk } from './ata-disk.js';
 import { CMD, ER_ABRT, ER_IDNF, ER_UNC, ST_BSY, ST_DRDY, ST_DRQ, ST_DSC, ST_ERR } from './constants.js';
-import { IdeRig, MemoryBackend, eio, pattern, tempDir } from './ide-test-support.js';
+import { IdeRig, MemoryBackend, eio, pattern, tempDir } from '../../../test/support/ide.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

@@ -6,7 +6,7 @@ import { openDisk } from '../../storage/create.js';
 import { AtapiCdrom, MEDIA_EVENT } from './atapi-cdrom.js';
 import { BM_ST_ACTIVE, BM_ST_INT } from './bmdma.js';
 import { CMD, ER_ABRT, ST_BSY, ST_DRDY, ST_DRQ, ST_DSC, ST_ERR } from './constants.js';
-import { IdeRig, MemoryBackend, buildIso, eio, pattern, tempDir } from './ide-test-support.js';
+import { IdeRig, MemoryBackend, buildIso, eio, pattern, tempDir } from '../../../test/support/ide.js';
 
 const ISO_SECTORS = 300;
 const tmp = tempDir();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AtaDisk } from './ata-disk.js';
 import { BM_ST_ACTIVE, BM_ST_ERROR, BM_ST_INT } from './bmdma.js';
 import { CMD, ER_ABRT, ER_UNC, ST_BSY, ST_DRDY, ST_DRQ, ST_DSC, ST_ERR } from './constants.js';
-import { IdeRig, MemoryBackend, eio, pattern } from './ide-test-support.js';
+import { IdeRig, MemoryBackend, eio, pattern } from '../../../test/support/ide.js';
 
 const TABLE = 0x8000;
 

@@ -7,7 +7,7 @@ import { BM_ST_INT } from './bmdma.js';
 import { CMD, ER_ABRT, ST_BSY, ST_DRDY, ST_DRQ, ST_DSC, ST_ERR } from './constants.js';
 import { IdeController } from './controller.js';
 import { IdeBusyError } from './errors.js';
-import { BM_BASE, IdeRig, MemoryBackend, buildIso, pattern, tick } from './ide-test-support.js';
+import { BM_BASE, IdeRig, MemoryBackend, buildIso, pattern, tick } from '../../../test/support/ide.js';
 
 function disk(sectors = 2048, options: { hold?: boolean } = {}): AtaDisk {
   const backend = new MemoryBackend(new Uint8Array(sectors * 512), options);

@@ -17,7 +17,7 @@ import { GuestMemory } from '../../../memory/guest-memory.js';
 import { AR_G, AR_L, AR_P, AR_S, AR_UNUSABLE, AR_DB, CS, DS, ES, FS, GS, SS, TR } from '../../constants.js';
 import { Cpu, FAULT } from '../../cpu.js';
 import { step64 } from '../../long/exec64.js';
-import { nasmAvailable } from '../../testing/nasm.js';
+import { nasmAvailable } from '../../../../test/support/nasm.js';
 import { a32RepRcxHighComparable, MODELLED_VENDOR } from '../vendor.js';
 
 export const CODE = 0x10000000;

@@ -4,12 +4,12 @@
  * reported instead of delivered. This is what the differential tests compare against the
  * host CPU running the same bytes natively.
  */
-import { IoBus } from '../../bus/io-bus.js';
-import { ManualClock } from '../../machine/clock.js';
-import { GuestMemory } from '../../memory/guest-memory.js';
-import { AR_DB, AR_G, AR_P, AR_S, CR0_PE, CS, DS, ES, FS, GS, SS } from '../constants.js';
-import { Cpu, FAULT, type FpuUnit } from '../cpu.js';
-import { step } from '../interpreter.js';
+import { IoBus } from '../../../emulator-core/bus/io-bus.js';
+import { ManualClock } from '../../../emulator-core/machine/clock.js';
+import { GuestMemory } from '../../../emulator-core/memory/guest-memory.js';
+import { AR_DB, AR_G, AR_P, AR_S, CR0_PE, CS, DS, ES, FS, GS, SS } from '../../../emulator-core/cpu/constants.js';
+import { Cpu, FAULT, type FpuUnit } from '../../../emulator-core/cpu/cpu.js';
+import { step } from '../../../emulator-core/cpu/interpreter.js';
 
 export interface FlatRegs {
   eax: number;

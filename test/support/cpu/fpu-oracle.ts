@@ -17,9 +17,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FpuHost, FpuInstructionInfo } from './fpu-host.js';
-import type { FpuState } from './state.js';
-import { FPU_OUT_AX, FPU_OUT_EFLAGS, FPU_OUT_GPR, Fpu } from './fpu.js';
+import type { FpuHost, FpuInstructionInfo } from '../../../emulator-core/cpu/fpu-host.js';
+import type { FpuState } from '../../../emulator-core/cpu/state.js';
+import { FPU_OUT_AX, FPU_OUT_EFLAGS, FPU_OUT_GPR, Fpu } from '../../../emulator-core/cpu/fpu.js';
 
 export const IMG_SIZE = 108;
 export const MEM_SIZE = 128;

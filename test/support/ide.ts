@@ -6,15 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IoBus } from '../../bus/io-bus.js';
-import { IrqLine, type IrqSink } from '../../bus/irq.js';
-import { HostError } from '../../errors.js';
-import { GuestMemory } from '../../memory/guest-memory.js';
-import { checkRequest, readTarget, SECTOR_SIZE, type BlockBackend, type DiskFormat } from '../../storage/block-backend.js';
-import { ST_BSY, ST_DRQ } from './constants.js';
-import { IdeController, type PiixVariant } from './controller.js';
-import type { IdeErrorSite } from './channel.js';
-import type { IdeDrive } from './drive.js';
+import { IoBus } from '../../emulator-core/bus/io-bus.js';
+import { IrqLine, type IrqSink } from '../../emulator-core/bus/irq.js';
+import { HostError } from '../../emulator-core/errors.js';
+import { GuestMemory } from '../../emulator-core/memory/guest-memory.js';
+import { checkRequest, readTarget, SECTOR_SIZE, type BlockBackend, type DiskFormat } from '../../emulator-core/storage/block-backend.js';
+import { ST_BSY, ST_DRQ } from '../../emulator-core/devices/ide/constants.js';
+import { IdeController, type PiixVariant } from '../../emulator-core/devices/ide/controller.js';
+import type { IdeErrorSite } from '../../emulator-core/devices/ide/channel.js';
+import type { IdeDrive } from '../../emulator-core/devices/ide/drive.js';
 
 export const BM_BASE = 0xc000;
 export const CMD_BASE = [0x1f0, 0x170] as const;
