@@ -12,7 +12,7 @@ import { AR_DB, AR_G, AR_L, AR_P, AR_S, CS, DS, ES, SS, TR } from '../constants.
 import { Cpu, EXIT_HALT, FAULT } from '../cpu.js';
 import { run } from '../interpreter.js';
 import { Jit } from '../jit/jit.js';
-import { assemble, nasmAvailable } from '../testing/nasm.js';
+import { assemble, nasmAvailable } from '../../../test/support/nasm.js';
 import { getCpuState, setCpuState } from '../state-convert.js';
 import type { CpuState } from '../state.js';
 import { physFor64 } from './memory.js';
