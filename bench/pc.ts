@@ -1,100 +1,52 @@
 /**
  * The full-PC benchmarks, beside QEMU measured in the same run:
- *   - ISO boot: SeaBIOS → isolinux → Linux → marker line, wall time from spawn, against
- *     `qemu-system-i386 -cdrom` on the same ISO (TCG), as a ratio;
+ *   - ISO boot: SeaBIOS → isolinux → Linux → marker line, wall time from process start, against
+ *     `qemu-system-i386 -cdrom` on the same ISO (TCG) and v86 (npm package) on it, as ratios,
+ *     with Terrarium's guest MIPS;
  *   - sequential disk throughput inside the guest: the ATA guest writes then reads 64 MiB
  *     of /dev/sda (dd, 1 MiB blocks, fsync, caches dropped between), timed from the host by
  *     its serial lines, on a fresh qcow2 image, against QEMU's IDE on the same kind of image.
- * bench/run.ts calls bench(); `node dist/bench/pc.js` runs it alone.
+ * bench/run.ts calls bench(); `node dist/bench/pc.js [iso|disk]` runs it (or one part) alone.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FIXTURES, MARKER, ROOT, fmt, mips, printRatios, qemuArgs as qemuArgsMiB, qemuPeer, qemuVersion, runTerrarium, timeline, v86Peer, type Timeline } from './common.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FIXTURES = join(ROOT, 'test/fixtures/out');
 const BOOT_ISO = join(FIXTURES, 'isolinux-i386.iso');
 const BENCH_ISO = join(FIXTURES, 'ata-bench-i386.iso');
 const BIN = join(ROOT, 'bin/terrarium.js');
-const MARKER = /TERRARIUM-MARKER[^\n]*\n/;
 const MEMORY = '256';
 
-/** Host ms (from spawn) at which each awaited line appeared on the guest's serial output. */
-interface Timeline {
-  at: Map<string, number>;
-  ok: boolean;
-  output: string;
-}
-
-/** Run `cmd args`, timestamping the first appearance of each pattern on stdout. */
-function timeline(cmd: string, args: string[], marks: Record<string, RegExp>, last: string, timeoutMs: number): Promise<Timeline> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const at = new Map<string, number>();
-    let output = '';
-    let done = false;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      resolve({ at, ok, output });
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString('latin1');
-      const now = performance.now() - t0;
-      for (const [name, re] of Object.entries(marks)) if (!at.has(name) && re.test(output)) at.set(name, now);
-      if (at.has(last)) finish(true);
-    });
-    child.stderr.on('data', (d: Buffer) => (output += d.toString('latin1')));
-    child.on('exit', () => finish(at.has(last)));
-  });
-}
-
-function qemuVersion(): string | null {
-  try {
-    return execFileSync('qemu-system-i386', ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 function qemuArgs(extra: string[]): string[] {
-  return ['-accel', 'tcg', '-m', MEMORY, '-nographic', '-no-reboot', '-monitor', 'none', ...extra];
+  return qemuArgsMiB(Number(MEMORY), extra);
 }
 
-function fmt(ms: number): string {
-  return `${(ms / 1000).toFixed(2)} s`;
-}
-
-async function isoBootSection(qemu: string | null): Promise<void> {
+async function isoBootSection(): Promise<void> {
   console.log('ISO boot to the marker (SeaBIOS → isolinux → Debian 12 i386 kernel → busybox marker, 256 MiB)');
   if (!existsSync(BOOT_ISO)) {
-    console.log('  SKIPPED: test/fixtures/out/isolinux-i386.iso missing; run `npm run fixtures` first');
+    console.log('  *** SKIPPED: test/fixtures/out/isolinux-i386.iso missing; run `npm run fixtures` first ***');
     return;
   }
-  let qemuMs: number | null = null;
-  if (qemu === null) console.log('  QEMU: qemu-system-i386 not installed (apt install qemu-system-x86); no ratio');
-  else {
-    const q = await timeline('qemu-system-i386', qemuArgs(['-cdrom', BOOT_ISO]), { marker: MARKER }, 'marker', 600_000);
-    if (q.ok) {
-      qemuMs = q.at.get('marker')!;
-      console.log(`  QEMU TCG (${qemu}): ${fmt(qemuMs)}`);
-    } else console.log(`  QEMU TCG: no marker\n${q.output.slice(-500)}`);
-  }
-  const t = await timeline(process.execPath, [BIN, 'run', '--cdrom', BOOT_ISO, '--memory', MEMORY, '--accel', 'interpreter'], { marker: MARKER }, 'marker', 1_200_000);
-  if (!t.ok) {
-    console.log(`  Terrarium: did not reach the marker\n${t.output.slice(-800)}`);
+  const qemu = await qemuPeer('qemu-system-i386', qemuArgs(['-cdrom', BOOT_ISO]), 600_000);
+  const v86 = await v86Peer({ cdrom: BOOT_ISO, memoryMiB: Number(MEMORY), marker: MARKER.source, timeoutMs: 600_000 });
+  // As `terrarium run --cdrom` would (firmware text on COM1 too), in the bench's runner for the instruction count.
+  const t = await runTerrarium({
+    config: { memoryMiB: Number(MEMORY), accel: 'interpreter', cdrom: BOOT_ISO, firmwareSerialConsole: true, onTripleFault: 'crash' },
+    marks: { marker: MARKER.source },
+    last: 'marker',
+    timeoutMs: 1_200_000,
+  });
+  const at = t.at.marker;
+  if (!t.ok || at === undefined) {
+    console.log(`  Terrarium: did not reach the marker (${t.exit})\n${t.output.slice(-800)}`);
     process.exitCode = 1;
     return;
   }
-  const ms = t.at.get('marker')!;
-  console.log(`  Terrarium (software CPU, JIT): ${fmt(ms)}`);
-  if (qemuMs !== null) console.log(`  ratio Terrarium / QEMU TCG: ${(ms / qemuMs).toFixed(2)}x`);
+  console.log(`  Terrarium (software CPU, JIT): ${fmt(at.ms)}   ${mips(at.instructions, at.ms)}`);
+  printRatios(at.ms, [qemu, v86]);
 }
 
 const DISK_MARKS = {
@@ -154,11 +106,10 @@ async function diskSection(qemu: string | null): Promise<void> {
   }
 }
 
-export async function bench(): Promise<void> {
-  const qemu = qemuVersion();
-  await isoBootSection(qemu);
-  console.log('');
-  await diskSection(qemu);
+export async function bench(parts: string[] = []): Promise<void> {
+  if (parts.length === 0 || parts.includes('iso')) await isoBootSection();
+  if (parts.length === 0) console.log('');
+  if (parts.length === 0 || parts.includes('disk')) await diskSection(qemuVersion());
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await bench();
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await bench(process.argv.slice(2));
