@@ -68,6 +68,7 @@ import type { CpuidFeatures } from './system.js';
 import { X87Unit } from './x87.js';
 import { LongState } from './long/state.js';
 import { walkLong } from './long/paging.js';
+import { CPU_STATE, CPU_STATE_BYTES, TLB_ENTRIES } from './state-layout.js';
 
 /** Thrown (as this one preallocated object) to unwind an instruction that raised an exception. */
 export class CpuFault {
@@ -178,11 +179,12 @@ export class Cpu implements FpuHost, CpuInterruptPins {
 
   // General registers: one Int32Array with 8- and 16-bit views over it (little-endian).
   // 16 entries leave room for R8-R15 in long mode.
-  readonly r32 = new Int32Array(16);
-  readonly r16 = new Uint16Array(this.r32.buffer);
-  readonly r8 = new Uint8Array(this.r32.buffer);
+  // These arrays are views into guest memory's state area (state-layout.ts).
+  readonly r32: Int32Array;
+  readonly r16: Uint16Array;
+  readonly r8: Uint8Array;
   /** High 32 bits of RAX..R15 (long mode; 32-bit code never reads them). */
-  readonly rh = new Int32Array(16);
+  readonly rh: Int32Array;
   /** Long-mode state (RIP high half, 64-bit bases, MSRs, the 64-bit TLB); see long/. */
   readonly lm = new LongState();
 
@@ -192,13 +194,13 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   instrStart = 0;
 
   // Segments (ES, CS, SS, DS, FS, GS, LDTR, TR)
-  readonly segSel = new Uint16Array(8);
-  readonly segBase = new Int32Array(8);
+  readonly segSel: Uint16Array;
+  readonly segBase: Int32Array;
   /** Effective byte limit, as int32 (0xffffffff = -1). */
-  readonly segLimit = new Int32Array(8);
-  readonly segAccess = new Int32Array(8);
+  readonly segLimit: Int32Array;
+  readonly segAccess: Int32Array;
   /** Non-zero when accesses through the segment need a limit or validity check. */
-  readonly segCheck = new Uint8Array(8);
+  readonly segCheck: Uint8Array;
   gdtBase = 0;
   gdtLimit = 0xffff;
   idtBase = 0;
@@ -210,7 +212,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   cr3 = 0;
   cr4 = 0;
   efer = 0;
-  readonly dr = new Int32Array(8);
+  readonly dr: Int32Array;
   cpl = 0;
   /** CS.D: default operand and address size is 32-bit. */
   code32 = false;
@@ -256,8 +258,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   eaSeg = 0;
 
   // TLB
-  readonly tlb = new Int32Array(1 << 20);
-  readonly tlbPhys = new Int32Array(1 << 20);
+  readonly tlb: Int32Array;
+  readonly tlbPhys: Int32Array;
   private readonly tlbList = new Int32Array(8192);
   private tlbCount = 0;
   /** TLB flag required for a direct read/write at the current CPL. */
@@ -266,7 +268,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   execMask = T_EXEC;
   a20Mask = -1;
   /** PAE page-directory-pointer entries, loaded with CR3 (low and high dwords). */
-  readonly pdpte = new Int32Array(8);
+  readonly pdpte: Int32Array;
 
   // Fetch window: linear range [fetchBase, fetchBase + fetchSpan] maps to backing at fetchBase + fetchDelta.
   fetchBase = 0;
@@ -315,8 +317,26 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   readonly fpuInfo: FpuInstructionInfo = { ip: 0, cs: 0, dp: 0, ds: 0, operand32: true, realMode: true };
   cpuidFeatures: CpuidFeatures = { apic: false };
 
+  /** Backing offset of this CPU's state block in guest memory (state-layout.ts). */
+  readonly stateBase: number;
+
   constructor(mem: GuestMemory, io: IoBus, options: CpuOptions) {
     this.mem = mem;
+    const base = (this.stateBase = mem.claimState(CPU_STATE_BYTES, 'CPU'));
+    const buf = mem.buffer;
+    this.r32 = new Int32Array(buf, base + CPU_STATE.R32, 16);
+    this.r16 = new Uint16Array(buf, base + CPU_STATE.R32, 32);
+    this.r8 = new Uint8Array(buf, base + CPU_STATE.R32, 64);
+    this.rh = new Int32Array(buf, base + CPU_STATE.RH, 16);
+    this.segSel = new Uint16Array(buf, base + CPU_STATE.SEG_SEL, 8);
+    this.segBase = new Int32Array(buf, base + CPU_STATE.SEG_BASE, 8);
+    this.segLimit = new Int32Array(buf, base + CPU_STATE.SEG_LIMIT, 8);
+    this.segAccess = new Int32Array(buf, base + CPU_STATE.SEG_ACCESS, 8);
+    this.segCheck = new Uint8Array(buf, base + CPU_STATE.SEG_CHECK, 8);
+    this.dr = new Int32Array(buf, base + CPU_STATE.DR, 8);
+    this.pdpte = new Int32Array(buf, base + CPU_STATE.PDPTE, 8);
+    this.tlb = new Int32Array(buf, base + CPU_STATE.TLB, TLB_ENTRIES);
+    this.tlbPhys = new Int32Array(buf, base + CPU_STATE.TLB_PHYS, TLB_ENTRIES);
     this.u8 = mem.u8;
     this.u16 = mem.u16;
     this.i32 = mem.i32;

@@ -30,19 +30,36 @@ export interface GuestMemoryOptions {
   shared?: boolean;
   /** Bytes reserved after RAM for firmware ROM images and device memory (VRAM). */
   romBytes?: number;
+  /**
+   * Bytes reserved after the ROM area for the software CPUs' hot state and TLBs
+   * (cpu/state-layout.ts: CPU_STATE_BYTES each), so compiled code reaches guest RAM and CPU
+   * state through one memory. Defaults to room for one CPU.
+   */
+  stateBytes?: number;
 }
 
+/** Room for one software CPU's state block (cpu/state-layout.ts checks that it fits). */
+export const DEFAULT_STATE_BYTES = 9 * 1024 * 1024;
+
+/** The part of the WebAssembly.Memory API used here (the project's lib has no DOM types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+}
+type WasmMemoryConstructor = new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+
+/** The largest WebAssembly.Memory (wasm32): 65536 pages of 64 KiB. */
+const WASM_MAX_BYTES = 65536 * 65536;
+
 /**
- * A SharedArrayBuffer whose first byte is page aligned, as KVM needs to map guest pages onto
- * host pages. SharedArrayBuffers from the allocator are only 16-byte aligned; a shared
- * WebAssembly memory is page aligned and still an ordinary JavaScript allocation (Electron
- * refuses buffers over foreign memory). Sizes are rounded up to its 64 KiB pages.
+ * One fixed-size WebAssembly.Memory: page aligned (KVM maps guest pages onto host pages;
+ * plain SharedArrayBuffers are only 16-byte aligned), importable by generated wasm code, and
+ * still an ordinary JavaScript allocation (Electron refuses buffers over foreign memory).
+ * Never grown, so its address and its views stay valid. Sizes round up to 64 KiB pages.
  */
-function pageAlignedShared(bytes: number): SharedArrayBuffer {
-  type WasmMemory = new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer };
-  const Memory = (globalThis as unknown as { WebAssembly: { Memory: WasmMemory } }).WebAssembly.Memory;
+function fixedWasmMemory(bytes: number, shared: boolean): WasmMemory {
+  const Memory = (globalThis as unknown as { WebAssembly: { Memory: WasmMemoryConstructor } }).WebAssembly.Memory;
   const pages = Math.ceil(bytes / 65536);
-  return new Memory({ initial: pages, maximum: pages, shared: true }).buffer;
+  return new Memory({ initial: pages, maximum: pages, shared });
 }
 
 /** Why the physical map changed (for listeners such as the CPU's TLB or KVM slots). */
@@ -60,6 +77,8 @@ export interface MapChange {
  * pageMap entry: (backingPage << 8) | kind.
  */
 export class GuestMemory {
+  /** RAM, then ROM/device memory, then the CPUs' state area: compiled code imports it. */
+  readonly wasm: WasmMemory;
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
   readonly u8: Uint8Array;
   readonly u16: Uint16Array;
@@ -75,6 +94,10 @@ export class GuestMemory {
   private readonly mmioIndex = new Int16Array(PHYS_PAGES).fill(-1);
   private readonly mmio: { start: number; end: number; handler: MmioHandler; name: string }[] = [];
   private romUsed = 0;
+  /** Backing offset of the CPU state area and how much of it is claimed. */
+  readonly stateBase: number;
+  readonly stateBytes: number;
+  private stateUsed = 0;
   private readonly mapListeners: ((change: MapChange) => void)[] = [];
 
   constructor(ramBytes: number, options: GuestMemoryOptions = {}) {
@@ -86,9 +109,15 @@ export class GuestMemory {
     const romBytes = options.romBytes ?? 0;
     this.ramBytes = ramBytes;
     this.romBytes = romBytes;
-    const total = ramBytes + romBytes;
+    this.stateBase = Math.ceil((ramBytes + romBytes) / PAGE_SIZE) * PAGE_SIZE;
+    this.stateBytes = Math.ceil((options.stateBytes ?? DEFAULT_STATE_BYTES) / PAGE_SIZE) * PAGE_SIZE;
+    const total = this.stateBase + this.stateBytes;
+    if (total > WASM_MAX_BYTES) {
+      throw new EmulatorError('BAD_INPUT', `guest RAM, ROM and CPU state need ${Math.round(total / 1048576)} MiB, more than the 4 GiB one memory can hold`, { ramBytes, romBytes });
+    }
     try {
-      this.buffer = options.shared ? pageAlignedShared(total) : new ArrayBuffer(total);
+      this.wasm = fixedWasmMemory(total, options.shared === true);
+      this.buffer = this.wasm.buffer;
     } catch (e) {
       throw new HostError(`the host refused ${Math.round(total / 1048576)} MiB for guest memory`, {
         bytes: total,
@@ -98,12 +127,26 @@ export class GuestMemory {
     this.u8 = new Uint8Array(this.buffer);
     this.u16 = new Uint16Array(this.buffer, 0, total >>> 1);
     this.i32 = new Int32Array(this.buffer, 0, total >>> 2);
-    this.codePages = new Uint8Array(total >>> PAGE_SHIFT);
+    this.codePages = new Uint8Array(this.stateBase >>> PAGE_SHIFT);
     this.pageMap.fill(PAGE_UNMAPPED);
     for (let page = 0; page < ramBytes >>> PAGE_SHIFT; page++) this.pageMap[page] = (page << 8) | PAGE_RAM;
     for (let page = VGA_WINDOW_START >>> PAGE_SHIFT; page < VGA_WINDOW_END >>> PAGE_SHIFT; page++) {
       this.pageMap[page] = PAGE_UNMAPPED;
     }
+  }
+
+  /**
+   * Claim `bytes` of the CPU state area (a CPU's registers and TLB, cpu/state-layout.ts);
+   * returns the backing offset, page aligned. Guest physical addresses never map here.
+   */
+  claimState(bytes: number, name: string): number {
+    const size = Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
+    if (this.stateUsed + size > this.stateBytes) {
+      throw new EmulatorError('INTERNAL', `${name}: no room for ${size} bytes of CPU state (reserve stateBytes: ${this.stateBytes - this.stateUsed} left)`);
+    }
+    const offset = this.stateBase + this.stateUsed;
+    this.stateUsed += size;
+    return offset;
   }
 
   /** Be told whenever a physical range is remapped (BARs moving, shadowing, ROMs). */

@@ -1,0 +1,42 @@
+/**
+ * Where a software CPU's array state lives inside guest memory's WebAssembly.Memory
+ * (GuestMemory.claimState): the general registers, segment caches, debug registers, PAE
+ * PDPTEs and the TLB. TypeScript sees them through typed-array views (Cpu.r32, Cpu.tlb, ...);
+ * generated wasm code reads and writes the same bytes at `stateBase + offset`, taking the
+ * offsets from here, never from literals of its own.
+ */
+import { DEFAULT_STATE_BYTES } from '../memory/guest-memory.js';
+
+/** Entries of each TLB array: one per linear 4 KiB page of the 32-bit address space. */
+export const TLB_ENTRIES = 1 << 20;
+
+/** Byte offsets from the CPU's stateBase. */
+export const CPU_STATE = {
+  /** RAX..R15 low halves, int32 x 16 (r16 and r8 are views over the same bytes). */
+  R32: 0,
+  /** RAX..R15 high halves, int32 x 16. */
+  RH: 64,
+  /** Segment selectors ES CS SS DS FS GS LDTR TR, uint16 x 8. */
+  SEG_SEL: 128,
+  /** Segment bases, int32 x 8. */
+  SEG_BASE: 160,
+  /** Effective byte limits, int32 x 8. */
+  SEG_LIMIT: 192,
+  /** Access rights, int32 x 8. */
+  SEG_ACCESS: 224,
+  /** Non-zero where accesses need a limit or validity check, uint8 x 8. */
+  SEG_CHECK: 256,
+  /** DR0..DR7, int32 x 8. */
+  DR: 288,
+  /** PAE PDPTEs (low and high dwords), int32 x 8. */
+  PDPTE: 320,
+  /** TLB: backing offset in the high 20 bits, T_* permissions in the low 12 (int32 per page). */
+  TLB: 4096,
+  /** Physical page of each TLB entry (int32 per page). */
+  TLB_PHYS: 4096 + TLB_ENTRIES * 4,
+} as const;
+
+/** Bytes of one CPU's state block. */
+export const CPU_STATE_BYTES = CPU_STATE.TLB_PHYS + TLB_ENTRIES * 4;
+
+if (CPU_STATE_BYTES > DEFAULT_STATE_BYTES) throw new Error('CPU_STATE_BYTES outgrew GuestMemory DEFAULT_STATE_BYTES');
