@@ -22,7 +22,7 @@ export class X86Decoder {
   /** Decode the instruction whose bytes `r` gives into `d`; returns (and sets) d.status. */
   decode(r: CodeReader, bits: CodeBits, d: DecodedInsn): DecodeStatus {
     const cur = this.cur;
-    cur.start(r);
+    cur.begin(r);
     const mode64 = bits === 64;
     let p66 = false;
     let p67 = false;

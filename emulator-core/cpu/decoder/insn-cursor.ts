@@ -3,29 +3,50 @@
  * and remembers why reading stopped, so decoding reports a status instead of throwing
  * (the JIT meets truncated instructions at every page end; that is no exception).
  */
-import type { CodeReader } from './code-reader.js';
+import type { CodeReader, CodeWindow } from './code-reader.js';
 import { DecodeStatus } from './decoded-insn.js';
 
 /** Architectural limit on an instruction's length; one byte more is #GP(0). */
 export const MAX_INSN_LEN = 15;
 
-const NO_BYTES: CodeReader = { byteAt: () => -1 };
+const NO_BYTES: CodeReader = {
+  window: (w) => {
+    w.count = 0;
+  },
+  byteAt: () => -1,
+};
 
-export class InsnCursor {
+export class InsnCursor implements CodeWindow {
   reader: CodeReader = NO_BYTES;
+  buf = new Uint8Array(0);
+  start = 0;
+  /** Bytes readable straight from buf, at most MAX_INSN_LEN (so the limit is checked only past it). */
+  count = 0;
   /** Bytes consumed so far. */
   pos = 0;
   /** Ok while bytes keep coming; once a read fails, why. */
   status: DecodeStatus = DecodeStatus.Ok;
 
-  start(reader: CodeReader): void {
+  begin(reader: CodeReader): void {
     this.reader = reader;
+    reader.window(this);
+    if (this.count > MAX_INSN_LEN) this.count = MAX_INSN_LEN;
     this.pos = 0;
     this.status = DecodeStatus.Ok;
   }
 
   /** The next byte, or -1 with `status` saying why there is none. */
   u8(): number {
+    const p = this.pos;
+    if (p < this.count) {
+      this.pos = p + 1;
+      return this.buf[this.start + p];
+    }
+    return this.beyondWindow();
+  }
+
+  private beyondWindow(): number {
+    if (this.status !== DecodeStatus.Ok) return -1;
     if (this.pos >= MAX_INSN_LEN) {
       this.status = DecodeStatus.TooLong;
       return -1;

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { BufferReader } from './code-reader.js';
+import { DecodeCache } from './decode-cache.js';
+import { DecodeStatus } from './decoded-insn.js';
+import { X86Decoder } from './decoder.js';
+
+describe('decode cache', () => {
+  const decoder = new X86Decoder();
+  const code = Uint8Array.from([0x48, 0x03, 0x05, 0x10, 0x00, 0x00, 0x00, 0x90]);
+
+  function fill(cache: DecodeCache, lo: number): void {
+    const d = cache.claim(lo);
+    expect(decoder.decode(new BufferReader(code).at(0, code.length), 64, d)).toBe(DecodeStatus.Ok);
+    cache.remember(lo, 0, 64, code, 0);
+  }
+
+  it('returns the record while the bytes are the same', () => {
+    const cache = new DecodeCache();
+    fill(cache, 0x1000);
+    expect(cache.lookup(0x1000, 0, 64, code, 0, 8)).toMatchObject({ len: 7, op: 0x03, ripRel: true });
+  });
+
+  it('misses when the bytes, the address, the code size or the readable length differ', () => {
+    const cache = new DecodeCache();
+    fill(cache, 0x1000);
+    const changed = code.slice();
+    changed[3] = 0x20;
+    expect(cache.lookup(0x1000, 0, 64, changed, 0, 8)).toBeNull();
+    expect(cache.lookup(0x1000, 1, 64, code, 0, 8)).toBeNull();
+    expect(cache.lookup(0x1000, 0, 32, code, 0, 8)).toBeNull();
+    expect(cache.lookup(0x1000, 0, 64, code, 0, 6)).toBeNull();
+  });
+
+  it('forgets an entry whose record is claimed for decoding again', () => {
+    const cache = new DecodeCache();
+    fill(cache, 0x1000);
+    cache.claim(0x1000);
+    expect(cache.lookup(0x1000, 0, 64, code, 0, 8)).toBeNull();
+  });
+});
