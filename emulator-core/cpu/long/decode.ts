@@ -1,145 +1,62 @@
 /**
- * Decoder state and operand access for 64-bit mode: prefixes (legacy, REX), ModRM/SIB with
- * RIP-relative addressing, 16 registers of 64 bits (low halves in cpu.r32, high halves in
- * cpu.rh), operand sizes 1/2/4/8. One instruction is decoded at a time into the
- * module-level fields below, so nothing is allocated per instruction.
+ * Operand access for 64-bit mode: 16 registers of 64 bits (low halves in cpu.r32, high
+ * halves in cpu.rh), operand sizes 1/2/4/8, and the memory operand of the instruction the
+ * shared decoder put in cpu.lm.insn (ModRM/SIB, RIP-relative, FS/GS bases). Values of 8
+ * bytes come back as the low half with the high half in insn.vh.
  */
 import { FS, GS } from '../constants.js';
 import type { Cpu } from '../cpu.js';
-import { checkWritable64, fetchByte, H, readSized, setStackRef, writeSized } from './memory.js';
+import { DecodeStatus, type DecodedInsn } from '../decoder/decoded-insn.js';
+import type { Insn64 } from './insn64.js';
+import { checkWritable64, H, readSized, setStackRef, writeSized } from './memory.js';
 
-/** REX prefix byte of the current instruction, or 0. */
-export let rex = 0;
-/** Operand size in bytes (2, 4 or 8). */
-export let osz = 4;
-/** 0x66 was present. */
-export let p66 = false;
-/** Address size 64 (false: 0x67, 32-bit). */
-export let a64 = true;
-/** FS or GS override, or -1 (other segment overrides do nothing in 64-bit mode). */
-export let segOv = -1;
-/** 0, 0xf2 or 0xf3. */
-export let rep = 0;
-/** A LOCK prefix was present. */
-export let lock = false;
-export let modrm = 0;
-/** Linear address of the decoded memory operand. */
-export let eaLo = 0;
-export let eaHi = 0;
-/** High half of the last value read by getReg/readE. */
-export let VH = 0;
+const SS = 2;
 
-/** Read the prefixes; returns the opcode byte. */
-export function decodePrefixes(c: Cpu): number {
-  rex = 0;
-  p66 = false;
-  a64 = true;
-  segOv = -1;
-  rep = 0;
-  lock = false;
+/** Decode the instruction at RIP into cpu.lm.insn (RIP left after it); #GP or #UD as the decoder finds. */
+export function decode64(c: Cpu): DecodedInsn {
+  const x = c.lm.insn;
   setStackRef(false);
-  let op = fetchByte(c);
-  for (let n = 0; ; n++) {
-    if (n >= 14) c.gp(0); // longer than 15 bytes
-    if ((op & 0xf0) === 0x40) {
-      rex = op;
-      op = fetchByte(c);
-      continue;
-    }
-    switch (op) {
-      case 0x66:
-        p66 = true;
-        break;
-      case 0x67:
-        a64 = false;
-        break;
-      case 0x26:
-      case 0x2e:
-      case 0x36:
-      case 0x3e:
-        break;
-      case 0x64:
-        segOv = FS;
-        break;
-      case 0x65:
-        segOv = GS;
-        break;
-      case 0xf0:
-        lock = true;
-        break;
-      case 0xf2:
-      case 0xf3:
-        rep = op;
-        break;
-      default:
-        osz = (rex & 8) !== 0 ? 8 : p66 ? 2 : 4;
-        return op;
-    }
-    // A REX prefix followed by a legacy prefix is ignored.
-    rex = 0;
-    op = fetchByte(c);
+  const status = x.decode(c);
+  if (status !== DecodeStatus.Ok) {
+    if (status === DecodeStatus.TooLong) c.gp(0);
+    c.undefinedOpcode();
   }
+  return x.d;
 }
 
-/** A ModRM value for instructions without one (EMMS): register form. */
-export function setModrm(v: number): void {
-  modrm = v;
-}
-
-export function setOsz(size: number): void {
-  osz = size;
-}
-
-export function fetch8(c: Cpu): number {
-  return fetchByte(c);
-}
-
-export function fetchS8(c: Cpu): number {
-  return (fetchByte(c) << 24) >> 24;
-}
-
-export function fetch16(c: Cpu): number {
-  const a = fetchByte(c);
-  return a | (fetchByte(c) << 8);
-}
-
-export function fetch32(c: Cpu): number {
-  const a = fetchByte(c);
-  const b = fetchByte(c);
-  const d = fetchByte(c);
-  return a | (b << 8) | (d << 16) | (fetchByte(c) << 24);
-}
-
-/** Immediate of the operand size: imm16, or imm32 sign-extended to 64 (high half in VH). */
-export function fetchImmZ(c: Cpu, size: number): number {
-  if (size === 2) {
-    VH = 0;
-    return fetch16(c);
-  }
-  const v = fetch32(c);
-  VH = size === 8 ? v >> 31 : 0;
+/** An immediate of the operand size: imm16, or imm32 sign-extended to 64 (high half in vh). */
+export function immZ(c: Cpu, size: number): number {
+  const x = c.lm.insn;
+  const v = x.d.imm;
+  x.vh = size === 8 ? v >> 31 : 0;
   return v;
 }
 
+/** The 8-bit immediate sign-extended. */
+export function immS8(d: DecodedInsn): number {
+  return (d.imm << 24) >> 24;
+}
+
 /** Byte register index in cpu.r8: SPL..DIL with a REX prefix, AH..BH without. */
-export function byteIndex(r: number): number {
-  return rex !== 0 || r < 4 ? r << 2 : ((r - 4) << 2) + 1;
+function byteIndex(d: DecodedInsn, r: number): number {
+  return d.rex !== 0 || r < 4 ? r << 2 : ((r - 4) << 2) + 1;
 }
 
 export function getReg(c: Cpu, r: number, size: number): number {
+  const x = c.lm.insn;
   switch (size) {
     case 8:
-      VH = c.rh[r];
+      x.vh = c.rh[r];
       return c.r32[r];
     case 4:
-      VH = 0;
+      x.vh = 0;
       return c.r32[r];
     case 2:
-      VH = 0;
+      x.vh = 0;
       return c.r16[r << 1];
     default:
-      VH = 0;
-      return c.r8[byteIndex(r)];
+      x.vh = 0;
+      return c.r8[byteIndex(x.d, r)];
   }
 }
 
@@ -158,132 +75,89 @@ export function setReg(c: Cpu, r: number, size: number, lo: number, hi: number):
       c.r16[r << 1] = lo;
       return;
     default:
-      c.r8[byteIndex(r)] = lo;
+      c.r8[byteIndex(c.lm.insn.d, r)] = lo;
   }
 }
 
-/** ModRM reg field with REX.R. */
-export function regField(): number {
-  return ((modrm >> 3) & 7) | ((rex & 4) << 1);
-}
-
-/** ModRM rm field with REX.B (register operands). */
-export function rmField(): number {
-  return (modrm & 7) | ((rex & 1) << 3);
-}
-
-let tLo = 0;
-let tHi = 0;
-
-function addT(lo: number, hi: number): void {
-  const s = (tLo >>> 0) + (lo >>> 0);
-  tHi = (tHi + hi + (s > 0xffffffff ? 1 : 0)) | 0;
-  tLo = s | 0;
+/** ea += hi:lo (64-bit add of int32 halves). */
+function addEa(x: Insn64, lo: number, hi: number): void {
+  const s = (x.eaLo >>> 0) + (lo >>> 0);
+  x.eaHi = (x.eaHi + hi + (s > 0xffffffff ? 1 : 0)) | 0;
+  x.eaLo = s | 0;
 }
 
 /**
- * Fetch ModRM; for memory forms decode the address into eaLo/eaHi. `imm` is the number of
- * immediate bytes after the displacement (RIP-relative addresses count from the end of the
- * instruction). `lea` skips the FS/GS base.
+ * The linear address of the decoded memory operand into insn.eaLo/eaHi (nothing for a
+ * register operand). Called where the instruction computes it, which matters for POP r/m
+ * (after RSP moves). `lea` skips the FS/GS base.
  */
-export function decodeModrm(c: Cpu, imm: number, lea = false): void {
-  modrm = fetchByte(c);
-  if (modrm < 0xc0) decodeEa(c, imm, lea);
-}
-
-export function decodeEa(c: Cpu, imm: number, lea: boolean): void {
-  const mod = modrm >> 6;
-  const rm = modrm & 7;
-  const r32 = c.r32;
-  const rh = c.rh;
-  tLo = 0;
-  tHi = 0;
-  let stack = false;
-  if (rm === 4) {
-    const sib = fetchByte(c);
-    const b = sib & 7;
-    const base = b | ((rex & 1) << 3);
-    const index = ((sib >> 3) & 7) | ((rex & 2) << 2);
-    const scale = sib >> 6;
-    if (b === 5 && mod === 0) {
-      const d = fetch32(c);
-      tLo = d;
-      tHi = d >> 31;
-    } else {
-      tLo = r32[base];
-      tHi = rh[base];
-      stack = base === 4 || base === 5;
-    }
-    if (index !== 4) {
-      const il = r32[index];
-      const ih = rh[index];
-      if (scale === 0) addT(il, ih);
-      else addT(il << scale, (ih << scale) | (il >>> (32 - scale)));
-    }
-  } else if (rm === 5 && mod === 0) {
-    const d = fetch32(c);
-    // RIP-relative: from the end of the instruction.
-    tLo = c.ip;
-    tHi = c.lm.ripHi;
-    addT(imm, 0);
-    addT(d, d >> 31);
+export function computeEa(c: Cpu, lea = false): void {
+  const x = c.lm.insn;
+  const d = x.d;
+  if (d.mod === 3) return;
+  if (d.ripRel) {
+    // From the end of the instruction, which is where RIP is now.
+    x.eaLo = c.ip;
+    x.eaHi = c.lm.ripHi;
+  } else if (d.base >= 0) {
+    x.eaLo = c.r32[d.base];
+    x.eaHi = c.rh[d.base];
   } else {
-    const base = rm | ((rex & 1) << 3);
-    tLo = r32[base];
-    tHi = rh[base];
-    stack = base === 5;
+    x.eaLo = 0;
+    x.eaHi = 0;
   }
-  if (mod === 1) {
-    const d = fetchS8(c);
-    addT(d, d >> 31);
-  } else if (mod === 2) {
-    const d = fetch32(c);
-    addT(d, d >> 31);
+  if (d.index >= 0) {
+    const il = c.r32[d.index];
+    const ih = c.rh[d.index];
+    const s = d.scale;
+    if (s === 0) addEa(x, il, ih);
+    else addEa(x, il << s, (ih << s) | (il >>> (32 - s)));
   }
-  if (!a64) tHi = 0;
-  if (segOv >= 0 && !lea) {
-    const b = c.segBase[segOv];
-    addT(b, segOv === FS ? c.lm.fsHi : c.lm.gsHi);
-  }
-  eaLo = tLo;
-  eaHi = tHi;
-  setStackRef(stack && segOv < 0);
+  addEa(x, d.disp, d.disp >> 31);
+  if (d.addrSize !== 8) x.eaHi = 0;
+  const seg = d.seg;
+  if (seg >= 0 && !lea) addEa(x, c.segBase[seg], seg === FS ? c.lm.fsHi : c.lm.gsHi);
+  // Only RSP/RBP-based references (not R12/R13) are stack references (#SS, not #GP).
+  setStackRef(d.defSeg === SS && seg < 0);
 }
 
 /** Linear address of seg:offset for string/moffs operands (FS/GS base added). */
 export function segAddr(c: Cpu, seg: number, lo: number, hi: number): void {
-  tLo = lo;
-  tHi = hi;
-  if (seg === FS || seg === GS) addT(c.segBase[seg], seg === FS ? c.lm.fsHi : c.lm.gsHi);
-  eaLo = tLo;
-  eaHi = tHi;
+  const x = c.lm.insn;
+  x.eaLo = lo;
+  x.eaHi = hi;
+  if (seg === FS || seg === GS) addEa(x, c.segBase[seg], seg === FS ? c.lm.fsHi : c.lm.gsHi);
 }
 
-export function setEa(lo: number, hi: number): void {
-  eaLo = lo;
-  eaHi = hi;
+export function setEa(c: Cpu, lo: number, hi: number): void {
+  const x = c.lm.insn;
+  x.eaLo = lo;
+  x.eaHi = hi;
 }
 
 /** Read the r/m operand. */
 export function readE(c: Cpu, size: number): number {
-  if (modrm >= 0xc0) return getReg(c, rmField(), size);
-  const v = readSized(c, eaHi, eaLo, size);
-  VH = H;
+  const x = c.lm.insn;
+  if (x.d.mod === 3) return getReg(c, x.d.rm, size);
+  const v = readSized(c, x.eaHi, x.eaLo, size);
+  x.vh = H;
   return v;
 }
 
 /** Read the r/m operand of a read-modify-write instruction (memory checked for writing first). */
 export function readEForWrite(c: Cpu, size: number): number {
-  if (modrm >= 0xc0) return getReg(c, rmField(), size);
-  checkWritable64(c, eaHi, eaLo, size, c.cpl === 3);
-  const v = readSized(c, eaHi, eaLo, size);
-  VH = H;
+  const x = c.lm.insn;
+  if (x.d.mod === 3) return getReg(c, x.d.rm, size);
+  checkWritable64(c, x.eaHi, x.eaLo, size, c.cpl === 3);
+  const v = readSized(c, x.eaHi, x.eaLo, size);
+  x.vh = H;
   return v;
 }
 
 export function writeE(c: Cpu, size: number, lo: number, hi: number): void {
-  if (modrm >= 0xc0) setReg(c, rmField(), size, lo, hi);
-  else writeSized(c, eaHi, eaLo, size, lo, hi);
+  const x = c.lm.insn;
+  if (x.d.mod === 3) setReg(c, x.d.rm, size, lo, hi);
+  else writeSized(c, x.eaHi, x.eaLo, size, lo, hi);
 }
 
 /** Set RIP (a near branch target, canonical-checked). */

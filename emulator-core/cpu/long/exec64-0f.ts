@@ -10,7 +10,7 @@ import { X87Unit } from '../x87.js';
 import { cpuid, rdmsr, writeCr0, writeCr3, writeCr4, wrmsr } from '../system.js';
 import { lar, lsl, verr, verw } from '../protected.js';
 import { doubleShift64, RH, setArith } from './alu64.js';
-import { decodeModrm, eaHi, eaLo, fetch32, p66, rep, setModrm, fetchS8, getReg, jumpRel, modrm, osz, readE, readEForWrite, regField, rex, rmField, setEa, setReg, VH, writeE } from './decode.js';
+import { computeEa, getReg, jumpRel, readE, readEForWrite, setEa, setReg, writeE } from './decode.js';
 import { aH, aluSized, imulInto } from './exec64.js';
 import { checkWritable64, H, read64, readSized, writeSized } from './memory.js';
 import { lldt64, loadSegment64, ltr64, pop, push, swapgs, syscall, sysret } from './system64.js';
@@ -20,23 +20,24 @@ function privileged(c: Cpu): void {
 }
 
 export function exec0f(c: Cpu, op: number): void {
+  const x = c.lm.insn;
+  const ins = x.d;
   if (op >= 0x80 && op <= 0x8f) {
-    const d = fetch32(c);
-    if (c.cond(op & 15)) jumpRel(c, d);
+    if (c.cond(op & 15)) jumpRel(c, ins.imm);
     c.branched = true;
     return;
   }
   if (op >= 0x40 && op <= 0x4f) {
-    decodeModrm(c, 0);
-    const v = readE(c, osz);
-    const vh = VH;
-    const r = regField();
-    if (c.cond(op & 15)) setReg(c, r, osz, v, vh);
-    else if (osz === 4) c.rh[r] = 0; // a 32-bit CMOV zero-extends even when false
+    computeEa(c);
+    const v = readE(c, ins.opSize);
+    const vh = x.vh;
+    const r = ins.reg;
+    if (c.cond(op & 15)) setReg(c, r, ins.opSize, v, vh);
+    else if (ins.opSize === 4) c.rh[r] = 0; // a 32-bit CMOV zero-extends even when false
     return;
   }
   if (op >= 0x90 && op <= 0x9f) {
-    decodeModrm(c, 0);
+    computeEa(c);
     writeE(c, 1, c.cond(op & 15) ? 1 : 0, 0);
     return;
   }
@@ -46,13 +47,13 @@ export function exec0f(c: Cpu, op: number): void {
   }
   if (op >= 0xc8) {
     // BSWAP
-    const r = (op & 7) | ((rex & 1) << 3);
+    const r = (op & 7) | ((ins.rex & 1) << 3);
     const lo = c.r32[r];
-    if (osz === 8) {
+    if (ins.opSize === 8) {
       const hi = c.rh[r];
       c.r32[r] = sw(hi);
       c.rh[r] = sw(lo);
-    } else if (osz === 4) setReg(c, r, 4, sw(lo), 0);
+    } else if (ins.opSize === 4) setReg(c, r, 4, sw(lo), 0);
     else c.r16[r << 1] = 0;
     return;
   }
@@ -65,13 +66,13 @@ export function exec0f(c: Cpu, op: number): void {
       return;
     case 0x02:
     case 0x03: {
-      decodeModrm(c, 0);
+      computeEa(c);
       const sel = readE(c, 2);
       const v = op === 0x02 ? lar(c, sel) : lsl(c, sel);
       if (v === null) c.setFlagBit(ZF, false);
       else {
         c.setFlagBit(ZF, true);
-        setReg(c, regField(), osz === 2 ? 2 : 4, v, 0);
+        setReg(c, ins.reg, ins.opSize === 2 ? 2 : 4, v, 0);
       }
       return;
     }
@@ -83,7 +84,7 @@ export function exec0f(c: Cpu, op: number): void {
       c.cr0 &= ~8;
       return;
     case 0x07:
-      sysret(c, (rex & 8) !== 0);
+      sysret(c, (ins.rex & 8) !== 0);
       return;
     case 0x08:
     case 0x09:
@@ -98,7 +99,7 @@ export function exec0f(c: Cpu, op: number): void {
     case 0x1d:
     case 0x1e:
     case 0x1f:
-      decodeModrm(c, 0);
+      computeEa(c);
       return;
     case 0x20:
     case 0x22:
@@ -107,11 +108,10 @@ export function exec0f(c: Cpu, op: number): void {
     case 0x21:
     case 0x23: {
       privileged(c);
-      decodeModrm(c, 0);
-      let n = (modrm >> 3) & 7;
+      let n = (ins.modrm >> 3) & 7;
       if (n === 4 || n === 5) n += 2;
-      if (op === 0x21) setReg(c, rmField(), 8, c.dr[n], 0);
-      else c.dr[n] = c.r32[rmField()];
+      if (op === 0x21) setReg(c, ins.rm, 8, c.dr[n], 0);
+      else c.dr[n] = c.r32[ins.rm];
       return;
     }
     case 0x30:
@@ -134,11 +134,11 @@ export function exec0f(c: Cpu, op: number): void {
       return;
     case 0xa0:
     case 0xa8:
-      push(c, osz === 2 ? 2 : 8, c.segSel[op === 0xa0 ? FS : GS], 0);
+      push(c, ins.opSize === 2 ? 2 : 8, c.segSel[op === 0xa0 ? FS : GS], 0);
       return;
     case 0xa1:
     case 0xa9: {
-      const sz = osz === 2 ? 2 : 8;
+      const sz = ins.opSize === 2 ? 2 : 8;
       const rsp = c.r32[4];
       const rsph = c.rh[4];
       const v = pop(c, sz);
@@ -168,42 +168,42 @@ export function exec0f(c: Cpu, op: number): void {
     case 0xa5:
     case 0xac:
     case 0xad: {
-      decodeModrm(c, (op & 1) === 0 ? 1 : 0);
-      const d = readEForWrite(c, osz);
-      const dh = VH;
-      const s = getReg(c, regField(), osz);
-      const sh = VH;
-      const count = (op & 1) === 0 ? fetchByteImm(c) : c.r8[4];
+      computeEa(c);
+      const d = readEForWrite(c, ins.opSize);
+      const dh = x.vh;
+      const s = getReg(c, ins.reg, ins.opSize);
+      const sh = x.vh;
+      const count = (op & 1) === 0 ? ins.imm : c.r8[4];
       const left = op < 0xa8;
-      if (osz === 8) {
+      if (ins.opSize === 8) {
         const r = doubleShift64(c, d, dh, s, sh, count, left);
         writeE(c, 8, r, RH);
-      } else writeE(c, osz, doubleShift(c, d, s, count, osz * 8, left), 0);
+      } else writeE(c, ins.opSize, doubleShift(c, d, s, count, ins.opSize * 8, left), 0);
       return;
     }
     case 0xaf: {
-      decodeModrm(c, 0);
-      const b = readE(c, osz);
-      const bh = VH;
-      const a = getReg(c, regField(), osz);
-      imulInto(c, regField(), osz, a, VH, b, bh);
+      computeEa(c);
+      const b = readE(c, ins.opSize);
+      const bh = x.vh;
+      const a = getReg(c, ins.reg, ins.opSize);
+      imulInto(c, ins.reg, ins.opSize, a, x.vh, b, bh);
       return;
     }
     case 0xb0:
     case 0xb1: {
-      const sz = op === 0xb0 ? 1 : osz;
-      decodeModrm(c, 0);
+      const sz = op === 0xb0 ? 1 : ins.opSize;
+      computeEa(c);
       const d = readEForWrite(c, sz);
-      const dh = VH;
+      const dh = x.vh;
       const a = getReg(c, 0, sz);
-      const ah = VH;
+      const ah = x.vh;
       aluSized(c, 7, sz, a, ah, d, dh);
       if (c.getZF()) {
-        const s = getReg(c, regField(), sz);
-        writeE(c, sz, s, VH);
+        const s = getReg(c, ins.reg, sz);
+        writeE(c, sz, s, x.vh);
       } else {
         // The destination is written back unchanged (memory) and the accumulator loaded.
-        if (modrm < 0xc0) writeE(c, sz, d, dh);
+        if (ins.mod !== 3) writeE(c, sz, d, dh);
         setReg(c, 0, sz, d, dh);
       }
       return;
@@ -211,33 +211,33 @@ export function exec0f(c: Cpu, op: number): void {
     case 0xb2:
     case 0xb4:
     case 0xb5: {
-      decodeModrm(c, 0);
-      if (modrm >= 0xc0) c.undefinedOpcode();
-      const lo = readSized(c, eaHi, eaLo, osz);
-      const hi = osz === 8 ? H : 0;
-      const s = (eaLo >>> 0) + osz;
-      const sel = readSized(c, s > 0xffffffff ? (eaHi + 1) | 0 : eaHi, s | 0, 2);
+      computeEa(c);
+      if (ins.mod === 3) c.undefinedOpcode();
+      const lo = readSized(c, x.eaHi, x.eaLo, ins.opSize);
+      const hi = ins.opSize === 8 ? H : 0;
+      const s = (x.eaLo >>> 0) + ins.opSize;
+      const sel = readSized(c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, 2);
       loadSegment64(c, op === 0xb2 ? 2 : op === 0xb4 ? FS : GS, sel);
-      setReg(c, regField(), osz, lo, hi);
+      setReg(c, ins.reg, ins.opSize, lo, hi);
       return;
     }
     case 0xb6:
     case 0xb7:
     case 0xbe:
     case 0xbf: {
-      decodeModrm(c, 0);
+      computeEa(c);
       const src = (op & 1) === 0 ? 1 : 2;
       let v = readE(c, src);
       if (op >= 0xbe) v = src === 1 ? (v << 24) >> 24 : (v << 16) >> 16;
-      setReg(c, regField(), osz, v, op >= 0xbe ? v >> 31 : 0);
+      setReg(c, ins.reg, ins.opSize, v, op >= 0xbe ? v >> 31 : 0);
       return;
     }
     case 0xbc:
     case 0xbd: {
-      decodeModrm(c, 0);
-      const v = readE(c, osz);
-      const vh = osz === 8 ? VH : 0;
-      const lo = osz === 2 ? v & 0xffff : v;
+      computeEa(c);
+      const v = readE(c, ins.opSize);
+      const vh = ins.opSize === 8 ? x.vh : 0;
+      const lo = ins.opSize === 2 ? v & 0xffff : v;
       if ((lo | vh) === 0) {
         // Source zero: ZF=1, destination unchanged (what Intel and AMD do).
         setArith(c, ZF);
@@ -247,18 +247,18 @@ export function exec0f(c: Cpu, op: number): void {
       if (op === 0xbc) idx = lo !== 0 ? 31 - Math.clz32(lo & -lo) : 32 + 31 - Math.clz32(vh & -vh);
       else idx = vh !== 0 ? 63 - Math.clz32(vh) : 31 - Math.clz32(lo);
       setArith(c, 0);
-      setReg(c, regField(), osz, idx, 0);
+      setReg(c, ins.reg, ins.opSize, idx, 0);
       return;
     }
     case 0xc0:
     case 0xc1: {
-      const sz = op === 0xc0 ? 1 : osz;
-      decodeModrm(c, 0);
+      const sz = op === 0xc0 ? 1 : ins.opSize;
+      computeEa(c);
       const d = readEForWrite(c, sz);
-      const dh = VH;
-      const r = regField();
+      const dh = x.vh;
+      const r = ins.reg;
       const s = getReg(c, r, sz);
-      const sh = VH;
+      const sh = x.vh;
       const sum = aluSized(c, 0, sz, d, dh, s, sh);
       const sumH = aH;
       setReg(c, r, sz, d, dh);
@@ -280,18 +280,20 @@ export function exec0f(c: Cpu, op: number): void {
  * 0x66/F2/F3 forms are SSE, not modelled: #UD.
  */
 function mmx(c: Cpu, op: number): void {
-  if (p66 || rep !== 0 || !(c.fpu instanceof X87Unit)) c.undefinedOpcode();
+  const x = c.lm.insn;
+  const ins = x.d;
+  if (ins.p66 || ins.rep !== 0 || !(c.fpu instanceof X87Unit)) c.undefinedOpcode();
   if ((c.cr0 & 0x4) !== 0) c.undefinedOpcode();
   if ((c.cr0 & 0x8) !== 0) c.raise(7);
   const hasImm = op >= 0x71 && op <= 0x73;
-  if (op === 0x77) setModrm(0xc0);
-  else decodeModrm(c, hasImm ? 1 : 0);
-  if (modrm < 0xc0 && eaHi !== 0) c.undefinedOpcode();
-  const imm8 = hasImm ? fetchByteImm(c) : 0;
-  const rm = rmField();
-  const rexW = (rex & 8) !== 0;
+  computeEa(c);
+  if (ins.mod !== 3 && x.eaHi !== 0) c.undefinedOpcode();
+  const imm8 = hasImm ? ins.imm : 0;
+  const rm = ins.rm;
+  const rexW = (ins.rex & 8) !== 0;
   const unit = c.fpu.fpu;
-  const r = unit.execMmx(op, modrm, eaLo, imm8, c.r32[rm], c.rh[rm], rexW);
+  // EMMS has no ModRM: a register form keeps the unit from decoding an address.
+  const r = unit.execMmx(op, op === 0x77 ? 0xc0 : ins.modrm, x.eaLo, imm8, c.r32[rm], c.rh[rm], rexW);
   if ((r & FPU_OUT_GPR) !== 0) setReg(c, rm, rexW ? 8 : 4, unit.out.gprLo, unit.out.gprHi);
 }
 
@@ -299,38 +301,36 @@ function sw(x: number): number {
   return (x >>> 24) | ((x >>> 8) & 0xff00) | ((x & 0xff00) << 8) | (x << 24);
 }
 
-function fetchByteImm(c: Cpu): number {
-  return fetchS8(c) & 0xff;
-}
-
 function bitOp(c: Cpu, kind: number, imm: boolean): void {
-  decodeModrm(c, imm ? 1 : 0);
+  const x = c.lm.insn;
+  const ins = x.d;
+  computeEa(c);
   let k = kind;
   let bitLo: number;
   let bitHi = 0;
   if (imm) {
-    k = ((modrm >> 3) & 7) - 4;
+    k = ((ins.modrm >> 3) & 7) - 4;
     if (k < 0) c.undefinedOpcode();
-    bitLo = fetchByteImm(c);
+    bitLo = ins.imm;
   } else {
-    bitLo = getReg(c, regField(), osz);
-    bitHi = VH;
-    if (osz === 2) bitLo = (bitLo << 16) >> 16;
-    if (osz !== 8) bitHi = bitLo >> 31;
+    bitLo = getReg(c, ins.reg, ins.opSize);
+    bitHi = x.vh;
+    if (ins.opSize === 2) bitLo = (bitLo << 16) >> 16;
+    if (ins.opSize !== 8) bitHi = bitLo >> 31;
   }
-  const bits = osz * 8;
-  if (modrm < 0xc0 && !imm) {
+  const bits = ins.opSize * 8;
+  if (ins.mod !== 3 && !imm) {
     // Register bit offsets address memory beyond the operand: (offset >> 3) bytes, in
     // operand-size units. Offsets are taken as signed 64-bit (hi:lo); only |offset| < 2^35 matters here.
     const off = bitHi * 4294967296 + (bitLo >>> 0);
     const unit = Math.floor(off / bits) * (bits / 8);
-    const s = (eaLo >>> 0) + unit;
+    const s = (x.eaLo >>> 0) + unit;
     const carry = Math.floor(s / 4294967296);
-    setEa(s | 0, (eaHi + carry) | 0);
+    setEa(c, s | 0, (x.eaHi + carry) | 0);
   }
   const n = bitLo & (bits - 1);
-  const v = k === 0 ? readE(c, osz) : readEForWrite(c, osz);
-  const vh = VH;
+  const v = k === 0 ? readE(c, ins.opSize) : readEForWrite(c, ins.opSize);
+  const vh = x.vh;
   const cf = n >= 32 ? (vh >>> (n - 32)) & 1 : (v >>> n) & 1;
   c.materializeFlags();
   c.flags = (c.flags & ~CF) | cf;
@@ -349,18 +349,20 @@ function bitOp(c: Cpu, kind: number, imm: boolean): void {
     lo ^= m;
     hi ^= mh;
   }
-  writeE(c, osz, lo, hi);
+  writeE(c, ins.opSize, lo, hi);
 }
 
 function group6(c: Cpu): void {
-  decodeModrm(c, 0);
-  const sub = (modrm >> 3) & 7;
+  const x = c.lm.insn;
+  const ins = x.d;
+  computeEa(c);
+  const sub = (ins.modrm >> 3) & 7;
   switch (sub) {
     case 0:
     case 1: {
       const v = c.segSel[sub === 0 ? 6 : 7];
-      if (modrm >= 0xc0) setReg(c, rmField(), osz === 2 ? 2 : 4, v, 0);
-      else writeSized(c, eaHi, eaLo, 2, v, 0);
+      if (ins.mod === 3) setReg(c, ins.rm, ins.opSize === 2 ? 2 : 4, v, 0);
+      else writeSized(c, x.eaHi, x.eaLo, 2, v, 0);
       return;
     }
     case 2:
@@ -381,14 +383,16 @@ function group6(c: Cpu): void {
 }
 
 function group7(c: Cpu): void {
-  decodeModrm(c, 0);
-  const sub = (modrm >> 3) & 7;
-  if (modrm >= 0xc0) {
-    if (modrm === 0xf8) {
+  const x = c.lm.insn;
+  const ins = x.d;
+  computeEa(c);
+  const sub = (ins.modrm >> 3) & 7;
+  if (ins.mod === 3) {
+    if (ins.modrm === 0xf8) {
       swapgs(c);
       return;
     }
-    if (modrm === 0xf9) {
+    if (ins.modrm === 0xf9) {
       // RDTSCP
       const t = c.readTsc();
       setReg(c, 0, 4, t % 4294967296 | 0, 0);
@@ -397,7 +401,7 @@ function group7(c: Cpu): void {
       return;
     }
     if (sub === 4) {
-      setReg(c, rmField(), osz, c.cr0 & 0xffff, 0);
+      setReg(c, ins.rm, ins.opSize, c.cr0 & 0xffff, 0);
       return;
     }
     if (sub === 6) {
@@ -413,18 +417,18 @@ function group7(c: Cpu): void {
       const limit = sub === 0 ? c.gdtLimit : c.idtLimit;
       const lo = sub === 0 ? c.gdtBase : c.idtBase;
       const hi = sub === 0 ? c.lm.gdtHi : c.lm.idtHi;
-      checkWritable64(c, eaHi, eaLo, 10, c.cpl === 3);
-      writeSized(c, eaHi, eaLo, 2, limit, 0);
-      const s = (eaLo >>> 0) + 2;
-      writeSized(c, s > 0xffffffff ? (eaHi + 1) | 0 : eaHi, s | 0, 8, lo, hi);
+      checkWritable64(c, x.eaHi, x.eaLo, 10, c.cpl === 3);
+      writeSized(c, x.eaHi, x.eaLo, 2, limit, 0);
+      const s = (x.eaLo >>> 0) + 2;
+      writeSized(c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, 8, lo, hi);
       return;
     }
     case 2:
     case 3: {
       privileged(c);
-      const limit = readSized(c, eaHi, eaLo, 2);
-      const s = (eaLo >>> 0) + 2;
-      const lo = read64(c, s > 0xffffffff ? (eaHi + 1) | 0 : eaHi, s | 0, false);
+      const limit = readSized(c, x.eaHi, x.eaLo, 2);
+      const s = (x.eaLo >>> 0) + 2;
+      const lo = read64(c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, false);
       const hi = H;
       if ((hi << 16) >> 16 !== hi) c.gp(0);
       if (sub === 2) {
@@ -439,17 +443,17 @@ function group7(c: Cpu): void {
       return;
     }
     case 4:
-      writeSized(c, eaHi, eaLo, 2, c.cr0 & 0xffff, 0);
+      writeSized(c, x.eaHi, x.eaLo, 2, c.cr0 & 0xffff, 0);
       return;
     case 6:
       privileged(c);
-      writeCr0(c, (c.cr0 & ~0xe) | (readSized(c, eaHi, eaLo, 2) & 0xf) | (c.cr0 & 1));
+      writeCr0(c, (c.cr0 & ~0xe) | (readSized(c, x.eaHi, x.eaLo, 2) & 0xf) | (c.cr0 & 1));
       return;
     case 7:
       // INVLPG
       privileged(c);
-      if (eaHi === 0) c.invalidatePage(eaLo);
-      else c.lm.tlb.invalidate(eaHi, eaLo);
+      if (x.eaHi === 0) c.invalidatePage(x.eaLo);
+      else c.lm.tlb.invalidate(x.eaHi, x.eaLo);
       return;
     default:
       c.undefinedOpcode();
@@ -457,10 +461,11 @@ function group7(c: Cpu): void {
 }
 
 function movCr(c: Cpu, write: boolean): void {
+  const ins = c.lm.insn.d;
   privileged(c);
-  decodeModrm(c, 0);
-  const n = ((modrm >> 3) & 7) | ((rex & 4) << 1);
-  const r = modrm & 7 | ((rex & 1) << 3);
+  // ModRM.mod is ignored (the decoder takes it as 3): always a register.
+  const n = ins.reg;
+  const r = ins.rm;
   if (!write) {
     let lo: number;
     let hi = 0;
@@ -517,52 +522,54 @@ function movCr(c: Cpu, write: boolean): void {
 }
 
 function group9(c: Cpu): void {
-  decodeModrm(c, 0);
-  const sub = (modrm >> 3) & 7;
-  if (modrm >= 0xc0 || sub !== 1) {
-    if (modrm >= 0xc0 && sub === 6) {
+  const x = c.lm.insn;
+  const ins = x.d;
+  computeEa(c);
+  const sub = (ins.modrm >> 3) & 7;
+  if (ins.mod === 3 || sub !== 1) {
+    if (ins.mod === 3 && sub === 6) {
       // RDRAND
       const v = (Math.random() * 4294967296) | 0;
       const vh = (Math.random() * 4294967296) | 0;
-      setReg(c, rmField(), osz, v, vh);
+      setReg(c, ins.rm, ins.opSize, v, vh);
       setArith(c, CF);
       return;
     }
     c.undefinedOpcode();
   }
-  if (osz === 8) {
+  if (ins.opSize === 8) {
     // CMPXCHG16B: the operand must be 16-byte aligned.
-    if ((eaLo & 15) !== 0) c.gp(0);
-    checkWritable64(c, eaHi, eaLo, 16, c.cpl === 3);
-    const l0 = read64(c, eaHi, eaLo, c.cpl === 3);
+    if ((x.eaLo & 15) !== 0) c.gp(0);
+    checkWritable64(c, x.eaHi, x.eaLo, 16, c.cpl === 3);
+    const l0 = read64(c, x.eaHi, x.eaLo, c.cpl === 3);
     const h0 = H;
-    const l1 = read64(c, eaHi, (eaLo + 8) | 0, c.cpl === 3);
+    const l1 = read64(c, x.eaHi, (x.eaLo + 8) | 0, c.cpl === 3);
     const h1 = H;
     c.materializeFlags();
     if (l0 === c.r32[0] && h0 === c.rh[0] && l1 === c.r32[2] && h1 === c.rh[2]) {
-      writeSized(c, eaHi, eaLo, 8, c.r32[3], c.rh[3]);
-      writeSized(c, eaHi, (eaLo + 8) | 0, 8, c.r32[1], c.rh[1]);
+      writeSized(c, x.eaHi, x.eaLo, 8, c.r32[3], c.rh[3]);
+      writeSized(c, x.eaHi, (x.eaLo + 8) | 0, 8, c.r32[1], c.rh[1]);
       c.flags |= ZF;
     } else {
-      writeSized(c, eaHi, eaLo, 8, l0, h0);
-      writeSized(c, eaHi, (eaLo + 8) | 0, 8, l1, h1);
+      writeSized(c, x.eaHi, x.eaLo, 8, l0, h0);
+      writeSized(c, x.eaHi, (x.eaLo + 8) | 0, 8, l1, h1);
       setReg(c, 0, 8, l0, h0);
       setReg(c, 2, 8, l1, h1);
       c.flags &= ~ZF;
     }
     return;
   }
-  checkWritable64(c, eaHi, eaLo, 8, c.cpl === 3);
-  const lo = readSized(c, eaHi, eaLo, 4);
-  const hi = readSized(c, eaHi, (eaLo + 4) | 0, 4);
+  checkWritable64(c, x.eaHi, x.eaLo, 8, c.cpl === 3);
+  const lo = readSized(c, x.eaHi, x.eaLo, 4);
+  const hi = readSized(c, x.eaHi, (x.eaLo + 4) | 0, 4);
   c.materializeFlags();
   if (lo === c.r32[0] && hi === c.r32[2]) {
-    writeSized(c, eaHi, eaLo, 4, c.r32[3], 0);
-    writeSized(c, eaHi, (eaLo + 4) | 0, 4, c.r32[1], 0);
+    writeSized(c, x.eaHi, x.eaLo, 4, c.r32[3], 0);
+    writeSized(c, x.eaHi, (x.eaLo + 4) | 0, 4, c.r32[1], 0);
     c.flags |= ZF;
   } else {
-    writeSized(c, eaHi, eaLo, 4, lo, 0);
-    writeSized(c, eaHi, (eaLo + 4) | 0, 4, hi, 0);
+    writeSized(c, x.eaHi, x.eaLo, 4, lo, 0);
+    writeSized(c, x.eaHi, (x.eaLo + 4) | 0, 4, hi, 0);
     setReg(c, 0, 4, lo, 0);
     setReg(c, 2, 4, hi, 0);
     c.flags &= ~ZF;

@@ -8,35 +8,8 @@ import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, VM, ZF } from '../con
 import { shiftRotate } from '../arith.js';
 import type { Cpu } from '../cpu.js';
 import { alu64, divS128, divU128, incDec64, mulS64, mulU64, QH, QL, R2H, R2L, RH, setArith, shift64, szp } from './alu64.js';
-import {
-  a64,
-  decodeModrm,
-  decodePrefixes,
-  eaHi,
-  eaLo,
-  fetch16,
-  fetch32,
-  fetch8,
-  fetchImmZ,
-  fetchS8,
-  getReg,
-  jumpRel,
-  lock,
-  modrm,
-  osz,
-  p66,
-  readE,
-  readEForWrite,
-  regField,
-  rex,
-  rmField,
-  segAddr,
-  segOv,
-  setReg,
-  setRip,
-  VH,
-  writeE,
-} from './decode.js';
+import type { DecodedInsn } from '../decoder/decoded-insn.js';
+import { computeEa, decode64, getReg, immS8, immZ, jumpRel, readE, readEForWrite, segAddr, setReg, setRip, writeE } from './decode.js';
 import { exec0f } from './exec64-0f.js';
 import { stringOp } from './string64.js';
 import { addRsp, deliverInterrupt64, loadSegment64, farCall64, farJump64, farRet64, iret64, pop, popHi, push, stackRead } from './system64.js';
@@ -54,8 +27,8 @@ export function aluSized(c: Cpu, op: number, size: number, al: number, ah: numbe
   return c.alu(op, al, bl, 32 - size * 8);
 }
 
-function sizeB(op: number): number {
-  return (op & 1) === 0 ? 1 : osz;
+function sizeB(ins: DecodedInsn, op: number): number {
+  return (op & 1) === 0 ? 1 : ins.opSize;
 }
 
 function canChangeIf(c: Cpu): boolean {
@@ -63,36 +36,31 @@ function canChangeIf(c: Cpu): boolean {
 }
 
 /** Near push/pop operand size: 8, or 2 with 0x66. */
-function stackSize(): number {
-  return p66 ? 2 : 8;
+function stackSize(ins: DecodedInsn): number {
+  return ins.p66 ? 2 : 8;
 }
 
 /** Execute one instruction in 64-bit mode. */
 export function step64(c: Cpu): void {
   c.instrStart = c.ip;
   c.lm.instrStartHi = c.lm.ripHi;
-  const op = decodePrefixes(c);
-  if (lock) checkLock(c, op);
-  exec(c, op);
+  // The whole instruction is fetched here; RIP is after it from now on.
+  const ins = decode64(c);
+  if (ins.lock) checkLock(c, ins);
+  if (ins.op < 0x100) exec(c, ins.op);
+  else if (ins.op < 0x200) exec0f(c, ins.op & 0xff);
+  else c.undefinedOpcode(); // 0F 38 / 0F 3A: SSSE3 and later, not modelled
 }
 
-/**
- * LOCK is allowed only on read-modify-write instructions with a memory destination
- * (#UD otherwise). Peeks at the opcode and ModRM without consuming them.
- */
-function checkLock(c: Cpu, op: number): void {
-  const ip = c.ip;
-  const hi = c.lm.ripHi;
+/** LOCK is allowed only on read-modify-write instructions with a memory destination (#UD otherwise). */
+function checkLock(c: Cpu, ins: DecodedInsn): void {
+  const op = ins.op;
+  const sub = (ins.modrm >> 3) & 7;
   let ok: boolean;
-  let m: number;
-  if (op === 0x0f) {
-    const op2 = fetch8(c);
-    m = fetch8(c);
-    const sub = (m >> 3) & 7;
-    ok = op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 || op2 === 0xc0 || op2 === 0xc1 || (op2 === 0xba && sub >= 5) || (op2 === 0xc7 && sub === 1);
+  if (op >= 0x100) {
+    const op2 = op & 0xff;
+    ok = op < 0x200 && (op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 || op2 === 0xc0 || op2 === 0xc1 || (op2 === 0xba && sub >= 5) || (op2 === 0xc7 && sub === 1));
   } else {
-    m = fetch8(c);
-    const sub = (m >> 3) & 7;
     ok =
       (op < 0x40 && (op & 7) < 2 && op >> 3 !== 7) ||
       ((op === 0x80 || op === 0x81 || op === 0x83) && sub !== 7) ||
@@ -101,20 +69,16 @@ function checkLock(c: Cpu, op: number): void {
       ((op === 0xf6 || op === 0xf7) && (sub === 2 || sub === 3)) ||
       ((op === 0xfe || op === 0xff) && sub < 2);
   }
-  c.ip = ip;
-  if (c.lm.ripHi !== hi) c.lm.ripHi = hi;
-  if (!ok || m >= 0xc0) c.undefinedOpcode();
+  if (!ok || ins.mod === 3) c.undefinedOpcode();
 }
 
 function exec(c: Cpu, op: number): void {
+  const x = c.lm.insn;
+  const ins = x.d;
   if (op < 0x40) {
     const k = op & 7;
     if (k < 6) {
       aluOp(c, op >> 3, k, op);
-      return;
-    }
-    if (op === 0x0f) {
-      exec0f(c, fetch8(c));
       return;
     }
     c.undefinedOpcode();
@@ -128,8 +92,8 @@ function exec(c: Cpu, op: number): void {
     case 0x55:
     case 0x56:
     case 0x57: {
-      const r = (op & 7) | ((rex & 1) << 3);
-      const sz = stackSize();
+      const r = (op & 7) | ((ins.rex & 1) << 3);
+      const sz = stackSize(ins);
       push(c, sz, sz === 2 ? c.r16[r << 1] : c.r32[r], c.rh[r]);
       return;
     }
@@ -141,8 +105,8 @@ function exec(c: Cpu, op: number): void {
     case 0x5d:
     case 0x5e:
     case 0x5f: {
-      const r = (op & 7) | ((rex & 1) << 3);
-      const sz = stackSize();
+      const r = (op & 7) | ((ins.rex & 1) << 3);
+      const sz = stackSize(ins);
       const v = pop(c, sz);
       if (sz === 2) c.r16[r << 1] = v;
       else {
@@ -153,31 +117,31 @@ function exec(c: Cpu, op: number): void {
     }
     case 0x63: {
       // MOVSXD (without REX.W: a plain 32/16-bit move).
-      decodeModrm(c, 0);
-      if (osz === 8) {
+      computeEa(c);
+      if (ins.opSize === 8) {
         const v = readE(c, 4);
-        setReg(c, regField(), 8, v, v >> 31);
-      } else setReg(c, regField(), osz, readE(c, osz), 0);
+        setReg(c, ins.reg, 8, v, v >> 31);
+      } else setReg(c, ins.reg, ins.opSize, readE(c, ins.opSize), 0);
       return;
     }
     case 0x68: {
-      const v = fetchImmZ(c, osz === 2 ? 2 : 4);
-      push(c, stackSize(), v, v >> 31);
+      const v = immZ(c, ins.opSize === 2 ? 2 : 4);
+      push(c, stackSize(ins), v, v >> 31);
       return;
     }
     case 0x6a: {
-      const v = fetchS8(c);
-      push(c, stackSize(), v, v >> 31);
+      const v = immS8(ins);
+      push(c, stackSize(ins), v, v >> 31);
       return;
     }
     case 0x69:
     case 0x6b: {
-      const sz = osz;
-      decodeModrm(c, op === 0x6b ? 1 : sz === 2 ? 2 : 4);
+      const sz = ins.opSize;
+      computeEa(c);
       const a = readE(c, sz);
-      const ah = VH;
-      const b = op === 0x6b ? fetchS8(c) : fetchImmZ(c, sz === 2 ? 2 : 4);
-      imulInto(c, regField(), sz, a, ah, b, b >> 31);
+      const ah = x.vh;
+      const b = op === 0x6b ? immS8(ins) : immZ(c, sz === 2 ? 2 : 4);
+      imulInto(c, ins.reg, sz, a, ah, b, b >> 31);
       return;
     }
     case 0x6c:
@@ -212,7 +176,7 @@ function exec(c: Cpu, op: number): void {
     case 0x7d:
     case 0x7e:
     case 0x7f: {
-      const d = fetchS8(c);
+      const d = immS8(ins);
       if (c.cond(op & 15)) jumpRel(c, d);
       c.branched = true;
       return;
@@ -220,18 +184,18 @@ function exec(c: Cpu, op: number): void {
     case 0x80:
     case 0x81:
     case 0x83: {
-      const sz = op === 0x80 ? 1 : osz;
-      decodeModrm(c, op === 0x81 ? (sz === 2 ? 2 : 4) : 1);
-      const aop = (modrm >> 3) & 7;
+      const sz = op === 0x80 ? 1 : ins.opSize;
+      computeEa(c);
+      const aop = (ins.modrm >> 3) & 7;
       const a = aop === 7 ? readE(c, sz) : readEForWrite(c, sz);
-      const ah = VH;
+      const ah = x.vh;
       let b: number;
       let bh: number;
       if (op === 0x81) {
-        b = fetchImmZ(c, sz);
-        bh = VH;
+        b = immZ(c, sz);
+        bh = x.vh;
       } else {
-        b = fetchS8(c);
+        b = immS8(ins);
         bh = b >> 31;
         if (sz === 1) b &= 0xff;
         else if (sz === 2) b &= 0xffff;
@@ -242,61 +206,61 @@ function exec(c: Cpu, op: number): void {
     }
     case 0x84:
     case 0x85: {
-      const sz = sizeB(op);
-      decodeModrm(c, 0);
+      const sz = sizeB(ins, op);
+      computeEa(c);
       const a = readE(c, sz);
-      const ah = VH;
-      const b = getReg(c, regField(), sz);
-      aluSized(c, 4, sz, a, ah, b, VH);
+      const ah = x.vh;
+      const b = getReg(c, ins.reg, sz);
+      aluSized(c, 4, sz, a, ah, b, x.vh);
       return;
     }
     case 0x86:
     case 0x87: {
-      const sz = sizeB(op);
-      decodeModrm(c, 0);
+      const sz = sizeB(ins, op);
+      computeEa(c);
       const a = readEForWrite(c, sz);
-      const ah = VH;
-      const r = regField();
+      const ah = x.vh;
+      const r = ins.reg;
       const b = getReg(c, r, sz);
-      const bh = VH;
+      const bh = x.vh;
       writeE(c, sz, b, bh);
       setReg(c, r, sz, a, ah);
       return;
     }
     case 0x88:
     case 0x89: {
-      const sz = sizeB(op);
-      decodeModrm(c, 0);
-      const v = getReg(c, regField(), sz);
-      writeE(c, sz, v, VH);
+      const sz = sizeB(ins, op);
+      computeEa(c);
+      const v = getReg(c, ins.reg, sz);
+      writeE(c, sz, v, x.vh);
       return;
     }
     case 0x8a:
     case 0x8b: {
-      const sz = sizeB(op);
-      decodeModrm(c, 0);
+      const sz = sizeB(ins, op);
+      computeEa(c);
       const v = readE(c, sz);
-      setReg(c, regField(), sz, v, VH);
+      setReg(c, ins.reg, sz, v, x.vh);
       return;
     }
     case 0x8c: {
-      decodeModrm(c, 0);
-      const s = (modrm >> 3) & 7;
+      computeEa(c);
+      const s = (ins.modrm >> 3) & 7;
       if (s > 5) c.undefinedOpcode();
       const v = c.segSel[s];
-      if (modrm >= 0xc0) setReg(c, rmField(), osz === 2 ? 2 : 4, v, 0);
-      else writeSized(c, eaHi, eaLo, 2, v, 0);
+      if (ins.mod === 3) setReg(c, ins.rm, ins.opSize === 2 ? 2 : 4, v, 0);
+      else writeSized(c, x.eaHi, x.eaLo, 2, v, 0);
       return;
     }
     case 0x8d: {
-      decodeModrm(c, 0, true);
-      if (modrm >= 0xc0) c.undefinedOpcode();
-      setReg(c, regField(), osz, eaLo, eaHi);
+      computeEa(c, true);
+      if (ins.mod === 3) c.undefinedOpcode();
+      setReg(c, ins.reg, ins.opSize, x.eaLo, x.eaHi);
       return;
     }
     case 0x8e: {
-      decodeModrm(c, 0);
-      const s = (modrm >> 3) & 7;
+      computeEa(c);
+      const s = (ins.modrm >> 3) & 7;
       if (s === 1 || s > 5) c.undefinedOpcode();
       const v = readE(c, 2);
       loadSegment64(c, s, v);
@@ -305,15 +269,15 @@ function exec(c: Cpu, op: number): void {
     }
     case 0x8f: {
       // POP r/m: RSP is incremented before the address is computed.
-      const sz = stackSize();
+      const sz = stackSize(ins);
       const v = stackRead(c, sz, 0);
       const vh = H;
       const rsp = c.r32[4];
       const rsph = c.rh[4];
       addRsp(c, sz);
       try {
-        decodeModrm(c, 0);
-        if (((modrm >> 3) & 7) !== 0) c.undefinedOpcode();
+        computeEa(c);
+        if (((ins.modrm >> 3) & 7) !== 0) c.undefinedOpcode();
         writeE(c, sz, v, vh);
       } catch (e) {
         c.r32[4] = rsp;
@@ -324,7 +288,7 @@ function exec(c: Cpu, op: number): void {
     }
     case 0x90:
       // NOP / PAUSE; with REX.B it is XCHG R8, rAX.
-      if ((rex & 1) !== 0) xchgAcc(c, 8);
+      if ((ins.rex & 1) !== 0) xchgAcc(c, 8);
       return;
     case 0x91:
     case 0x92:
@@ -333,16 +297,16 @@ function exec(c: Cpu, op: number): void {
     case 0x95:
     case 0x96:
     case 0x97:
-      xchgAcc(c, (op & 7) | ((rex & 1) << 3));
+      xchgAcc(c, (op & 7) | ((ins.rex & 1) << 3));
       return;
     case 0x98:
-      if (osz === 8) setReg(c, 0, 8, c.r32[0], c.r32[0] >> 31);
-      else if (osz === 4) setReg(c, 0, 4, (c.r32[0] << 16) >> 16, 0);
+      if (ins.opSize === 8) setReg(c, 0, 8, c.r32[0], c.r32[0] >> 31);
+      else if (ins.opSize === 4) setReg(c, 0, 4, (c.r32[0] << 16) >> 16, 0);
       else c.r16[0] = (c.r32[0] << 24) >> 24;
       return;
     case 0x99:
-      if (osz === 8) setReg(c, 2, 8, c.rh[0] >> 31, c.rh[0] >> 31);
-      else if (osz === 4) setReg(c, 2, 4, c.r32[0] >> 31, 0);
+      if (ins.opSize === 8) setReg(c, 2, 8, c.rh[0] >> 31, c.rh[0] >> 31);
+      else if (ins.opSize === 4) setReg(c, 2, 4, c.r32[0] >> 31, 0);
       else c.r16[4] = (c.r32[0] << 16) >> 31;
       return;
     case 0x9b:
@@ -350,11 +314,11 @@ function exec(c: Cpu, op: number): void {
       c.fpu.checkPendingException();
       return;
     case 0x9c:
-      if (p66) push(c, 2, c.getEflags(), 0);
+      if (ins.p66) push(c, 2, c.getEflags(), 0);
       else push(c, 8, c.getEflags() & ~(VM | 0x10000), 0);
       return;
     case 0x9d: {
-      const sz = stackSize();
+      const sz = stackSize(ins);
       const v = stackRead(c, sz, 0);
       let mask = CF | PF | AF | ZF | SF | TF | DF | OF | NT | AC | ID;
       if (c.cpl === 0) mask |= IOPL;
@@ -376,30 +340,30 @@ function exec(c: Cpu, op: number): void {
     case 0xa1:
     case 0xa2:
     case 0xa3: {
-      const sz = sizeB(op);
+      const sz = sizeB(ins, op);
       let lo: number;
       let hi = 0;
-      if (a64) {
-        lo = fetch32(c);
-        hi = fetch32(c);
-      } else lo = fetch32(c);
-      segAddr(c, segOv, lo, hi);
+      if (ins.addrSize === 8) {
+        lo = ins.imm;
+        hi = ins.immHi;
+      } else lo = ins.imm;
+      segAddr(c, ins.seg, lo, hi);
       if (op < 0xa2) {
-        const v = readSized(c, eaHi, eaLo, sz);
+        const v = readSized(c, x.eaHi, x.eaLo, sz);
         setReg(c, 0, sz, v, H);
       } else {
         const v = getReg(c, 0, sz);
-        writeSized(c, eaHi, eaLo, sz, v, VH);
+        writeSized(c, x.eaHi, x.eaLo, sz, v, x.vh);
       }
       return;
     }
     case 0xa8:
     case 0xa9: {
-      const sz = sizeB(op);
-      const b = sz === 1 ? fetch8(c) : fetchImmZ(c, sz);
-      const bh = sz === 8 ? VH : 0;
+      const sz = sizeB(ins, op);
+      const b = sz === 1 ? ins.imm : immZ(c, sz);
+      const bh = sz === 8 ? x.vh : 0;
       const a = getReg(c, 0, sz);
-      aluSized(c, 4, sz, a, VH, b, bh);
+      aluSized(c, 4, sz, a, x.vh, b, bh);
       return;
     }
     case 0xb0:
@@ -410,7 +374,7 @@ function exec(c: Cpu, op: number): void {
     case 0xb5:
     case 0xb6:
     case 0xb7:
-      setReg(c, (op & 7) | ((rex & 1) << 3), 1, fetch8(c), 0);
+      setReg(c, (op & 7) | ((ins.rex & 1) << 3), 1, ins.imm, 0);
       return;
     case 0xb8:
     case 0xb9:
@@ -420,11 +384,10 @@ function exec(c: Cpu, op: number): void {
     case 0xbd:
     case 0xbe:
     case 0xbf: {
-      const r = (op & 7) | ((rex & 1) << 3);
-      if (osz === 8) {
-        const lo = fetch32(c);
-        setReg(c, r, 8, lo, fetch32(c));
-      } else setReg(c, r, osz, osz === 2 ? fetch16(c) : fetch32(c), 0);
+      const r = (op & 7) | ((ins.rex & 1) << 3);
+      if (ins.opSize === 8) {
+        setReg(c, r, 8, ins.imm, ins.immHi);
+      } else setReg(c, r, ins.opSize, ins.imm, 0);
       return;
     }
     case 0xc0:
@@ -433,12 +396,12 @@ function exec(c: Cpu, op: number): void {
     case 0xd1:
     case 0xd2:
     case 0xd3: {
-      const sz = sizeB(op);
-      decodeModrm(c, op < 0xc2 ? 1 : 0);
+      const sz = sizeB(ins, op);
+      computeEa(c);
       const v = readEForWrite(c, sz);
-      const vh = VH;
-      const count = op < 0xc2 ? fetch8(c) : op < 0xd2 ? 1 : c.r8[4];
-      const sop = (modrm >> 3) & 7;
+      const vh = x.vh;
+      const count = op < 0xc2 ? ins.imm : op < 0xd2 ? 1 : c.r8[4];
+      const sop = (ins.modrm >> 3) & 7;
       if (sz === 8) {
         const r = shift64(c, sop, v, vh, count);
         writeE(c, 8, r, RH);
@@ -450,7 +413,7 @@ function exec(c: Cpu, op: number): void {
     }
     case 0xc2:
     case 0xc3: {
-      const imm = op === 0xc2 ? fetch16(c) : 0;
+      const imm = op === 0xc2 ? ins.imm : 0;
       const lo = stackRead(c, 8, 0);
       setRip(c, lo, H);
       addRsp(c, 8 + imm);
@@ -458,11 +421,11 @@ function exec(c: Cpu, op: number): void {
     }
     case 0xc6:
     case 0xc7: {
-      const sz = sizeB(op);
-      decodeModrm(c, sz === 1 ? 1 : sz === 2 ? 2 : 4);
-      if (((modrm >> 3) & 7) !== 0) c.undefinedOpcode();
-      const v = sz === 1 ? fetch8(c) : fetchImmZ(c, sz);
-      writeE(c, sz, v, sz === 8 ? VH : 0);
+      const sz = sizeB(ins, op);
+      computeEa(c);
+      if (((ins.modrm >> 3) & 7) !== 0) c.undefinedOpcode();
+      const v = sz === 1 ? ins.imm : immZ(c, sz);
+      writeE(c, sz, v, sz === 8 ? x.vh : 0);
       return;
     }
     case 0xc8:
@@ -470,7 +433,7 @@ function exec(c: Cpu, op: number): void {
       return;
     case 0xc9: {
       // LEAVE: RSP = RBP, then pop RBP.
-      const sz = stackSize();
+      const sz = stackSize(ins);
       const bl = c.r32[5];
       const bh = c.rh[5];
       const s = (bl >>> 0) + 0;
@@ -489,22 +452,22 @@ function exec(c: Cpu, op: number): void {
     }
     case 0xca:
     case 0xcb:
-      farRet64(c, osz, op === 0xca ? fetch16(c) : 0);
+      farRet64(c, ins.opSize, op === 0xca ? ins.imm : 0);
       c.branched = true;
       return;
     case 0xcc:
       deliverInterrupt64(c, 3, true, -1, false);
       return;
     case 0xcd:
-      deliverInterrupt64(c, fetch8(c), true, -1, false);
+      deliverInterrupt64(c, ins.imm, true, -1, false);
       return;
     case 0xcf:
-      iret64(c, osz);
+      iret64(c, ins.opSize);
       return;
     case 0xd7: {
       const lo = (c.r32[3] >>> 0) + c.r8[0];
-      segAddr(c, segOv, a64 ? lo | 0 : lo | 0, a64 ? (lo > 0xffffffff ? (c.rh[3] + 1) | 0 : c.rh[3]) : 0);
-      c.r8[0] = readSized(c, eaHi, eaLo, 1);
+      segAddr(c, ins.seg, ins.addrSize === 8 ? lo | 0 : lo | 0, ins.addrSize === 8 ? (lo > 0xffffffff ? (c.rh[3] + 1) | 0 : c.rh[3]) : 0);
+      c.r8[0] = readSized(c, x.eaHi, x.eaLo, 1);
       return;
     }
     case 0xd8:
@@ -516,21 +479,21 @@ function exec(c: Cpu, op: number): void {
     case 0xde:
     case 0xdf: {
       if ((c.cr0 & 0xc) !== 0) c.raise(7);
-      decodeModrm(c, 0);
+      computeEa(c);
       // The x87 unit addresses memory with 32-bit linear addresses: operands above 4 GiB
       // are not supported (#UD rather than touching the wrong memory).
-      if (modrm < 0xc0 && eaHi !== 0) c.undefinedOpcode();
+      if (ins.mod !== 3 && x.eaHi !== 0) c.undefinedOpcode();
       // FSTENV/FSAVE image format: 32-bit unless 0x66.
-      c.osize32 = !p66;
-      c.fpuExec(op, modrm, eaLo, eaLo, c.segSel[3]);
+      c.osize32 = !ins.p66;
+      c.fpuExec(op, ins.modrm, x.eaLo, x.eaLo, c.segSel[3]);
       return;
     }
     case 0xe0:
     case 0xe1:
     case 0xe2: {
-      const d = fetchS8(c);
+      const d = immS8(ins);
       let zero: boolean;
-      if (a64) {
+      if (ins.addrSize === 8) {
         const s = (c.r32[1] >>> 0) - 1;
         if (s < 0) c.rh[1] = (c.rh[1] - 1) | 0;
         c.r32[1] = s | 0;
@@ -546,8 +509,8 @@ function exec(c: Cpu, op: number): void {
       return;
     }
     case 0xe3: {
-      const d = fetchS8(c);
-      if ((a64 ? c.r32[1] | c.rh[1] : c.r32[1]) === 0) jumpRel(c, d);
+      const d = immS8(ins);
+      if ((ins.addrSize === 8 ? c.r32[1] | c.rh[1] : c.r32[1]) === 0) jumpRel(c, d);
       c.branched = true;
       return;
     }
@@ -555,8 +518,8 @@ function exec(c: Cpu, op: number): void {
     case 0xe5:
     case 0xec:
     case 0xed: {
-      const port = op < 0xe8 ? fetch8(c) : c.r16[4];
-      const sz = op & 1 ? (osz === 2 ? 2 : 4) : 1;
+      const port = op < 0xe8 ? ins.imm : c.r16[4];
+      const sz = op & 1 ? (ins.opSize === 2 ? 2 : 4) : 1;
       c.checkIo(port, sz);
       const v = c.io.read(port, sz);
       setReg(c, 0, sz, v, 0);
@@ -566,25 +529,25 @@ function exec(c: Cpu, op: number): void {
     case 0xe7:
     case 0xee:
     case 0xef: {
-      const port = op < 0xe8 ? fetch8(c) : c.r16[4];
-      const sz = op & 1 ? (osz === 2 ? 2 : 4) : 1;
+      const port = op < 0xe8 ? ins.imm : c.r16[4];
+      const sz = op & 1 ? (ins.opSize === 2 ? 2 : 4) : 1;
       c.checkIo(port, sz);
       c.io.write(port, sz, sz === 1 ? c.r8[0] : sz === 2 ? c.r16[0] : c.r32[0] >>> 0);
       return;
     }
     case 0xe8: {
       // Near branches are 64-bit whatever 0x66 says (Intel behaviour).
-      const d = fetch32(c);
+      const d = ins.imm;
       push(c, 8, c.ip, c.lm.ripHi);
       jumpRel(c, d);
       return;
     }
     case 0xe9: {
-      jumpRel(c, fetch32(c));
+      jumpRel(c, ins.imm);
       return;
     }
     case 0xeb: {
-      jumpRel(c, fetchS8(c));
+      jumpRel(c, immS8(ins));
       return;
     }
     case 0xf1:
@@ -601,7 +564,7 @@ function exec(c: Cpu, op: number): void {
       return;
     case 0xf6:
     case 0xf7:
-      group3(c, sizeB(op));
+      group3(c, sizeB(ins, op));
       return;
     case 0xf8:
       c.setFlagBit(CF, false);
@@ -637,37 +600,41 @@ function exec(c: Cpu, op: number): void {
 
 
 function xchgAcc(c: Cpu, r: number): void {
-  const a = getReg(c, 0, osz);
-  const ah = VH;
-  const b = getReg(c, r, osz);
-  setReg(c, 0, osz, b, VH);
-  setReg(c, r, osz, a, ah);
+  const x = c.lm.insn;
+  const ins = x.d;
+  const a = getReg(c, 0, ins.opSize);
+  const ah = x.vh;
+  const b = getReg(c, r, ins.opSize);
+  setReg(c, 0, ins.opSize, b, x.vh);
+  setReg(c, r, ins.opSize, a, ah);
 }
 
 function aluOp(c: Cpu, aop: number, form: number, op: number): void {
-  const sz = (form & 1) === 0 ? 1 : osz;
+  const x = c.lm.insn;
+  const ins = x.d;
+  const sz = (form & 1) === 0 ? 1 : ins.opSize;
   if (form >= 4) {
-    const b = sz === 1 ? fetch8(c) : fetchImmZ(c, sz);
-    const bh = sz === 8 ? VH : 0;
+    const b = sz === 1 ? ins.imm : immZ(c, sz);
+    const bh = sz === 8 ? x.vh : 0;
     const a = getReg(c, 0, sz);
-    const r = aluSized(c, aop, sz, a, VH, b, bh);
+    const r = aluSized(c, aop, sz, a, x.vh, b, bh);
     if (aop !== 7) setReg(c, 0, sz, r, aH);
     return;
   }
-  decodeModrm(c, 0);
+  computeEa(c);
   if (form < 2) {
     // E op= G
     const a = aop === 7 ? readE(c, sz) : readEForWrite(c, sz);
-    const ah = VH;
-    const b = getReg(c, regField(), sz);
-    const r = aluSized(c, aop, sz, a, ah, b, VH);
+    const ah = x.vh;
+    const b = getReg(c, ins.reg, sz);
+    const r = aluSized(c, aop, sz, a, ah, b, x.vh);
     if (aop !== 7) writeE(c, sz, r, aH);
   } else {
-    const reg = regField();
+    const reg = ins.reg;
     const b = readE(c, sz);
-    const bh = VH;
+    const bh = x.vh;
     const a = getReg(c, reg, sz);
-    const r = aluSized(c, aop, sz, a, VH, b, bh);
+    const r = aluSized(c, aop, sz, a, x.vh, b, bh);
     if (aop !== 7) setReg(c, reg, sz, r, aH);
   }
   void op;
@@ -698,25 +665,27 @@ export function imulInto(c: Cpu, reg: number, sz: number, a: number, ah: number,
 }
 
 function group3(c: Cpu, sz: number): void {
-  decodeModrm(c, sz === 1 ? 1 : sz === 2 ? 2 : 4);
-  const sub = (modrm >> 3) & 7;
+  const x = c.lm.insn;
+  const ins = x.d;
+  computeEa(c);
+  const sub = (ins.modrm >> 3) & 7;
   switch (sub) {
     case 0:
     case 1: {
       const a = readE(c, sz);
-      const ah = VH;
-      const b = sz === 1 ? fetch8(c) : fetchImmZ(c, sz);
-      aluSized(c, 4, sz, a, ah, b, sz === 8 ? VH : 0);
+      const ah = x.vh;
+      const b = sz === 1 ? ins.imm : immZ(c, sz);
+      aluSized(c, 4, sz, a, ah, b, sz === 8 ? x.vh : 0);
       return;
     }
     case 2: {
       const a = readEForWrite(c, sz);
-      writeE(c, sz, ~a, ~VH);
+      writeE(c, sz, ~a, ~x.vh);
       return;
     }
     case 3: {
       const a = readEForWrite(c, sz);
-      const ah = VH;
+      const ah = x.vh;
       const r = aluSized(c, 5, sz, 0, 0, a, ah);
       writeE(c, sz, r, aH);
       if (sz !== 8) {
@@ -730,8 +699,9 @@ function group3(c: Cpu, sz: number): void {
 }
 
 function mulDiv(c: Cpu, sub: number, sz: number): void {
+  const x = c.lm.insn;
   const b = readE(c, sz);
-  const bh = VH;
+  const bh = x.vh;
   if (sz === 8) {
     const al = c.r32[0];
     const ah = c.rh[0];
@@ -823,16 +793,18 @@ function mulDiv(c: Cpu, sub: number, sz: number): void {
 }
 
 function group45(c: Cpu, op: number): void {
-  decodeModrm(c, 0);
-  const sub = (modrm >> 3) & 7;
+  const x = c.lm.insn;
+  const ins = x.d;
+  computeEa(c);
+  const sub = (ins.modrm >> 3) & 7;
   if (op === 0xfe && sub > 1) c.undefinedOpcode();
-  const sz = op === 0xfe ? 1 : osz;
+  const sz = op === 0xfe ? 1 : ins.opSize;
   switch (sub) {
     case 0:
     case 1: {
       const a = readEForWrite(c, sz);
       if (sz === 8) {
-        const r = incDec64(c, a, VH, sub === 1);
+        const r = incDec64(c, a, x.vh, sub === 1);
         writeE(c, 8, r, RH);
       } else {
         const r = sub === 0 ? c.inc(a, 32 - sz * 8) : c.dec(a, 32 - sz * 8);
@@ -844,7 +816,7 @@ function group45(c: Cpu, op: number): void {
     case 4: {
       // Near CALL/JMP r/m64 (64-bit whatever 0x66 says).
       const lo = readE(c, 8);
-      const hi = VH;
+      const hi = x.vh;
       if ((hi << 16) >> 16 !== hi) c.gp(0);
       if (sub === 2) push(c, 8, c.ip, c.lm.ripHi);
       setRip(c, lo, hi);
@@ -852,20 +824,20 @@ function group45(c: Cpu, op: number): void {
     }
     case 3:
     case 5: {
-      if (modrm >= 0xc0) c.undefinedOpcode();
-      const offSize = osz === 8 ? 8 : osz;
-      const lo = readSized(c, eaHi, eaLo, offSize);
+      if (ins.mod === 3) c.undefinedOpcode();
+      const offSize = ins.opSize === 8 ? 8 : ins.opSize;
+      const lo = readSized(c, x.eaHi, x.eaLo, offSize);
       const hi = offSize === 8 ? H : 0;
-      const s = (eaLo >>> 0) + offSize;
-      const sel = readSized(c, s > 0xffffffff ? (eaHi + 1) | 0 : eaHi, s | 0, 2);
+      const s = (x.eaLo >>> 0) + offSize;
+      const sel = readSized(c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, 2);
       if (sub === 3) farCall64(c, sel, lo, hi, offSize);
       else farJump64(c, sel, lo, hi);
       return;
     }
     case 6: {
-      const nsz = p66 ? 2 : 8;
+      const nsz = ins.p66 ? 2 : 8;
       const v = readE(c, nsz);
-      push(c, nsz, v, VH);
+      push(c, nsz, v, x.vh);
       return;
     }
     default:
@@ -874,9 +846,10 @@ function group45(c: Cpu, op: number): void {
 }
 
 function enter(c: Cpu): void {
-  const size = fetch16(c);
-  const level = fetch8(c) & 31;
-  const sz = stackSize();
+  const ins = c.lm.insn.d;
+  const size = ins.imm;
+  const level = ins.imm2 & 31;
+  const sz = stackSize(ins);
   const fpLo = c.r32[5];
   const fpHi = c.rh[5];
   const rsp0 = c.r32[4];

@@ -5,6 +5,7 @@
  * them (cpu.ip, segBase, gdtBase, idtBase, cr2), so compatibility-mode code sees them.
  */
 import { T_GLOBAL, T_VALID } from '../constants.js';
+import { Insn64 } from './insn64.js';
 
 const TLB64_BITS = 12;
 const TLB64_SIZE = 1 << TLB64_BITS;
@@ -86,6 +87,8 @@ export class LongState {
   cr2Hi = 0;
   cr8 = 0;
   readonly tlb = new Tlb64();
+  /** The 64-bit executor's current instruction (decoded record and operand state). */
+  readonly insn = new Insn64();
 
   reset(): void {
     this.ripHi = 0;

@@ -6,14 +6,14 @@
  */
 import { DF, DS } from '../constants.js';
 import type { Cpu } from '../cpu.js';
-import { a64, eaHi, eaLo, getReg, osz, rep, segAddr, segOv, setReg, VH } from './decode.js';
+import { getReg, segAddr, setReg } from './decode.js';
 import { aluSized } from './exec64.js';
 import { checkWritable64, H, readSized, writeSized } from './memory.js';
 
 const CHUNK = 4096;
 
 function addReg(c: Cpu, r: number, d: number): void {
-  if (!a64) {
+  if (c.lm.insn.d.addrSize !== 8) {
     c.r32[r] = (c.r32[r] + d) | 0;
     c.rh[r] = 0;
     return;
@@ -25,18 +25,20 @@ function addReg(c: Cpu, r: number, d: number): void {
 }
 
 function countZero(c: Cpu): boolean {
-  return a64 ? (c.r32[1] | c.rh[1]) === 0 : c.r32[1] === 0;
+  return c.lm.insn.d.addrSize === 8 ? (c.r32[1] | c.rh[1]) === 0 : c.r32[1] === 0;
 }
 
 function src(c: Cpu): void {
-  segAddr(c, segOv >= 0 ? segOv : DS, c.r32[6], a64 ? c.rh[6] : 0);
+  const d = c.lm.insn.d;
+  segAddr(c, d.seg >= 0 ? d.seg : DS, c.r32[6], d.addrSize === 8 ? c.rh[6] : 0);
 }
 
 function dst(c: Cpu): void {
-  segAddr(c, -1, c.r32[7], a64 ? c.rh[7] : 0);
+  segAddr(c, -1, c.r32[7], c.lm.insn.d.addrSize === 8 ? c.rh[7] : 0);
 }
 
 export function stringOp(c: Cpu, op: number): void {
+  const { opSize: osz, rep, addrSize } = c.lm.insn.d;
   const size = (op & 1) === 0 ? 1 : osz === 2 ? 2 : osz;
   const ioSize = (op & 1) === 0 ? 1 : osz === 2 ? 2 : 4;
   const kind = op & 0xfe;
@@ -49,7 +51,7 @@ export function stringOp(c: Cpu, op: number): void {
     return;
   }
   // With 0x67 the count is ECX, and writing it zero-extends RCX even when nothing runs.
-  if (!a64) c.rh[1] = 0;
+  if (addrSize !== 8) c.rh[1] = 0;
   for (let i = 0; i < CHUNK; i++) {
     if (countZero(c)) return;
     once(c, kind, sz, d, user);
@@ -67,23 +69,24 @@ export function stringOp(c: Cpu, op: number): void {
 }
 
 function once(c: Cpu, kind: number, sz: number, d: number, user: boolean): void {
+  const x = c.lm.insn;
   switch (kind) {
     case 0xa4: {
       src(c);
-      const v = readSized(c, eaHi, eaLo, sz);
+      const v = readSized(c, x.eaHi, x.eaLo, sz);
       const vh = H;
       dst(c);
-      writeSized(c, eaHi, eaLo, sz, v, vh);
+      writeSized(c, x.eaHi, x.eaLo, sz, v, vh);
       addReg(c, 6, d);
       addReg(c, 7, d);
       return;
     }
     case 0xa6: {
       src(c);
-      const a = readSized(c, eaHi, eaLo, sz);
+      const a = readSized(c, x.eaHi, x.eaLo, sz);
       const ah = H;
       dst(c);
-      const b = readSized(c, eaHi, eaLo, sz);
+      const b = readSized(c, x.eaHi, x.eaLo, sz);
       aluSized(c, 7, sz, a, ah, b, H);
       addReg(c, 6, d);
       addReg(c, 7, d);
@@ -92,37 +95,37 @@ function once(c: Cpu, kind: number, sz: number, d: number, user: boolean): void 
     case 0xaa: {
       dst(c);
       const v = getReg(c, 0, sz);
-      writeSized(c, eaHi, eaLo, sz, v, VH);
+      writeSized(c, x.eaHi, x.eaLo, sz, v, x.vh);
       addReg(c, 7, d);
       return;
     }
     case 0xac: {
       src(c);
-      const v = readSized(c, eaHi, eaLo, sz);
+      const v = readSized(c, x.eaHi, x.eaLo, sz);
       setReg(c, 0, sz, v, H);
       addReg(c, 6, d);
       return;
     }
     case 0xae: {
       dst(c);
-      const b = readSized(c, eaHi, eaLo, sz);
+      const b = readSized(c, x.eaHi, x.eaLo, sz);
       const bh = H;
       const a = getReg(c, 0, sz);
-      aluSized(c, 7, sz, a, VH, b, bh);
+      aluSized(c, 7, sz, a, x.vh, b, bh);
       addReg(c, 7, d);
       return;
     }
     case 0x6c: {
       dst(c);
-      checkWritable64(c, eaHi, eaLo, sz, user);
+      checkWritable64(c, x.eaHi, x.eaLo, sz, user);
       const v = c.io.read(c.r16[4], sz as 1 | 2 | 4);
-      writeSized(c, eaHi, eaLo, sz, v, 0);
+      writeSized(c, x.eaHi, x.eaLo, sz, v, 0);
       addReg(c, 7, d);
       return;
     }
     default: {
       src(c);
-      const v = readSized(c, eaHi, eaLo, sz);
+      const v = readSized(c, x.eaHi, x.eaLo, sz);
       c.io.write(c.r16[4], sz as 1 | 2 | 4, sz === 4 ? v >>> 0 : v);
       addReg(c, 6, d);
     }
