@@ -77,7 +77,7 @@ function freshImage(dir: string, name: string): string {
 async function diskSection(qemu: string | null): Promise<void> {
   console.log(`Sequential disk throughput inside the guest (ata_piix, dd ${DISK_MIB} MiB in 1 MiB blocks, fresh qcow2)`);
   if (!existsSync(BENCH_ISO)) {
-    console.log('  SKIPPED: test/fixtures/out/ata-bench-i386.iso missing; run `npm run fixtures`');
+    console.log('  *** SKIPPED: test/fixtures/out/ata-bench-i386.iso missing; run `npm run fixtures` ***');
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'terrarium-bench-'));
