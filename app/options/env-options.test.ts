@@ -18,13 +18,14 @@ describe('emulatorOptionsFromEnv', () => {
     const defaults = resolveEmulatorOptions();
     expect(emulatorOptionsFromEnv({})).toEqual({ ...defaults, firmwareEnv: { TERRARIUM_FIRMWARE_DIR: undefined, ProgramFiles: undefined } });
     expect(emulatorOptionsFromEnv({ TERRARIUM_JIT_THRESHOLD: '', TERRARIUM_JIT_DUMP: '', TERRARIUM_LINUX_ENTRY: '' }).jit).toEqual(defaults.jit);
-    expect(defaults.jit).toMatchObject({ enabled: true, hotThreshold: 12, regionBlocks: 48, regionSource: 10_000, dumpFile: null, debug: false });
+    expect(defaults.jit).toMatchObject({ enabled: true, backend: 'js', hotThreshold: 12, regionBlocks: 48, regionSource: 10_000, dumpFile: null, debug: false });
     expect(defaults).toMatchObject({ kvm: { device: '/dev/kvm', irqchip: 'auto', trace: false }, linuxEntry: 'auto', traceEip: null, clockDebug: false });
   });
 
   it('reads every variable with its historical meaning', () => {
     const o = emulatorOptionsFromEnv({
       TERRARIUM_JIT: '0',
+      TERRARIUM_JIT_BACKEND: 'wasm',
       TERRARIUM_JIT_THRESHOLD: '3',
       TERRARIUM_JIT_REGION_BLOCKS: '8',
       TERRARIUM_JIT_REGION_SOURCE: '5000',
@@ -39,7 +40,7 @@ describe('emulatorOptionsFromEnv', () => {
       TERRARIUM_KVM_IRQCHIP: 'user',
       TERRARIUM_KVM_DEVICE: '/dev/null',
     });
-    expect(o.jit).toEqual({ enabled: false, hotThreshold: 3, regionBlocks: 8, regionSource: 5000, dumpFile: '/tmp/regions.js', debug: true });
+    expect(o.jit).toEqual({ enabled: false, backend: 'wasm', hotThreshold: 3, regionBlocks: 8, regionSource: 5000, dumpFile: '/tmp/regions.js', debug: true });
     expect(o.kvm).toEqual({ device: '/dev/null', irqchip: 'user', trace: true });
     expect(o).toMatchObject({ clockDebug: true, firmwareDebug: true, linuxEntry: '64', traceEip: { lo: 0xc1000000, hi: 0xc2000000 } });
     expect(o.firmwareEnv.TERRARIUM_FIRMWARE_DIR).toBe('/opt/fw');
@@ -64,6 +65,7 @@ describe('emulatorOptionsFromEnv', () => {
 
   it('refuses unknown modes and malformed trace ranges', () => {
     expect(refusal({ TERRARIUM_LINUX_ENTRY: '48' }).field).toBe('TERRARIUM_LINUX_ENTRY');
+    expect(refusal({ TERRARIUM_JIT_BACKEND: 'asm' }).message).toMatch(/TERRARIUM_JIT_BACKEND=asm .*js, wasm/);
     expect(refusal({ TERRARIUM_KVM_IRQCHIP: 'split' }).message).toMatch(/TERRARIUM_KVM_IRQCHIP=split .*auto, kernel, user/);
     expect(refusal({ TERRARIUM_TRACE_EIP: 'c1000000' }).field).toBe('TERRARIUM_TRACE_EIP');
   });

@@ -4,6 +4,7 @@
  * and handed to Machine.create. The core itself never reads the environment.
  *
  *   TERRARIUM_JIT=0                   no JIT: the pure interpreter
+ *   TERRARIUM_JIT_BACKEND=js|wasm     the JIT's code generator (js)
  *   TERRARIUM_JIT_THRESHOLD=n         executions of a block before it is compiled (12)
  *   TERRARIUM_JIT_REGION_BLOCKS=n     blocks per compiled region, at most (48)
  *   TERRARIUM_JIT_REGION_SOURCE=n     generated source per region in characters, at most (10000)
@@ -23,7 +24,7 @@
  * cannot mean anything (a threshold that is not a number, an unknown mode) is refused with
  * an AppError naming the variable, instead of being silently ignored.
  */
-import type { EmulatorOptions, EipRange, LinuxEntry } from '../../emulator-core/machine/options.js';
+import type { EmulatorOptions, EipRange, JitBackendName, LinuxEntry } from '../../emulator-core/machine/options.js';
 import { DEFAULT_JIT_OPTIONS, DEFAULT_KVM_OPTIONS } from '../../emulator-core/machine/options.js';
 import type { IrqchipMode } from '../../emulator-core/kvm/backend.js';
 import { AppError } from '../errors.js';
@@ -72,6 +73,7 @@ export function emulatorOptionsFromEnv(env: EnvSource): EmulatorOptions {
   return {
     jit: {
       enabled: env.TERRARIUM_JIT !== '0',
+      backend: choice<JitBackendName>(env, 'TERRARIUM_JIT_BACKEND', ['js', 'wasm'], DEFAULT_JIT_OPTIONS.backend),
       hotThreshold: wholeNumber(env, 'TERRARIUM_JIT_THRESHOLD', 0, DEFAULT_JIT_OPTIONS.hotThreshold),
       regionBlocks: wholeNumber(env, 'TERRARIUM_JIT_REGION_BLOCKS', 1, DEFAULT_JIT_OPTIONS.regionBlocks),
       regionSource: wholeNumber(env, 'TERRARIUM_JIT_REGION_SOURCE', 1, DEFAULT_JIT_OPTIONS.regionSource),

@@ -30,6 +30,28 @@ export const CPU_STATE = {
   DR: 288,
   /** PAE PDPTEs (low and high dwords), int32 x 8. */
   PDPTE: 320,
+  // Scalar CPU fields exchanged with compiled wasm regions (jit/wasm-backend/scalars.ts): the
+  // glue copies the Cpu's fields here before a region runs and back after; a region keeps
+  // them in locals and writes them here at exits and before helper calls. int32 each.
+  /** Linear address of the next instruction (Cpu.ip). */
+  IP: 384,
+  /** Materialized EFLAGS bits (Cpu.flags). */
+  FLAGS: 388,
+  /** Flags that come from the lazy state (Cpu.lazyMask). */
+  LAZY_MASK: 392,
+  /** Lazy-flags operation kind, K_* (Cpu.lfKind). */
+  LF_KIND: 396,
+  LF_A: 400,
+  LF_B: 404,
+  LF_RES: 408,
+  LF_SHIFT: 412,
+  /** Start of the instruction that may fault (Cpu.instrStart). */
+  INSTR_START: 416,
+  /** Non-zero: compiled code was invalidated, leave the region (Cpu.smc). */
+  SMC: 420,
+  /** TLB bits a direct read / write needs at the current CPL (Cpu.readMask, Cpu.writeMask); read only. */
+  READ_MASK: 424,
+  WRITE_MASK: 428,
   /** TLB: backing offset in the high 20 bits, T_* permissions in the low 12 (int32 per page). */
   TLB: 4096,
   /** Physical page of each TLB entry (int32 per page). */

@@ -8,9 +8,14 @@
 import type { FirmwareEnv } from '../boot/firmware.js';
 import type { IrqchipMode } from '../kvm/backend.js';
 
+/** Which code generator compiles hot regions: JavaScript source, or WebAssembly (jit/wasm-backend). */
+export type JitBackendName = 'js' | 'wasm';
+
 export interface JitOptions {
   /** Compile hot code at all; false runs the pure interpreter (TERRARIUM_JIT=0). */
   enabled: boolean;
+  /** The code generator (TERRARIUM_JIT_BACKEND). */
+  backend: JitBackendName;
   /** Executions of a block before it is compiled (TERRARIUM_JIT_THRESHOLD). */
   hotThreshold: number;
   /** Blocks per region, at most (TERRARIUM_JIT_REGION_BLOCKS). */
@@ -66,6 +71,7 @@ export interface EmulatorOptionsInput extends Partial<Omit<EmulatorOptions, 'jit
 
 export const DEFAULT_JIT_OPTIONS: Readonly<JitOptions> = Object.freeze({
   enabled: true,
+  backend: 'js',
   hotThreshold: 12,
   regionBlocks: 48,
   // V8 does not optimize functions beyond ~60 KB of bytecode, and an unoptimized region

@@ -43,36 +43,44 @@ function generate(rng: import('./prng.js').Rng, scale: number): DiffCase[] {
   ];
 }
 
-diffSuite({
-  title: 'difftest: block JIT vs host CPU',
-  families: [
-    ...ALU_FAMILIES,
-    ...BCD_FAMILIES,
-    ...SHIFT_FAMILIES,
-    ...MULDIV_FAMILIES,
-    ...BITS_FAMILIES,
-    ...MISC_FAMILIES,
-    ...STRING_FAMILIES,
-    ...STACK_FAMILIES,
-    ...EXCEPTION_FAMILIES,
-    ...PAGEFAULT_FAMILIES,
-    ...X87_FAMILIES,
-    ...MMX_FAMILIES,
-    ...FLAGCHAIN_FAMILIES,
-    ...PREFIX_FAMILIES,
-    ...HOTFAULT_FAMILIES,
-    ...SMC_FAMILIES,
-  ],
-  generate,
-  jit: true,
-});
+const ALL_FAMILIES = [
+  ...ALU_FAMILIES,
+  ...BCD_FAMILIES,
+  ...SHIFT_FAMILIES,
+  ...MULDIV_FAMILIES,
+  ...BITS_FAMILIES,
+  ...MISC_FAMILIES,
+  ...STRING_FAMILIES,
+  ...STACK_FAMILIES,
+  ...EXCEPTION_FAMILIES,
+  ...PAGEFAULT_FAMILIES,
+  ...X87_FAMILIES,
+  ...MMX_FAMILIES,
+  ...FLAGCHAIN_FAMILIES,
+  ...PREFIX_FAMILIES,
+  ...HOTFAULT_FAMILIES,
+  ...SMC_FAMILIES,
+];
 
-// Segmentation and 16-bit code under the JIT (non-flat and 16-bit block modes).
-diffSuite({
-  title: 'difftest: block JIT with segments and 16-bit code vs host CPU',
-  families: SEGMENT_FAMILIES,
-  generate: (rng, scale) => genSegments(rng, Math.max(1, Math.round(15 * scale))),
-  needsLdt: true,
-  batchSize: 300,
-  jit: true,
-});
+// Each code generator (JitOptions.backend) runs the same mix.
+for (const backend of ['js', 'wasm'] as const) {
+  const name = backend === 'js' ? 'block JIT' : 'block JIT (wasm backend)';
+  diffSuite({
+    title: `difftest: ${name} vs host CPU`,
+    families: ALL_FAMILIES,
+    generate,
+    jit: true,
+    jitBackend: backend,
+  });
+
+  // Segmentation and 16-bit code under the JIT (non-flat and 16-bit block modes).
+  diffSuite({
+    title: `difftest: ${name} with segments and 16-bit code vs host CPU`,
+    families: SEGMENT_FAMILIES,
+    generate: (rng, scale) => genSegments(rng, Math.max(1, Math.round(15 * scale))),
+    needsLdt: true,
+    batchSize: 300,
+    jit: true,
+    jitBackend: backend,
+  });
+}

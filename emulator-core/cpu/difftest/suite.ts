@@ -2,6 +2,7 @@
  * Runs generated cases on both CPUs, batch by batch (one nasm run and one native process per
  * batch), and groups the differences by instruction family for the tests to report.
  */
+import type { JitBackendName } from '../../machine/options.js';
 import type { Cpu, FpuUnit } from '../cpu.js';
 import { assembleBatch } from './batch.js';
 import { VECTOR_NAMES, type DiffCase } from './case.js';
@@ -29,7 +30,7 @@ export interface SuiteResult {
   seed: number;
   families: Map<string, FamilyResult>;
   /** JIT statistics when the suite ran through the JIT. */
-  jitStats: { compiled: number } | null;
+  jitStats: { compiled: number; compileErrors: number } | null;
 }
 
 export interface SuiteOptions {
@@ -39,6 +40,8 @@ export interface SuiteOptions {
   batchSize?: number;
   /** Run Terrarium through the block JIT. */
   jit?: boolean;
+  /** The JIT's code generator (default 'js'). */
+  jitBackend?: JitBackendName;
 }
 
 function family(result: SuiteResult, name: string): FamilyResult {
@@ -56,7 +59,7 @@ function vectorName(v: number | null): string {
 
 export function runSuite(harness: string, cases: readonly DiffCase[], options: SuiteOptions): SuiteResult {
   const result: SuiteResult = { seed: options.seed, families: new Map(), jitStats: null };
-  const runner = new TerrariumRunner({ createFpu: options.createFpu, jit: options.jit });
+  const runner = new TerrariumRunner({ createFpu: options.createFpu, jit: options.jit, jitBackend: options.jitBackend });
   const batchSize = options.batchSize ?? BATCH_SIZE;
   const vendor = hostCpuVendor();
   for (let start = 0; start < cases.length; start += batchSize) {
@@ -93,7 +96,7 @@ export function runSuite(harness: string, cases: readonly DiffCase[], options: S
       else f.known.set(bug, [...(f.known.get(bug) ?? []), text]);
     });
   }
-  if (runner.jit !== null) result.jitStats = { compiled: runner.jit.stats.compiled };
+  if (runner.jit !== null) result.jitStats = { compiled: runner.jit.stats.compiled, compileErrors: runner.jit.stats.compileErrors };
   return result;
 }
 

@@ -9,6 +9,7 @@ import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, D
 import { EXIT_SHUTDOWN, FAULT, type Cpu, type FpuUnit } from '../cpu.js';
 import { step } from '../interpreter.js';
 import { Jit } from '../jit/jit.js';
+import type { JitBackendName } from '../../machine/options.js';
 import type { FpuState } from '../state.js';
 import { FlatHarness } from '../../../test/support/cpu/flat-harness.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
@@ -61,6 +62,8 @@ export interface RunnerOptions {
   createFpu?: (cpu: Cpu) => FpuUnit;
   /** Run cases through the block JIT (compiled once hot) instead of stepping the interpreter. */
   jit?: boolean;
+  /** The JIT's code generator (default 'js'). */
+  jitBackend?: JitBackendName;
 }
 
 export class TerrariumRunner {
@@ -72,7 +75,7 @@ export class TerrariumRunner {
     this.harness = new FlatHarness({ createFpu: options.createFpu });
     this.cpu = this.harness.cpu;
     this.installSystemTables();
-    this.jit = options.jit === true ? new Jit(this.cpu) : null;
+    this.jit = options.jit === true ? new Jit(this.cpu, { backend: options.jitBackend }) : null;
     // The trailer's jmp [EXIT_SLOT] (native only) lands on an INT3 that marks the end.
     const slot = new Uint8Array(0x14);
     new DataView(slot.buffer).setUint32(0, STOP_ADDR, true);

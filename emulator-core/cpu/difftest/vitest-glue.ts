@@ -5,6 +5,7 @@
  */
 import { assert, beforeAll, describe, expect, it } from 'vitest';
 import type { Cpu, FpuUnit } from '../cpu.js';
+import type { JitBackendName } from '../../machine/options.js';
 import { VECTOR_NAMES, type DiffCase } from './case.js';
 import { nativeStatus } from './native.js';
 import { Rng } from './prng.js';
@@ -35,6 +36,8 @@ export interface DiffSuiteSpec {
   batchSize?: number;
   /** Run Terrarium through the block JIT. */
   jit?: boolean;
+  /** The JIT's code generator (default 'js'). */
+  jitBackend?: JitBackendName;
 }
 
 export function diffSuite(spec: DiffSuiteSpec): void {
@@ -60,11 +63,11 @@ export function diffSuite(spec: DiffSuiteSpec): void {
       const createFpu = spec.createFpu ? await spec.createFpu() : undefined;
       const cases = spec.generate(new Rng(seed), difftestScale());
       const t0 = Date.now();
-      result = runSuite(native.harness, cases, { seed, createFpu, batchSize: spec.batchSize, jit: spec.jit });
+      result = runSuite(native.harness, cases, { seed, createFpu, batchSize: spec.batchSize, jit: spec.jit, jitBackend: spec.jitBackend });
       const raised = new Map<number, number>();
       for (const f of result.families.values()) for (const [v, n] of f.hostExceptions) raised.set(v, (raised.get(v) ?? 0) + n);
       const summary = [...raised].map(([v, n]) => `${VECTOR_NAMES[v] ?? v}x${n}`).join(' ');
-      const jit = result.jitStats === null ? '' : `; JIT compiled ${result.jitStats.compiled} blocks`;
+      const jit = result.jitStats === null ? '' : `; JIT compiled ${result.jitStats.compiled} blocks (${result.jitStats.compileErrors} compile errors)`;
       console.info(`${spec.title}: ${cases.length} cases in ${Date.now() - t0} ms (seed ${seed}; DIFFTEST_SEED=${seed} reproduces); host exceptions: ${summary || 'none'}${jit}`);
     });
     for (const family of spec.families) {
@@ -79,6 +82,8 @@ export function diffSuite(spec: DiffSuiteSpec): void {
       it('really ran compiled blocks', () => {
         // Guards against the JIT never compiling (e.g. a higher hot threshold than JIT_RUNS).
         expect(result.jitStats?.compiled ?? 0).toBeGreaterThan(0);
+        // A region the code generator failed on is interpreted, which would hide the bug.
+        expect(result.jitStats?.compileErrors).toBe(0);
       });
     }
     it('generates only the families it reports', () => {

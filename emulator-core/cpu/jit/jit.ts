@@ -17,6 +17,8 @@ import { DecodedInsn, DecodeStatus } from '../decoder/decoded-insn.js';
 import { X86Decoder } from '../decoder/decoder.js';
 import { helpers } from './runtime.js';
 import { DEFAULT_JIT_OPTIONS, type JitOptions } from '../../machine/options.js';
+import { directTargets, type JitBackend, type RegionBlock, type RegionFn } from './backend.js';
+import { WasmBackend } from './wasm-backend/index.js';
 
 // The hot threshold, region size limits, dump file and debug switch are JitOptions
 // (machine/options.ts), given to the constructor.
@@ -35,7 +37,7 @@ const MAX_TRACKED_BLOCKS = 262_144;
 const MAX_PAGE_INVALIDATIONS = 64;
 
 /** A compiled region: runs from block `pc` and returns the number of instructions executed. */
-type BlockFn = (c: Cpu, pc: number) => number;
+type BlockFn = RegionFn;
 
 export class Block {
   fn: BlockFn | null = null;
@@ -58,6 +60,8 @@ export interface JitStats {
   flushes: number;
   /** Instructions run by the interpreter (cold or uncompilable code) rather than compiled code. */
   interpreted: number;
+  /** Regions the code generator failed on (a generator bug; they are interpreted). */
+  compileErrors: number;
 }
 
 export class Jit {
@@ -68,7 +72,7 @@ export class Jit {
   private readonly invalidationsByPage = new Map<number, number>();
   private readonly insn = Array.from({ length: MAX_BLOCK_INSNS + 1 }, () => new DecodedInsn());
   private readonly decoder = new X86Decoder();
-  readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0, interpreted: 0 };
+  readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0, interpreted: 0, compileErrors: 0 };
 
   /** Executions of a block start before it is compiled. */
   private readonly hotThreshold: number;
@@ -83,6 +87,11 @@ export class Jit {
   private readonly dumpFile: string | null;
   /** Report regions that fail to compile, with their source. */
   private readonly debug: boolean;
+  /**
+   * The code generator behind the backend interface (backend.ts), or null for the built-in
+   * JavaScript generator, whose region discovery is still interleaved with its code generation.
+   */
+  readonly backend: JitBackend | null;
 
   /** `options.enabled` is the caller's business (no Jit at all); the rest tunes this one. */
   constructor(
@@ -94,6 +103,7 @@ export class Jit {
     this.maxRegionSource = options.regionSource ?? DEFAULT_JIT_OPTIONS.regionSource;
     this.dumpFile = options.dumpFile ?? DEFAULT_JIT_OPTIONS.dumpFile;
     this.debug = options.debug ?? DEFAULT_JIT_OPTIONS.debug;
+    this.backend = (options.backend ?? DEFAULT_JIT_OPTIONS.backend) === 'wasm' ? new WasmBackend(cpu) : null;
     cpu.mem.onCodeWrite = (page) => this.invalidatePage(page);
   }
 
@@ -160,6 +170,10 @@ export class Jit {
   }
 
   private compile(c: Cpu, b: Block): void {
+    if (this.backend !== null) {
+      this.compileWith(this.backend, c, b);
+      return;
+    }
     const mode: BlockMode = { code32: c.code32, ss32: c.ss32, flat: c.flatData };
     const pageBytes = new BufferReader(c.u8);
     const pageStart = b.pageBits >>> 0;
@@ -249,16 +263,22 @@ export class Jit {
     } catch (e) {
       // A code generator bug: keep interpreting rather than crash the guest.
       b.failed = true;
+      this.stats.compileErrors++;
       if (this.debug) console.error(`JIT: cannot compile region at ${(b.lin >>> 0).toString(16)}: ${(e as Error).message}\n${body}`);
       return;
     }
+    this.install(c, b, fn, codes.keys());
+  }
+
+  /** Register a compiled region under each of its block starts; protect its page. */
+  private install(c: Cpu, b: Block, fn: BlockFn, starts: Iterable<number>): void {
     this.stats.compiled++;
     let list = this.byPage.get(b.backingPage);
     if (list === undefined) {
       list = [];
       this.byPage.set(b.backingPage, list);
     }
-    for (const start of codes.keys()) {
+    for (const start of starts) {
       let entry = start === b.lin ? b : this.blocks.get(start);
       if (entry === undefined || entry.mode !== b.mode || entry.pageBits !== b.pageBits) {
         entry = new Block(start, b.mode, b.pageBits, b.backingPage);
@@ -272,6 +292,63 @@ export class Jit {
       // Existing TLB entries may allow direct writes to this page; drop them.
       c.flushTlb(true);
     }
+  }
+
+  /**
+   * Region discovery for a backend: the blocks of b's page reachable by direct branches from
+   * it, decoded, handed to the backend in one piece.
+   */
+  private compileWith(backend: JitBackend, c: Cpu, b: Block): void {
+    const mode: BlockMode = { code32: c.code32, ss32: c.ss32, flat: c.flatData };
+    const pageBytes = new BufferReader(c.u8);
+    const pageStart = b.pageBits >>> 0;
+    const linPage = b.lin >>> 12;
+    const blocks = new Map<number, RegionBlock>();
+    const work = [b.lin];
+    let insns = 0;
+    while (work.length > 0 && blocks.size < this.maxRegionBlocks && insns < MAX_REGION_INSNS) {
+      const start = work.pop()!;
+      if (blocks.has(start) || start >>> 12 !== linPage) continue;
+      const list: DecodedInsn[] = [];
+      let off = pageStart + (start & 0xfff);
+      let linAddr = start;
+      let ended = false;
+      const targets: number[] = [];
+      while (list.length < MAX_BLOCK_INSNS) {
+        const d = this.insn[0];
+        if (this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), c.code32 ? 32 : 16, d) !== DecodeStatus.Ok) break;
+        d.lin = linAddr;
+        list.push(Object.assign(new DecodedInsn(), d));
+        off += d.len;
+        linAddr = (linAddr + d.len) | 0;
+        if (backend.endsBlock(d)) {
+          ended = true;
+          targets.push(...directTargets(d));
+          break;
+        }
+      }
+      if (list.length === 0) continue;
+      if (!ended) targets.push(linAddr);
+      insns += list.length;
+      blocks.set(start, { start, insns: list, next: linAddr, ended });
+      for (const t of targets) if (t >>> 12 === linPage && !blocks.has(t)) work.push(t);
+    }
+    const entry = blocks.get(b.lin);
+    if (entry === undefined) {
+      b.failed = true;
+      return;
+    }
+    let fn: BlockFn;
+    try {
+      fn = backend.compile({ entry: b.lin, blocks: [entry, ...[...blocks.values()].filter((x) => x !== entry)], mode, runLimit: REGION_RUN_LIMIT });
+    } catch (e) {
+      // A code generator bug: keep interpreting rather than crash the guest.
+      b.failed = true;
+      this.stats.compileErrors++;
+      if (this.debug) console.error(`JIT (${backend.name}): cannot compile region at ${(b.lin >>> 0).toString(16)}: ${(e as Error).stack ?? String(e)}`);
+      return;
+    }
+    this.install(c, b, fn, blocks.keys());
   }
 
   /**

@@ -16,19 +16,20 @@ const CODE = 0x1000;
 /** A page holding a hot function; the stack lives in its upper half. */
 const SHARED = 0x3000;
 
+/** The interpreter's outcome, then the JIT's with each code generator. */
 function runBoth(main: string, shared: string, regs: { esp: number }): Array<{ eax: number; ebx: number; esp: number; halted: boolean }> {
-  return (['interpreter', 'jit'] as const).map((engine) => {
+  return (['interpreter', 'js', 'wasm'] as const).map((engine) => {
     const h = new FlatHarness();
     h.cpu.cpl = 0;
     h.cpu.updateMode();
     h.writeMemory(CODE, assemble(main, 32, CODE));
     h.writeMemory(SHARED, assemble(shared, 32, SHARED));
     h.setRegs({ eip: CODE, esp: regs.esp, eax: 0, ebx: 0 });
-    const jit = engine === 'jit' ? new Jit(h.cpu) : null;
+    const jit = engine !== 'interpreter' ? new Jit(h.cpu, { backend: engine }) : null;
     let exit = 0;
     for (let i = 0; i < 1000 && exit !== EXIT_HALT; i++) exit = jit !== null ? jit.run(10_000) : interpret(h.cpu, 10_000);
     const r = h.getRegs();
-    if (engine === 'jit') expect(jit!.stats.invalidations, 'the stack writes must hit compiled code').toBeGreaterThan(0);
+    if (jit !== null) expect(jit.stats.invalidations, 'the stack writes must hit compiled code').toBeGreaterThan(0);
     return { eax: r.eax, ebx: r.ebx, esp: r.esp, halted: exit === EXIT_HALT };
   });
 }
@@ -47,9 +48,10 @@ describe.skipIf(!nasmAvailable())('JIT: writes over compiled code', () => {
     const shared = `
       add eax, 1
       ret`;
-    const [interp, jit] = runBoth(MAIN, shared, { esp: SHARED + 0xff0 });
+    const [interp, js, wasm] = runBoth(MAIN, shared, { esp: SHARED + 0xff0 });
     expect(interp).toEqual({ eax: 200, ebx: 0, esp: SHARED + 0xff0, halted: true });
-    expect(jit).toEqual(interp);
+    expect(js).toEqual(interp);
+    expect(wasm).toEqual(interp);
   });
 
   it('a PUSH onto compiled code moves ESP before the block is left', () => {
@@ -62,9 +64,10 @@ describe.skipIf(!nasmAvailable())('JIT: writes over compiled code', () => {
       add ebx, [ebp + 4]
       pop ebp
       ret`;
-    const [interp, jit] = runBoth(MAIN, shared, { esp: SHARED + 0xff0 });
+    const [interp, js, wasm] = runBoth(MAIN, shared, { esp: SHARED + 0xff0 });
     expect(interp.eax).toBe(200);
     expect(interp.esp).toBe(SHARED + 0xff0);
-    expect(jit).toEqual(interp);
+    expect(js).toEqual(interp);
+    expect(wasm).toEqual(interp);
   });
 });

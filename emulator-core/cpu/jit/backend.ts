@@ -1,0 +1,58 @@
+/**
+ * The interface between the JIT core (jit.ts: hotness, region discovery, code cache, SMC
+ * invalidation, the dispatch loop) and a code generator. The core decodes a region's blocks
+ * and hands them over; the backend returns one runnable function for the whole region.
+ */
+import type { Cpu } from '../cpu.js';
+import type { DecodedInsn } from '../decoder/decoded-insn.js';
+import type { BlockMode } from './codegen.js';
+
+/**
+ * A compiled region: runs from block `pc` (a linear address, one of the region's block
+ * starts) and returns the number of instructions executed, with `c.ip` at the next one.
+ * A fault leaves the Cpu at the faulting instruction (registers, flags, `instrStart`).
+ */
+export type RegionFn = (c: Cpu, pc: number) => number;
+
+/** One basic block of a region, decoded. */
+export interface RegionBlock {
+  /** Linear address of the first instruction. */
+  readonly start: number;
+  /** The instructions, in order (each with `lin` set). */
+  readonly insns: readonly DecodedInsn[];
+  /** Linear address after the last instruction. */
+  readonly next: number;
+  /** The last instruction ends the block itself (backend.endsBlock); else it falls through to `next`. */
+  readonly ended: boolean;
+}
+
+export interface Region {
+  /** The hot block the region was built from. */
+  readonly entry: number;
+  /** Every block, the entry first. */
+  readonly blocks: readonly RegionBlock[];
+  /** Facts about the CPU mode the region was decoded under (valid only under the same modeKey). */
+  readonly mode: BlockMode;
+  /** Instructions a region may run before it returns to the dispatcher (interrupts, timers). */
+  readonly runLimit: number;
+}
+
+export interface JitBackend {
+  readonly name: 'js' | 'wasm';
+  /** A block ends after `d` (it transfers control, or the backend cannot continue past it). */
+  endsBlock(d: DecodedInsn): boolean;
+  /** Compile a region; throws on a code generator bug (the core then interprets it). */
+  compile(region: Region): RegionFn;
+}
+
+/** Linear targets of a direct (relative, 32-bit operand size) branch, for region discovery. */
+export function directTargets(d: DecodedInsn): number[] {
+  const next = (d.lin + d.len) | 0;
+  const op = d.op;
+  if (d.opSize !== 4) return [];
+  if ((op >= 0x70 && op <= 0x7f) || op === 0xe2) return [(next + ((d.imm << 24) >> 24)) | 0, next];
+  if (op >= 0x180 && op <= 0x18f) return [(next + (d.imm | 0)) | 0, next];
+  if (op === 0xe8 || op === 0xe9) return [(next + (d.imm | 0)) | 0];
+  if (op === 0xeb) return [(next + ((d.imm << 24) >> 24)) | 0];
+  return [];
+}

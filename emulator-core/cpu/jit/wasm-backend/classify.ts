@@ -1,0 +1,85 @@
+/**
+ * What the wasm backend does with each decoded instruction: compile it natively, run the
+ * interpreter's step() for it and continue, or run step() and end the block (the
+ * instruction may transfer control, change modes or segments, or do I/O).
+ */
+import type { DecodedInsn } from '../../decoder/decoded-insn.js';
+import type { BlockMode } from '../codegen.js';
+import { CONTINUE_FALLBACK } from '../codegen.js';
+
+export const enum How {
+  /** Compiled in wasm; the block continues. */
+  Native,
+  /** Compiled in wasm; a control transfer that ends the block. */
+  NativeEnd,
+  /** The interpreter's step(), then the block continues. */
+  Step,
+  /** The interpreter's step(), then the block ends at wherever step() left EIP. */
+  StepEnd,
+}
+
+/** DS, ES and SS with 32-bit addressing in a flat mode: the linear address is the offset. */
+export function flatMem(d: DecodedInsn, mode: BlockMode): boolean {
+  if (d.mod === 3) return true;
+  const seg = d.seg >= 0 ? d.seg : d.defSeg;
+  return d.addrSize === 4 && mode.flat && (seg === 0 || seg === 2 || seg === 3);
+}
+
+function isAluFamily(op: number): boolean {
+  return op < 0x40 && (op & 7) < 6;
+}
+
+/** Instructions that never transfer control or change modes, so a block goes on after step(). */
+function continues(d: DecodedInsn): boolean {
+  const op = d.op;
+  if (CONTINUE_FALLBACK.has(op)) return true;
+  if (isAluFamily(op)) return true;
+  if (op >= 0x40 && op <= 0x5f) return true;
+  if ((op >= 0x80 && op <= 0x8b) || op === 0x8d || op === 0x90) return true;
+  if (op >= 0x91 && op <= 0x99) return true;
+  if ((op >= 0xb0 && op <= 0xbf) || op === 0xa8 || op === 0xa9) return true;
+  if ((op === 0xc6 || op === 0xc7) && d.reg === 0) return true;
+  if ((op === 0xfe || op === 0xff) && (d.reg < 2 || d.reg === 6)) return true;
+  if (op >= 0xc0 && op <= 0xc1) return true;
+  if (op >= 0xd0 && op <= 0xd3) return true;
+  if (op >= 0x140 && op <= 0x14f) return true;
+  if (op >= 0x190 && op <= 0x19f) return true;
+  if (op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf) return true;
+  return false;
+}
+
+/** Whether the block ends after d, independent of the mode (for region discovery). */
+export function endsBlock(d: DecodedInsn): boolean {
+  const h = classify(d, null);
+  return h === How.NativeEnd || h === How.StepEnd;
+}
+
+/** How to run d; `mode` null asks only whether the block ends (native or not). */
+export function classify(d: DecodedInsn, mode: BlockMode | null): How {
+  const op = d.op;
+  const fallback = (): How => (d.rep !== 0 && op >= 0xa4 && op <= 0xaf ? How.StepEnd : continues(d) ? How.Step : How.StepEnd);
+  if (d.lock) return fallback();
+  if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2) return fallback();
+  const control = (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xe8 || op === 0xe9 || op === 0xeb || op === 0xc3 || op === 0xc2;
+  if (control) {
+    if (mode === null) return How.NativeEnd;
+    if (d.opSize !== 4) return How.StepEnd;
+    const stack = op === 0xe8 || op === 0xc3 || op === 0xc2;
+    if (stack && !(mode.flat && mode.ss32)) return How.StepEnd;
+    return How.NativeEnd;
+  }
+  if (mode === null) return fallback();
+  if (!flatMem(d, mode)) return fallback();
+  if (isAluFamily(op)) return (op >> 3 === 2 || op >> 3 === 3) ? How.Step : How.Native; // ADC, SBB: interpreter
+  if (op >= 0x80 && op <= 0x83) return op === 0x82 || d.reg === 2 || d.reg === 3 ? How.Step : How.Native;
+  if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return How.Native;
+  if (op >= 0x88 && op <= 0x8b) return How.Native;
+  if (op === 0x8d) return d.mod !== 3 && d.addrSize === 4 ? How.Native : How.Step;
+  if (op === 0x90 || (op >= 0xb0 && op <= 0xbf)) return How.Native;
+  if ((op === 0xc6 || op === 0xc7) && d.reg === 0) return How.Native;
+  if (op >= 0x40 && op <= 0x4f) return How.Native;
+  if ((op === 0xfe || op === 0xff) && d.reg < 2) return How.Native;
+  if ((op === 0xf6 || op === 0xf7) && d.reg < 2) return How.Native;
+  if (op >= 0x50 && op <= 0x5f) return d.opSize === 4 && mode.flat && mode.ss32 ? How.Native : How.Step;
+  return fallback();
+}

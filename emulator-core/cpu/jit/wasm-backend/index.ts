@@ -1,0 +1,58 @@
+/**
+ * The WebAssembly JIT backend: a region becomes one wasm function in a module of its own,
+ * importing the guest's WebAssembly.Memory (guest RAM, the register file and the TLB) and
+ * the helpers of helpers.ts. The returned RegionFn copies the Cpu's scalar fields into the
+ * state block's scalar area, runs the function and copies them back. When a helper throws
+ * (a guest fault), the Cpu already holds the faulting instruction's state: the helper
+ * copied it in before the call, and nothing copies it back over.
+ */
+import type { Cpu } from '../../cpu.js';
+import type { DecodedInsn } from '../../decoder/decoded-insn.js';
+import type { JitBackend, Region, RegionFn } from '../backend.js';
+import { Wasm } from '../wasm/wasm-api.js';
+import { endsBlock } from './classify.js';
+import { makeHelpers } from './helpers.js';
+import { RegionCompiler } from './region-compiler.js';
+import { ScalarArea } from './scalars.js';
+
+export interface WasmBackendStats {
+  /** Modules compiled and their total size in bytes. */
+  modules: number;
+  bytes: number;
+}
+
+export class WasmBackend implements JitBackend {
+  readonly name = 'wasm' as const;
+  readonly stats: WasmBackendStats = { modules: 0, bytes: 0 };
+  private readonly area: ScalarArea;
+  private readonly compiler: RegionCompiler;
+  private readonly imports: { env: { mem: unknown }; h: Record<string, unknown> };
+
+  constructor(cpu: Cpu) {
+    this.area = new ScalarArea(cpu);
+    const buffer = cpu.mem.wasm.buffer;
+    const shared = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
+    this.compiler = new RegionCompiler(cpu.stateBase, { pages: buffer.byteLength / 65536, shared });
+    this.imports = { env: { mem: cpu.mem.wasm }, h: makeHelpers(cpu, this.area) };
+  }
+
+  endsBlock(d: DecodedInsn): boolean {
+    return endsBlock(d);
+  }
+
+  compile(region: Region): RegionFn {
+    const bytes = this.compiler.compile(region);
+    const module = new Wasm.Module(bytes);
+    const instance = new Wasm.Instance(module, this.imports);
+    const run = instance.exports.run as (pc: number) => number;
+    this.stats.modules++;
+    this.stats.bytes += bytes.length;
+    const area = this.area;
+    return (c, pc) => {
+      area.toArea(c);
+      const n = run(pc);
+      area.fromArea(c);
+      return n;
+    };
+  }
+}

@@ -1,0 +1,1040 @@
+/**
+ * One region to one wasm function `run(pc) -> instructions executed`.
+ *
+ * Layout:
+ *
+ *   load registers and scalars into locals
+ *   block $exit
+ *     loop $top                      ;; pc -> block index (an if chain); unknown pc: exit
+ *       loop $go                     ;; br_table over the block index
+ *         block $bK-1 .. block $b0  br_table  end $b0  <code of block 0>  end $b1 <code 1> ..
+ *   end $exit
+ *   write registers and scalars back, ip = exitIp, return n
+ *
+ * A static branch to a block of the region sets the block index and continues at $go; any
+ * other target (RET, interpreted control transfers) sets pc and continues at $top; every
+ * continuation first checks the run limit and the SMC flag. The guest's eight registers and
+ * the lazy-flag state live in locals; they are written to the state block before every
+ * helper call (with instrStart of the instruction, so a fault is precise) and reloaded
+ * after step().
+ */
+import { ARITH_FLAGS, CF, CS, OF, PF, SF, ZF } from '../../constants.js';
+import { K_ADD, K_LOGIC, K_SUB } from '../../cpu.js';
+import type { DecodedInsn } from '../../decoder/decoded-insn.js';
+import { CPU_STATE } from '../../state-layout.js';
+import type { Region, RegionBlock } from '../backend.js';
+import type { BlockMode } from '../codegen.js';
+import type { CodeBuilder, Label } from '../wasm/code-builder.js';
+import { ModuleBuilder } from '../wasm/module-builder.js';
+import { ValType } from '../wasm/opcodes.js';
+import { classify, How } from './classify.js';
+import { defineFlagsLib, type FlagsLib } from './flags-lib.js';
+import { importHelpers, type HelperName } from './helpers.js';
+
+const I = ValType.I32;
+const SH: Record<number, number> = { 8: 24, 16: 16, 32: 0 };
+
+/** What produced the lazy flags earlier in this block (conditions then test the locals directly). */
+type FlagSrc = 'sub' | 'logic' | null;
+
+export interface MemoryShape {
+  /** 64 KiB pages of cpu.mem.wasm. */
+  pages: number;
+  shared: boolean;
+}
+
+export class RegionCompiler {
+  private readonly mb = new ModuleBuilder();
+  private f!: CodeBuilder;
+  private h!: Record<HelperName, number>;
+  private lib!: FlagsLib;
+  private mode!: BlockMode;
+
+  // locals
+  private readonly PC = 0;
+  private R: number[] = [];
+  private FL = 0;
+  private LM = 0;
+  private LK = 0;
+  private LA = 0;
+  private LB = 0;
+  private LR = 0;
+  private LS = 0;
+  private N = 0;
+  private BLK = 0;
+  private EXIT = 0;
+  private RM = 0;
+  private WM = 0;
+  private T: number[] = [];
+
+  private exitLabel: Label = 0;
+  private topLabel: Label = 0;
+  private goLabel: Label = 0;
+  private blockIndex = new Map<number, number>();
+  private runLimit = 0;
+  private flagSrc: FlagSrc = null;
+
+  constructor(
+    /** Backing offset of the CPU's state block. */
+    private readonly stateBase: number,
+    private readonly memory: MemoryShape,
+  ) {}
+
+  /** The module's bytes; it imports memory env.mem and the helpers h.*, exports `run`. */
+  compile(region: Region): Uint8Array<ArrayBuffer> {
+    const mb = this.mb;
+    mb.reset();
+    this.mode = region.mode;
+    this.runLimit = region.runLimit;
+    mb.importMemory('env', 'mem', { min: this.memory.pages, max: this.memory.shared ? this.memory.pages : undefined, shared: this.memory.shared });
+    this.h = importHelpers(mb);
+    this.lib = defineFlagsLib(mb);
+    const f = (this.f = mb.func(mb.type([I], [I])));
+    this.R = [];
+    for (let i = 0; i < 8; i++) this.R.push(f.addLocal(I));
+    [this.FL, this.LM, this.LK, this.LA, this.LB, this.LR, this.LS, this.N, this.BLK, this.EXIT, this.RM, this.WM] = Array.from({ length: 12 }, () => f.addLocal(I));
+    this.T = Array.from({ length: 8 }, () => f.addLocal(I));
+    this.blockIndex = new Map(region.blocks.map((b, i) => [b.start, i]));
+    return this.emitFunction(region);
+  }
+
+  private emitFunction(region: Region): Uint8Array<ArrayBuffer> {
+    const f = this.f;
+    this.loadAll();
+    this.stateLoad(CPU_STATE.READ_MASK);
+    f.localSet(this.RM);
+    this.stateLoad(CPU_STATE.WRITE_MASK);
+    f.localSet(this.WM);
+    f.i32Const(0);
+    f.localSet(this.N);
+    this.exitLabel = f.block();
+    this.topLabel = f.loop();
+    const dispatch = f.block();
+    for (const [start, i] of this.blockIndex) {
+      f.localGet(this.PC);
+      f.i32Const(start);
+      f.i32Eq();
+      f.if();
+      f.i32Const(i);
+      f.localSet(this.BLK);
+      f.brTo(dispatch);
+      f.end();
+    }
+    f.localGet(this.PC);
+    f.localSet(this.EXIT);
+    f.brTo(this.exitLabel);
+    f.end(); // dispatch: BLK is set
+    this.goLabel = f.loop();
+    const k = region.blocks.length;
+    const labels: Label[] = [];
+    for (let i = k - 1; i >= 0; i--) labels[i] = f.block();
+    f.localGet(this.BLK);
+    f.brTable(
+      Array.from({ length: k }, (_, i) => i),
+      k - 1,
+    );
+    for (let i = 0; i < k; i++) {
+      f.end(); // $b_i
+      this.emitBlock(region.blocks[i]);
+    }
+    f.end(); // $go
+    f.end(); // $top
+    f.end(); // $exit
+    this.storeAll();
+    f.i32Const(0);
+    f.localGet(this.EXIT);
+    f.i32Store(this.stateBase + CPU_STATE.IP);
+    f.localGet(this.N);
+    this.mb.exportFunction('run', f.index);
+    return this.mb.finish();
+  }
+
+  // ------------------------------------------------------------ state block
+
+  private stateLoad(off: number): void {
+    this.f.i32Const(0);
+    this.f.i32Load(this.stateBase + off);
+  }
+
+  /** Store local `l` at state offset `off`. */
+  private stateStore(off: number, l: number): void {
+    this.f.i32Const(0);
+    this.f.localGet(l);
+    this.f.i32Store(this.stateBase + off);
+  }
+
+  private scalarLocals(): [number, number][] {
+    return [
+      [CPU_STATE.FLAGS, this.FL],
+      [CPU_STATE.LAZY_MASK, this.LM],
+      [CPU_STATE.LF_KIND, this.LK],
+      [CPU_STATE.LF_A, this.LA],
+      [CPU_STATE.LF_B, this.LB],
+      [CPU_STATE.LF_RES, this.LR],
+      [CPU_STATE.LF_SHIFT, this.LS],
+    ];
+  }
+
+  private loadAll(): void {
+    for (let i = 0; i < 8; i++) {
+      this.stateLoad(CPU_STATE.R32 + 4 * i);
+      this.f.localSet(this.R[i]);
+    }
+    for (const [off, l] of this.scalarLocals()) {
+      this.stateLoad(off);
+      this.f.localSet(l);
+    }
+  }
+
+  private storeAll(): void {
+    for (let i = 0; i < 8; i++) this.stateStore(CPU_STATE.R32 + 4 * i, this.R[i]);
+    for (const [off, l] of this.scalarLocals()) this.stateStore(off, l);
+  }
+
+  /** Everything a helper may need to see, with the instruction's start for a fault. */
+  private spill(d: DecodedInsn): void {
+    this.storeAll();
+    this.f.i32Const(0);
+    this.f.i32Const(d.lin);
+    this.f.i32Store(this.stateBase + CPU_STATE.INSTR_START);
+  }
+
+  // ------------------------------------------------------------ exits
+
+  /** Leave (or continue in the region) at a known linear target after `count` instructions of this block. */
+  private exitStatic(target: number, count: number): void {
+    const f = this.f;
+    f.localGet(this.N);
+    f.i32Const(count);
+    f.i32Add();
+    f.localSet(this.N);
+    f.i32Const(target);
+    f.localSet(this.EXIT);
+    const j = this.blockIndex.get(target | 0);
+    if (j === undefined) {
+      f.brTo(this.exitLabel);
+      return;
+    }
+    this.limitCheck();
+    f.i32Const(j);
+    f.localSet(this.BLK);
+    f.brTo(this.goLabel);
+  }
+
+  /** Continue at the linear address in EXIT (set by the caller) after `count` instructions. */
+  private exitDynamic(count: number): void {
+    const f = this.f;
+    f.localGet(this.N);
+    f.i32Const(count);
+    f.i32Add();
+    f.localSet(this.N);
+    this.limitCheck();
+    f.localGet(this.EXIT);
+    f.localSet(this.PC);
+    f.brTo(this.topLabel);
+  }
+
+  /** Leave through $exit (EXIT holds the target) when the run limit is reached or code was invalidated. */
+  private limitCheck(): void {
+    const f = this.f;
+    f.localGet(this.N);
+    f.i32Const(this.runLimit);
+    f.i32GeS();
+    this.stateLoad(CPU_STATE.SMC);
+    f.i32Or();
+    f.if();
+    f.i32Const(0);
+    f.i32Const(0);
+    f.i32Store(this.stateBase + CPU_STATE.SMC);
+    f.brTo(this.exitLabel);
+    f.end();
+  }
+
+  /** After an instruction that may have written over compiled code: leave at `next` if it did. */
+  private smcCheck(next: number, count: number): void {
+    const f = this.f;
+    this.stateLoad(CPU_STATE.SMC);
+    f.if();
+    f.i32Const(0);
+    f.i32Const(0);
+    f.i32Store(this.stateBase + CPU_STATE.SMC);
+    f.localGet(this.N);
+    f.i32Const(count);
+    f.i32Add();
+    f.localSet(this.N);
+    f.i32Const(next);
+    f.localSet(this.EXIT);
+    f.brTo(this.exitLabel);
+    f.end();
+  }
+
+  // ------------------------------------------------------------ blocks
+
+  private emitBlock(b: RegionBlock): void {
+    this.flagSrc = null;
+    let count = 0;
+    for (const d of b.insns) {
+      count++;
+      const how = classify(d, this.mode);
+      const next = (d.lin + d.len) | 0;
+      if (how === How.Step || how === How.StepEnd) {
+        this.flagSrc = null;
+        this.step(d, count, how === How.StepEnd);
+        if (how === How.StepEnd) return;
+        continue;
+      }
+      const stored = this.native(d, count);
+      if (how === How.NativeEnd) return;
+      if (stored) this.smcCheck(next, count);
+    }
+    this.exitStatic(b.next, count);
+  }
+
+  /** step() for d: leave afterwards if it ends the block or wrote over compiled code. */
+  private step(d: DecodedInsn, count: number, end: boolean): void {
+    const f = this.f;
+    this.spill(d);
+    f.i32Const(0);
+    f.i32Const(d.lin);
+    f.i32Store(this.stateBase + CPU_STATE.IP);
+    f.call(this.h.step);
+    this.loadAll();
+    if (end) {
+      // Back to the dispatcher, wherever step() left EIP: the instruction may have halted,
+      // changed modes or asked the run loop to stop.
+      f.localGet(this.N);
+      f.i32Const(count);
+      f.i32Add();
+      f.localSet(this.N);
+      this.stateLoad(CPU_STATE.IP);
+      f.localSet(this.EXIT);
+      f.brTo(this.exitLabel);
+      return;
+    }
+    this.stateLoad(CPU_STATE.SMC);
+    f.if();
+    f.i32Const(0);
+    f.i32Const(0);
+    f.i32Store(this.stateBase + CPU_STATE.SMC);
+    f.localGet(this.N);
+    f.i32Const(count);
+    f.i32Add();
+    f.localSet(this.N);
+    this.stateLoad(CPU_STATE.IP);
+    f.localSet(this.EXIT);
+    f.brTo(this.exitLabel);
+    f.end();
+  }
+
+  // ------------------------------------------------------------ operands
+
+  /** Push register n of size sz (zero-extended). */
+  private getReg(sz: number, n: number): void {
+    const f = this.f;
+    if (sz === 32) f.localGet(this.R[n]);
+    else if (sz === 16) {
+      f.localGet(this.R[n]);
+      f.i32Const(0xffff);
+      f.i32And();
+    } else if (n < 4) {
+      f.localGet(this.R[n]);
+      f.i32Const(0xff);
+      f.i32And();
+    } else {
+      f.localGet(this.R[n - 4]);
+      f.i32Const(8);
+      f.i32ShrU();
+      f.i32Const(0xff);
+      f.i32And();
+    }
+  }
+
+  /** Set register n of size sz from local `v`. */
+  private setReg(sz: number, n: number, v: number): void {
+    const f = this.f;
+    if (sz === 32) {
+      f.localGet(v);
+      f.localSet(this.R[n]);
+      return;
+    }
+    const r = sz === 8 && n >= 4 ? this.R[n - 4] : this.R[n];
+    const mask = sz === 16 ? 0xffff : n >= 4 ? 0xff00 : 0xff;
+    f.localGet(r);
+    f.i32Const(~mask);
+    f.i32And();
+    f.localGet(v);
+    if (sz === 8 && n >= 4) {
+      f.i32Const(8);
+      f.i32Shl();
+    }
+    f.i32Const(mask);
+    f.i32And();
+    f.i32Or();
+    f.localSet(r);
+  }
+
+  /** The linear address of d's memory operand (flat, 32-bit addressing) into local t. */
+  private ea(d: DecodedInsn, t: number): void {
+    const f = this.f;
+    let parts = 0;
+    if (d.base >= 0) {
+      f.localGet(this.R[d.base]);
+      parts++;
+    }
+    if (d.index >= 0) {
+      f.localGet(this.R[d.index]);
+      if (d.scale !== 0) {
+        f.i32Const(d.scale);
+        f.i32Shl();
+      }
+      if (parts++ > 0) f.i32Add();
+    }
+    if (d.disp !== 0 || parts === 0) {
+      f.i32Const(d.disp | 0);
+      if (parts > 0) f.i32Add();
+    }
+    f.localSet(t);
+  }
+
+  /** TLB entry of linear address local `a` into local `e`; pushes whether a direct access with `maskLocal` is allowed. */
+  private tlbOk(a: number, e: number, maskLocal: number, sz: number): void {
+    const f = this.f;
+    f.localGet(a);
+    f.i32Const(12);
+    f.i32ShrU();
+    f.i32Const(2);
+    f.i32Shl();
+    f.i32Load(this.stateBase + CPU_STATE.TLB);
+    f.localTee(e);
+    f.localGet(maskLocal);
+    f.i32And();
+    f.i32Const(0);
+    f.i32Ne();
+    if (sz > 8) {
+      // Not crossing into the next page.
+      f.localGet(a);
+      f.i32Const(0xfff);
+      f.i32And();
+      f.i32Const(0x1000 - (sz >> 3));
+      f.i32LeU();
+      f.i32And();
+    }
+  }
+
+  /** Push the backing offset for linear local `a` through TLB entry local `e`. */
+  private backing(a: number, e: number): void {
+    const f = this.f;
+    f.localGet(e);
+    f.i32Const(-4096);
+    f.i32And();
+    f.localGet(a);
+    f.i32Const(0xfff);
+    f.i32And();
+    f.i32Add();
+  }
+
+  private memLoad(sz: number): void {
+    if (sz === 32) this.f.i32Load(0, 0);
+    else if (sz === 16) this.f.i32Load16U(0, 0);
+    else this.f.i32Load8U(0);
+  }
+
+  private memStore(sz: number): void {
+    if (sz === 32) this.f.i32Store(0, 0);
+    else if (sz === 16) this.f.i32Store16(0, 0);
+    else this.f.i32Store8(0);
+  }
+
+  /** Load sz bits from linear local `a` into local `v` (uses T[6] for the TLB entry). */
+  private load(d: DecodedInsn, sz: number, a: number, v: number): void {
+    const f = this.f;
+    const e = this.T[6];
+    this.tlbOk(a, e, this.RM, sz);
+    f.if();
+    this.backing(a, e);
+    this.memLoad(sz);
+    f.localSet(v);
+    f.else();
+    this.spill(d);
+    f.localGet(a);
+    f.call(sz === 32 ? this.h.read32 : sz === 16 ? this.h.read16 : this.h.read8);
+    f.localSet(v);
+    f.end();
+  }
+
+  /** Store local `v` (sz bits) at linear local `a`. */
+  private store(d: DecodedInsn, sz: number, a: number, v: number): void {
+    const f = this.f;
+    const e = this.T[6];
+    this.tlbOk(a, e, this.WM, sz);
+    f.if();
+    this.backing(a, e);
+    f.localGet(v);
+    this.memStore(sz);
+    f.else();
+    this.spill(d);
+    f.localGet(a);
+    f.localGet(v);
+    f.call(sz === 32 ? this.h.write32 : sz === 16 ? this.h.write16 : this.h.write8);
+    f.end();
+  }
+
+  /** The r/m operand into local v. */
+  private rmRead(d: DecodedInsn, sz: number, v: number): void {
+    if (d.mod === 3) {
+      this.getReg(sz, d.rm);
+      this.f.localSet(v);
+      return;
+    }
+    const a = this.T[5];
+    this.ea(d, a);
+    this.load(d, sz, a, v);
+  }
+
+  // ------------------------------------------------------------ flags
+
+  private setLazy(kind: number, a: number | null, b: number | null, res: number, sh: number, mask: number): void {
+    const f = this.f;
+    if (a === null) f.i32Const(0);
+    else f.localGet(a);
+    f.localSet(this.LA);
+    if (b === null) f.i32Const(0);
+    else f.localGet(b);
+    f.localSet(this.LB);
+    f.localGet(res);
+    f.localSet(this.LR);
+    f.i32Const(kind);
+    f.localSet(this.LK);
+    f.i32Const(sh);
+    f.localSet(this.LS);
+    f.i32Const(mask);
+    f.localSet(this.LM);
+  }
+
+  /** res = a op b for ALU group g (ADD OR - - AND SUB XOR CMP), lazy flags as the interpreter sets them. */
+  private alu(g: number, sz: number, a: number, b: number, res: number): void {
+    const f = this.f;
+    f.localGet(a);
+    f.localGet(b);
+    switch (g) {
+      case 0:
+        f.i32Add();
+        break;
+      case 1:
+        f.i32Or();
+        break;
+      case 4:
+        f.i32And();
+        break;
+      case 6:
+        f.i32Xor();
+        break;
+      default:
+        f.i32Sub();
+    }
+    f.localSet(res);
+    const sh = SH[sz];
+    if (g === 0) {
+      this.setLazy(K_ADD, a, b, res, sh, ARITH_FLAGS);
+      this.flagSrc = null;
+    } else if (g === 5 || g === 7) {
+      this.setLazy(K_SUB, a, b, res, sh, ARITH_FLAGS);
+      this.flagSrc = 'sub';
+    } else {
+      this.setLazy(K_LOGIC, null, null, res, sh, ARITH_FLAGS);
+      this.flagSrc = 'logic';
+    }
+  }
+
+  /** INC/DEC of local a into res: CF materialized and kept, the rest lazy. */
+  private incDec(sz: number, inc: boolean, a: number, res: number): void {
+    const f = this.f;
+    f.localGet(this.LM);
+    f.i32Const(CF);
+    f.i32And();
+    f.if();
+    f.localGet(this.FL);
+    f.i32Const(~CF);
+    f.i32And();
+    f.localGet(this.LK);
+    f.localGet(this.LA);
+    f.localGet(this.LB);
+    f.localGet(this.LR);
+    f.localGet(this.LS);
+    f.call(this.lib.lazyCF);
+    f.i32Or();
+    f.localSet(this.FL);
+    f.end();
+    f.localGet(a);
+    f.i32Const(1);
+    if (inc) f.i32Add();
+    else f.i32Sub();
+    f.localSet(res);
+    const one = this.T[7];
+    f.i32Const(1);
+    f.localSet(one);
+    this.setLazy(inc ? K_ADD : K_SUB, a, one, res, SH[sz], ARITH_FLAGS & ~CF);
+    this.flagSrc = null;
+  }
+
+  /** Push condition cc (0-15) as 0/1. */
+  private cond(cc: number): void {
+    const f = this.f;
+    const neg = (cc & 1) !== 0;
+    const base = cc & ~1;
+    const shifted = (l: number): void => {
+      f.localGet(l);
+      f.localGet(this.LS);
+      f.i32Shl();
+    };
+    if (this.flagSrc === 'sub' && base !== 0 && base !== 10) {
+      // Operands compared directly, as Cpu.cond's CMP fast path.
+      switch (base) {
+        case 2:
+          shifted(this.LA);
+          shifted(this.LB);
+          f.i32LtU();
+          break;
+        case 4:
+          shifted(this.LR);
+          f.i32Eqz();
+          break;
+        case 6:
+          shifted(this.LA);
+          shifted(this.LB);
+          f.i32LeU();
+          break;
+        case 8:
+          shifted(this.LR);
+          f.i32Const(0);
+          f.i32LtS();
+          break;
+        case 12:
+          shifted(this.LA);
+          shifted(this.LB);
+          f.i32LtS();
+          break;
+        default:
+          shifted(this.LA);
+          shifted(this.LB);
+          f.i32LeS();
+      }
+    } else if (this.flagSrc === 'logic' && base !== 10) {
+      switch (base) {
+        case 0:
+        case 2:
+          f.i32Const(0);
+          break;
+        case 4:
+        case 6:
+          shifted(this.LR);
+          f.i32Eqz();
+          break;
+        case 8:
+        case 12:
+          shifted(this.LR);
+          f.i32Const(0);
+          f.i32LtS();
+          break;
+        default:
+          shifted(this.LR);
+          f.i32Const(0);
+          f.i32LeS();
+      }
+    } else {
+      const t = this.T[7];
+      f.localGet(this.FL);
+      f.localGet(this.LM);
+      f.localGet(this.LK);
+      f.localGet(this.LA);
+      f.localGet(this.LB);
+      f.localGet(this.LR);
+      f.localGet(this.LS);
+      f.call(this.lib.eflags);
+      f.localSet(t);
+      const bit = (mask: number): void => {
+        f.localGet(t);
+        f.i32Const(mask);
+        f.i32And();
+        f.i32Const(0);
+        f.i32Ne();
+      };
+      const sfNeOf = (): void => {
+        f.localGet(t);
+        f.i32Const(7);
+        f.i32ShrU();
+        f.localGet(t);
+        f.i32Const(11);
+        f.i32ShrU();
+        f.i32Xor();
+        f.i32Const(1);
+        f.i32And();
+      };
+      switch (base) {
+        case 0:
+          bit(OF);
+          break;
+        case 2:
+          bit(CF);
+          break;
+        case 4:
+          bit(ZF);
+          break;
+        case 6:
+          bit(CF | ZF);
+          break;
+        case 8:
+          bit(SF);
+          break;
+        case 10:
+          bit(PF);
+          break;
+        case 12:
+          sfNeOf();
+          break;
+        default:
+          bit(ZF);
+          sfNeOf();
+          f.i32Or();
+      }
+    }
+    if (neg) f.i32Eqz();
+  }
+
+  // ------------------------------------------------------------ instructions
+
+  private osz(d: DecodedInsn): number {
+    return d.opSize === 4 ? 32 : 16;
+  }
+
+  private constLocal(v: number, t: number): void {
+    this.f.i32Const(v);
+    this.f.localSet(t);
+  }
+
+  /** An immediate sign-extended from 8 bits to the operand size. */
+  private simm8(d: DecodedInsn): number {
+    const v = (d.imm << 24) >> 24;
+    return d.opSize === 4 ? v : v & 0xffff;
+  }
+
+  private immZ(d: DecodedInsn): number {
+    return d.opSize === 4 ? d.imm | 0 : d.imm & 0xffff;
+  }
+
+  /** dst (r/m) op= local src. Returns whether memory was written. */
+  private aluRm(d: DecodedInsn, g: number, sz: number, src: number): boolean {
+    const f = this.f;
+    const [v, res] = [this.T[0], this.T[2]];
+    if (d.mod === 3) {
+      this.getReg(sz, d.rm);
+      f.localSet(v);
+      this.alu(g, sz, v, src, res);
+      if (g !== 7) this.setReg(sz, d.rm, res);
+      return false;
+    }
+    const a = this.T[5];
+    this.ea(d, a);
+    if (g === 7) {
+      this.load(d, sz, a, v);
+      this.alu(g, sz, v, src, res);
+      return false;
+    }
+    // Read-modify-write: translated for writing first, so the write cannot fault.
+    const [e, off, ok] = [this.T[6], this.T[3], this.T[4]];
+    this.tlbOk(a, e, this.WM, sz);
+    f.localTee(ok);
+    f.if();
+    this.backing(a, e);
+    f.localTee(off);
+    this.memLoad(sz);
+    f.localSet(v);
+    f.else();
+    this.spill(d);
+    f.localGet(a);
+    f.call(sz === 32 ? this.h.rmwRead32 : sz === 16 ? this.h.rmwRead16 : this.h.rmwRead8);
+    f.localSet(v);
+    f.end();
+    this.alu(g, sz, v, src, res);
+    f.localGet(ok);
+    f.if();
+    f.localGet(off);
+    f.localGet(res);
+    this.memStore(sz);
+    f.else();
+    f.localGet(res);
+    f.call(sz === 32 ? this.h.rmwWrite32 : sz === 16 ? this.h.rmwWrite16 : this.h.rmwWrite8);
+    f.end();
+    return true;
+  }
+
+  private incDecRm(d: DecodedInsn, sz: number, inc: boolean): boolean {
+    const f = this.f;
+    const [v, res] = [this.T[0], this.T[2]];
+    if (d.mod === 3) {
+      this.getReg(sz, d.rm);
+      f.localSet(v);
+      this.incDec(sz, inc, v, res);
+      this.setReg(sz, d.rm, res);
+      return false;
+    }
+    const a = this.T[5];
+    this.ea(d, a);
+    const [e, off, ok] = [this.T[6], this.T[3], this.T[4]];
+    this.tlbOk(a, e, this.WM, sz);
+    f.localTee(ok);
+    f.if();
+    this.backing(a, e);
+    f.localTee(off);
+    this.memLoad(sz);
+    f.localSet(v);
+    f.else();
+    this.spill(d);
+    f.localGet(a);
+    f.call(sz === 32 ? this.h.rmwRead32 : sz === 16 ? this.h.rmwRead16 : this.h.rmwRead8);
+    f.localSet(v);
+    f.end();
+    this.incDec(sz, inc, v, res);
+    f.localGet(ok);
+    f.if();
+    f.localGet(off);
+    f.localGet(res);
+    this.memStore(sz);
+    f.else();
+    f.localGet(res);
+    f.call(sz === 32 ? this.h.rmwWrite32 : sz === 16 ? this.h.rmwWrite16 : this.h.rmwWrite8);
+    f.end();
+    return true;
+  }
+
+  /** TEST: flags from a & b, nothing stored. */
+  private test(sz: number, a: number, b: number): void {
+    const res = this.T[2];
+    this.f.localGet(a);
+    this.f.localGet(b);
+    this.f.i32And();
+    this.f.localSet(res);
+    this.setLazy(K_LOGIC, null, null, res, SH[sz], ARITH_FLAGS);
+    this.flagSrc = 'logic';
+  }
+
+  private push32(d: DecodedInsn, v: number): void {
+    const f = this.f;
+    const sp = this.T[4];
+    f.localGet(this.R[4]);
+    f.i32Const(4);
+    f.i32Sub();
+    f.localSet(sp);
+    this.store(d, 32, sp, v);
+    f.localGet(sp);
+    f.localSet(this.R[4]);
+  }
+
+  private pop32(d: DecodedInsn, v: number): void {
+    const f = this.f;
+    const sp = this.T[4];
+    f.localGet(this.R[4]);
+    f.localSet(sp);
+    this.load(d, 32, sp, v);
+    f.localGet(sp);
+    f.i32Const(4);
+    f.i32Add();
+    f.localSet(this.R[4]);
+  }
+
+  /** Jump to a relative target (32-bit operand size: a static exit). */
+  private jump(d: DecodedInsn, disp: number, count: number): void {
+    this.exitStatic((d.lin + d.len + disp) | 0, count);
+  }
+
+  /** Emit d natively (classify said Native/NativeEnd). Returns whether it may have stored to memory. */
+  private native(d: DecodedInsn, count: number): boolean {
+    const f = this.f;
+    const op = d.op;
+    const T = this.T;
+    if (op < 0x40) {
+      const g = op >> 3;
+      const form = op & 7;
+      switch (form) {
+        case 0:
+        case 1: {
+          const sz = form === 0 ? 8 : this.osz(d);
+          this.getReg(sz, d.reg);
+          f.localSet(T[1]);
+          return this.aluRm(d, g, sz, T[1]);
+        }
+        case 2:
+        case 3: {
+          const sz = form === 2 ? 8 : this.osz(d);
+          this.rmRead(d, sz, T[1]);
+          this.getReg(sz, d.reg);
+          f.localSet(T[0]);
+          this.alu(g, sz, T[0], T[1], T[2]);
+          if (g !== 7) this.setReg(sz, d.reg, T[2]);
+          return false;
+        }
+        case 4:
+        case 5: {
+          const sz = form === 4 ? 8 : this.osz(d);
+          this.getReg(sz, 0);
+          f.localSet(T[0]);
+          this.constLocal(form === 4 ? d.imm & 0xff : this.immZ(d), T[1]);
+          this.alu(g, sz, T[0], T[1], T[2]);
+          if (g !== 7) this.setReg(sz, 0, T[2]);
+          return false;
+        }
+      }
+    }
+    if (op >= 0x40 && op <= 0x4f) {
+      const sz = this.osz(d);
+      this.getReg(sz, op & 7);
+      f.localSet(T[0]);
+      this.incDec(sz, op < 0x48, T[0], T[2]);
+      this.setReg(sz, op & 7, T[2]);
+      return false;
+    }
+    if (op >= 0x50 && op <= 0x57) {
+      f.localGet(this.R[op & 7]);
+      f.localSet(T[0]);
+      this.push32(d, T[0]);
+      return true;
+    }
+    if (op >= 0x58 && op <= 0x5f) {
+      this.pop32(d, T[0]);
+      this.setReg(32, op & 7, T[0]);
+      return false;
+    }
+    if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+      const disp = op < 0x100 ? (d.imm << 24) >> 24 : d.imm | 0;
+      this.cond(op & 15);
+      f.if();
+      this.jump(d, disp, count);
+      f.end();
+      this.exitStatic((d.lin + d.len) | 0, count);
+      return false;
+    }
+    if (op >= 0xb0 && op <= 0xb7) {
+      this.constLocal(d.imm & 0xff, T[0]);
+      this.setReg(8, op & 7, T[0]);
+      return false;
+    }
+    if (op >= 0xb8 && op <= 0xbf) {
+      this.constLocal(this.immZ(d), T[0]);
+      this.setReg(this.osz(d), op & 7, T[0]);
+      return false;
+    }
+    switch (op) {
+      case 0x80:
+      case 0x81:
+      case 0x83: {
+        const sz = op === 0x80 ? 8 : this.osz(d);
+        this.constLocal(op === 0x80 ? d.imm & 0xff : op === 0x81 ? this.immZ(d) : this.simm8(d), T[1]);
+        return this.aluRm(d, d.reg, sz, T[1]);
+      }
+      case 0x84:
+      case 0x85: {
+        const sz = op === 0x84 ? 8 : this.osz(d);
+        this.rmRead(d, sz, T[0]);
+        this.getReg(sz, d.reg);
+        f.localSet(T[1]);
+        this.test(sz, T[0], T[1]);
+        return false;
+      }
+      case 0xa8:
+      case 0xa9: {
+        const sz = op === 0xa8 ? 8 : this.osz(d);
+        this.getReg(sz, 0);
+        f.localSet(T[0]);
+        this.constLocal(op === 0xa8 ? d.imm & 0xff : this.immZ(d), T[1]);
+        this.test(sz, T[0], T[1]);
+        return false;
+      }
+      case 0xf6:
+      case 0xf7: {
+        const sz = op === 0xf6 ? 8 : this.osz(d);
+        this.rmRead(d, sz, T[0]);
+        this.constLocal(op === 0xf6 ? d.imm & 0xff : this.immZ(d), T[1]);
+        this.test(sz, T[0], T[1]);
+        return false;
+      }
+      case 0x88:
+      case 0x89: {
+        const sz = op === 0x88 ? 8 : this.osz(d);
+        this.getReg(sz, d.reg);
+        f.localSet(T[0]);
+        if (d.mod === 3) {
+          this.setReg(sz, d.rm, T[0]);
+          return false;
+        }
+        this.ea(d, T[5]);
+        this.store(d, sz, T[5], T[0]);
+        return true;
+      }
+      case 0x8a:
+      case 0x8b: {
+        const sz = op === 0x8a ? 8 : this.osz(d);
+        this.rmRead(d, sz, T[0]);
+        this.setReg(sz, d.reg, T[0]);
+        return false;
+      }
+      case 0x8d:
+        this.ea(d, T[0]);
+        this.setReg(this.osz(d), d.reg, T[0]);
+        return false;
+      case 0x90:
+        return false;
+      case 0xc6:
+      case 0xc7: {
+        const sz = op === 0xc6 ? 8 : this.osz(d);
+        this.constLocal(op === 0xc6 ? d.imm & 0xff : this.immZ(d), T[0]);
+        if (d.mod === 3) {
+          this.setReg(sz, d.rm, T[0]);
+          return false;
+        }
+        this.ea(d, T[5]);
+        this.store(d, sz, T[5], T[0]);
+        return true;
+      }
+      case 0xfe:
+      case 0xff:
+        return this.incDecRm(d, op === 0xfe ? 8 : this.osz(d), d.reg === 0);
+      case 0xe8: {
+        // CALL rel32: push EIP of the next instruction, then jump.
+        this.stateLoad(CPU_STATE.SEG_BASE + 4 * CS);
+        f.localSet(T[1]);
+        f.i32Const((d.lin + d.len) | 0);
+        f.localGet(T[1]);
+        f.i32Sub();
+        f.localSet(T[0]);
+        this.push32(d, T[0]);
+        // The push may have landed on compiled code: leave after the call completes.
+        this.smcCheck((d.lin + d.len + (d.imm | 0)) | 0, count);
+        this.jump(d, d.imm | 0, count);
+        return true;
+      }
+      case 0xe9:
+        this.jump(d, d.imm | 0, count);
+        return false;
+      case 0xeb:
+        this.jump(d, (d.imm << 24) >> 24, count);
+        return false;
+      case 0xc2:
+      case 0xc3: {
+        this.pop32(d, T[0]);
+        if (op === 0xc2 && (d.imm & 0xffff) !== 0) {
+          f.localGet(this.R[4]);
+          f.i32Const(d.imm & 0xffff);
+          f.i32Add();
+          f.localSet(this.R[4]);
+        }
+        this.stateLoad(CPU_STATE.SEG_BASE + 4 * CS);
+        f.localGet(T[0]);
+        f.i32Add();
+        f.localSet(this.EXIT);
+        this.exitDynamic(count);
+        return false;
+      }
+    }
+    throw new Error(`wasm backend: no native code for opcode 0x${op.toString(16)}`);
+  }
+}

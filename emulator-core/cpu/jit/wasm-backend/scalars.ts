@@ -1,0 +1,74 @@
+/**
+ * The scalar CPU fields a wasm region works on (EIP, flags and the lazy-flag state, the
+ * faulting instruction, the SMC flag, the CPL's TLB masks) live as properties of the Cpu
+ * object, which wasm cannot see. They are exchanged through the scalar area of the state
+ * block (state-layout.ts CPU_STATE.IP ..): `toArea` before a region (or after a helper call
+ * that ran the interpreter), `fromArea` after it (or before such a call).
+ */
+import type { Cpu } from '../../cpu.js';
+import { CPU_STATE } from '../../state-layout.js';
+
+export class ScalarArea {
+  private readonly i32: Int32Array;
+  private readonly ip: number;
+  private readonly flags: number;
+  private readonly lazyMask: number;
+  private readonly lfKind: number;
+  private readonly lfA: number;
+  private readonly lfB: number;
+  private readonly lfRes: number;
+  private readonly lfShift: number;
+  private readonly instrStart: number;
+  private readonly smc: number;
+  private readonly readMask: number;
+  private readonly writeMask: number;
+
+  constructor(c: Cpu) {
+    this.i32 = c.mem.i32;
+    const at = (off: number): number => (c.stateBase + off) >>> 2;
+    this.ip = at(CPU_STATE.IP);
+    this.flags = at(CPU_STATE.FLAGS);
+    this.lazyMask = at(CPU_STATE.LAZY_MASK);
+    this.lfKind = at(CPU_STATE.LF_KIND);
+    this.lfA = at(CPU_STATE.LF_A);
+    this.lfB = at(CPU_STATE.LF_B);
+    this.lfRes = at(CPU_STATE.LF_RES);
+    this.lfShift = at(CPU_STATE.LF_SHIFT);
+    this.instrStart = at(CPU_STATE.INSTR_START);
+    this.smc = at(CPU_STATE.SMC);
+    this.readMask = at(CPU_STATE.READ_MASK);
+    this.writeMask = at(CPU_STATE.WRITE_MASK);
+  }
+
+  /** Cpu fields into the area. */
+  toArea(c: Cpu): void {
+    const m = this.i32;
+    m[this.ip] = c.ip;
+    m[this.flags] = c.flags;
+    m[this.lazyMask] = c.lazyMask;
+    m[this.lfKind] = c.lfKind;
+    m[this.lfA] = c.lfA;
+    m[this.lfB] = c.lfB;
+    m[this.lfRes] = c.lfRes;
+    m[this.lfShift] = c.lfShift;
+    m[this.instrStart] = c.instrStart;
+    m[this.smc] = c.smc ? 1 : 0;
+    m[this.readMask] = c.readMask;
+    m[this.writeMask] = c.writeMask;
+  }
+
+  /** The area into the Cpu fields (the masks are the Cpu's, never written by a region). */
+  fromArea(c: Cpu): void {
+    const m = this.i32;
+    c.ip = m[this.ip];
+    c.flags = m[this.flags];
+    c.lazyMask = m[this.lazyMask];
+    c.lfKind = m[this.lfKind];
+    c.lfA = m[this.lfA];
+    c.lfB = m[this.lfB];
+    c.lfRes = m[this.lfRes];
+    c.lfShift = m[this.lfShift];
+    c.instrStart = m[this.instrStart];
+    c.smc = m[this.smc] !== 0;
+  }
+}
