@@ -2,10 +2,9 @@
  * The JavaScript functions a wasm region imports: the interpreter for one instruction, and
  * the slow paths of memory accesses (TLB misses, MMIO, page-crossing accesses, pages holding
  * code). Before calling one, a region has written its registers to the register file and its
- * scalars (with instrStart of the instruction) to the scalar area; each helper copies the
- * scalars into the Cpu first, so a fault it throws (FAULT) finds the Cpu exactly at the
- * faulting instruction, and copies them back after it returns (the interpreter changes them;
- * a write may set the SMC flag).
+ * scalars (with instrStart of the instruction) to the scalar area; a helper copies the
+ * scalars into the Cpu before it lets a fault (FAULT) through, so the fault finds the Cpu
+ * exactly at the faulting instruction. step() gets them before and returns them after.
  */
 import type { Cpu } from '../../cpu.js';
 import { step } from '../../interpreter.js';
@@ -44,29 +43,103 @@ export function importHelpers(mb: ModuleBuilder): Record<HelperName, number> {
   return out;
 }
 
-/** The import object's functions, bound to one Cpu. */
-export function makeHelpers(c: Cpu, area: ScalarArea): Record<HelperName, (...args: number[]) => number | void> {
-  const around =
-    <A extends number[], R>(fn: (...args: A) => R) =>
-    (...args: A): R => {
-      area.fromArea(c);
-      const r = fn(...args);
-      area.toArea(c);
-      return r;
-    };
+/**
+ * The import object's functions, bound to one Cpu. step() needs every scalar in the Cpu and
+ * changes them; a memory access needs them only when it faults (the Cpu is then left at the
+ * faulting instruction), and a write may set the SMC flag.
+ */
+export function makeHelpers(c: Cpu, area: ScalarArea): Record<HelperName, (...args: never[]) => number | void> {
+  const fault = (e: unknown): never => {
+    area.fromArea(c);
+    throw e;
+  };
+  const smc = (): void => {
+    if (c.smc) area.setSmc();
+  };
   return {
-    step: around(() => step(c)),
-    read8: around((lin: number) => c.readLin8(lin)),
-    read16: around((lin: number) => c.readLin16(lin)),
-    read32: around((lin: number) => c.readLin32(lin)),
-    write8: around((lin: number, v: number) => c.writeLin8(lin, v)),
-    write16: around((lin: number, v: number) => c.writeLin16(lin, v)),
-    write32: around((lin: number, v: number) => c.writeLin32(lin, v)),
-    rmwRead8: around((lin: number) => c.rmwRead8(lin)),
-    rmwRead16: around((lin: number) => c.rmwRead16(lin)),
-    rmwRead32: around((lin: number) => c.rmwRead32(lin)),
-    rmwWrite8: around((v: number) => c.rmwWrite8(v)),
-    rmwWrite16: around((v: number) => c.rmwWrite16(v)),
-    rmwWrite32: around((v: number) => c.rmwWrite32(v)),
+    step: (): void => {
+      area.fromArea(c);
+      step(c);
+      area.toArea(c);
+    },
+    read8: (lin: number): number => {
+      try {
+        return c.readLin8(lin);
+      } catch (e) {
+        return fault(e);
+      }
+    },
+    read16: (lin: number): number => {
+      try {
+        return c.readLin16(lin);
+      } catch (e) {
+        return fault(e);
+      }
+    },
+    read32: (lin: number): number => {
+      try {
+        return c.readLin32(lin);
+      } catch (e) {
+        return fault(e);
+      }
+    },
+    write8: (lin: number, v: number): void => {
+      try {
+        c.writeLin8(lin, v);
+      } catch (e) {
+        fault(e);
+      }
+      smc();
+    },
+    write16: (lin: number, v: number): void => {
+      try {
+        c.writeLin16(lin, v);
+      } catch (e) {
+        fault(e);
+      }
+      smc();
+    },
+    write32: (lin: number, v: number): void => {
+      try {
+        c.writeLin32(lin, v);
+      } catch (e) {
+        fault(e);
+      }
+      smc();
+    },
+    rmwRead8: (lin: number): number => {
+      try {
+        return c.rmwRead8(lin);
+      } catch (e) {
+        return fault(e);
+      }
+    },
+    rmwRead16: (lin: number): number => {
+      try {
+        return c.rmwRead16(lin);
+      } catch (e) {
+        return fault(e);
+      }
+    },
+    rmwRead32: (lin: number): number => {
+      try {
+        return c.rmwRead32(lin);
+      } catch (e) {
+        return fault(e);
+      }
+    },
+    // The read translated for writing: these cannot fault.
+    rmwWrite8: (v: number): void => {
+      c.rmwWrite8(v);
+      smc();
+    },
+    rmwWrite16: (v: number): void => {
+      c.rmwWrite16(v);
+      smc();
+    },
+    rmwWrite32: (v: number): void => {
+      c.rmwWrite32(v);
+      smc();
+    },
   };
 }

@@ -66,6 +66,8 @@ export class RegionCompiler {
   private RM = 0;
   private WM = 0;
   private T: number[] = [];
+  /** An i64 temporary. */
+  private W = 0;
 
   private exitLabel: Label = 0;
   private topLabel: Label = 0;
@@ -94,6 +96,7 @@ export class RegionCompiler {
     for (let i = 0; i < 8; i++) this.R.push(f.addLocal(I));
     [this.FL, this.LM, this.LK, this.LA, this.LB, this.LR, this.LS, this.N, this.BLK, this.EXIT, this.RM, this.WM] = Array.from({ length: 12 }, () => f.addLocal(I));
     this.T = Array.from({ length: 8 }, () => f.addLocal(I));
+    this.W = f.addLocal(ValType.I64);
     this.blockIndex = new Map(region.blocks.map((b, i) => [b.start, i]));
     return this.emitFunction(region);
   }
@@ -807,6 +810,87 @@ export class RegionCompiler {
     return true;
   }
 
+  /**
+   * Cpu.setResultFlags(res, 0, cfOfAf): CF, OF and AF given (pushed by `cfOfAf`), ZF, SF
+   * and PF lazy from a 32-bit result.
+   */
+  private resultFlags(res: number, cfOfAf: () => void): void {
+    const f = this.f;
+    f.localGet(this.FL);
+    f.i32Const(~ARITH_FLAGS);
+    f.i32And();
+    cfOfAf();
+    f.i32Or();
+    f.localSet(this.FL);
+    f.localGet(res);
+    f.localSet(this.LR);
+    f.i32Const(0);
+    f.localSet(this.LS);
+    f.i32Const(K_LOGIC);
+    f.localSet(this.LK);
+    f.i32Const(ZF | SF | PF);
+    f.localSet(this.LM);
+    this.flagSrc = null;
+  }
+
+  /** SHL/SHR/SAR of a 32-bit register by a constant 1-31, with the JS backend's flag model. */
+  private shiftConst(d: DecodedInsn, n: number): void {
+    const f = this.f;
+    const [v, res] = [this.T[0], this.T[2]];
+    f.localGet(this.R[d.rm]);
+    f.localSet(v);
+    f.localGet(v);
+    f.i32Const(n);
+    if (d.reg === 5) f.i32ShrU();
+    else if (d.reg === 7) f.i32ShrS();
+    else f.i32Shl();
+    f.localSet(res);
+    this.resultFlags(res, () => {
+      if (d.reg === 5) {
+        // CF = last bit out, OF = the operand's sign, AF set.
+        f.localGet(v);
+        f.i32Const(n - 1);
+        f.i32ShrU();
+        f.i32Const(1);
+        f.i32And();
+        f.localGet(v);
+        f.i32Const(31);
+        f.i32ShrU();
+        f.i32Const(11);
+        f.i32Shl();
+        f.i32Or();
+      } else if (d.reg === 7) {
+        f.localGet(v);
+        f.i32Const(n - 1);
+        f.i32ShrS();
+        f.i32Const(1);
+        f.i32And();
+      } else {
+        // CF = last bit out; OF = CF ^ the result's sign.
+        f.localGet(v);
+        f.i32Const(32 - n);
+        f.i32ShrU();
+        f.i32Const(1);
+        f.i32And();
+        f.localGet(res);
+        f.i32Const(31);
+        f.i32ShrU();
+        f.localGet(v);
+        f.i32Const(32 - n);
+        f.i32ShrU();
+        f.i32Xor();
+        f.i32Const(1);
+        f.i32And();
+        f.i32Const(11);
+        f.i32Shl();
+        f.i32Or();
+      }
+      f.i32Const(0x10);
+      f.i32Or();
+    });
+    this.setReg(32, d.rm, res);
+  }
+
   /** TEST: flags from a & b, nothing stored. */
   private test(sz: number, a: number, b: number): void {
     const res = this.T[2];
@@ -1034,6 +1118,109 @@ export class RegionCompiler {
         this.exitDynamic(count);
         return false;
       }
+    }
+    if (op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf) {
+      // MOVZX / MOVSX
+      const src = op === 0x1b6 || op === 0x1be ? 8 : 16;
+      this.rmRead(d, src, T[0]);
+      if (op >= 0x1be) {
+        f.localGet(T[0]);
+        if (src === 8) f.i32Extend8S();
+        else f.i32Extend16S();
+        f.localSet(T[0]);
+      }
+      this.setReg(this.osz(d), d.reg, T[0]);
+      return false;
+    }
+    if (op >= 0x140 && op <= 0x14f) {
+      // CMOVcc: the source is read (and may fault) whatever the condition.
+      const sz = this.osz(d);
+      this.rmRead(d, sz, T[0]);
+      this.cond(op & 15);
+      f.if();
+      this.setReg(sz, d.reg, T[0]);
+      f.end();
+      return false;
+    }
+    if (op >= 0x190 && op <= 0x19f) {
+      this.cond(op & 15);
+      f.localSet(T[0]);
+      if (d.mod === 3) {
+        this.setReg(8, d.rm, T[0]);
+        return false;
+      }
+      this.ea(d, T[5]);
+      this.store(d, 8, T[5], T[0]);
+      return true;
+    }
+    if (op === 0x86 || op === 0x87 || (op >= 0x91 && op <= 0x97)) {
+      const sz = op === 0x86 ? 8 : this.osz(d);
+      const [x, y] = op >= 0x91 ? [0, op & 7] : [d.rm, d.reg];
+      this.getReg(sz, x);
+      f.localSet(T[0]);
+      this.getReg(sz, y);
+      f.localSet(T[1]);
+      this.setReg(sz, x, T[1]);
+      this.setReg(sz, y, T[0]);
+      return false;
+    }
+    if (op === 0x98) {
+      // CWDE / CBW
+      if (d.opSize === 4) {
+        this.getReg(16, 0);
+        f.i32Extend16S();
+        f.localSet(T[0]);
+        this.setReg(32, 0, T[0]);
+      } else {
+        this.getReg(8, 0);
+        f.i32Extend8S();
+        f.localSet(T[0]);
+        this.setReg(16, 0, T[0]);
+      }
+      return false;
+    }
+    if (op === 0x99) {
+      // CDQ / CWD
+      this.getReg(this.osz(d), 0);
+      if (d.opSize !== 4) f.i32Extend16S();
+      f.i32Const(31);
+      f.i32ShrS();
+      f.localSet(T[0]);
+      this.setReg(this.osz(d), 2, T[0]);
+      return false;
+    }
+    if (op === 0xc1 || op === 0xd1) {
+      this.shiftConst(d, op === 0xd1 ? 1 : d.imm & 0x1f);
+      return false;
+    }
+    if (op === 0x1af || op === 0x69 || op === 0x6b) {
+      // IMUL r32, r/m32 (, imm): CF = OF = the product does not fit in 32 bits.
+      this.rmRead(d, 32, T[0]);
+      if (op === 0x1af) f.localGet(this.R[d.reg]);
+      else f.i32Const(op === 0x69 ? d.imm | 0 : (d.imm << 24) >> 24);
+      f.localSet(T[1]);
+      f.localGet(T[0]);
+      f.i64ExtendI32S();
+      f.localGet(T[1]);
+      f.i64ExtendI32S();
+      f.i64Mul();
+      f.localSet(this.W);
+      f.localGet(this.W);
+      f.i32WrapI64();
+      f.localSet(T[2]);
+      f.localGet(this.W);
+      f.localGet(T[2]);
+      f.i64ExtendI32S();
+      f.i64Ne();
+      f.localSet(T[3]);
+      this.resultFlags(T[2], () => {
+        f.i32Const(CF | OF);
+        f.i32Const(0);
+        f.localGet(T[3]);
+        f.select();
+      });
+      this.setReg(32, d.reg, T[2]);
+      return false;
     }
     throw new Error(`wasm backend: no native code for opcode 0x${op.toString(16)}`);
   }

@@ -57,6 +57,11 @@ export class ScalarArea {
     m[this.writeMask] = c.writeMask;
   }
 
+  /** Code was invalidated (Cpu.smc set during a helper): the region leaves after the instruction. */
+  setSmc(): void {
+    this.i32[this.smc] = 1;
+  }
+
   /** The area into the Cpu fields (the masks are the Cpu's, never written by a region). */
   fromArea(c: Cpu): void {
     const m = this.i32;

@@ -57,34 +57,38 @@ function compare(source: string, regs: Partial<FlatRegs> = {}): Outcome {
 
 const CONDS = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 
-/** For each op and width: op on pairs of data words, then all 16 Jcc into a bit mask stored in memory. */
+/**
+ * For each op, width and operand form: the op on data words, then one Jcc (each of the 16
+ * in turn, so conditions are tested right after the op that set the flags, the way compiled
+ * code evaluates them), the taken mask and the full EFLAGS (PUSHFD) stored in memory.
+ */
 function flagProgram(): string {
-  const ops = ['add', 'sub', 'cmp', 'and', 'or', 'xor', 'test', 'inc', 'dec', 'adc', 'sbb'];
+  const ops = ['add', 'sub', 'cmp', 'and', 'or', 'xor', 'test', 'inc', 'dec', 'adc', 'sbb', 'imul', 'shl', 'shr', 'sar'];
   const widths: [string, string, string][] = [
     ['eax', 'ebx', 'dword'],
     ['ax', 'bx', 'word'],
     ['al', 'bl', 'byte'],
     ['ah', 'bh', 'byte'],
   ];
-  const lines = ['  mov esi, ' + DATA, '  mov ecx, 200', 'outer:', '  mov eax, [esi + ecx*8]', '  mov ebx, [esi + ecx*8 + 4]'];
+  const lines = [`  mov esi, ${DATA}`, '  mov ecx, 60', 'outer:', '  xor edx, edx', '  mov edi, 0x8000'];
   let k = 0;
   for (const op of ops) {
     for (const [a, b, size] of widths) {
-      const unary = op === 'inc' || op === 'dec';
-      // Register, immediate and memory forms in turn.
-      const form = k % 3;
-      if (unary) lines.push(form === 2 ? `  ${op} ${size} [esi + 0x8000 + ${k * 4}]` : `  ${op} ${a}`);
-      else if (form === 0) lines.push(`  ${op} ${a}, ${b}`);
-      else if (form === 1) lines.push(`  ${op} ${a}, ${size === 'byte' ? 0x81 : size === 'word' ? 0x8001 : 0x7fffffff}`);
-      else lines.push(`  ${op} ${size} [esi + 0x8000 + ${k * 4}], ${b}`);
-      lines.push('  xor edx, edx');
-      // xor clobbers the flags: save them first (PUSHFD runs in the interpreter) and restore per test.
-      lines.splice(lines.length - 1, 0, '  pushfd');
-      CONDS.forEach((cc, i) => {
-        lines.push('  popfd', '  pushfd', `  j${cc} .t${k}_${i}`, `  or edx, ${1 << i}`, `.t${k}_${i}:`);
-      });
-      lines.push('  popfd', `  add [esi + 0x9000 + ${k * 4}], edx`, `  mov [esi + 0xa000 + ${k * 4}], eax`, `  mov [esi + 0xb000 + ${k * 4}], ebx`);
-      k++;
+      if ((op === 'imul' || op === 'shl' || op === 'shr' || op === 'sar') && size !== 'dword') continue;
+      for (let form = 0; form < 3; form++) {
+        CONDS.forEach((cc, i) => {
+          lines.push(`  mov eax, [esi + ecx*8 + ${(k * 4) & 0x3ff}]`, `  mov ebx, [esi + ecx*8 + ${(k * 4 + 4) & 0x3ff}]`);
+          if (op === 'imul') lines.push(form === 0 ? '  imul eax, ebx' : form === 1 ? `  imul eax, ebx, ${i * 977 + 3}` : `  imul eax, [esi + ${k * 4}]`);
+          else if (op === 'shl' || op === 'shr' || op === 'sar') lines.push(`  ${op} eax, ${form === 0 ? 1 : (i + form * 7) & 31 || 1}`);
+          else if (op === 'inc' || op === 'dec') lines.push(form === 2 ? `  ${op} ${size} [esi + 0x8000 + ${k * 4}]` : `  ${op} ${a}`);
+          else if (form === 0) lines.push(`  ${op} ${a}, ${b}`);
+          else if (form === 1) lines.push(`  ${op} ${a}, ${size === 'byte' ? 0x81 : size === 'word' ? 0x8001 : 0x7fffffff}`);
+          else lines.push(`  ${op} ${size} [esi + 0x8000 + ${k * 4}], ${b}`);
+          lines.push(`  j${cc} .t${k}_${i}`, `  add edx, ${1 + i * 3}`, `.t${k}_${i}:`);
+        });
+        lines.push('  pushfd', `  pop dword [esi + 0xc000 + ${k * 4}]`, `  add [esi + 0x9000 + ${k * 4}], edx`, `  mov [esi + 0xa000 + ${k * 4}], eax`, `  mov [esi + 0xb000 + ${k * 4}], ebx`);
+        k++;
+      }
     }
   }
   lines.push('  dec ecx', '  jnz outer', '  hlt');
@@ -96,7 +100,7 @@ describe.skipIf(!nasmAvailable())('wasm JIT backend vs the interpreter', () => {
     compare(flagProgram());
   });
 
-  it('a loop of loads, stores, read-modify-writes, LEA and fallbacks', () => {
+  it('a loop of loads, stores, read-modify-writes, LEA, MOVZX/MOVSX, IMUL, CMOV, SETcc, XCHG, shifts and fallbacks', () => {
     compare(`
       mov esi, ${DATA}
       mov ecx, 500
@@ -141,6 +145,24 @@ describe.skipIf(!nasmAvailable())('wasm JIT backend vs the interpreter', () => {
     .s3:
       shl edi, 3
       movzx edi, di
+      movsx edx, byte [esi + ecx]
+      movsx ebp, bx
+      imul edx, ebx
+      imul ebp, [esi + ecx*4], 12345
+      imul edi, edi, -3
+      cdq
+      cwde
+      xchg eax, edx
+      xchg bl, bh
+      cmp eax, edx
+      cmovg eax, ebp
+      cmovbe edx, [esi + 0x808]
+      setnz bl
+      setl [esi + ecx + 0x6000]
+      sar ebp, 5
+      shr edx, 1
+      shl ebp, 1
+      add eax, ebp
       test [esi + 0x810], edi
       jz .s4
       dec byte [esi + 0x820]
