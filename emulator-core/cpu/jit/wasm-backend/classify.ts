@@ -70,8 +70,8 @@ export function classify(d: DecodedInsn, mode: BlockMode | null): How {
   }
   if (mode === null) return fallback();
   if (!flatMem(d, mode)) return fallback();
-  if (isAluFamily(op)) return (op >> 3 === 2 || op >> 3 === 3) ? How.Step : How.Native; // ADC, SBB: interpreter
-  if (op >= 0x80 && op <= 0x83) return op === 0x82 || d.reg === 2 || d.reg === 3 ? How.Step : How.Native;
+  if (isAluFamily(op)) return How.Native;
+  if (op >= 0x80 && op <= 0x83) return op === 0x82 ? How.Step : How.Native;
   if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return How.Native;
   if (op >= 0x88 && op <= 0x8b) return How.Native;
   if (op === 0x8d) return d.mod !== 3 && d.addrSize === 4 ? How.Native : How.Step;

@@ -19,7 +19,7 @@
  * after step().
  */
 import { ARITH_FLAGS, CF, CS, OF, PF, SF, ZF } from '../../constants.js';
-import { K_ADD, K_LOGIC, K_SUB } from '../../cpu.js';
+import { K_ADC, K_ADD, K_LOGIC, K_SBB, K_SUB } from '../../cpu.js';
 import type { DecodedInsn } from '../../decoder/decoded-insn.js';
 import { CPU_STATE } from '../../state-layout.js';
 import type { Region, RegionBlock } from '../backend.js';
@@ -514,9 +514,63 @@ export class RegionCompiler {
     f.localSet(this.LM);
   }
 
-  /** res = a op b for ALU group g (ADD OR - - AND SUB XOR CMP), lazy flags as the interpreter sets them. */
+  /** Push CF (0/1) of the current flag state (Cpu.getCF). */
+  private getCF(): void {
+    const f = this.f;
+    f.localGet(this.LK);
+    f.localGet(this.LA);
+    f.localGet(this.LB);
+    f.localGet(this.LR);
+    f.localGet(this.LS);
+    f.call(this.lib.lazyCF);
+    f.localGet(this.FL);
+    f.i32Const(CF);
+    f.i32And();
+    f.localGet(this.LM);
+    f.i32Const(CF);
+    f.i32And();
+    f.select();
+  }
+
+  /** ADC (g 2) / SBB (g 3): res = a +/- b +/- CF, lfKind K_ADC/K_SBB when CF was set (Cpu.adc/sbb). */
+  private carryOp(g: number, sz: number, a: number, b: number, res: number): void {
+    const f = this.f;
+    const c = this.T[7];
+    this.getCF();
+    f.localSet(c);
+    f.localGet(a);
+    f.localGet(b);
+    if (g === 2) f.i32Add();
+    else f.i32Sub();
+    f.localGet(c);
+    if (g === 2) f.i32Add();
+    else f.i32Sub();
+    f.localSet(res);
+    f.localGet(a);
+    f.localSet(this.LA);
+    f.localGet(b);
+    f.localSet(this.LB);
+    f.localGet(res);
+    f.localSet(this.LR);
+    f.i32Const(g === 2 ? K_ADC : K_SBB);
+    f.i32Const(g === 2 ? K_ADD : K_SUB);
+    f.localGet(c);
+    f.select();
+    f.localSet(this.LK);
+    f.i32Const(SH[sz]);
+    f.localSet(this.LS);
+    f.i32Const(ARITH_FLAGS);
+    f.localSet(this.LM);
+    this.flagSrc = null;
+  }
+
+  /** res = a op b for ALU group g (ADD OR ADC SBB AND SUB XOR CMP), lazy flags as the interpreter sets them. */
   private alu(g: number, sz: number, a: number, b: number, res: number): void {
     const f = this.f;
+    if (g === 2 || g === 3) {
+      this.carryOp(g, sz, a, b, res);
+      return;
+    }
     f.localGet(a);
     f.localGet(b);
     switch (g) {
