@@ -85,7 +85,10 @@ export function classify(d: DecodedInsn, mode: BlockMode | null): How {
   if ((op >= 0x140 && op <= 0x14f) || (op >= 0x190 && op <= 0x19f)) return How.Native;
   if ((op === 0x86 || op === 0x87) && d.mod === 3) return How.Native;
   if ((op >= 0x91 && op <= 0x97) || op === 0x98 || op === 0x99) return How.Native;
-  if ((op === 0xc1 || op === 0xd1) && d.mod === 3 && d.opSize === 4 && (d.reg === 4 || d.reg === 5 || d.reg === 7) && (op === 0xd1 || (d.imm & 0x1f) !== 0)) return How.Native;
+  // SHL/SHR/SAL/SAR of a register: by a constant at any width, by CL at 32 bits.
+  if ((op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) && d.mod === 3 && d.reg >= 4 && (op >= 0xd0 || (d.imm & 0x1f) !== 0)) return How.Native;
+  if (op === 0xd3 && d.mod === 3 && d.opSize === 4 && d.reg >= 4) return How.Native;
+  if ((op === 0xf6 || op === 0xf7) && d.mod === 3 && (d.reg === 2 || d.reg === 3)) return How.Native;
   if ((op === 0x1af || op === 0x69 || op === 0x6b) && d.opSize === 4) return How.Native;
   return fallback();
 }

@@ -865,10 +865,10 @@ export class RegionCompiler {
   }
 
   /**
-   * Cpu.setResultFlags(res, 0, cfOfAf): CF, OF and AF given (pushed by `cfOfAf`), ZF, SF
-   * and PF lazy from a 32-bit result.
+   * Cpu.setResultFlags(res, sh, cfOfAf): CF, OF and AF given (pushed by `cfOfAf`), ZF, SF
+   * and PF lazy from the result.
    */
-  private resultFlags(res: number, cfOfAf: () => void): void {
+  private resultFlags(res: number, sh: number, cfOfAf: () => void): void {
     const f = this.f;
     f.localGet(this.FL);
     f.i32Const(~ARITH_FLAGS);
@@ -878,7 +878,7 @@ export class RegionCompiler {
     f.localSet(this.FL);
     f.localGet(res);
     f.localSet(this.LR);
-    f.i32Const(0);
+    f.i32Const(sh);
     f.localSet(this.LS);
     f.i32Const(K_LOGIC);
     f.localSet(this.LK);
@@ -887,62 +887,165 @@ export class RegionCompiler {
     this.flagSrc = null;
   }
 
-  /** SHL/SHR/SAR of a 32-bit register by a constant 1-31, with the JS backend's flag model. */
-  private shiftConst(d: DecodedInsn, n: number): void {
+  /**
+   * SHL/SAL/SHR/SAR of a register (arith.ts shiftRotate's results and flags): by a constant
+   * 1-31 at any width, or by CL at 32 bits (a count of 0 changes nothing).
+   */
+  private shift(d: DecodedInsn, sz: number, constCount: number | null): void {
     const f = this.f;
-    const [v, res] = [this.T[0], this.T[2]];
-    f.localGet(this.R[d.rm]);
+    const [v, res, n, cf] = [this.T[0], this.T[2], this.T[3], this.T[4]];
+    const op = d.reg;
+    const bits = sz;
+    const mask = bits === 32 ? -1 : (1 << bits) - 1;
+    const top = bits - 1;
+    this.getReg(sz, d.rm);
     f.localSet(v);
-    f.localGet(v);
-    f.i32Const(n);
-    if (d.reg === 5) f.i32ShrU();
-    else if (d.reg === 7) f.i32ShrS();
-    else f.i32Shl();
-    f.localSet(res);
-    this.resultFlags(res, () => {
-      if (d.reg === 5) {
-        // CF = last bit out, OF = the operand's sign, AF set.
-        f.localGet(v);
-        f.i32Const(n - 1);
-        f.i32ShrU();
-        f.i32Const(1);
-        f.i32And();
-        f.localGet(v);
-        f.i32Const(31);
-        f.i32ShrU();
-        f.i32Const(11);
+    if (constCount === null) {
+      f.localGet(this.R[1]);
+      f.i32Const(0x1f);
+      f.i32And();
+      f.localTee(n);
+      f.if();
+    } else {
+      f.i32Const(constCount);
+      f.localSet(n);
+    }
+    const c = constCount ?? 1; // only 32-bit shifts take a runtime count (always within range)
+    const get = (l: number): void => f.localGet(l);
+    const k = (x: number): void => f.i32Const(x);
+    if (op === 4 || op === 6) {
+      if (c <= bits) {
+        // cf = count === bits ? v & 1 : (v >>> (bits - count)) & 1; r = (v << count) & mask
+        if (constCount === bits) {
+          get(v);
+          k(1);
+          f.i32And();
+        } else {
+          get(v);
+          k(bits);
+          get(n);
+          f.i32Sub();
+          f.i32ShrU();
+          k(1);
+          f.i32And();
+        }
+        f.localSet(cf);
+        get(v);
+        get(n);
         f.i32Shl();
-        f.i32Or();
-      } else if (d.reg === 7) {
-        f.localGet(v);
-        f.i32Const(n - 1);
-        f.i32ShrS();
-        f.i32Const(1);
+        k(mask);
         f.i32And();
+        f.localSet(res);
       } else {
-        // CF = last bit out; OF = CF ^ the result's sign.
-        f.localGet(v);
-        f.i32Const(32 - n);
-        f.i32ShrU();
-        f.i32Const(1);
-        f.i32And();
-        f.localGet(res);
-        f.i32Const(31);
-        f.i32ShrU();
-        f.localGet(v);
-        f.i32Const(32 - n);
-        f.i32ShrU();
-        f.i32Xor();
-        f.i32Const(1);
-        f.i32And();
-        f.i32Const(11);
-        f.i32Shl();
-        f.i32Or();
+        k(0);
+        f.localSet(cf);
+        k(0);
+        f.localSet(res);
       }
-      f.i32Const(0x10);
+    } else if (op === 5) {
+      if (c <= bits) {
+        get(v);
+        get(n);
+        k(1);
+        f.i32Sub();
+        f.i32ShrU();
+        k(1);
+        f.i32And();
+        f.localSet(cf);
+        get(v);
+        get(n);
+        f.i32ShrU();
+        f.localSet(res);
+      } else {
+        k(0);
+        f.localSet(cf);
+        k(0);
+        f.localSet(res);
+      }
+    } else {
+      // SAR on the sign-extended operand
+      const sv = this.T[1];
+      get(v);
+      if (bits === 8) f.i32Extend8S();
+      else if (bits === 16) f.i32Extend16S();
+      f.localSet(sv);
+      if (c < bits) {
+        get(sv);
+        get(n);
+        k(1);
+        f.i32Sub();
+        f.i32ShrS();
+        k(1);
+        f.i32And();
+        f.localSet(cf);
+        get(sv);
+        get(n);
+        f.i32ShrS();
+        k(mask);
+        f.i32And();
+        f.localSet(res);
+      } else {
+        get(sv);
+        k(31);
+        f.i32ShrU();
+        f.localSet(cf);
+        get(sv);
+        k(31);
+        f.i32ShrS();
+        k(mask);
+        f.i32And();
+        f.localSet(res);
+      }
+    }
+    this.resultFlags(res, 32 - bits, () => {
+      get(cf);
+      if (op === 7) {
+        k(0x10);
+        f.i32Or();
+        return;
+      }
+      // OF: SHL: the result's top bit ^ CF; SHR: the operand's top bit.
+      if (op === 5) {
+        get(v);
+        k(top);
+        f.i32ShrU();
+      } else {
+        get(res);
+        k(top);
+        f.i32ShrU();
+        get(cf);
+        f.i32Xor();
+      }
+      k(1);
+      f.i32And();
+      k(11);
+      f.i32Shl();
+      f.i32Or();
+      k(0x10);
       f.i32Or();
     });
-    this.setReg(32, d.rm, res);
+    this.setReg(sz, d.rm, res);
+    if (constCount === null) f.end();
+  }
+
+  /** NOT (no flags) / NEG (Cpu.sub(0, v)) of a register. */
+  private notNeg(d: DecodedInsn, sz: number): void {
+    const f = this.f;
+    const T = this.T;
+    this.getReg(sz, d.rm);
+    f.localSet(T[1]);
+    if (d.reg === 2) {
+      f.localGet(T[1]);
+      f.i32Const(-1);
+      f.i32Xor();
+      f.localSet(T[2]);
+    } else {
+      f.i32Const(0);
+      f.localSet(T[0]);
+      this.alu(5, sz, T[0], T[1], T[2]);
+      this.flagSrc = null;
+    }
+    this.setReg(sz, d.rm, T[2]);
   }
 
   /** TEST: flags from a & b, nothing stored. */
@@ -1089,6 +1192,7 @@ export class RegionCompiler {
       }
       case 0xf6:
       case 0xf7: {
+        if (d.reg >= 2) break;
         const sz = op === 0xf6 ? 8 : this.osz(d);
         this.rmRead(d, sz, T[0]);
         this.constLocal(op === 0xf6 ? d.imm & 0xff : this.immZ(d), T[1]);
@@ -1243,8 +1347,17 @@ export class RegionCompiler {
       this.setReg(this.osz(d), 2, T[0]);
       return false;
     }
-    if (op === 0xc1 || op === 0xd1) {
-      this.shiftConst(d, op === 0xd1 ? 1 : d.imm & 0x1f);
+    if (op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) {
+      const sz = op === 0xc0 || op === 0xd0 ? 8 : this.osz(d);
+      this.shift(d, sz, op >= 0xd0 ? 1 : d.imm & 0x1f);
+      return false;
+    }
+    if (op === 0xd3) {
+      this.shift(d, 32, null);
+      return false;
+    }
+    if ((op === 0xf6 || op === 0xf7) && (d.reg === 2 || d.reg === 3)) {
+      this.notNeg(d, op === 0xf6 ? 8 : this.osz(d));
       return false;
     }
     if (op === 0x1af || op === 0x69 || op === 0x6b) {
@@ -1267,7 +1380,7 @@ export class RegionCompiler {
       f.i64ExtendI32S();
       f.i64Ne();
       f.localSet(T[3]);
-      this.resultFlags(T[2], () => {
+      this.resultFlags(T[2], 0, () => {
         f.i32Const(CF | OF);
         f.i32Const(0);
         f.localGet(T[3]);

@@ -63,24 +63,27 @@ const CONDS = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np',
  * code evaluates them), the taken mask and the full EFLAGS (PUSHFD) stored in memory.
  */
 function flagProgram(): string {
-  const ops = ['add', 'sub', 'cmp', 'and', 'or', 'xor', 'test', 'inc', 'dec', 'adc', 'sbb', 'imul', 'shl', 'shr', 'sar'];
+  const ops = ['add', 'sub', 'cmp', 'and', 'or', 'xor', 'test', 'inc', 'dec', 'adc', 'sbb', 'neg', 'not', 'imul', 'shl', 'shr', 'sar', 'sal'];
   const widths: [string, string, string][] = [
     ['eax', 'ebx', 'dword'],
     ['ax', 'bx', 'word'],
     ['al', 'bl', 'byte'],
     ['ah', 'bh', 'byte'],
   ];
-  const lines = [`  mov esi, ${DATA}`, '  mov ecx, 60', 'outer:', '  xor edx, edx', '  mov edi, 0x8000'];
+  const lines = [`  mov esi, ${DATA}`, '  mov ecx, 60', 'outer:', '  push ecx', '  xor edx, edx', '  mov edi, 0x8000'];
   let k = 0;
   for (const op of ops) {
     for (const [a, b, size] of widths) {
-      if ((op === 'imul' || op === 'shl' || op === 'shr' || op === 'sar') && size !== 'dword') continue;
+      if (op === 'imul' && size !== 'dword') continue;
       for (let form = 0; form < 3; form++) {
         CONDS.forEach((cc, i) => {
           lines.push(`  mov eax, [esi + ecx*8 + ${(k * 4) & 0x3ff}]`, `  mov ebx, [esi + ecx*8 + ${(k * 4 + 4) & 0x3ff}]`);
           if (op === 'imul') lines.push(form === 0 ? '  imul eax, ebx' : form === 1 ? `  imul eax, ebx, ${i * 977 + 3}` : `  imul eax, [esi + ${k * 4}]`);
-          else if (op === 'shl' || op === 'shr' || op === 'sar') lines.push(`  ${op} eax, ${form === 0 ? 1 : (i + form * 7) & 31 || 1}`);
-          else if (op === 'inc' || op === 'dec') lines.push(form === 2 ? `  ${op} ${size} [esi + 0x8000 + ${k * 4}]` : `  ${op} ${a}`);
+          else if (op === 'shl' || op === 'shr' || op === 'sar' || op === 'sal') {
+            // By 1, by a constant (some beyond the operand width), by CL (0-31).
+            if (form === 2) lines.push(`  mov ecx, ${(i * 5 + k) & 31}`, `  ${op} ${a}, cl`, '  mov ecx, [esp]');
+            else lines.push(`  ${op} ${a}, ${form === 0 ? 1 : ((i * 3 + k) & 31) || 1}`);
+          } else if (op === 'inc' || op === 'dec' || op === 'neg' || op === 'not') lines.push(form === 2 ? `  ${op} ${size} [esi + 0x8000 + ${k * 4}]` : `  ${op} ${a}`);
           else if (form === 0) lines.push(`  ${op} ${a}, ${b}`);
           else if (form === 1) lines.push(`  ${op} ${a}, ${size === 'byte' ? 0x81 : size === 'word' ? 0x8001 : 0x7fffffff}`);
           else lines.push(`  ${op} ${size} [esi + 0x8000 + ${k * 4}], ${b}`);
@@ -91,7 +94,7 @@ function flagProgram(): string {
       }
     }
   }
-  lines.push('  dec ecx', '  jnz outer', '  hlt');
+  lines.push('  pop ecx', '  dec ecx', '  jnz outer', '  hlt');
   return lines.join('\n');
 }
 
