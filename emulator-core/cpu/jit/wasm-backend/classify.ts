@@ -18,11 +18,18 @@ export const enum How {
   StepEnd,
 }
 
-/** DS, ES and SS with 32-bit addressing in a flat mode: the linear address is the offset. */
-export function flatMem(d: DecodedInsn, mode: BlockMode): boolean {
-  if (d.mod === 3) return true;
+/**
+ * A memory operand the backend addresses itself: 32-bit addressing, any segment (DS, ES and
+ * SS add nothing in a flat mode; otherwise the segment's base is added after its check).
+ */
+export function memOk(d: DecodedInsn): boolean {
+  return d.mod === 3 || d.addrSize === 4;
+}
+
+/** The segment needs no base or check: DS, ES or SS in a flat mode. */
+export function flatSeg(d: DecodedInsn, mode: BlockMode): boolean {
   const seg = d.seg >= 0 ? d.seg : d.defSeg;
-  return d.addrSize === 4 && mode.flat && (seg === 0 || seg === 2 || seg === 3);
+  return mode.flat && (seg === 0 || seg === 2 || seg === 3);
 }
 
 function isAluFamily(op: number): boolean {
@@ -69,7 +76,7 @@ export function classify(d: DecodedInsn, mode: BlockMode | null): How {
     return How.NativeEnd;
   }
   if (mode === null) return fallback();
-  if (!flatMem(d, mode)) return fallback();
+  if (!memOk(d)) return fallback();
   if (isAluFamily(op)) return How.Native;
   if (op >= 0x80 && op <= 0x83) return op === 0x82 ? How.Step : How.Native;
   if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return How.Native;

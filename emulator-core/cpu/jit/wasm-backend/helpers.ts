@@ -13,12 +13,13 @@ import { ValType } from '../wasm/opcodes.js';
 import type { ScalarArea } from './scalars.js';
 
 /** Names and wasm signatures of the imports, in import order (index = function index). */
-export const HELPER_NAMES = ['step', 'read8', 'read16', 'read32', 'write8', 'write16', 'write32', 'rmwRead8', 'rmwRead16', 'rmwRead32', 'rmwWrite8', 'rmwWrite16', 'rmwWrite32'] as const;
+export const HELPER_NAMES = ['step', 'checkSegment', 'read8', 'read16', 'read32', 'write8', 'write16', 'write32', 'rmwRead8', 'rmwRead16', 'rmwRead32', 'rmwWrite8', 'rmwWrite16', 'rmwWrite32'] as const;
 export type HelperName = (typeof HELPER_NAMES)[number];
 
 const I = ValType.I32;
 const SIGNATURES: Record<HelperName, [readonly ValType[], readonly ValType[]]> = {
   step: [[], []],
+  checkSegment: [[I, I], []],
   read8: [[I], [I]],
   read16: [[I], [I]],
   read32: [[I], [I]],
@@ -61,6 +62,13 @@ export function makeHelpers(c: Cpu, area: ScalarArea): Record<HelperName, (...ar
       area.fromArea(c);
       step(c);
       area.toArea(c);
+    },
+    checkSegment: (seg: number, off: number): void => {
+      try {
+        c.checkSegment(seg, off);
+      } catch (e) {
+        fault(e);
+      }
     },
     read8: (lin: number): number => {
       try {

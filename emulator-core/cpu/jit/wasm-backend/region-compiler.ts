@@ -27,7 +27,7 @@ import type { BlockMode } from '../codegen.js';
 import type { CodeBuilder, Label } from '../wasm/code-builder.js';
 import { ModuleBuilder } from '../wasm/module-builder.js';
 import { ValType } from '../wasm/opcodes.js';
-import { classify, How } from './classify.js';
+import { classify, flatSeg, How } from './classify.js';
 import { defineFlagsLib, type FlagsLib } from './flags-lib.js';
 import { importHelpers, type HelperName } from './helpers.js';
 
@@ -376,8 +376,28 @@ export class RegionCompiler {
     f.localSet(r);
   }
 
-  /** The linear address of d's memory operand (flat, 32-bit addressing) into local t. */
+  /** The linear address of d's memory operand (32-bit addressing) into local t: offset, segment check, base. */
   private ea(d: DecodedInsn, t: number): void {
+    this.offset(d, t);
+    if (flatSeg(d, this.mode)) return;
+    const f = this.f;
+    const seg = d.seg >= 0 ? d.seg : d.defSeg;
+    f.i32Const(0);
+    f.i32Load8U(this.stateBase + CPU_STATE.SEG_CHECK + seg);
+    f.if();
+    this.spill(d);
+    f.i32Const(seg);
+    f.localGet(t);
+    f.call(this.h.checkSegment);
+    f.end();
+    f.localGet(t);
+    this.stateLoad(CPU_STATE.SEG_BASE + 4 * seg);
+    f.i32Add();
+    f.localSet(t);
+  }
+
+  /** The offset of d's memory operand (32-bit addressing) into local t. */
+  private offset(d: DecodedInsn, t: number): void {
     const f = this.f;
     let parts = 0;
     if (d.base >= 0) {
@@ -1220,7 +1240,7 @@ export class RegionCompiler {
         return false;
       }
       case 0x8d:
-        this.ea(d, T[0]);
+        this.offset(d, T[0]);
         this.setReg(this.osz(d), d.reg, T[0]);
         return false;
       case 0x90:

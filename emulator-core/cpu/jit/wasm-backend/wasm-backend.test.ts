@@ -4,6 +4,7 @@
  * wasm backend really compiled regions and ran most instructions in them.
  */
 import { describe, expect, it } from 'vitest';
+import { FS, GS } from '../../constants.js';
 import { EXIT_HALT } from '../../cpu.js';
 import { run as interpret } from '../../interpreter.js';
 import { FlatHarness, type FlatRegs } from '../../../../test/support/cpu/flat-harness.js';
@@ -22,10 +23,16 @@ interface Outcome {
   instructions: number;
 }
 
+/** FS and GS bases (per-CPU data, thread-local storage): segment bases added to addresses. */
+const FS_BASE = DATA + 0x100;
+const GS_BASE = DATA + 0x2003;
+
 function runOn(engine: 'interpreter' | 'js' | 'wasm', source: string, regs: Partial<FlatRegs> = {}): { out: Outcome; jit: Jit | null } {
   const h = new FlatHarness();
   h.cpu.cpl = 0;
   h.cpu.updateMode();
+  h.cpu.segBase[FS] = FS_BASE;
+  h.cpu.segBase[GS] = GS_BASE;
   h.writeMemory(CODE, assemble(source, 32, CODE));
   const init = new Uint8Array(DATA_BYTES);
   for (let i = 0; i < init.length; i++) init[i] = (i * 2654435761) >>> 13;
@@ -166,6 +173,12 @@ describe.skipIf(!nasmAvailable())('wasm JIT backend vs the interpreter', () => {
       shr edx, 1
       shl ebp, 1
       add eax, ebp
+      mov edx, [fs:ecx*4]
+      add [gs:ecx*2 + 0x10], edx
+      inc byte [fs:0x40]
+      cmp dword [gs:ecx], 0x1000
+      cmovb edx, [fs:0x44]
+      mov [fs:ecx + 0x6800], dl
       test [esi + 0x810], edi
       jz .s4
       dec byte [esi + 0x820]
