@@ -88,6 +88,8 @@ export function classify(d: DecodedInsn, mode: BlockMode | null): How {
   if ((op === 0xfe || op === 0xff) && d.reg < 2) return How.Native;
   if ((op === 0xf6 || op === 0xf7) && d.reg < 2) return How.Native;
   if (op >= 0x50 && op <= 0x5f) return d.opSize === 4 && mode.flat && mode.ss32 ? How.Native : How.Step;
+  // LEAVE, PUSH r/m32
+  if ((op === 0xc9 || (op === 0xff && d.reg === 6)) && d.opSize === 4 && mode.flat && mode.ss32) return How.Native;
   if (op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf) return How.Native;
   if ((op >= 0x140 && op <= 0x14f) || (op >= 0x190 && op <= 0x19f)) return How.Native;
   if ((op === 0x86 || op === 0x87) && d.mod === 3) return How.Native;

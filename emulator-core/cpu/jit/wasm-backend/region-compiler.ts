@@ -1259,7 +1259,24 @@ export class RegionCompiler {
       }
       case 0xfe:
       case 0xff:
+        if (op === 0xff && d.reg === 6) {
+          this.rmRead(d, 32, T[0]);
+          this.push32(d, T[0]);
+          return true;
+        }
         return this.incDecRm(d, op === 0xfe ? 8 : this.osz(d), d.reg === 0);
+      case 0xc9:
+        // LEAVE: EBP is read at [EBP] before ESP changes (a fault leaves both).
+        f.localGet(this.R[5]);
+        f.localSet(T[1]);
+        this.load(d, 32, T[1], T[0]);
+        f.localGet(T[1]);
+        f.i32Const(4);
+        f.i32Add();
+        f.localSet(this.R[4]);
+        f.localGet(T[0]);
+        f.localSet(this.R[5]);
+        return false;
       case 0xe8: {
         // CALL rel32: push EIP of the next instruction, then jump.
         this.stateLoad(CPU_STATE.SEG_BASE + 4 * CS);

@@ -205,10 +205,15 @@ describe.skipIf(!nasmAvailable())('wasm JIT backend vs the interpreter', () => {
       jae .rec
       ret
     .rec:
+      push ebp
+      mov ebp, esp
       push eax
+      push dword [ebp - 4]
+      pop eax
       dec eax
       call fib
       pop ecx
+      leave
       push eax
       lea eax, [ecx - 2]
       call fib
