@@ -6,7 +6,7 @@
  */
 import type { DiffCase } from './case.js';
 import { CODE_BASE, CODE_MAX, EXIT_SLOT } from './layout.js';
-import { assemble } from '../../../test/support/nasm.js';
+import { assemble } from '../support/nasm.js';
 
 export interface AssembledBatch {
   code: Uint8Array;

@@ -3,7 +3,7 @@
  * instruction sequence (nasm text) with its initial state; the same assembled bytes run on
  * the host CPU and on Terrarium and their outcomes are compared.
  */
-import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, ZF } from '../constants.js';
+import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, ZF } from '../../emulator-core/cpu/constants.js';
 import type { KnownBugId } from './known-bugs.js';
 
 export const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;

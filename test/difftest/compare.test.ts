@@ -3,7 +3,7 @@
  * vendor-specific is masked only on the other vendor's hosts, everything else still counts.
  */
 import { describe, expect, it } from 'vitest';
-import type { FpuState } from '../state.js';
+import type { FpuState } from '../../emulator-core/cpu/state.js';
 import type { DiffCase, Outcome } from './case.js';
 import { diffOutcomes } from './compare.js';
 import { fpuStateToImage } from './fpu-image.js';

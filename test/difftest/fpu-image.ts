@@ -3,7 +3,7 @@
  * harness captures; Terrarium's FpuState (physical registers R0-R7 as hex) is converted to it
  * so both sides are decoded and compared by one piece of code.
  */
-import type { FpuState } from '../state.js';
+import type { FpuState } from '../../emulator-core/cpu/state.js';
 
 export const FNSAVE_BYTES = 108;
 

@@ -4,7 +4,7 @@
  * listed here is compared exactly, including behaviour the SDM defines only by omission
  * (unaffected flags must stay unchanged). Quotes are from the SDM.
  */
-import { AF, CF, OF, PF, SF, ZF } from '../constants.js';
+import { AF, CF, OF, PF, SF, ZF } from '../../emulator-core/cpu/constants.js';
 
 const ALL = CF | PF | AF | ZF | SF | OF;
 

@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import type { AssembledBatch } from './batch.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { LDT, PATCH_MAX } from './layout.js';
-import { nasmAvailable } from '../../../test/support/nasm.js';
+import { nasmAvailable } from '../support/nasm.js';
 import { hostCpuVendor, vendorMaskNotice } from './vendor.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SOURCE = join(HERE, 'native', 'harness.c');
-const CACHE_DIR = join(HERE, '..', '..', '..', 'test', 'fixtures', 'out', 'difftest');
+const CACHE_DIR = join(HERE, '..', 'fixtures', 'out', 'difftest');
 
 const RECORD_BYTES = 8 + 32 + 4 + 4 + 4 + 4 + PATCH_MAX;
 const MAGIC_IN = 0x31495444; // 'DTI1'

@@ -2,8 +2,8 @@
  * Runs generated cases on both CPUs, batch by batch (one nasm run and one native process per
  * batch), and groups the differences by instruction family for the tests to report.
  */
-import type { JitBackendName } from '../../machine/options.js';
-import type { Cpu, FpuUnit } from '../cpu.js';
+import type { JitBackendName } from '../../emulator-core/machine/options.js';
+import type { Cpu, FpuUnit } from '../../emulator-core/cpu/cpu.js';
 import { assembleBatch } from './batch.js';
 import { VECTOR_NAMES, type DiffCase } from './case.js';
 import { describeCase, describeInputs, diffOutcomes } from './compare.js';

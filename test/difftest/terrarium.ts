@@ -5,13 +5,13 @@
  * INT n meets a DPL 0 gate and raises #GP. Exceptions are reported instead of delivered, as
  * the native harness reports the signal the kernel sent.
  */
-import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, LDTR, RF, SS, TR } from '../constants.js';
-import { EXIT_SHUTDOWN, FAULT, type Cpu, type FpuUnit } from '../cpu.js';
-import { step } from '../interpreter.js';
-import { Jit } from '../jit/jit.js';
-import type { JitBackendName } from '../../machine/options.js';
-import type { FpuState } from '../state.js';
-import { FlatHarness } from '../../../test/support/cpu/flat-harness.js';
+import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, LDTR, RF, SS, TR } from '../../emulator-core/cpu/constants.js';
+import { EXIT_SHUTDOWN, FAULT, type Cpu, type FpuUnit } from '../../emulator-core/cpu/cpu.js';
+import { step } from '../../emulator-core/cpu/interpreter.js';
+import { Jit } from '../../emulator-core/cpu/jit/jit.js';
+import type { JitBackendName } from '../../emulator-core/machine/options.js';
+import type { FpuState } from '../../emulator-core/cpu/state.js';
+import { FlatHarness } from '../support/cpu/flat-harness.js';
 import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { fpuStateToImage } from './fpu-image.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, EXIT_SLOT, LDT, ldtDescriptor, RO_PAGE, RO_SEED, SYS_BASE, USER_CS, USER_DS, USER_GS } from './layout.js';
@@ -36,7 +36,7 @@ const USER_GATES = new Set([3, 4, 0x80]);
 const FNINIT_STATE: FpuState = { control: 0x37f, status: 0, tag: 0xffff, opcode: 0, ip: 0, cs: 0, dp: 0, ds: 0, regs: new Array<string>(8).fill('0'.repeat(20)) };
 /** Where EXIT_SLOT points for Terrarium: an INT3 whose trap marks a case's end under the JIT. */
 const STOP_ADDR = EXIT_SLOT + 0x10;
-/** Runs of each case under the JIT: enough for its blocks to be compiled (jit.ts HOT_THRESHOLD is 12). */
+/** Runs of each case under the JIT: enough for its blocks to be compiled (JitOptions.hotThreshold defaults to 12). */
 const JIT_RUNS = 14;
 /** A case that runs longer than this is stopped and reported as a runaway. */
 const MAX_INSTRUCTIONS = 200_000;

@@ -4,8 +4,8 @@
  * per instruction family so a failure names the instruction.
  */
 import { assert, beforeAll, describe, expect, it } from 'vitest';
-import type { Cpu, FpuUnit } from '../cpu.js';
-import type { JitBackendName } from '../../machine/options.js';
+import type { Cpu, FpuUnit } from '../../emulator-core/cpu/cpu.js';
+import type { JitBackendName } from '../../emulator-core/machine/options.js';
 import { VECTOR_NAMES, type DiffCase } from './case.js';
 import { nativeStatus } from './native.js';
 import { Rng } from './prng.js';

@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../difftest/prng.js';
+import { Rng } from '../../../test/difftest/prng.js';
 import { BufferReader } from './code-reader.js';
 import { DecodedInsn, DecodeStatus } from './decoded-insn.js';
 import { X86Decoder, type CodeBits } from './decoder.js';

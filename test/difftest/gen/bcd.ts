@@ -1,5 +1,5 @@
 /** DAA DAS AAA AAS AAM AAD, with every AL value reachable and AF/CF both ways. */
-import { AF, CF } from '../../constants.js';
+import { AF, CF } from '../../../emulator-core/cpu/constants.js';
 import { EAX, type DiffCase } from '../case.js';
 import { UNDEFINED_FLAGS } from '../masks.js';
 import type { Rng } from '../prng.js';

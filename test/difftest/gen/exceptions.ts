@@ -5,7 +5,7 @@
  * INT n through a DPL 0 gate, instructions longer than 15 bytes), #BR (BOUND), #OF (INTO),
  * #BP (INT3) and #DB (INT1). A few instructions run first, so a fault must not undo them.
  */
-import { OF } from '../../constants.js';
+import { OF } from '../../../emulator-core/cpu/constants.js';
 import { EAX, ECX, EDX, ESP, type DiffCase } from '../case.js';
 import { STACK_TOP } from '../layout.js';
 import type { Rng } from '../prng.js';

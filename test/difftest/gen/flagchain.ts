@@ -7,7 +7,7 @@
  * tracked along the chain: a reader only reads defined flags, and the final comparison
  * masks what is still undefined.
  */
-import { AF, CF, OF, PF, SF, ZF } from '../../constants.js';
+import { AF, CF, OF, PF, SF, ZF } from '../../../emulator-core/cpu/constants.js';
 import { EAX, ECX, type DiffCase } from '../case.js';
 import { DATA_BASE, STACK_TOP } from '../layout.js';
 import { doubleShiftUndefined, rotateUndefined, shiftUndefined, UNDEFINED_FLAGS } from '../masks.js';

@@ -4,7 +4,7 @@
  * page, a divisor reaches zero, or a BOUND check fails. The state at the fault must be
  * exactly that of the faulting instruction: for the JIT, inside a compiled block.
  */
-import { AF } from '../../constants.js';
+import { AF } from '../../../emulator-core/cpu/constants.js';
 import { EBX, ECX, EDI, type DiffCase } from '../case.js';
 import { DATA_BASE, GUARD_PAGE, RO_PAGE } from '../layout.js';
 import type { Rng } from '../prng.js';

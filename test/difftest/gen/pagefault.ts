@@ -6,7 +6,7 @@
  * stores (the x87 must not pop or change state when its store faults). CR2 and the error
  * code are compared.
  */
-import { DF } from '../../constants.js';
+import { DF } from '../../../emulator-core/cpu/constants.js';
 import { EAX, EBP, ECX, EDI, ESI, ESP, type DiffCase } from '../case.js';
 import { DATA_BASE, GUARD_PAGE, RO_PAGE } from '../layout.js';
 import { AT_FAULT, X87_UNDEFINED } from '../masks.js';

@@ -5,7 +5,7 @@
  * makes the block hot within a single run. Each case first restores the bytes it patches,
  * so repeated runs start from the same code.
  */
-import { AF, OF } from '../../constants.js';
+import { AF, OF } from '../../../emulator-core/cpu/constants.js';
 import { EAX, ECX, type DiffCase } from '../case.js';
 import type { Rng } from '../prng.js';
 import { Draft, hex } from './draft.js';

@@ -1,5 +1,5 @@
 /** PUSH POP (register, memory, immediate, ESP itself), PUSHA POPA, PUSHF POPF, ENTER LEAVE, CALL RET. */
-import { AC, DF, ID, IF, IOPL, NT, OF } from '../../constants.js';
+import { AC, DF, ID, IF, IOPL, NT, OF } from '../../../emulator-core/cpu/constants.js';
 import { EBP, ESP, REG32, type DiffCase } from '../case.js';
 import { DATA_BASE, STACK_TOP } from '../layout.js';
 import type { Rng } from '../prng.js';

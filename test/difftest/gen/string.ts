@@ -3,7 +3,7 @@
  * directions, overlapping copies, segment overrides on the source, and 16-bit address size
  * with CX = 0 (which must not look at the upper half of ECX).
  */
-import { DF } from '../../constants.js';
+import { DF } from '../../../emulator-core/cpu/constants.js';
 import { EAX, ECX, EDI, ESI, type DiffCase } from '../case.js';
 import { DATA_BASE } from '../layout.js';
 import { UNDEFINED_FLAGS } from '../masks.js';

@@ -11,13 +11,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IoBus } from '../../../bus/io-bus.js';
-import { ManualClock } from '../../../machine/clock.js';
-import { GuestMemory } from '../../../memory/guest-memory.js';
-import { AR_G, AR_L, AR_P, AR_S, AR_UNUSABLE, AR_DB, CS, DS, ES, FS, GS, SS, TR } from '../../constants.js';
-import { Cpu, FAULT } from '../../cpu.js';
-import { step64 } from '../../long/exec64.js';
-import { nasmAvailable } from '../../../../test/support/nasm.js';
+import { IoBus } from '../../../emulator-core/bus/io-bus.js';
+import { ManualClock } from '../../../emulator-core/machine/clock.js';
+import { GuestMemory } from '../../../emulator-core/memory/guest-memory.js';
+import { AR_G, AR_L, AR_P, AR_S, AR_UNUSABLE, AR_DB, CS, DS, ES, FS, GS, SS, TR } from '../../../emulator-core/cpu/constants.js';
+import { Cpu, FAULT } from '../../../emulator-core/cpu/cpu.js';
+import { step64 } from '../../../emulator-core/cpu/long/exec64.js';
+import { nasmAvailable } from '../../support/nasm.js';
 import { a32RepRcxHighComparable, MODELLED_VENDOR } from '../vendor.js';
 
 export const CODE = 0x10000000;
@@ -85,7 +85,7 @@ export function batchSource(cases: Case64[]): string {
 // ------------------------------------------------------------------ native
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CACHE_DIR = join(HERE, '..', '..', '..', '..', 'test', 'fixtures', 'out', 'difftest');
+const CACHE_DIR = join(HERE, '..', '..', 'fixtures', 'out', 'difftest');
 
 export type Native64Status = { ok: true; harness: string } | { ok: false; reason: string };
 let status: Native64Status | null = null;
