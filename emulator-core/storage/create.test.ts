@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../errors.js';
 import { createDisk, detectDiskFormat, openDisk, parseSize } from './create.js';
 import type { Qcow2Backend } from './qcow2.js';
-import { HAVE_QEMU_IMG, makeTempDir, qemuCheck, qemuInfo, warnSkip } from './test-support.js';
+import { HAVE_QEMU_IMG, makeTempDir, qemuCheck, qemuInfo, warnSkip } from '../../test/support/storage/qemu-tools.js';
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());

@@ -10,7 +10,7 @@ import { openDisk } from './create.js';
 import { DiskFormatError } from './errors.js';
 import { buildEmptyQcow2, parseQcow2Header } from './qcow2-format.js';
 import { Qcow2Backend } from './qcow2.js';
-import { makeTempDir } from './test-support.js';
+import { makeTempDir } from '../../test/support/storage/qemu-tools.js';
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());

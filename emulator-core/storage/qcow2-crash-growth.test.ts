@@ -3,8 +3,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createQcow2Image } from './create.js';
-import { crashTest, fixedWrite, preload, randomWrites } from './crash-harness.js';
-import { HAVE_QEMU, makeTempDir, warnSkip } from './test-support.js';
+import { crashTest, fixedWrite, preload, randomWrites } from '../../test/support/storage/crash-harness.js';
+import { HAVE_QEMU, makeTempDir, warnSkip } from '../../test/support/storage/qemu-tools.js';
 
 if (!HAVE_QEMU) warnSkip('qcow2 crash-safety tests (qcow2-crash-growth.test.ts)');
 

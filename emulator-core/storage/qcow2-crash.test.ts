@@ -16,10 +16,10 @@ import {
   preload,
   randomWrites,
   readAll,
-} from './crash-harness.js';
+} from '../../test/support/storage/crash-harness.js';
 import type { ImageFile } from './image-file.js';
 import { Qcow2Backend } from './qcow2.js';
-import { HAVE_QEMU, Rng, makeTempDir, qemuCheck, qemuImg, qemuIo, warnSkip } from './test-support.js';
+import { HAVE_QEMU, Rng, makeTempDir, qemuCheck, qemuImg, qemuIo, warnSkip } from '../../test/support/storage/qemu-tools.js';
 
 if (!HAVE_QEMU) warnSkip('qcow2 crash-safety tests (qcow2-crash.test.ts)');
 

@@ -19,8 +19,8 @@ import {
   qemuInfo,
   qemuIo,
   warnSkip,
-} from './test-support.js';
-import { runWorkload, verifyAll } from './workload.js';
+} from '../../test/support/storage/qemu-tools.js';
+import { runWorkload, verifyAll } from '../../test/support/storage/workload.js';
 
 if (!HAVE_QEMU) warnSkip('qcow2 interoperability tests (qcow2-qemu.test.ts)');
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDisk, createQcow2Image, openDisk } from './create.js';
 import { Qcow2Backend } from './qcow2.js';
-import { HAVE_QEMU_IMG, Rng, makeTempDir, qemuCheck, qemuCompareWithModel, warnSkip } from './test-support.js';
-import { runWorkload, verifyAll } from './workload.js';
+import { HAVE_QEMU_IMG, Rng, makeTempDir, qemuCheck, qemuCompareWithModel, warnSkip } from '../../test/support/storage/qemu-tools.js';
+import { runWorkload, verifyAll } from '../../test/support/storage/workload.js';
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());

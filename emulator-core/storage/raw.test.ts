@@ -6,8 +6,8 @@ import { SECTOR_SIZE, submitBlockRequest } from './block-backend.js';
 import { createDisk, openDisk } from './create.js';
 import { BlockRequestError } from './errors.js';
 import { RawBackend } from './raw.js';
-import { Rng, makeTempDir } from './test-support.js';
-import { runWorkload, verifyAll } from './workload.js';
+import { Rng, makeTempDir } from '../../test/support/storage/qemu-tools.js';
+import { runWorkload, verifyAll } from '../../test/support/storage/workload.js';
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadDac, programMode, setStandardMode, STANDARD_MODES, type StandardMode } from './modes.js';
-import { dac6Rgba, pixelAt, rig, testDacBytes, testDacEntry, type TestRig } from './testing.js';
+import { dac6Rgba, pixelAt, rig, testDacBytes, testDacEntry, type TestRig } from '../../../test/support/vga.js';
 
 function gr(r: TestRig, index: number, value: number): void {
   r.vga.ioWrite(0x3ce, 2, index | (value << 8));

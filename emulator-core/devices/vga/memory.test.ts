@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setStandardMode } from './modes.js';
-import { rig, type TestRig } from './testing.js';
+import { rig, type TestRig } from '../../../test/support/vga.js';
 
 /** Mode 12h: planar, A0000 64 KiB, all planes writable. */
 function planar(): TestRig {

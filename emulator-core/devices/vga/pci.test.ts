@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../errors.js';
 import { ManualClock } from '../../machine/clock.js';
-import { rig } from './testing.js';
+import { rig } from '../../../test/support/vga.js';
 import { StdVga } from './vga.js';
 
 const SEABIOS_VGA = '/usr/share/seabios/vgabios-stdvga.bin';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../../errors.js';
 import type { DeviceState } from '../device.js';
 import { loadDac, loadFont, setStandardMode } from './modes.js';
-import { rig, syntheticFont, testDacBytes, type TestRig } from './testing.js';
+import { rig, syntheticFont, testDacBytes, type TestRig } from '../../../test/support/vga.js';
 
 function busyRig(): TestRig {
   const r = rig();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadDac, loadFont, setStandardMode, STANDARD_MODES } from './modes.js';
 import { CHAR_BLINK_NS, CURSOR_BLINK_NS } from './text.js';
-import { dac6Rgba, pixelAt, rig, syntheticFont, testDacBytes, testDacEntry, type TestRig } from './testing.js';
+import { dac6Rgba, pixelAt, rig, syntheticFont, testDacBytes, testDacEntry, type TestRig } from '../../../test/support/vga.js';
 
 const FONT = syntheticFont(16);
 const AC3 = STANDARD_MODES[3].ac;

@@ -7,7 +7,7 @@ import { BadInputError } from '../../errors.js';
 import { loadDac, setStandardMode } from './modes.js';
 import { rgba } from './palette.js';
 import { encodePng, writePng } from './png.js';
-import { dac6Rgba, pixelAt, rig, testDacBytes, testDacEntry, type TestRig } from './testing.js';
+import { dac6Rgba, pixelAt, rig, testDacBytes, testDacEntry, type TestRig } from '../../../test/support/vga.js';
 
 const LFB = 0xe0000000;
 

@@ -1,6 +1,6 @@
 /** Random read/write workloads checked against an in-memory model (used by the tests). */
-import type { BlockBackend } from './block-backend.js';
-import { Rng, firstDiff } from './test-support.js';
+import type { BlockBackend } from '../../../emulator-core/storage/block-backend.js';
+import { Rng, firstDiff } from './qemu-tools.js';
 
 export interface WorkloadOptions {
   ops: number;

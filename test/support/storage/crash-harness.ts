@@ -18,9 +18,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { ImageFile } from './image-file.js';
-import { Qcow2Backend, type Qcow2OpenOptions } from './qcow2.js';
-import { Rng, qemuCheck } from './test-support.js';
+import type { ImageFile } from '../../../emulator-core/storage/image-file.js';
+import { Qcow2Backend, type Qcow2OpenOptions } from '../../../emulator-core/storage/qcow2.js';
+import { Rng, qemuCheck } from './qemu-tools.js';
 
 type Op = { kind: 'write'; pos: number; data: Uint8Array } | { kind: 'sync' } | { kind: 'mark' };
 /** A write as replayed; `sectors` marks which 512-byte file sectors survive a torn write. */

@@ -2,11 +2,11 @@
  * Helpers for the adapter's unit tests: an adapter on a manual clock, optionally attached to
  * real guest memory and a port bus, a synthetic font and palette with known bits.
  */
-import { IoBus } from '../../bus/io-bus.js';
-import { ManualClock } from '../../machine/clock.js';
-import { GuestMemory } from '../../memory/guest-memory.js';
-import { rgba } from './palette.js';
-import { StdVga, type StdVgaOptions } from './vga.js';
+import { IoBus } from '../../emulator-core/bus/io-bus.js';
+import { ManualClock } from '../../emulator-core/machine/clock.js';
+import { GuestMemory } from '../../emulator-core/memory/guest-memory.js';
+import { rgba } from '../../emulator-core/devices/vga/palette.js';
+import { StdVga, type StdVgaOptions } from '../../emulator-core/devices/vga/vga.js';
 
 export interface TestRig {
   vga: StdVga;
