@@ -204,13 +204,19 @@ export class RegionCompiler {
 
   // ------------------------------------------------------------ exits
 
-  /** Leave (or continue in the region) at a known linear target after `count` instructions of this block. */
-  private exitStatic(target: number, count: number): void {
+  /** N += count: instructions run so far in this call. */
+  private addCount(count: number): void {
     const f = this.f;
     f.localGet(this.N);
     f.i32Const(count);
     f.i32Add();
     f.localSet(this.N);
+  }
+
+  /** Leave (or continue in the region) at a known linear target after `count` instructions of this block. */
+  private exitStatic(target: number, count: number): void {
+    const f = this.f;
+    this.addCount(count);
     f.i32Const(target);
     f.localSet(this.EXIT);
     const j = this.blockIndex.get(target | 0);
@@ -227,10 +233,7 @@ export class RegionCompiler {
   /** Continue at the linear address in EXIT (set by the caller) after `count` instructions. */
   private exitDynamic(count: number): void {
     const f = this.f;
-    f.localGet(this.N);
-    f.i32Const(count);
-    f.i32Add();
-    f.localSet(this.N);
+    this.addCount(count);
     this.limitCheck();
     f.localGet(this.EXIT);
     f.localSet(this.PC);
@@ -255,20 +258,31 @@ export class RegionCompiler {
 
   /** After an instruction that may have written over compiled code: leave at `next` if it did. */
   private smcCheck(next: number, count: number): void {
+    this.leaveIfSmc(count, () => this.f.i32Const(next));
+  }
+
+  /**
+   * If SMC is set: clear it, count `count` instructions and leave through $exit to the
+   * target `pushTarget` pushes.
+   */
+  private leaveIfSmc(count: number, pushTarget: () => void): void {
     const f = this.f;
     this.stateLoad(CPU_STATE.SMC);
     f.if();
     f.i32Const(0);
     f.i32Const(0);
     f.i32Store(this.stateBase + CPU_STATE.SMC);
-    f.localGet(this.N);
-    f.i32Const(count);
-    f.i32Add();
-    f.localSet(this.N);
-    f.i32Const(next);
+    this.leave(count, pushTarget);
+    f.end();
+  }
+
+  /** Count `count` more instructions and leave through $exit to the target `pushTarget` pushes. */
+  private leave(count: number, pushTarget: () => void): void {
+    const f = this.f;
+    this.addCount(count);
+    pushTarget();
     f.localSet(this.EXIT);
     f.brTo(this.exitLabel);
-    f.end();
   }
 
   // ------------------------------------------------------------ blocks
@@ -302,31 +316,11 @@ export class RegionCompiler {
     f.i32Store(this.stateBase + CPU_STATE.IP);
     f.call(this.h.step);
     this.loadAll();
-    if (end) {
-      // Back to the dispatcher, wherever step() left EIP: the instruction may have halted,
-      // changed modes or asked the run loop to stop.
-      f.localGet(this.N);
-      f.i32Const(count);
-      f.i32Add();
-      f.localSet(this.N);
-      this.stateLoad(CPU_STATE.IP);
-      f.localSet(this.EXIT);
-      f.brTo(this.exitLabel);
-      return;
-    }
-    this.stateLoad(CPU_STATE.SMC);
-    f.if();
-    f.i32Const(0);
-    f.i32Const(0);
-    f.i32Store(this.stateBase + CPU_STATE.SMC);
-    f.localGet(this.N);
-    f.i32Const(count);
-    f.i32Add();
-    f.localSet(this.N);
-    this.stateLoad(CPU_STATE.IP);
-    f.localSet(this.EXIT);
-    f.brTo(this.exitLabel);
-    f.end();
+    const ip = (): void => this.stateLoad(CPU_STATE.IP);
+    // Back to the dispatcher, wherever step() left EIP: the instruction may have halted,
+    // changed modes or asked the run loop to stop.
+    if (end) this.leave(count, ip);
+    else this.leaveIfSmc(count, ip);
   }
 
   // ------------------------------------------------------------ operands
@@ -817,31 +811,7 @@ export class RegionCompiler {
       this.alu(g, sz, v, src, res);
       return false;
     }
-    // Read-modify-write: translated for writing first, so the write cannot fault.
-    const [e, off, ok] = [this.T[6], this.T[3], this.T[4]];
-    this.tlbOk(a, e, this.WM, sz);
-    f.localTee(ok);
-    f.if();
-    this.backing(a, e);
-    f.localTee(off);
-    this.memLoad(sz);
-    f.localSet(v);
-    f.else();
-    this.spill(d);
-    f.localGet(a);
-    f.call(sz === 32 ? this.h.rmwRead32 : sz === 16 ? this.h.rmwRead16 : this.h.rmwRead8);
-    f.localSet(v);
-    f.end();
-    this.alu(g, sz, v, src, res);
-    f.localGet(ok);
-    f.if();
-    f.localGet(off);
-    f.localGet(res);
-    this.memStore(sz);
-    f.else();
-    f.localGet(res);
-    f.call(sz === 32 ? this.h.rmwWrite32 : sz === 16 ? this.h.rmwWrite16 : this.h.rmwWrite8);
-    f.end();
+    this.readModifyWrite(d, sz, a, () => this.alu(g, sz, v, src, res));
     return true;
   }
 
@@ -857,6 +827,18 @@ export class RegionCompiler {
     }
     const a = this.T[5];
     this.ea(d, a);
+    this.readModifyWrite(d, sz, a, () => this.incDec(sz, inc, v, res));
+    return true;
+  }
+
+  /**
+   * The memory operand at linear address local `a` becomes `compute`'s result: T[0] holds
+   * the old value, `compute` leaves the new one in T[2]. Translated for writing first (inline
+   * TLB or the rmwRead helper), so the write that follows cannot fault.
+   */
+  private readModifyWrite(d: DecodedInsn, sz: number, a: number, compute: () => void): void {
+    const f = this.f;
+    const [v, res] = [this.T[0], this.T[2]];
     const [e, off, ok] = [this.T[6], this.T[3], this.T[4]];
     this.tlbOk(a, e, this.WM, sz);
     f.localTee(ok);
@@ -871,7 +853,7 @@ export class RegionCompiler {
     f.call(sz === 32 ? this.h.rmwRead32 : sz === 16 ? this.h.rmwRead16 : this.h.rmwRead8);
     f.localSet(v);
     f.end();
-    this.incDec(sz, inc, v, res);
+    compute();
     f.localGet(ok);
     f.if();
     f.localGet(off);
@@ -881,7 +863,6 @@ export class RegionCompiler {
     f.localGet(res);
     f.call(sz === 32 ? this.h.rmwWrite32 : sz === 16 ? this.h.rmwWrite16 : this.h.rmwWrite8);
     f.end();
-    return true;
   }
 
   /**
