@@ -18,14 +18,14 @@ describe('emulatorOptionsFromEnv', () => {
     const defaults = resolveEmulatorOptions();
     expect(emulatorOptionsFromEnv({})).toEqual({ ...defaults, firmwareEnv: { TERRARIUM_FIRMWARE_DIR: undefined, ProgramFiles: undefined } });
     expect(emulatorOptionsFromEnv({ TERRARIUM_JIT_THRESHOLD: '', TERRARIUM_JIT_DUMP: '', TERRARIUM_LINUX_ENTRY: '' }).jit).toEqual(defaults.jit);
-    expect(defaults.jit).toMatchObject({ enabled: true, backend: 'wasm', hotThreshold: 12, regionBlocks: 48, regionSource: 10_000, dumpFile: null, debug: false });
+    expect(defaults.jit).toMatchObject({ enabled: true, backend: 'js', hotThreshold: 12, regionBlocks: 48, regionSource: 10_000, dumpFile: null, debug: false });
     expect(defaults).toMatchObject({ kvm: { device: '/dev/kvm', irqchip: 'auto', trace: false }, linuxEntry: 'auto', traceEip: null, clockDebug: false });
   });
 
   it('reads every variable with its historical meaning', () => {
     const o = emulatorOptionsFromEnv({
       TERRARIUM_JIT: '0',
-      TERRARIUM_JIT_BACKEND: 'js',
+      TERRARIUM_JIT_BACKEND: 'wasm',
       TERRARIUM_JIT_THRESHOLD: '3',
       TERRARIUM_JIT_REGION_BLOCKS: '8',
       TERRARIUM_JIT_REGION_SOURCE: '5000',
@@ -40,7 +40,7 @@ describe('emulatorOptionsFromEnv', () => {
       TERRARIUM_KVM_IRQCHIP: 'user',
       TERRARIUM_KVM_DEVICE: '/dev/null',
     });
-    expect(o.jit).toEqual({ enabled: false, backend: 'js', hotThreshold: 3, regionBlocks: 8, regionSource: 5000, dumpFile: '/tmp/regions.js', debug: true });
+    expect(o.jit).toEqual({ enabled: false, backend: 'wasm', hotThreshold: 3, regionBlocks: 8, regionSource: 5000, dumpFile: '/tmp/regions.js', debug: true });
     expect(o.kvm).toEqual({ device: '/dev/null', irqchip: 'user', trace: true });
     expect(o).toMatchObject({ clockDebug: true, firmwareDebug: true, linuxEntry: '64', traceEip: { lo: 0xc1000000, hi: 0xc2000000 } });
     expect(o.firmwareEnv.TERRARIUM_FIRMWARE_DIR).toBe('/opt/fw');

@@ -71,7 +71,7 @@ export interface EmulatorOptionsInput extends Partial<Omit<EmulatorOptions, 'jit
 
 export const DEFAULT_JIT_OPTIONS: Readonly<JitOptions> = Object.freeze({
   enabled: true,
-  backend: 'wasm',
+  backend: 'js',
   hotThreshold: 12,
   regionBlocks: 48,
   // V8 does not optimize functions beyond ~60 KB of bytecode, and an unoptimized region
