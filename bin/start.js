@@ -11,13 +11,18 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-function electronBinary() {
-  let dir;
+/** The electron package's folder, or null when it is not installed. */
+function electronDir() {
   try {
-    dir = path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
+    return path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
   } catch {
-    return { binary: null, why: 'the electron package is not installed' };
+    return null;
   }
+}
+
+function electronBinary() {
+  const dir = electronDir();
+  if (dir === null) return { binary: null, why: 'the electron package is not installed' };
   const pathFile = path.join(dir, 'path.txt');
   if (!existsSync(pathFile)) return { binary: null, why: 'its binary was never downloaded (no node_modules/electron/path.txt)' };
   const binary = path.join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
@@ -31,12 +36,8 @@ if (!existsSync(path.join(root, 'dist/app/cli/main.js')) || !existsSync(path.joi
 
 /** Runs Electron's own installer once; returns null on success or a one-line reason. */
 function downloadElectron() {
-  let dir;
-  try {
-    dir = path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
-  } catch {
-    return 'the electron package is not installed';
-  }
+  const dir = electronDir();
+  if (dir === null) return 'the electron package is not installed';
   process.stdout.write("Electron's binary is not downloaded yet: fetching it (about 100 MB, once)...\n");
   const started = Date.now();
   const ticker = process.stdout.isTTY

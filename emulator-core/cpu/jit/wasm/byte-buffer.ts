@@ -285,33 +285,28 @@ export function readSleb32(bytes: Uint8Array, pos: number): Leb<number> {
 
 /** Read a signed LEB128 of up to 64 bits at `pos`. */
 export function readSleb64(bytes: Uint8Array, pos: number): Leb<bigint> {
-  let result = 0n;
-  let shift = 0n;
-  let p = pos;
-  let b: number;
-  do {
-    if (p >= bytes.length) throw new Error(`LEB128 runs past the end at ${pos}`);
-    if (shift >= 70n) throw new Error(`s64 LEB128 longer than 10 bytes at ${pos}`);
-    b = bytes[p++];
-    result |= BigInt(b & 0x7f) << shift;
-    shift += 7n;
-  } while (b & 0x80);
-  if (b & 0x40) result -= 1n << shift;
-  return { value: BigInt.asIntN(64, result), length: p - pos };
+  return readLeb64(bytes, pos, true);
 }
 
 /** Read an unsigned LEB128 of up to 64 bits at `pos`. */
 export function readUleb64(bytes: Uint8Array, pos: number): Leb<bigint> {
+  return readLeb64(bytes, pos, false);
+}
+
+/** The one 64-bit LEB128 reader: sign-extends from the last byte's bit 6 when `signed`. */
+function readLeb64(bytes: Uint8Array, pos: number, signed: boolean): Leb<bigint> {
   let result = 0n;
   let shift = 0n;
   let p = pos;
   let b: number;
   do {
     if (p >= bytes.length) throw new Error(`LEB128 runs past the end at ${pos}`);
-    if (shift >= 70n) throw new Error(`u64 LEB128 longer than 10 bytes at ${pos}`);
+    if (shift >= 70n) throw new Error(`${signed ? 's' : 'u'}64 LEB128 longer than 10 bytes at ${pos}`);
     b = bytes[p++];
     result |= BigInt(b & 0x7f) << shift;
     shift += 7n;
   } while (b & 0x80);
-  return { value: BigInt.asUintN(64, result), length: p - pos };
+  if (!signed) return { value: BigInt.asUintN(64, result), length: p - pos };
+  if (b & 0x40) result -= 1n << shift;
+  return { value: BigInt.asIntN(64, result), length: p - pos };
 }
