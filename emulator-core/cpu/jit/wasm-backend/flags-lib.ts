@@ -19,6 +19,15 @@ export interface FlagsLib {
 const I = ValType.I32;
 
 /** `x << sh` of two locals onto the stack. */
+/** The value on the stack, or 0 when local `kind` is K_LOGIC (logic results clear AF and OF). */
+function zeroIfLogic(f: CodeBuilder, kind: number): void {
+  f.i32Const(0);
+  f.localGet(kind);
+  f.i32Const(K_LOGIC);
+  f.i32Ne();
+  f.select();
+}
+
 function shl(f: CodeBuilder, x: number, sh: number): void {
   f.localGet(x);
   f.localGet(sh);
@@ -83,20 +92,15 @@ export function defineFlagsLib(mb: ModuleBuilder): FlagsLib {
     f.i32Const(Math.log2(PF));
     f.i32Shl();
     f.i32Or();
-    // AF: ((a ^ b ^ res) & 0x10), not for logic results
+    // AF: ((a ^ b ^ res) & AF): AF is bit 4, the carry out of bit 3; not for logic results
     f.localGet(a);
     f.localGet(b);
     f.i32Xor();
     f.localGet(res);
     f.i32Xor();
-    f.i32Const(0x10);
+    f.i32Const(AF);
     f.i32And();
-    f.i32Const(0);
-    f.localGet(kind);
-    f.i32Const(K_LOGIC);
-    f.i32Ne();
-    f.select();
-    if (AF !== 0x10) throw new Error('AF is bit 4');
+    zeroIfLogic(f, kind);
     f.i32Or();
     // ZF, SF
     shl(f, res, sh);
@@ -130,11 +134,7 @@ export function defineFlagsLib(mb: ModuleBuilder): FlagsLib {
     f.localGet(res);
     f.i32Xor();
     f.i32And();
-    f.i32Const(0);
-    f.localGet(kind);
-    f.i32Const(K_LOGIC);
-    f.i32Ne();
-    f.select();
+    zeroIfLogic(f, kind);
     f.end();
     f.localGet(sh);
     f.i32Shl();
