@@ -36,6 +36,30 @@ export interface MachineConfig {
   clock?: 'realtime' | 'virtual';
   /** What a triple fault does: reset the PC (default, like hardware) or stop with a crash. */
   onTripleFault?: 'reset' | 'crash';
+  /** The network adapter (an e1000); absent or mode 'none': the machine has no NIC. */
+  net?: NetConfig;
+}
+
+/** A host port forwarded into the guest (QEMU's hostfwd, VirtualBox's NAT port forwarding). */
+export interface PortForward {
+  protocol: 'tcp' | 'udp';
+  /** Host address to listen on (default 127.0.0.1; 0.0.0.0 exposes the VM to the network). */
+  hostAddress?: string;
+  hostPort: number;
+  /** Guest address (default: the address the NAT's DHCP server leases, 10.0.2.15). */
+  guestAddress?: string;
+  guestPort: number;
+}
+
+export interface NetConfig {
+  mode: 'nat' | 'none';
+  /** The NIC's MAC address, "52:54:00:xx:xx:xx" (default 52:54:00:12:34:56, as QEMU). */
+  mac?: string;
+  forwards?: PortForward[];
+  /** Refuse the guest any connection to the host itself (10.0.2.2 and the host's own addresses). */
+  blockHostAccess?: boolean;
+  /** DNS servers the NAT's 10.0.2.3 forwards to (default: the host's resolvers). */
+  dnsServers?: string[];
 }
 
 /** Why a machine stopped running. */
