@@ -90,4 +90,16 @@ export interface MachineListener {
   screenUpdate?(update: ScreenUpdate): void;
   /** Guest wrote a diagnostic (port 0x80 code, unknown port) worth logging. */
   log?(line: string): void;
+  /** The NAT leased an address to the guest, or the active forwards changed. */
+  networkChanged?(status: NetStatus): void;
+}
+
+/** What the Details pane and status bar show about a NAT adapter. */
+export interface NetStatus {
+  mode: 'nat' | 'none';
+  mac: string;
+  /** The address the guest got by DHCP, or null before it asked. */
+  guestAddress: string | null;
+  /** Forwards listening now (a rule whose host port could not be bound is not here). */
+  forwards: PortForward[];
 }
