@@ -1,7 +1,9 @@
 /**
  * Minimal ACPI tables for direct Linux boot (firmware builds its own otherwise): RSDP,
  * RSDT, a revision-1 FADT describing the PM register block (so the guest gets the PM
- * timer and powers off through SLP_EN), a FACS, and a DSDT holding only \_S5.
+ * timer and powers off through SLP_EN), a FACS, and a DSDT holding \_S5 and, when the
+ * machine has a PCI bus, its root bridge \_SB.PCI0 (with ACPI on, Linux scans PCI only
+ * below root bridges the DSDT declares).
  */
 import { SLP_TYP_S5 } from '../devices/acpi-pm.js';
 
@@ -12,6 +14,8 @@ export interface AcpiLayout {
   pmBase: number;
   /** IRQ of the SCI. */
   sciIrq: number;
+  /** Declare the PCI host bridge (bus 0) in the DSDT. */
+  pciRoot?: boolean;
 }
 
 export interface AcpiImage {
@@ -44,13 +48,26 @@ function s5Aml(): number[] {
   return [0x08, 0x5c, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08, 0x04, 0x0a, SLP_TYP_S5, 0x0a, SLP_TYP_S5, 0x00, 0x00];
 }
 
+const nameSeg = (name: string): number[] => name.split('').map((c) => c.charCodeAt(0));
+
+/** AML for: Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0) Name (_UID, 0) } } */
+function pciRootAml(): number[] {
+  // EisaId("PNP0A03"): three 5-bit letters and four hex digits, stored big-endian.
+  const hid = [0x41, 0xd0, 0x0a, 0x03];
+  const body = [...nameSeg('PCI0'), 0x08, ...nameSeg('_HID'), 0x0c, ...hid, 0x08, ...nameSeg('_ADR'), 0x00, 0x08, ...nameSeg('_UID'), 0x00];
+  const device = [0x5b, 0x82, body.length + 1, ...body];
+  const scope = [0x5c, ...nameSeg('_SB_'), ...device];
+  // Single-byte PkgLength (< 64 bytes, counting itself).
+  return [0x10, scope.length + 1, ...scope];
+}
+
 export function buildAcpiTables(layout: AcpiLayout): AcpiImage {
   const RSDP = 0;
   const RSDT = 0x20;
   const FADT = 0x60;
   const FACS = 0x100; // 64-byte aligned
   const DSDT = 0x140;
-  const aml = s5Aml();
+  const aml = [...s5Aml(), ...(layout.pciRoot === true ? pciRootAml() : [])];
   const dsdtLen = 36 + aml.length;
   const total = DSDT + dsdtLen;
   const bytes = new Uint8Array(total);

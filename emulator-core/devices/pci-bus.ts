@@ -100,6 +100,11 @@ export class PciBus implements Device, PortIoHandler {
     return this.slots.get((dev << 3) | func)?.fn;
   }
 
+  /** Every function on the bus, in slot order: what firmware enumerates. */
+  functions(): { dev: number; func: number; fn: PciFunction }[] {
+    return [...this.slots.values()].sort((a, b) => a.devfn - b.devfn).map((s) => ({ dev: s.devfn >> 3, func: s.devfn & 7, fn: s.fn }));
+  }
+
   /** The INTx line of the function at dev.func (its pin from config space 0x3D). */
   intx(dev: number, func: number): PciIntx {
     const slot = this.slots.get((dev << 3) | func);

@@ -18,6 +18,8 @@ import { runKvmLoop } from './kvm-loop.js';
 import { resolveEmulatorOptions, type EmulatorOptions, type EmulatorOptionsInput } from './options.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
 import { openCdrom, PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
+import { buildPciChipset, type PciChipset } from './pci-chipset.js';
+import { setUpPciForDirectBoot } from './pci-setup.js';
 import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
@@ -87,6 +89,8 @@ export class Machine implements MachineControl {
   crashReason: string | null = null;
   /** The PCI chipset, fw_cfg and drives when firmware boots the machine (null for direct Linux boot). */
   pci: PciPc | null = null;
+  /** The chipset (PCI bus, host and ISA bridges, PM), with or without firmware. */
+  chipset!: PciChipset;
 
   private constructor(
     readonly config: MachineConfig,
@@ -144,6 +148,7 @@ export class Machine implements MachineControl {
     const firmware = kernel === null ? await preparePciPc(config, true, opts.firmwareEnv) : null;
     const m = new Machine(config, listener, opts, firmware, accel.accel === 'kvm');
     if (firmware !== null) m.attachPciPc(firmware);
+    else m.chipset = buildPciChipset(m.board, m, null);
     if (accel.accel === 'kvm' && accel.probe !== null) m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe, irqchip: opts.kvm.irqchip });
     m.kernelImage = kernel;
     m.initrdImage = initrd;
@@ -168,12 +173,14 @@ export class Machine implements MachineControl {
       serialConsole: this.config.firmwareSerialConsole ?? false,
       firmwareDebug: debug ? (line) => this.listener.log?.(`firmware: ${line}`) : null,
     });
+    this.chipset = this.pci.chipset;
   }
 
   private loadBoot(): void {
     if (this.kernelImage !== null) {
-      // Without firmware, the machine describes its power management itself.
-      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ });
+      // Without firmware, the machine sets up its chipset and describes it itself.
+      setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
+      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ, pciRoot: true });
       this.board.memory.loadInto(ACPI_TABLES_ADDR, acpi.bytes);
       this.bootPlan = loadLinux(this.board.memory, this.kernelImage, {
         kernelName: this.config.kernel ?? 'kernel',

@@ -12,11 +12,11 @@ import { BadInputError } from '../errors.js';
 import { detectDiskFormat, openDisk, type BlockBackend } from '../storage/index.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
 import { FwCfg, FW_CFG_BOOT_MENU, FW_CFG_MAX_CPUS, FW_CFG_NB_CPUS, FW_CFG_NOGRAPHIC, FW_CFG_PORT_DMA, FW_CFG_PORT_SEL, FW_CFG_RAM_SIZE, FW_CFG_UUID, leInt } from '../devices/fw-cfg.js';
-import { I440fx } from '../devices/i440fx.js';
-import { PciBus, PCI_CONFIG_ADDRESS } from '../devices/pci-bus.js';
-import { PiixIsa } from '../devices/piix-isa.js';
-import { PiixPm } from '../devices/piix-pm.js';
-import { PM_BLOCK_SIZE } from '../devices/acpi-pm.js';
+import type { I440fx } from '../devices/i440fx.js';
+import type { PciBus } from '../devices/pci-bus.js';
+import type { PiixIsa } from '../devices/piix-isa.js';
+import type { PiixPm } from '../devices/piix-pm.js';
+import { buildPciChipset, PCI_SLOT_PIIX, PIIX_FN_IDE, type PciChipset } from './pci-chipset.js';
 import type { MachineControl } from './control.js';
 import type { PcBoard } from './pc.js';
 import type { Clock } from './clock.js';
@@ -27,12 +27,8 @@ import { StdVga } from '../devices/vga/vga.js';
 /** Host milliseconds between screen refreshes sent to a listener. */
 const DISPLAY_INTERVAL_MS = 33;
 
-export const PCI_SLOT_HOST = 0;
-export const PCI_SLOT_PIIX = 1;
-export const PIIX_FN_ISA = 0;
-export const PIIX_FN_IDE = 1;
-export const PIIX_FN_PM = 3;
-export const PCI_SLOT_VGA = 2;
+export { PCI_SLOT_HOST, PCI_SLOT_PIIX, PIIX_FN_ISA, PIIX_FN_IDE, PIIX_FN_PM, PCI_SLOT_VGA, PCI_SLOT_NIC } from './pci-chipset.js';
+import { PCI_SLOT_VGA } from './pci-chipset.js';
 
 /** What the firmware's boot order names, in SeaBIOS's device-path form. */
 export interface IdeBootDevice {
@@ -63,6 +59,7 @@ export interface PciPcOptions {
 }
 
 export class PciPc {
+  readonly chipset: PciChipset;
   readonly bus: PciBus;
   readonly host: I440fx;
   readonly isa: PiixIsa;
@@ -83,20 +80,14 @@ export class PciPc {
     const biosBacking = memory.mapRom(0x100000000 - bios.length, bios, 'bios');
     const lowLength = Math.min(bios.length, 0x20000);
 
-    this.bus = new PciBus(board.io, memory, control);
-    board.io.register(PCI_CONFIG_ADDRESS, 8, this.bus, 'pci');
-    this.host = new I440fx({ memory, biosLowBacking: biosBacking + bios.length - lowLength, biosLowLength: lowLength });
-    this.bus.add(PCI_SLOT_HOST, 0, this.host);
-    this.isa = new PiixIsa(board.irqRouter);
-    this.bus.add(PCI_SLOT_PIIX, PIIX_FN_ISA, this.isa);
-    this.bus.pirqSink = this.isa;
-
-    // The PM block moves from its fixed direct-boot address to wherever PMBA puts it, and
+    const chipset = buildPciChipset(board, control, { backing: biosBacking + bios.length - lowLength, length: lowLength });
+    this.chipset = chipset;
+    this.bus = chipset.bus;
+    this.host = chipset.host;
+    this.isa = chipset.isa;
+    this.pm = chipset.pm;
     // SeaBIOS's tables announce S5 as sleep type 0.
-    board.io.unregister(board.acpi.base, PM_BLOCK_SIZE);
     board.acpi.s5Type = 0;
-    this.pm = new PiixPm(board.io, board.acpi);
-    this.bus.add(PCI_SLOT_PIIX, PIIX_FN_PM, this.pm);
 
     // IDE at 01.1 in compatibility mode (IRQ 14/15); it maps its bus-master BAR itself.
     this.ide = new IdeController({ memory, irq14: board.irq(14), irq15: board.irq(15) });
@@ -133,7 +124,7 @@ export class PciPc {
       board.devices.push(dbg);
       this.fwCfg.onDiagnostic = options.firmwareDebug;
     }
-    board.devices.push(this.bus, this.host, this.isa, this.pm, this.ide, this.vga, this.fwCfg);
+    board.devices.push(this.ide, this.vga, this.fwCfg);
   }
 
   /** The whole screen, or null without a display adapter. */
