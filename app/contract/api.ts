@@ -3,11 +3,11 @@
  * only; the same calls travel over Electron IPC (preload) or a WebSocket (web host), and
  * app/ validates every parameter as untrusted (schemas.ts) before acting.
  */
-import type { RunState } from '../../emulator-core/machine/types.js';
+import type { NetStatus, RunState } from '../../emulator-core/machine/types.js';
 import type { ErrorInfo } from '../errors.js';
-import type { DiskEntry, DisplaySettings, SerialSettings, StorageSettings, SystemSettings, VmConfig } from '../library/config-schema.js';
+import type { DiskEntry, DisplaySettings, NetworkSettings, PortForwardSetting, SerialSettings, StorageSettings, SystemSettings, VmConfig } from '../library/config-schema.js';
 
-export type { ErrorInfo, RunState, VmConfig, SystemSettings, DisplaySettings, StorageSettings, SerialSettings, DiskEntry };
+export type { ErrorInfo, RunState, VmConfig, SystemSettings, DisplaySettings, StorageSettings, SerialSettings, DiskEntry, NetworkSettings, PortForwardSetting, NetStatus };
 export type DiskFormat = 'raw' | 'qcow2';
 export type Accel = 'auto' | 'kvm' | 'interpreter';
 export type BootDevice = 'cdrom' | 'disk';
@@ -21,6 +21,8 @@ export interface SessionInfo {
   accel?: { accel: 'kvm' | 'interpreter'; why: string };
   exitReason?: string;
   startedAt?: string;
+  /** While it runs here with a network adapter: the guest's address (null until its DHCP lease) and the forwards listening now. */
+  net?: NetStatus;
 }
 
 export interface DiskInfo extends DiskEntry {
@@ -146,6 +148,11 @@ export interface ApiMethods {
   updateVm: { params: Id & { settings: VmSettings }; result: VmInfo };
   cloneVm: { params: Id & { name: string; opId?: string }; result: VmInfo };
   deleteVm: { params: Id & { keepDisks: boolean }; result: { keptFolder: boolean } };
+  /**
+   * Replace the VM's port forwards: at once in a VM running here (a host port in use is a
+   * BAD_INPUT naming the rule, and the previous forwards stay), then in its config.
+   */
+  setForwards: { params: Id & { forwards: PortForwardSetting[] }; result: VmInfo };
 
   startVm: { params: Id; result: SessionInfo };
   pauseVm: { params: Id; result: SessionInfo };
@@ -189,7 +196,7 @@ export type Result<M extends MethodName> = ApiMethods[M]['result'];
 export type TerrariumApi = { [M in MethodName]: (params: Params<M>) => Promise<Result<M>> };
 
 export const METHOD_NAMES = [
-  'hostInfo', 'listVms', 'getVm', 'checkNewVm', 'checkSettings', 'createVm', 'updateVm', 'cloneVm', 'deleteVm',
+  'hostInfo', 'listVms', 'getVm', 'checkNewVm', 'checkSettings', 'createVm', 'updateVm', 'cloneVm', 'deleteVm', 'setForwards',
   'startVm', 'pauseVm', 'resumeVm', 'resetVm', 'acpiShutdown', 'powerOff', 'dismissError',
   'attachIso', 'ejectIso', 'createDisk', 'inspectIso', 'listMedia',
   'subscribeScreen', 'unsubscribeScreen', 'subscribeSerial', 'unsubscribeSerial',

@@ -9,7 +9,9 @@ import {
   diskFormatSchema,
   diskSizeSchema,
   displaySchema,
+  forwardsSchema,
   memorySchema,
+  networkSchema,
   osTypeSchema,
   serialSchema,
   storageSchema,
@@ -59,6 +61,7 @@ export const vmSettingsSchema = z.strictObject({
   display: displaySchema,
   storage: storageSchema,
   serial: serialSchema,
+  network: networkSchema,
   notes: z.string().max(10_000),
 });
 
@@ -76,6 +79,7 @@ export const paramSchemas: { [M in MethodName]: z.ZodType<Params<M>> } = {
   updateVm: z.strictObject({ id: idSchema, settings: vmSettingsSchema }),
   cloneVm: z.strictObject({ id: idSchema, name: vmNameSchema, opId: opIdSchema }),
   deleteVm: z.strictObject({ id: idSchema, keepDisks: z.boolean() }),
+  setForwards: z.strictObject({ id: idSchema, forwards: forwardsSchema }),
   startVm: id,
   pauseVm: id,
   resumeVm: id,

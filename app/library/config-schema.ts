@@ -4,10 +4,12 @@
  * refused (never rewritten) so an older Terrarium cannot destroy a newer one's settings.
  */
 import { z } from 'zod';
+import { MAC_PATTERN } from './mac.js';
 import { NAME_MAX, nameProblem } from './names.js';
 import { OS_TYPE_IDS } from './os-types.js';
 
-export const CONFIG_SCHEMA_VERSION = 1;
+/** 2: the network adapter (`network`), see migrate.ts. */
+export const CONFIG_SCHEMA_VERSION = 2;
 export const CONFIG_SUFFIX = '.terrarium.json';
 
 /** Static bounds; the host's own limit (its RAM) is checked where the host is known. */
@@ -88,6 +90,62 @@ export const serialSchema = z.strictObject({
   logToFile: z.boolean(),
 });
 
+export const netModeSchema = z.enum(['nat', 'none'], { error: 'The network mode is "nat" or "none".' });
+export const FORWARDS_MAX = 64;
+/** Ports below this need root to listen on (Linux's default ip_unprivileged_port_start). */
+export const FIRST_UNPRIVILEGED_PORT = 1024;
+export const ANY_ADDRESS = '0.0.0.0';
+
+export const macSchema = z
+  .string({ error: 'A MAC address is required.' })
+  .regex(MAC_PATTERN, 'A MAC address is six hex pairs separated by colons, like 52:54:00:12:34:56.')
+  .refine((mac) => !MAC_PATTERN.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 0, 'The first byte of the MAC must be even: an odd one is a multicast (group) address, which no network card may have.')
+  .refine((mac) => !/^(00:){5}00$/.test(mac), '00:00:00:00:00:00 is not a usable MAC address.')
+  .toLowerCase();
+
+function portSchema(what: string) {
+  const range = `${what} must be between 1 and 65535.`;
+  return z.number({ error: `${what} must be a number.` }).int(`${what} must be a whole number.`).min(1, range).max(65535, range);
+}
+
+export const portForwardSchema = z.strictObject({
+  protocol: z.enum(['tcp', 'udp'], { error: 'The protocol is "tcp" or "udp".' }),
+  /** 127.0.0.1: this computer only; 0.0.0.0: every interface, so the whole network. */
+  hostAddress: z.ipv4({ error: 'The host address must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 for every interface).' }),
+  hostPort: portSchema('The host port').refine(
+    (port) => port < 1 || port >= FIRST_UNPRIVILEGED_PORT,
+    `Host ports below ${FIRST_UNPRIVILEGED_PORT} are privileged: only root may listen on them, and Terrarium does not run as root. Use ${FIRST_UNPRIVILEGED_PORT}-65535 (2222 for SSH, 8080 for HTTP).`,
+  ),
+  guestPort: portSchema('The guest port'),
+});
+
+/** Two rules clash when they listen on the same protocol and port of one address (0.0.0.0 is every address). */
+function forwardsClash(a: PortForwardSetting, b: PortForwardSetting): boolean {
+  return a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostAddress === b.hostAddress || a.hostAddress === ANY_ADDRESS || b.hostAddress === ANY_ADDRESS);
+}
+
+export const forwardsSchema = z
+  .array(portForwardSchema)
+  .max(FORWARDS_MAX, `At most ${FORWARDS_MAX} port forwarding rules.`)
+  .superRefine((rules, ctx) => {
+    for (const [i, rule] of rules.entries()) {
+      const earlier = rules.findIndex((other, j) => j < i && forwardsClash(other, rule));
+      if (earlier >= 0) {
+        ctx.addIssue({ code: 'custom', path: [i, 'hostPort'], message: `Rule ${earlier + 1} already forwards ${rule.protocol.toUpperCase()} host port ${rule.hostPort}${rule.hostAddress === ANY_ADDRESS ? '' : ` on ${rule.hostAddress}`}.` });
+      }
+    }
+  });
+
+/** The VM's network adapter: an e1000 behind Terrarium's NAT, or none. */
+export const networkSchema = z.strictObject({
+  mode: netModeSchema,
+  /** Generated when the VM is created; kept across runs so the guest's DHCP lease and udev names stay. */
+  mac: macSchema,
+  /** The guest cannot open connections to the host itself (10.0.2.2, the host's loopback). */
+  blockHostAccess: z.boolean(),
+  forwards: forwardsSchema,
+});
+
 export const vmConfigSchema = z.strictObject({
   /** Checked against the migration plan's current version by the loader. */
   schemaVersion: z.number().int().min(1),
@@ -98,6 +156,7 @@ export const vmConfigSchema = z.strictObject({
   display: displaySchema,
   storage: storageSchema,
   serial: serialSchema,
+  network: networkSchema,
   notes: z.string().max(10_000),
 });
 
@@ -107,6 +166,8 @@ export type DisplaySettings = z.infer<typeof displaySchema>;
 export type StorageSettings = z.infer<typeof storageSchema>;
 export type SerialSettings = z.infer<typeof serialSchema>;
 export type DiskEntry = z.infer<typeof diskEntrySchema>;
+export type NetworkSettings = z.infer<typeof networkSchema>;
+export type PortForwardSetting = z.infer<typeof portForwardSchema>;
 
 export { NAME_MAX };
 

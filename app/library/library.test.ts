@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import { writeFileAtomic, type AtomicFs } from './atomic-write.js';
 import { saveConfigFile } from './config-file.js';
+import { CONFIG_SCHEMA_VERSION } from './config-schema.js';
 import { Library } from './library.js';
 import type { MigrationPlan } from './migrate.js';
 import { newVm, tempDir } from './test-helpers.js';
@@ -27,7 +28,7 @@ describe('Library', () => {
     expect(entry?.status).toBe('ok');
     if (entry?.status === 'ok') {
       expect(entry.config.name).toBe('Debian Test');
-      expect(entry.config.schemaVersion).toBe(1);
+      expect(entry.config.schemaVersion).toBe(CONFIG_SCHEMA_VERSION);
       expect(entry.config.storage.disks).toEqual([{ path: 'Debian Test.qcow2', format: 'qcow2', readOnly: false }]);
     }
   });
@@ -77,18 +78,19 @@ describe('Library', () => {
     writeFileSync(vm.file, text);
     const [entry] = await lib.list();
     expect(entry).toMatchObject({ status: 'error', error: { code: 'UNSUPPORTED' } });
-    if (entry?.status === 'error') expect(entry.error.message).toMatch(/newer Terrarium \(config version 7; this one reads up to 1\)/);
+    if (entry?.status === 'error') expect(entry.error.message).toContain(`newer Terrarium (config version 7; this one reads up to ${CONFIG_SCHEMA_VERSION})`);
     await expect(lib.update('Future', (c) => c)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
     expect(readFileSync(vm.file, 'utf8')).toBe(text);
   });
 
   it('upgrades an older config in memory and backs up the old file when it saves', async () => {
-    // A library whose current layout is version 2, where version 1 kept memory at the top level.
+    // A library one layout ahead of today's, where today's layout kept memory at the top level.
+    const old = CONFIG_SCHEMA_VERSION;
     const plan: MigrationPlan = {
-      current: 2,
+      current: old + 1,
       migrations: new Map([
         [
-          1,
+          old,
           (v1) => {
             const { memory, ...rest } = v1 as { memory: number; system: Record<string, unknown> };
             return { ...rest, system: { ...rest.system, memoryMiB: memory } };
@@ -104,14 +106,14 @@ describe('Library', () => {
     writeFileSync(current.file, JSON.stringify(v1));
     const lib = new Library(root, plan);
     const entry = await lib.getOk('Old');
-    expect(entry.upgradedFrom).toBe(1);
+    expect(entry.upgradedFrom).toBe(old);
     expect(entry.config.system.memoryMiB).toBe(384);
-    expect(JSON.parse(readFileSync(current.file, 'utf8')).schemaVersion).toBe(1); // reading writes nothing
+    expect(JSON.parse(readFileSync(current.file, 'utf8')).schemaVersion).toBe(old); // reading writes nothing
     await lib.update('Old', (c) => ({ ...c, notes: 'upgraded' }));
     const saved = JSON.parse(readFileSync(current.file, 'utf8'));
-    expect(saved.schemaVersion).toBe(2);
+    expect(saved.schemaVersion).toBe(old + 1);
     expect(saved.system.memoryMiB).toBe(384);
-    expect(JSON.parse(readFileSync(`${current.file}.v1.bak`, 'utf8')).memory).toBe(384);
+    expect(JSON.parse(readFileSync(`${current.file}.v${old}.bak`, 'utf8')).memory).toBe(384);
   });
 
   it('keeps the old config when an atomic write is interrupted before the rename', async () => {

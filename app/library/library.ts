@@ -9,7 +9,8 @@ import { AppError, toAppError, type ErrorInfo } from '../errors.js';
 import { createDiskImage, type DiskFormat } from '../media/disk-image.js';
 import { removeStaleTemps } from './atomic-write.js';
 import { loadConfigFile, saveConfigFile } from './config-file.js';
-import { CONFIG_SUFFIX, describeIssues, vmConfigSchema, type DiskEntry, type VmConfig } from './config-schema.js';
+import { CONFIG_SUFFIX, describeIssues, vmConfigSchema, type DiskEntry, type NetworkSettings, type VmConfig } from './config-schema.js';
+import { randomMac } from './mac.js';
 import { MIGRATIONS, type MigrationPlan } from './migrate.js';
 import { nameProblem, sameName } from './names.js';
 import { KeyedMutex } from './mutex.js';
@@ -22,8 +23,11 @@ export type OkEntry = Extract<LibraryEntry, { status: 'ok' }>;
 
 export type NewDisk = { kind: 'new'; sizeMiB: number; format: DiskFormat } | { kind: 'existing'; path: string; format: DiskFormat } | { kind: 'none' };
 
-/** A complete config minus what the library decides (version, creation time, storage). */
-export type NewVm = Omit<VmConfig, 'schemaVersion' | 'createdAt' | 'storage'> & { disk: NewDisk; cdrom: string | null };
+/**
+ * A complete config minus what the library decides (version, creation time, storage); the
+ * network adapter defaults to NAT with a MAC no other VM in the library has.
+ */
+export type NewVm = Omit<VmConfig, 'schemaVersion' | 'createdAt' | 'storage' | 'network'> & { disk: NewDisk; cdrom: string | null; network?: NetworkSettings };
 
 export type StepProgress = (message: string, fraction: number) => void;
 
@@ -111,8 +115,14 @@ export class Library {
         } else if (input.disk.kind === 'existing') {
           disks.push({ path: path.resolve(input.disk.path), format: input.disk.format, readOnly: false });
         }
-        const { disk: _disk, cdrom, ...rest } = input;
-        const config: VmConfig = { ...rest, schemaVersion: this.plan.current, createdAt: new Date().toISOString(), storage: { disks, cdrom } };
+        const { disk: _disk, cdrom, network, ...rest } = input;
+        const config: VmConfig = {
+          ...rest,
+          schemaVersion: this.plan.current,
+          createdAt: new Date().toISOString(),
+          storage: { disks, cdrom },
+          network: network ?? { mode: 'nat', mac: await this.freshMac(), blockHostAccess: false, forwards: [] },
+        };
         validate(config);
         progress('Writing the configuration', 0.95);
         const file = path.join(dir, input.name + CONFIG_SUFFIX);
@@ -179,7 +189,9 @@ export class Library {
         await fsp.copyFile(this.diskPath(source, disk), path.join(dir, fileName), fsp.constants.COPYFILE_EXCL | fsp.constants.COPYFILE_FICLONE);
         disks.push({ ...disk, path: fileName });
       }
-      const config: VmConfig = { ...structuredClone(source.config), name, createdAt: new Date().toISOString(), storage: { ...source.config.storage, disks } };
+      // A clone is another machine: its own MAC, so both can share a network later.
+      const network = { ...structuredClone(source.config.network), mac: await this.freshMac() };
+      const config: VmConfig = { ...structuredClone(source.config), name, createdAt: new Date().toISOString(), storage: { ...source.config.storage, disks }, network };
       validate(config);
       const file = path.join(dir, name + CONFIG_SUFFIX);
       await saveConfigFile(file, config);
@@ -245,6 +257,15 @@ export class Library {
 
   logsDir(entry: { dir: string }): string {
     return path.join(entry.dir, LOGS);
+  }
+
+  /** A random MAC that no VM of the library uses (a clash is unlikely, 1 in 16 million, but free to rule out). */
+  async freshMac(): Promise<string> {
+    const taken = new Set((await this.list()).flatMap((e) => (e.status === 'ok' ? [e.config.network.mac] : [])));
+    for (;;) {
+      const mac = randomMac();
+      if (!taken.has(mac)) return mac;
+    }
   }
 
   private async assertNameFree(name: string): Promise<void> {

@@ -3,8 +3,10 @@
  * the chain runs in memory on load, and the upgraded config reaches the disk only when the
  * VM is next saved (after a backup of the old file), so a downgrade can still read it.
  */
+import { createHash } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { CONFIG_SCHEMA_VERSION } from './config-schema.js';
+import { macFromBytes } from './mac.js';
 
 export type JsonObject = Record<string, unknown>;
 export type Migration = (config: JsonObject) => JsonObject;
@@ -16,10 +18,20 @@ export interface MigrationPlan {
 }
 
 /**
- * Version 1 is the first released layout, so there is nothing to upgrade yet; the next
- * layout change adds `[1, (v1) => v2]` here and bumps CONFIG_SCHEMA_VERSION.
+ * 1 → 2 adds the network adapter. Version 1 VMs had no network only because Terrarium had
+ * no NIC, so they get what a new VM gets (NAT, like VirtualBox and QEMU by default): with
+ * no forwards nothing reaches in, and the guest's installed drivers find an e1000. Their
+ * MAC is derived from the VM's creation time and name rather than drawn at random, because
+ * the upgraded config is rebuilt on every load until the VM is saved, and the MAC must not
+ * change between loads (a guest keys its DHCP lease and interface name on it).
  */
-export const MIGRATIONS: MigrationPlan = { migrations: new Map(), current: CONFIG_SCHEMA_VERSION };
+export function v1ToV2(v1: JsonObject): JsonObject {
+  const seed = `${String(v1.createdAt)}\0${String(v1.name)}`;
+  const mac = macFromBytes(createHash('sha256').update(seed).digest());
+  return { ...v1, network: { mode: 'nat', mac, blockHostAccess: false, forwards: [] } };
+}
+
+export const MIGRATIONS: MigrationPlan = { migrations: new Map([[1, v1ToV2]]), current: CONFIG_SCHEMA_VERSION };
 
 export interface Migrated {
   config: JsonObject;

@@ -9,10 +9,12 @@ import type { z } from 'zod';
 import type { CreateVmParams, FieldErrors, VmSettings } from '../contract/api.js';
 import { createVmSchema, vmSettingsSchema } from '../contract/schemas.js';
 import { AppError, toAppError } from '../errors.js';
+import type { PortForwardSetting } from '../library/config-schema.js';
 import type { Library, OkEntry } from '../library/library.js';
 import { sameName } from '../library/names.js';
 import { inspectIso } from '../media/iso.js';
 import type { PathPolicy } from './path-policy.js';
+import { listenProblem } from './port-probe.js';
 
 export interface CheckContext {
   library: Library;
@@ -110,6 +112,26 @@ export async function checkSettings(entry: OkEntry, settings: unknown, ctx: Chec
     }
   }
   if (s.system.kernel === null && s.system.initrd !== null) fields['system.initrd'] = 'An initrd needs a kernel: choose the kernel too, or clear the initrd.';
+  if (s.network.mac !== old.network.mac) {
+    const other = (await ctx.library.list()).find((e) => e.id !== entry.id && e.status === 'ok' && e.config.network.mac === s.network.mac);
+    if (other !== undefined) fields['network.mac'] = `The VM "${other.id}" already has this MAC address.`;
+  }
+  return { ...fields, ...(await forwardProblems(s.network.forwards, old.network.forwards, 'network.forwards.')) };
+}
+
+/**
+ * New rules whose host port this host cannot listen on right now. A rule on a protocol and
+ * port the config already forwards is skipped: while the VM runs, its machine holds it.
+ */
+export async function forwardProblems(rules: PortForwardSetting[], old: PortForwardSetting[], fieldPrefix: string): Promise<FieldErrors> {
+  const fields: FieldErrors = {};
+  await Promise.all(
+    rules.map(async (rule, i) => {
+      if (old.some((o) => o.protocol === rule.protocol && o.hostPort === rule.hostPort)) return;
+      const problem = await listenProblem(rule);
+      if (problem !== null) fields[`${fieldPrefix}${i}.hostPort`] = problem;
+    }),
+  );
   return fields;
 }
 

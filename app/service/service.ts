@@ -11,14 +11,15 @@ import { Connection, type EventSink } from '../contract/connection.js';
 import { paramSchemas } from '../contract/schemas.js';
 import { AppError, toAppError } from '../errors.js';
 import type { DataPaths } from '../host/paths.js';
-import { describeIssues, type VmConfig } from '../library/config-schema.js';
+import { describeIssues, type PortForwardSetting, type VmConfig } from '../library/config-schema.js';
 import { LAST_FRAME, Library, type LibraryEntry, type NewVm, type OkEntry } from '../library/library.js';
 import { presetFor } from '../library/os-types.js';
 import { inspectIso } from '../media/iso.js';
 import { liveLock } from '../session/lock.js';
 import { SessionManager, type SessionStatus } from '../session/manager.js';
+import { toPortForward } from '../session/machine-config.js';
 import { encodePng } from '../session/screen-mirror.js';
-import { checkNewVm, checkSettings, throwIfAny, type CheckContext } from './checks.js';
+import { checkNewVm, checkSettings, forwardProblems, throwIfAny, type CheckContext } from './checks.js';
 import { hostInfo, maxVmMemoryMiB } from './host-info.js';
 import { detectDiskFormat, diskVirtualSize, listMedia } from './media.js';
 import type { PathPolicy } from './path-policy.js';
@@ -167,6 +168,40 @@ export class TerrariumService {
     return true;
   }
 
+  /**
+   * Save a change that carries these port forwards. A VM running here with NAT takes them
+   * first: if it refuses (a host port in use), nothing is saved and the error names the
+   * rule's field (after `fieldPrefix`); if the save then fails, it gets its old ones back.
+   * A VM stopped, or started without NAT, takes them at its next start.
+   */
+  private async withLiveForwards(entry: OkEntry, forwards: PortForwardSetting[], fieldPrefix: string, save: () => Promise<OkEntry>): Promise<OkEntry> {
+    if (JSON.stringify(forwards) === JSON.stringify(entry.config.network.forwards)) return save();
+    const session = this.sessions.session(entry.id);
+    if (session === undefined || session.over) {
+      const status = await this.sessions.status(entry.id, entry.dir);
+      if (status.elsewhere !== undefined) {
+        throw new AppError('CONFLICT', `"${entry.id}" runs in ${status.elsewhere.owner} (process ${status.elsewhere.pid}): its port forwards cannot change from here while it runs.`, {
+          hint: 'Stop it first; the new forwards apply when it next starts.',
+          field: `${fieldPrefix}forwards`,
+        });
+      }
+      return save();
+    }
+    if (!session.hasNat) return save();
+    try {
+      await session.setForwards(forwards.map(toPortForward));
+    } catch (error) {
+      const e = toAppError(error);
+      throw new AppError(e.code, e.message, { hint: e.hint, field: `${fieldPrefix}${e.field ?? 'forwards'}`, cause: error });
+    }
+    try {
+      return await save();
+    } catch (error) {
+      await session.setForwards(entry.config.network.forwards.map(toPortForward)).catch(() => undefined);
+      throw error;
+    }
+  }
+
   private async changed(entry: LibraryEntry): Promise<VmInfo> {
     this.broadcast({ type: 'library' });
     return this.vmInfo(entry);
@@ -217,9 +252,15 @@ export class TerrariumService {
       const disks = await Promise.all(
         s.storage.disks.map(async (d) => (entry.config.storage.disks.some((o) => o.path === d.path) ? d : { ...d, path: await conn.paths.check(d.path, 'storage.disks'), format: await detectDiskFormat(d.path) })),
       );
-      const updated = await this.library.update(id, (c) => ({ ...c, ...s, storage: { ...s.storage, disks, cdrom } }));
+      const updated = await this.withLiveForwards(entry, s.network.forwards, 'network.', () => this.library.update(id, (c) => ({ ...c, ...s, storage: { ...s.storage, disks, cdrom } })));
       if (cdrom !== entry.config.storage.cdrom) this.sessions.session(id)?.changeCdrom(cdrom);
       return this.changed(updated);
+    },
+
+    setForwards: async ({ id, forwards }) => {
+      const entry = await this.library.getOk(id);
+      throwIfAny(await forwardProblems(forwards, entry.config.network.forwards, 'forwards.'));
+      return this.changed(await this.withLiveForwards(entry, forwards, '', () => this.library.update(id, (c) => ({ ...c, network: { ...c.network, forwards } }))));
     },
 
     cloneVm: async ({ id, name, opId }, conn) => {
@@ -361,9 +402,12 @@ export class TerrariumService {
   };
 }
 
-/** While a VM runs, only the CD medium, the notes and the display scale may change. */
+/**
+ * While a VM runs, only the CD medium, the notes, the display scale and the network may
+ * change (forwards apply at once, the adapter's mode, MAC and host access at the next start).
+ */
 function onlyLiveChanges(old: VmConfig, next: VmSettings): boolean {
-  const strip = (c: VmSettings) => JSON.stringify({ ...c, notes: '', display: { ...c.display, scale: 'fit' }, storage: { ...c.storage, cdrom: null } });
+  const strip = (c: VmSettings) => JSON.stringify({ ...c, notes: '', display: { ...c.display, scale: 'fit' }, storage: { ...c.storage, cdrom: null }, network: null });
   return strip(old) === strip(next);
 }
 

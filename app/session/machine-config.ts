@@ -2,7 +2,8 @@
  * From what the user configured (a VM config in the library) to what the emulator core
  * runs (MachineConfig): absolute paths, the firmware found on this host, the boot device.
  */
-import type { MachineConfig } from '../../emulator-core/machine/types.js';
+import type { MachineConfig, NetConfig, PortForward } from '../../emulator-core/machine/types.js';
+import type { NetworkSettings, PortForwardSetting } from '../library/config-schema.js';
 import { AppError } from '../errors.js';
 import type { Firmware } from '../host/firmware.js';
 import type { OkEntry } from '../library/library.js';
@@ -10,12 +11,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 export function toMachineConfig(entry: OkEntry, firmware: Firmware): MachineConfig {
-  const { system, storage, display } = entry.config;
+  const { system, storage, display, network } = entry.config;
   const config: MachineConfig = {
     memoryMiB: system.memoryMiB,
     accel: system.accel,
     clock: 'realtime',
     disks: storage.disks.map((d) => ({ path: path.resolve(entry.dir, d.path), format: d.format, readOnly: d.readOnly })),
+    net: toNetConfig(network),
   };
   if (storage.cdrom !== null) config.cdrom = storage.cdrom;
   if (system.kernel !== null) {
@@ -42,6 +44,16 @@ export function toMachineConfig(entry: OkEntry, firmware: Firmware): MachineConf
   }
   if (display.enabled && firmware.vgaBios !== null) config.vgaBios = firmware.vgaBios;
   return config;
+}
+
+export function toNetConfig(network: NetworkSettings): NetConfig {
+  if (network.mode === 'none') return { mode: 'none' };
+  return { mode: 'nat', mac: network.mac, blockHostAccess: network.blockHostAccess, forwards: network.forwards.map(toPortForward) };
+}
+
+/** The guest address is left to the NAT: the address its DHCP server leased. */
+export function toPortForward(rule: PortForwardSetting): PortForward {
+  return { protocol: rule.protocol, hostAddress: rule.hostAddress, hostPort: rule.hostPort, guestPort: rule.guestPort };
 }
 
 /** A medium that went away (moved, deleted, an unplugged drive) stops the start with the fix. */

@@ -4,7 +4,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { MachineConfig, RunState } from '../../emulator-core/machine/types.js';
+import type { MachineConfig, NetStatus, PortForward, RunState } from '../../emulator-core/machine/types.js';
 import { AppError, toAppError, type ErrorInfo } from '../errors.js';
 import { findFirmware, type Firmware } from '../host/firmware.js';
 import { writeFileAtomic } from '../library/atomic-write.js';
@@ -25,6 +25,8 @@ export interface SessionStatus {
   /** Why the last run ended, when it ended by itself. */
   exitReason?: string;
   startedAt?: string;
+  /** While it runs here with NAT and the machine has reported: the guest's address and active forwards. */
+  net?: NetStatus;
 }
 
 export interface ManagerListener {
@@ -118,6 +120,10 @@ export class SessionManager {
           if (ref.session !== undefined && !ref.session.over) listener.status(entry.id, this.statusOf(ref.session));
         },
         log: (line: string) => log.line(line),
+        network: (net: NetStatus) => {
+          log.line(`network: guest ${net.guestAddress ?? 'without an address yet'}; forwards ${net.forwards.map(describeForward).join(', ') || 'none'}`);
+          if (ref.session !== undefined && !ref.session.over) listener.status(entry.id, this.statusOf(ref.session));
+        },
         screen: (rect: Rect) => listener.screen(entry.id, rect),
         serial: (bytes: Uint8Array) => listener.serial(entry.id, bytes),
       },
@@ -175,6 +181,7 @@ export class SessionManager {
     if (session.error !== null) status.error = session.error;
     if (session.accel !== null) status.accel = session.accel;
     if (session.exit !== null) status.exitReason = session.exit.reason;
+    if (session.net !== null && !session.over) status.net = session.net;
     return status;
   }
 
@@ -191,5 +198,14 @@ function describeConfig(c: MachineConfig): string {
   if (c.boot !== undefined) parts.push(`boot ${c.boot}`);
   if (c.cdrom !== undefined) parts.push(`cdrom ${c.cdrom}`);
   for (const d of c.disks ?? []) parts.push(`disk ${d.path} (${d.format ?? 'auto'})`);
+  if (c.net?.mode === 'nat') {
+    const forwards = c.net.forwards ?? [];
+    parts.push(`net nat ${c.net.mac ?? ''}${c.net.blockHostAccess === true ? ' (no host access)' : ''}${forwards.length > 0 ? `, forwards ${forwards.map(describeForward).join(' ')}` : ''}`);
+  } else parts.push('net none');
   return parts.join(', ');
+}
+
+/** "tcp 127.0.0.1:2222->22", as in the VM log. */
+export function describeForward(f: PortForward): string {
+  return `${f.protocol} ${f.hostAddress ?? '127.0.0.1'}:${f.hostPort}->${f.guestPort}`;
 }

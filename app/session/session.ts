@@ -5,7 +5,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { MachineConfig, MachineExit, RunState, ScreenUpdate } from '../../emulator-core/machine/types.js';
+import type { MachineConfig, MachineExit, NetStatus, PortForward, RunState, ScreenUpdate } from '../../emulator-core/machine/types.js';
 import { AppError, type ErrorInfo } from '../errors.js';
 import { ByteRing } from './byte-ring.js';
 import type { FromWorker, ToWorker } from './messages.js';
@@ -16,6 +16,8 @@ export interface SessionListener {
   screen(rect: Rect): void;
   serial(bytes: Uint8Array): void;
   log?(line: string): void;
+  /** The guest's address or the active forwards changed. */
+  network?(status: NetStatus): void;
 }
 
 export interface SessionOptions {
@@ -25,6 +27,14 @@ export interface SessionOptions {
   serialLog?: string;
   /** How long a powered-off machine may take to stop before its worker is terminated. */
   powerOffGraceMs?: number;
+  /** How long the machine may take to apply new port forwards before the change is reported failed. */
+  forwardsTimeoutMs?: number;
+}
+
+interface PendingForwards {
+  resolve(): void;
+  reject(error: AppError): void;
+  timer: NodeJS.Timeout;
 }
 
 const SERIAL_HISTORY = 64 * 1024;
@@ -36,6 +46,10 @@ export class Session {
   error: ErrorInfo | null = null;
   exit: MachineExit | null = null;
   accel: { accel: 'kvm' | 'interpreter'; why: string } | null = null;
+  /** The NAT adapter's latest status (null before the machine reports one, or without NAT). */
+  net: NetStatus | null = null;
+  /** The machine was built with a NAT adapter, so its forwards can change while it runs. */
+  readonly hasNat: boolean;
   readonly startedAt = new Date();
   /** Resolves when the session is over (stopped or error); never rejects. */
   readonly done: Promise<void>;
@@ -44,6 +58,7 @@ export class Session {
   private readonly serialLog: WriteStream | null;
   private nextRequest = 1;
   private readonly screenshots = new Map<number, (u: ScreenUpdate | null) => void>();
+  private readonly forwardChanges = new Map<number, PendingForwards>();
   private killTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -52,6 +67,7 @@ export class Session {
     private readonly options: SessionOptions,
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
+    this.hasNat = config.net?.mode === 'nat';
     this.serialLog = options.serialLog === undefined ? null : createWriteStream(options.serialLog, { flags: 'a' });
     this.serialLog?.on('error', () => undefined); // a full log disk must not stop the VM
     this.worker = new Worker(options.workerUrl, { name: `vm:${vmId}` });
@@ -121,6 +137,24 @@ export class Session {
     if (!this.over) this.post({ type: 'cdrom', path });
   }
 
+  /**
+   * Replace the running machine's port forwards. Rejects with the machine's reason (a
+   * BAD_INPUT whose field is `forwards.<i>.hostPort` when the rule is known), in which case
+   * the previous forwards are still active.
+   */
+  setForwards(forwards: PortForward[]): Promise<void> {
+    if (this.over) return Promise.reject(new AppError('CONFLICT', `"${this.vmId}" is not running.`));
+    if (!this.hasNat) return Promise.reject(new AppError('CONFLICT', `"${this.vmId}" was started without a NAT adapter.`, { hint: 'The forwards apply when it next starts with NAT.' }));
+    const requestId = this.nextRequest++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.forwardChanges.delete(requestId)) reject(new AppError('HOST', `"${this.vmId}" did not apply the new port forwards in time.`, { hint: 'Try again; if it keeps failing, see the VM log.' }));
+      }, this.options.forwardsTimeoutMs ?? 15_000);
+      this.forwardChanges.set(requestId, { resolve, reject, timer });
+      this.post({ type: 'setForwards', requestId, forwards });
+    });
+  }
+
   /** The whole screen: from the mirror when it has one, else asked of the machine. */
   async screenshot(): Promise<ScreenUpdate | null> {
     if (!this.screen.empty) return this.screen.full();
@@ -173,6 +207,23 @@ export class Session {
         resolve?.(message.update);
         break;
       }
+      case 'net':
+        this.net = message.status;
+        this.options.listener.network?.(message.status);
+        break;
+      case 'forwardsSet': {
+        const pending = this.forwardChanges.get(message.requestId);
+        if (pending === undefined) break; // timed out already
+        this.forwardChanges.delete(message.requestId);
+        clearTimeout(pending.timer);
+        if (message.error === null) pending.resolve();
+        else {
+          const { code, message: text, hint, field } = message.error;
+          const ruleField = message.rule === undefined ? undefined : `forwards.${message.rule}.hostPort`;
+          pending.reject(new AppError(code, text, { hint, field: ruleField ?? field ?? 'forwards' }));
+        }
+        break;
+      }
     }
   }
 
@@ -183,6 +234,11 @@ export class Session {
     if (this.killTimer !== null) clearTimeout(this.killTimer);
     for (const resolve of this.screenshots.values()) resolve(null);
     this.screenshots.clear();
+    for (const pending of this.forwardChanges.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new AppError('CONFLICT', `"${this.vmId}" stopped before its new port forwards were applied.`, { hint: 'They apply when it next starts, once saved.' }));
+    }
+    this.forwardChanges.clear();
     this.serialLog?.end();
     void this.worker.terminate();
     this.setState(state);

@@ -3,8 +3,9 @@
  * applies the parent's commands. The machine factory is a parameter so the same relay runs
  * the real Machine (worker.ts) and test doubles.
  */
-import type { MachineConfig, MachineListener, ScreenUpdate } from '../../emulator-core/machine/types.js';
-import { toErrorInfo } from '../errors.js';
+import type { MachineConfig, MachineListener, PortForward, ScreenUpdate } from '../../emulator-core/machine/types.js';
+import { EmulatorError } from '../../emulator-core/errors.js';
+import { AppError, toErrorInfo } from '../errors.js';
 import type { FromWorker, MachineLike, ToWorker } from './messages.js';
 
 export type MachineFactory = (config: MachineConfig, listener: MachineListener) => Promise<MachineLike>;
@@ -17,6 +18,9 @@ export interface ParentPort {
 
 export function runSessionWorker(port: ParentPort, create: MachineFactory): void {
   let machine: MachineLike | null = null;
+  // Settles once create() has: a forwards change sent while the VM starts waits for it.
+  let machineReady!: (m: MachineLike | null) => void;
+  const ready = new Promise<MachineLike | null>((resolve) => (machineReady = resolve));
   const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
   const listener: MachineListener = {
@@ -31,22 +35,44 @@ export function runSessionWorker(port: ParentPort, create: MachineFactory): void
       post({ type: 'screen', update: copy }, [copy.rgba.buffer as ArrayBuffer]);
     },
     log: (line) => post({ type: 'log', line }),
+    networkChanged: (status) => post({ type: 'net', status }),
   };
 
   const start = async (config: MachineConfig) => {
     try {
       machine = await create(config, listener);
+      machineReady(machine);
       post({ type: 'state', state: 'running' });
       const exit = await machine.run();
       post({ type: 'exit', exit });
     } catch (error) {
+      machineReady(null);
       post({ type: 'failed', error: toErrorInfo(error) });
+    }
+  };
+
+  const setForwards = async (requestId: number, forwards: PortForward[]) => {
+    try {
+      const m = await ready;
+      if (m === null) throw new AppError('CONFLICT', 'The VM is not running.');
+      if (m.setForwards === undefined) {
+        throw new AppError('UNSUPPORTED', 'This build cannot change the port forwards of a running VM.', { hint: 'Stop the VM and save again: the forwards apply when it starts.' });
+      }
+      await m.setForwards(forwards);
+      post({ type: 'forwardsSet', requestId, error: null });
+    } catch (error) {
+      const rule = faultyRule(error, forwards);
+      post({ type: 'forwardsSet', requestId, error: toErrorInfo(error), ...(rule === undefined ? {} : { rule }) });
     }
   };
 
   port.on('message', (message) => {
     if (message.type === 'start') {
       void start(message.config);
+      return;
+    }
+    if (message.type === 'setForwards') {
+      void setForwards(message.requestId, message.forwards);
       return;
     }
     if (message.type === 'screenshot') {
@@ -88,6 +114,19 @@ export function runSessionWorker(port: ParentPort, create: MachineFactory): void
         break;
     }
   });
+}
+
+/**
+ * Which rule a machine's error is about, from its context: `rule` (an index) or the
+ * `hostPort` (and `protocol`) it could not listen on.
+ */
+function faultyRule(error: unknown, forwards: PortForward[]): number | undefined {
+  if (!(error instanceof EmulatorError)) return undefined;
+  const { rule, hostPort, protocol } = error.context;
+  if (typeof rule === 'number' && Number.isInteger(rule) && rule >= 0 && rule < forwards.length) return rule;
+  if (typeof hostPort !== 'number') return undefined;
+  const index = forwards.findIndex((f) => f.hostPort === hostPort && (typeof protocol !== 'string' || f.protocol === protocol));
+  return index < 0 ? undefined : index;
 }
 
 /** The machine may reuse its buffers; the copy is ours to transfer. */
