@@ -63,6 +63,26 @@ describe('terrarium run: bad input exits 2 with one line', () => {
   });
 });
 
+describe('terrarium run: bad network options exit 2 with one line naming the problem', () => {
+  const cases: [string[], RegExp][] = [
+    [['--net', 'bridge'], /--net bridge: choose nat or none/],
+    [['--forward', 'tcp:2222'], /--forward tcp:2222: write tcp\|udp:\[HOSTADDR:\]HOSTPORT:GUESTPORT/],
+    [['--forward', 'sctp:2222:22'], /protocol "sctp" is neither tcp nor udp/],
+    [['--forward', 'tcp:2222:70000'], /guest port must be from 1 to 65535/],
+    [['--forward', 'tcp:80:80'], /host port 80 is privileged/],
+    [['--forward', 'tcp:localhost:2222:22'], /host address must be an IPv4 address/],
+    [['--forward', 'tcp:2222:22', '--forward', 'tcp:0.0.0.0:2222:80'], /host port 2222 is already forwarded by tcp 127.0.0.1:2222 -> 22/],
+    [['--net', 'none', '--forward', 'tcp:2222:22'], /--forward needs --net nat/],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(' '), () => {
+      const r = run(['--kernel', 'x', ...args]);
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr, message);
+    });
+  }
+});
+
 describe.skipIf(!nasmAvailable())('terrarium run: guest outcomes', () => {
   if (!nasmAvailable()) console.warn('*** SKIPPING guest outcome tests: nasm is not installed ***');
 

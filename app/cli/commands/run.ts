@@ -8,10 +8,11 @@
 import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs';
 import { PNG } from 'pngjs';
 import { KEY_SCANCODES } from '../../../emulator-core/devices/i8042.js';
-import { EmulatorError } from '../../../emulator-core/errors.js';
+import { BadInputError, EmulatorError } from '../../../emulator-core/errors.js';
+import { checkForwards, describeForward, exposesToNetwork, parseForwardSpec } from '../../../emulator-core/net/forward-rules.js';
 import { Machine } from '../../../emulator-core/machine/machine.js';
 import type { EmulatorOptions } from '../../../emulator-core/machine/options.js';
-import type { Accel, BootDevice, MachineConfig, MachineExit, ScreenUpdate } from '../../../emulator-core/machine/types.js';
+import type { Accel, BootDevice, MachineConfig, MachineExit, NetConfig, ScreenUpdate } from '../../../emulator-core/machine/types.js';
 import { emulatorOptionsFromEnv } from '../../options/env-options.js';
 import type { CliCommand, CliContext, OptionValues } from '../command.js';
 
@@ -179,11 +180,20 @@ function attachStdin(machine: Machine, onQuit: () => void): () => void {
   };
 }
 
+/** --net and --forward: NAT by default, as QEMU, VirtualBox and UTM give new VMs. */
+function parseNet(mode: string | undefined, forwards: string[]): NetConfig {
+  if (mode !== undefined && mode !== 'nat' && mode !== 'none') throw new UsageError(`--net ${mode}: choose nat or none`);
+  if (mode === 'none' && forwards.length > 0) throw new UsageError('--forward needs --net nat');
+  const rules = forwards.map(parseForwardSpec);
+  checkForwards(rules);
+  return { mode: mode ?? 'nat', forwards: rules };
+}
+
 export const command: CliCommand = {
   name: 'run',
   summary: 'Boot a machine directly from a kernel, firmware, CD or disk image (headless, COM1 on the terminal)',
   usage:
-    'run (--kernel FILE [--initrd FILE] [--append STRING] | [--cdrom ISO] [--disk FILE]... [--boot cdrom|disk] [--bios FILE] [--vga-bios FILE]) [--memory MiB] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--keys KEY@SECONDS,...] [--exit-after SECONDS] [--screenshot FILE.png] [--timeout SECONDS]',
+    'run (--kernel FILE [--initrd FILE] [--append STRING] | [--cdrom ISO] [--disk FILE]... [--boot cdrom|disk] [--bios FILE] [--vga-bios FILE]) [--memory MiB] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--keys KEY@SECONDS,...] [--exit-after SECONDS] [--screenshot FILE.png] [--net nat|none] [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--timeout SECONDS]',
   options: {
     kernel: { type: 'string' },
     initrd: { type: 'string' },
@@ -201,6 +211,8 @@ export const command: CliCommand = {
     keys: { type: 'string' },
     'exit-after': { type: 'string' },
     screenshot: { type: 'string' },
+    net: { type: 'string' },
+    forward: { type: 'string', multiple: true },
   },
   help: {
     kernel: 'Linux bzImage to boot directly',
@@ -219,6 +231,8 @@ export const command: CliCommand = {
     keys: 'press keys at guest-run seconds, e.g. "Enter@30,ArrowDown@40" (KeyboardEvent.code names)',
     'exit-after': 'stop after this many seconds of guest time, exit code 0',
     screenshot: 'write the screen at exit to this PNG file',
+    net: 'nat (default: an e1000 NIC behind NAT, guest 10.0.2.15, host reachable as 10.0.2.2) or none',
+    forward: 'forward a host port into the guest, e.g. tcp:2222:22 (host 127.0.0.1 unless HOSTADDR is given); repeatable',
   },
   async run({ values, positionals }, ctx) {
     let config: MachineConfig;
@@ -264,14 +278,18 @@ export const command: CliCommand = {
         firmwareSerialConsole: true,
         clock,
         onTripleFault: 'crash',
+        net: parseNet(str(values, 'net'), strings(values, 'forward')),
       };
+      for (const rule of config.net?.forwards ?? []) {
+        if (exposesToNetwork(rule)) ctx.stderr(`terrarium run: warning: ${describeForward(rule)} listens on every host address; other machines on your network can reach the guest\n`);
+      }
       const keyText = str(values, 'keys');
       if (keyText !== undefined) keys = parseKeys(keyText);
       exitAfter = parseSeconds('exit-after', str(values, 'exit-after'));
       timeout = parseTimeout(str(values, 'timeout'));
       serialSpec = str(values, 'serial') ?? 'stdio';
     } catch (e) {
-      if (e instanceof UsageError) return fail(ctx, e.message, 2);
+      if (e instanceof UsageError || e instanceof BadInputError) return fail(ctx, e.message, 2);
       throw e;
     }
 
