@@ -4,7 +4,7 @@
  * refused (never rewritten) so an older Terrarium cannot destroy a newer one's settings.
  */
 import { z } from 'zod';
-import { MAC_PATTERN } from './mac.js';
+import { checkForward, checkForwards, checkMac, FIRST_UNPRIVILEGED_PORT, isIpv4 } from '../../emulator-core/net/forward-rules.js';
 import { NAME_MAX, nameProblem } from './names.js';
 import { OS_TYPE_IDS } from './os-types.js';
 
@@ -92,15 +92,24 @@ export const serialSchema = z.strictObject({
 
 export const netModeSchema = z.enum(['nat', 'none'], { error: 'The network mode is "nat" or "none".' });
 export const FORWARDS_MAX = 64;
-/** Ports below this need root to listen on (Linux's default ip_unprivileged_port_start). */
-export const FIRST_UNPRIVILEGED_PORT = 1024;
-export const ANY_ADDRESS = '0.0.0.0';
+export { FIRST_UNPRIVILEGED_PORT };
+
+/** The message of what `check` throws, or null when it passes (the shared checkers throw). */
+function problemOf(check: () => void): string | null {
+  try {
+    check();
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
 
 export const macSchema = z
   .string({ error: 'A MAC address is required.' })
-  .regex(MAC_PATTERN, 'A MAC address is six hex pairs separated by colons, like 52:54:00:12:34:56.')
-  .refine((mac) => !MAC_PATTERN.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 0, 'The first byte of the MAC must be even: an odd one is a multicast (group) address, which no network card may have.')
-  .refine((mac) => !/^(00:){5}00$/.test(mac), '00:00:00:00:00:00 is not a usable MAC address.')
+  .superRefine((mac, ctx) => {
+    const problem = problemOf(() => checkMac(mac)) ?? (/^(00:){5}00$/.test(mac) ? '00:00:00:00:00:00 is not a usable MAC address.' : null);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .toLowerCase();
 
 function portSchema(what: string) {
@@ -111,7 +120,7 @@ function portSchema(what: string) {
 export const portForwardSchema = z.strictObject({
   protocol: z.enum(['tcp', 'udp'], { error: 'The protocol is "tcp" or "udp".' }),
   /** 127.0.0.1: this computer only; 0.0.0.0: every interface, so the whole network. */
-  hostAddress: z.ipv4({ error: 'The host address must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 for every interface).' }),
+  hostAddress: z.string({ error: 'A host address is required.' }).refine(isIpv4, 'The host address must be an IPv4 address such as 127.0.0.1 (or 0.0.0.0 for every interface).'),
   hostPort: portSchema('The host port').refine(
     (port) => port < 1 || port >= FIRST_UNPRIVILEGED_PORT,
     `Host ports below ${FIRST_UNPRIVILEGED_PORT} are privileged: only root may listen on them, and Terrarium does not run as root. Use ${FIRST_UNPRIVILEGED_PORT}-65535 (2222 for SSH, 8080 for HTTP).`,
@@ -119,20 +128,17 @@ export const portForwardSchema = z.strictObject({
   guestPort: portSchema('The guest port'),
 });
 
-/** Two rules clash when they listen on the same protocol and port of one address (0.0.0.0 is every address). */
-function forwardsClash(a: PortForwardSetting, b: PortForwardSetting): boolean {
-  return a.protocol === b.protocol && a.hostPort === b.hostPort && (a.hostAddress === b.hostAddress || a.hostAddress === ANY_ADDRESS || b.hostAddress === ANY_ADDRESS);
-}
-
 export const forwardsSchema = z
   .array(portForwardSchema)
   .max(FORWARDS_MAX, `At most ${FORWARDS_MAX} port forwarding rules.`)
   .superRefine((rules, ctx) => {
+    // Rules with a problem of their own already carry it on their fields; the rest must not clash.
+    const accepted: PortForwardSetting[] = [];
     for (const [i, rule] of rules.entries()) {
-      const earlier = rules.findIndex((other, j) => j < i && forwardsClash(other, rule));
-      if (earlier >= 0) {
-        ctx.addIssue({ code: 'custom', path: [i, 'hostPort'], message: `Rule ${earlier + 1} already forwards ${rule.protocol.toUpperCase()} host port ${rule.hostPort}${rule.hostAddress === ANY_ADDRESS ? '' : ` on ${rule.hostAddress}`}.` });
-      }
+      if (problemOf(() => checkForward(rule)) !== null) continue;
+      const clash = problemOf(() => checkForwards([...accepted, rule]));
+      if (clash === null) accepted.push(rule);
+      else ctx.addIssue({ code: 'custom', path: [i, 'hostPort'], message: clash });
     }
   });
 

@@ -1,11 +1,10 @@
 /**
- * MAC addresses of the VMs' network adapters: QEMU's locally administered 52:54:00 prefix
- * and three bytes of our own. Pure (no Node imports): the Settings dialog uses it too.
+ * New MAC addresses for the VMs' network adapters: QEMU's locally administered 52:54:00
+ * prefix and three bytes of our own, from a strong random source (or derived, for upgraded
+ * configs). Pure (no Node imports): the Settings dialog's "regenerate" uses it too.
+ * Checking a MAC is emulator-core/net/forward-rules.ts's checkMac.
  */
 export const MAC_PREFIX = '52:54:00';
-
-/** Colon-separated hex pairs, any case. */
-export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 /** 52:54:00 followed by the first three of these bytes. */
 export function macFromBytes(bytes: Uint8Array): string {

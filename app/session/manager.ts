@@ -4,7 +4,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { MachineConfig, NetStatus, PortForward, RunState } from '../../emulator-core/machine/types.js';
+import type { MachineConfig, NetStatus, RunState } from '../../emulator-core/machine/types.js';
+import { describeForward } from '../../emulator-core/net/forward-rules.js';
 import { AppError, toAppError, type ErrorInfo } from '../errors.js';
 import { findFirmware, type Firmware } from '../host/firmware.js';
 import { writeFileAtomic } from '../library/atomic-write.js';
@@ -200,12 +201,7 @@ function describeConfig(c: MachineConfig): string {
   for (const d of c.disks ?? []) parts.push(`disk ${d.path} (${d.format ?? 'auto'})`);
   if (c.net?.mode === 'nat') {
     const forwards = c.net.forwards ?? [];
-    parts.push(`net nat ${c.net.mac ?? ''}${c.net.blockHostAccess === true ? ' (no host access)' : ''}${forwards.length > 0 ? `, forwards ${forwards.map(describeForward).join(' ')}` : ''}`);
+    parts.push(`net nat ${c.net.mac ?? ''}${c.net.blockHostAccess === true ? ' (no host access)' : ''}${forwards.length > 0 ? `, forwards ${forwards.map(describeForward).join(', ')}` : ''}`);
   } else parts.push('net none');
   return parts.join(', ');
-}
-
-/** "tcp 127.0.0.1:2222->22", as in the VM log. */
-export function describeForward(f: PortForward): string {
-  return `${f.protocol} ${f.hostAddress ?? '127.0.0.1'}:${f.hostPort}->${f.guestPort}`;
 }
