@@ -407,7 +407,9 @@ export class TerrariumService {
  * change (forwards apply at once, the adapter's mode, MAC and host access at the next start).
  */
 function onlyLiveChanges(old: VmConfig, next: VmSettings): boolean {
-  const strip = (c: VmSettings) => JSON.stringify({ ...c, notes: '', display: { ...c.display, scale: 'fit' }, storage: { ...c.storage, cdrom: null }, network: null });
+  // Both sides went through the schema, so their keys come in one order; bookkeeping is not a setting.
+  const strip = ({ schemaVersion: _v, createdAt: _c, ...c }: VmSettings & Partial<Pick<VmConfig, 'schemaVersion' | 'createdAt'>>) =>
+    JSON.stringify({ ...c, notes: '', display: { ...c.display, scale: 'fit' }, storage: { ...c.storage, cdrom: null }, network: null });
   return strip(old) === strip(next);
 }
 

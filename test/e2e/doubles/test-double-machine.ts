@@ -1,11 +1,20 @@
 /**
  * TEST DOUBLE — not an emulator. Stands in for emulator-core's Machine so the session
  * relay, the contract and the console UI can be exercised before real guests boot. It
- * paints a moving pattern and answers serial input with "double: <line>". Never used by
- * shipped code: only tests point a SessionManager at its worker.
+ * paints a moving pattern and answers serial input with "double: <line>". With NAT it
+ * "leases" 10.0.2.15 shortly after it starts and really listens on each forward's host
+ * port (a TCP client gets "double: guest port N" and the connection closes), so a port in
+ * use fails as it would on the real machine. Never used by shipped code: only tests point a
+ * SessionManager at its worker.
  */
-import type { MachineConfig, MachineExit, MachineListener, ScreenUpdate } from '../../../emulator-core/machine/types.js';
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import { BadInputError } from '../../../emulator-core/errors.js';
+import type { MachineConfig, MachineExit, MachineListener, PortForward, ScreenUpdate } from '../../../emulator-core/machine/types.js';
+import { DEFAULT_FORWARD_HOST, DEFAULT_MAC, describeForward } from '../../../emulator-core/net/forward-rules.js';
 import type { MachineLike } from '../../../app/session/messages.js';
+
+export const DOUBLE_GUEST_ADDRESS = '10.0.2.15';
 
 export const DOUBLE_BANNER = 'Terrarium test double (not a real guest)\r\ndouble login: ';
 
@@ -17,6 +26,11 @@ export class TestDoubleMachine implements MachineLike {
   private line = '';
   private finish: ((exit: MachineExit) => void) | null = null;
   readonly keys: string[] = [];
+  /** Open host sockets by rule (describeForward). */
+  private sockets = new Map<string, Server | Socket>();
+  private forwards: PortForward[] = [];
+  private guestAddress: string | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly config: MachineConfig,
@@ -33,7 +47,37 @@ export class TestDoubleMachine implements MachineLike {
     this.listener.serialOutput?.(new TextEncoder().encode(DOUBLE_BANNER));
     this.listener.accelChosen?.('interpreter', 'test double');
     this.resume();
+    const net = this.config.net;
+    if (net?.mode === 'nat') {
+      void this.setForwards(net.forwards ?? []).catch((error: Error) => this.listener.log?.(`test double: ${error.message}`));
+      this.leaseTimer = setTimeout(() => {
+        this.guestAddress = DOUBLE_GUEST_ADDRESS;
+        this.reportNet();
+      }, 300);
+    }
     return new Promise((resolve) => (this.finish = resolve));
+  }
+
+  /** All or nothing, like the real machine: new sockets first; on a failure the old rules stay. */
+  async setForwards(rules: PortForward[]): Promise<void> {
+    const next = new Map<string, Server | Socket>();
+    for (const [i, rule] of rules.entries()) {
+      const key = describeForward(rule);
+      const open = this.sockets.get(key) ?? (await listen(rule).catch(() => null));
+      if (open === null) {
+        for (const [k, socket] of next) if (!this.sockets.has(k)) socket.close();
+        throw new BadInputError(`port forward ${key}: host port ${rule.hostPort} is in use`, { rule: i, hostPort: rule.hostPort, protocol: rule.protocol });
+      }
+      next.set(key, open);
+    }
+    for (const [k, socket] of this.sockets) if (!next.has(k)) socket.close();
+    this.sockets = next;
+    this.forwards = rules;
+    this.reportNet();
+  }
+
+  private reportNet(): void {
+    this.listener.networkChanged?.({ mode: 'nat', mac: this.config.net?.mac ?? DEFAULT_MAC, guestAddress: this.guestAddress, forwards: this.forwards });
   }
 
   pause(): void {
@@ -85,6 +129,9 @@ export class TestDoubleMachine implements MachineLike {
 
   private stop(exit: MachineExit): void {
     this.pause();
+    if (this.leaseTimer !== null) clearTimeout(this.leaseTimer);
+    for (const socket of this.sockets.values()) socket.close();
+    this.sockets.clear();
     this.finish?.(exit);
     this.finish = null;
   }
@@ -113,4 +160,22 @@ export class TestDoubleMachine implements MachineLike {
     }
     return { width: TestDoubleMachine.WIDTH, height: TestDoubleMachine.HEIGHT, x, y, w, h, rgba };
   }
+}
+
+function listen(rule: PortForward): Promise<Server | Socket> {
+  const host = rule.hostAddress ?? DEFAULT_FORWARD_HOST;
+  return new Promise((resolve, reject) => {
+    if (rule.protocol === 'udp') {
+      const socket = createSocket('udp4');
+      socket.once('error', (error) => {
+        socket.close();
+        reject(error);
+      });
+      socket.bind({ address: host, port: rule.hostPort, exclusive: true }, () => resolve(socket));
+      return;
+    }
+    const server = createServer((client) => client.end(`double: guest port ${rule.guestPort}\n`));
+    server.once('error', reject);
+    server.listen({ host, port: rule.hostPort, exclusive: true }, () => resolve(server));
+  });
 }
