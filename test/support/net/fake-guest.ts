@@ -357,7 +357,7 @@ export class GuestSocket {
   private becomeEstablished(seg: Segment): void {
     this.state = 'established';
     this.established = true;
-    this.sndWnd = seg.window << this.sndScale;
+    this.sndWnd = seg.flags & SYN ? seg.window : seg.window << this.sndScale; // a SYN's window is never scaled
     this.backoff = 0;
     this.clearTimer();
     this.onEstablished();
@@ -399,12 +399,12 @@ export class GuestSocket {
     const len = seg.data.length;
     if (len === 0 && !fin) {
       if (seg.seq !== this.rcvNxt) {
-        if (this.window() === 0) this.probesSeen++;
+        if (this.window() >>> this.rcvScale === 0) this.probesSeen++;
         this.sendAck(); // keepalive or window probe
       }
       return;
     }
-    if (this.window() === 0 && !(len === 0 && fin && seg.seq === this.rcvNxt)) this.probesSeen++;
+    if (this.window() >>> this.rcvScale === 0 && !(len === 0 && fin && seg.seq === this.rcvNxt)) this.probesSeen++;
     const wnd = this.window();
     // Trim to [rcvNxt, rcvNxt + wnd).
     let start = diff(this.rcvNxt, seg.seq);

@@ -32,8 +32,9 @@ export class Harness {
   readonly wire: Wire;
   readonly guest: FakeGuest;
   readonly engine: TcpEngine;
-  /** Host streams the connector made, in order. */
+  /** Host streams the connector made, in order, and by the guest's source port. */
   readonly streams: MemoryHostStream[] = [];
+  readonly streamByGuestPort = new Map<number, MemoryHostStream>();
   readonly connectCalls: { dstIp: number; dstPort: number; srcIp: number; srcPort: number }[] = [];
   readonly pending: PendingConnect[] = [];
   /** Every segment the engine sent, parsed lazily by tests that look at flags. */
@@ -66,6 +67,7 @@ export class Harness {
           } else {
             const stream = new MemoryHostStream(this.clock, options.hostChunkBytes);
             this.streams.push(stream);
+            this.streamByGuestPort.set(srcPort, stream);
             this.clock.setTimeout(() => done(stream), 1);
           }
         },

@@ -38,6 +38,7 @@ export class MemoryHostStream implements TcpHostStream {
   pauseCount = 0;
   private source: Uint8Array = new Uint8Array(0);
   private sourceOffset = 0;
+  private consumedBefore = 0;
   private endAfterSource = false;
   private hostEnded = false;
   private pumpScheduled = false;
@@ -95,6 +96,7 @@ export class MemoryHostStream implements TcpHostStream {
 
   /** Send `data` to the guest in chunks, as the host peer would; then half-close if `end`. */
   send(data: Uint8Array, end = false): void {
+    this.consumedBefore += this.sourceOffset;
     const rest = this.source.subarray(this.sourceOffset);
     const joined = new Uint8Array(rest.length + data.length);
     joined.set(rest);
@@ -111,6 +113,11 @@ export class MemoryHostStream implements TcpHostStream {
       this.closed = true;
       this.onClose(new Error('ECONNRESET'));
     }, 0);
+  }
+
+  /** Bytes handed to the engine through onData so far. */
+  get bytesSent(): number {
+    return this.sourceOffset + this.consumedBefore;
   }
 
   private schedulePump(): void {
