@@ -150,13 +150,14 @@ export function parseFrame(bytes: Uint8Array): ReceivedFrame {
     payload: p.subarray(hl, total),
   };
   const payload = frame.ip.payload;
-  if (frame.ip.protocol === 17 && !frame.ip.moreFragments && frame.ip.fragmentOffset === 0) {
+  const whole = !frame.ip.moreFragments && frame.ip.fragmentOffset === 0;
+  if (frame.ip.protocol === 17 && whole) {
     const pdv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     const length = pdv.getUint16(4);
     if (finishChecksum(onesSum(payload, 0, length, pseudoHeaderSum(frame.ip.src, frame.ip.dst, 17, length))) !== 0) throw new Error('bad UDP checksum');
     frame.udp = { srcPort: pdv.getUint16(0), dstPort: pdv.getUint16(2), data: payload.subarray(8, length) };
   }
-  if (frame.ip.protocol === 1 && internetChecksum(payload) !== 0) throw new Error('bad ICMP checksum');
+  if (frame.ip.protocol === 1 && whole && internetChecksum(payload) !== 0) throw new Error('bad ICMP checksum');
   return frame;
 }
 
