@@ -69,6 +69,8 @@ import { X87Unit } from './x87.js';
 import { LongState } from './long/state.js';
 import { walkLong } from './long/paging.js';
 import { CPU_STATE, CPU_STATE_BYTES, TLB_ENTRIES } from './state-layout.js';
+import { DecodedInsn } from './decoder/decoded-insn.js';
+import { InsnFetcher } from './insn-fetch.js';
 
 /** Thrown (as this one preallocated object) to unwind an instruction that raised an exception. */
 export class CpuFault {
@@ -246,14 +248,13 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   /** 24, 16 or 0: shifting left by this puts the operand's sign bit at bit 31. */
   lfShift = 0;
 
-  // Per-instruction decode state
-  osize32 = false;
-  asize32 = false;
-  /** Segment override prefix (segment index) or -1. */
-  segPrefix = -1;
-  /** 0 none, 0xf3 REP/REPE, 0xf2 REPNE. */
-  rep = 0;
-  /** Linear address and offset of the last decoded memory operand. */
+  /**
+   * The instruction the interpreter is running (prefixes, ModRM operand, immediates), from
+   * the shared decoder through `fetcher`. A decode-cache entry: read it, never write it.
+   */
+  insn = new DecodedInsn();
+  readonly fetcher: InsnFetcher;
+  /** Offset and segment of the last memory operand ea() computed (the x87's FDP/FDS). */
   eaOffset = 0;
   eaSeg = 0;
 
@@ -345,6 +346,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.tscHz = options.tscHz ?? 1_000_000_000;
     this.modelName = options.modelName ?? 'Terrarium Virtual CPU';
     this.fpu = options.createFpu ? options.createFpu(this) : new X87Unit(this);
+    this.fetcher = new InsnFetcher(this);
     // A remapped physical page (BAR moved, shadow RAM enabled) invalidates translations.
     mem.onMapChange(() => this.flushTlb(true));
     this.reset();
@@ -1003,36 +1005,6 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     return this.u8[ip + this.fetchDelta];
   }
 
-  fetch16(): number {
-    const ip = this.ip;
-    if ((ip + 1 - this.fetchBase) >>> 0 > this.fetchSpan || (ip - this.fetchBase) >>> 0 > this.fetchSpan) {
-      const lo = this.fetch8();
-      return lo | (this.fetch8() << 8);
-    }
-    this.ip = (ip + 2) | 0;
-    const o = ip + this.fetchDelta;
-    return this.u8[o] | (this.u8[o + 1] << 8);
-  }
-
-  fetch32(): number {
-    const ip = this.ip;
-    if ((ip + 3 - this.fetchBase) >>> 0 > this.fetchSpan || (ip - this.fetchBase) >>> 0 > this.fetchSpan) {
-      const a = this.fetch8();
-      const b = this.fetch8();
-      const c = this.fetch8();
-      return a | (b << 8) | (c << 16) | (this.fetch8() << 24);
-    }
-    this.ip = (ip + 4) | 0;
-    const o = ip + this.fetchDelta;
-    const u8 = this.u8;
-    return u8[o] | (u8[o + 1] << 8) | (u8[o + 2] << 16) | (u8[o + 3] << 24);
-  }
-
-  /** Sign-extended 8-bit immediate. */
-  fetchS8(): number {
-    return (this.fetch8() << 24) >> 24;
-  }
-
   private fetch8Slow(): number {
     const ip = this.ip;
     const csBase = this.segBase[CS];
@@ -1350,89 +1322,30 @@ export class Cpu implements FpuHost, CpuInterruptPins {
 
   // ---------------------------------------------------------------- operand decoding
 
-  /** Decode a ModRM memory operand (mod != 3) to a linear address (segment applied and checked). */
-  ea(modrm: number): number {
-    const off = this.asize32 ? this.eaOff32(modrm) : this.eaOff16(modrm);
-    const seg = this.segPrefix >= 0 ? this.segPrefix : this.eaSeg;
+  /** Linear address of the current instruction's memory operand (segment applied and checked). */
+  ea(): number {
+    const off = this.eaOff();
+    const d = this.insn;
+    const seg = d.seg >= 0 ? d.seg : d.defSeg;
     this.eaOffset = off;
     this.eaSeg = seg;
     if (this.segCheck[seg] !== 0) this.checkSegment(seg, off);
     return (this.segBase[seg] + off) | 0;
   }
 
-  /** Effective offset of a ModRM memory operand; leaves the default segment in eaSeg. */
-  eaOff(modrm: number): number {
-    return this.asize32 ? this.eaOff32(modrm) : this.eaOff16(modrm);
-  }
-
-  eaOff32(modrm: number): number {
-    const mod = modrm >> 6;
-    const rm = modrm & 7;
-    const r = this.r32;
-    let off: number;
-    let seg = 3; // DS
-    if (rm === 4) {
-      const sib = this.fetch8();
-      const base = sib & 7;
-      const index = (sib >> 3) & 7;
-      if (base === 5 && mod === 0) off = this.fetch32();
-      else {
-        off = r[base];
-        if (base === 4 || base === 5) seg = 2; // SS
-      }
-      if (index !== 4) off += r[index] << (sib >> 6);
-    } else if (rm === 5 && mod === 0) {
-      off = this.fetch32();
-    } else {
-      off = r[rm];
-      if (rm === 5) seg = 2;
+  /** Effective offset of the current instruction's memory operand (address-size wrapped). */
+  eaOff(): number {
+    const d = this.insn;
+    let off = d.disp;
+    if (d.addrSize === 4) {
+      const r = this.r32;
+      if (d.base >= 0) off += r[d.base];
+      if (d.index >= 0) off += r[d.index] << d.scale;
+      return off | 0;
     }
-    if (mod === 1) off += (this.fetch8() << 24) >> 24;
-    else if (mod === 2) off += this.fetch32();
-    this.eaSeg = seg;
-    return off | 0;
-  }
-
-  eaOff16(modrm: number): number {
-    const mod = modrm >> 6;
-    const rm = modrm & 7;
     const r = this.r16;
-    let off: number;
-    let seg = 3;
-    switch (rm) {
-      case 0:
-        off = r[6] + r[12]; // BX+SI
-        break;
-      case 1:
-        off = r[6] + r[14]; // BX+DI
-        break;
-      case 2:
-        off = r[10] + r[12]; // BP+SI
-        seg = 2;
-        break;
-      case 3:
-        off = r[10] + r[14]; // BP+DI
-        seg = 2;
-        break;
-      case 4:
-        off = r[12];
-        break;
-      case 5:
-        off = r[14];
-        break;
-      case 6:
-        if (mod === 0) off = this.fetch16();
-        else {
-          off = r[10];
-          seg = 2;
-        }
-        break;
-      default:
-        off = r[6];
-    }
-    if (mod === 1) off += (this.fetch8() << 24) >> 24;
-    else if (mod === 2) off += this.fetch16();
-    this.eaSeg = seg;
+    if (d.base >= 0) off += r[d.base << 1];
+    if (d.index >= 0) off += r[d.index << 1];
     return off & 0xffff;
   }
 
@@ -1462,36 +1375,37 @@ export class Cpu implements FpuHost, CpuInterruptPins {
 
   /** Data segment for string sources and moffs: DS or the override. */
   dataSeg(): number {
-    return this.segPrefix >= 0 ? this.segPrefix : 3;
+    const seg = this.insn.seg;
+    return seg >= 0 ? seg : 3;
   }
 
   // Register-or-memory operands. After ea(), the memory forms use the decoded address.
 
   readRm8(modrm: number): number {
-    return modrm >= 0xc0 ? this.r8[REG8[modrm & 7]] : this.readLin8(this.ea(modrm));
+    return modrm >= 0xc0 ? this.r8[REG8[modrm & 7]] : this.readLin8(this.ea());
   }
 
   readRm16(modrm: number): number {
-    return modrm >= 0xc0 ? this.r16[(modrm & 7) << 1] : this.readLin16(this.ea(modrm));
+    return modrm >= 0xc0 ? this.r16[(modrm & 7) << 1] : this.readLin16(this.ea());
   }
 
   readRm32(modrm: number): number {
-    return modrm >= 0xc0 ? this.r32[modrm & 7] : this.readLin32(this.ea(modrm));
+    return modrm >= 0xc0 ? this.r32[modrm & 7] : this.readLin32(this.ea());
   }
 
   writeRm8(modrm: number, v: number): void {
     if (modrm >= 0xc0) this.r8[REG8[modrm & 7]] = v;
-    else this.writeLin8(this.ea(modrm), v);
+    else this.writeLin8(this.ea(), v);
   }
 
   writeRm16(modrm: number, v: number): void {
     if (modrm >= 0xc0) this.r16[(modrm & 7) << 1] = v;
-    else this.writeLin16(this.ea(modrm), v);
+    else this.writeLin16(this.ea(), v);
   }
 
   writeRm32(modrm: number, v: number): void {
     if (modrm >= 0xc0) this.r32[modrm & 7] = v;
-    else this.writeLin32(this.ea(modrm), v);
+    else this.writeLin32(this.ea(), v);
   }
 
   // ---------------------------------------------------------------- stack
@@ -1521,7 +1435,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   }
 
   push(v: number): void {
-    if (this.osize32) this.push32(v);
+    if (this.insn.opSize === 4) this.push32(v);
     else this.push16(v);
   }
 
@@ -1608,14 +1522,17 @@ export class Cpu implements FpuHost, CpuInterruptPins {
 
   // ---------------------------------------------------------------- FPU glue
 
-  /** Run an x87 instruction (opcode D8-DF) whose operand address has been decoded. */
-  fpuExec(opcode: number, modrm: number, lin: number, dp: number, ds: number): void {
+  /**
+   * Run an x87 instruction (opcode D8-DF) whose operand address has been decoded;
+   * `operand32` picks the FSTENV/FSAVE image format.
+   */
+  fpuExec(opcode: number, modrm: number, lin: number, dp: number, ds: number, operand32: boolean): void {
     const info = this.fpuInfo;
     info.ip = this.eip - ((this.ip - this.instrStart) | 0);
     info.cs = this.segSel[CS];
     info.dp = dp;
     info.ds = ds;
-    info.operand32 = this.osize32;
+    info.operand32 = operand32;
     info.realMode = !this.protectedMode;
     this.fpu.exec(opcode, modrm, lin, info, this);
   }

@@ -1,24 +1,21 @@
 /**
- * The interpreter's run loop: fetch, dispatch through the opcode tables, take interrupts
- * between instructions, and turn faults into exception delivery.
+ * The interpreter's run loop: decode (insn-fetch.ts, the shared decoder), dispatch through
+ * the opcode tables, take interrupts between instructions, and turn faults into exception
+ * delivery.
  */
 import { IF, TF } from './constants.js';
 import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from './cpu.js';
 import './ops-0f.js';
-import { T16, T32 } from './ops.js';
+import { lockAllowed, T16, T32 } from './ops.js';
 import { runModes } from './long/run64.js';
 import { deliverException, deliverInterrupt } from './protected.js';
 
 /** Decode and execute one instruction. */
 export function step(c: Cpu): void {
   c.instrStart = c.ip;
-  const code32 = c.code32;
-  c.osize32 = code32;
-  c.asize32 = code32;
-  c.segPrefix = -1;
-  c.rep = 0;
-  const op = c.fetch8();
-  (code32 ? T32 : T16)[op](c);
+  const d = c.fetcher.next();
+  if (d.lock && !lockAllowed(d)) c.undefinedOpcode();
+  (d.opSize === 4 ? T32 : T16)[d.op](c);
 }
 
 /**

@@ -20,14 +20,14 @@ function requireCpl0(c: Cpu): void {
 
 // 0F 00: SLDT, STR, LLDT, LTR, VERR, VERW
 both(X | 0x00, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const g = (m >> 3) & 7;
   requireProtected(c);
   switch (g) {
     case 0:
     case 1: {
       const sel = c.segSel[g === 0 ? 6 : 7];
-      if (m >= 0xc0 && c.osize32) c.r32[m & 7] = sel;
+      if (m >= 0xc0 && c.insn.opSize === 4) c.r32[m & 7] = sel;
       else c.writeRm16(m, sel);
       return;
     }
@@ -52,27 +52,27 @@ both(X | 0x00, (c) => {
 
 // 0F 01: SGDT, SIDT, LGDT, LIDT, SMSW, LMSW, INVLPG
 both(X | 0x01, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const g = (m >> 3) & 7;
   if (m >= 0xc0 && g !== 4 && g !== 6) c.undefinedOpcode();
   switch (g) {
     case 0:
     case 1: {
-      const lin = c.ea(m);
+      const lin = c.ea();
       const base = g === 0 ? c.gdtBase : c.idtBase;
       const limit = g === 0 ? c.gdtLimit : c.idtLimit;
       c.checkWritable(lin, 6);
       c.writeLin16(lin, limit);
-      c.writeLin32((lin + 2) | 0, c.osize32 ? base : base & 0xffffff);
+      c.writeLin32((lin + 2) | 0, c.insn.opSize === 4 ? base : base & 0xffffff);
       return;
     }
     case 2:
     case 3: {
       requireCpl0(c);
-      const lin = c.ea(m);
+      const lin = c.ea();
       const limit = c.readLin16(lin);
       let base = c.readLin32((lin + 2) | 0);
-      if (!c.osize32) base &= 0xffffff;
+      if (c.insn.opSize !== 4) base &= 0xffffff;
       if (g === 2) {
         c.gdtBase = base;
         c.gdtLimit = limit;
@@ -83,7 +83,7 @@ both(X | 0x01, (c) => {
       return;
     }
     case 4:
-      if (m >= 0xc0 && c.osize32) c.r32[m & 7] = c.cr0;
+      if (m >= 0xc0 && c.insn.opSize === 4) c.r32[m & 7] = c.cr0;
       else c.writeRm16(m, c.cr0 & 0xffff);
       return;
     case 6: {
@@ -95,7 +95,7 @@ both(X | 0x01, (c) => {
     }
     case 7:
       requireCpl0(c);
-      c.invalidatePage(c.ea(m));
+      c.invalidatePage(c.ea());
       return;
     default:
       c.undefinedOpcode();
@@ -104,7 +104,7 @@ both(X | 0x01, (c) => {
 
 function larLsl(c: Cpu, isLar: boolean): void {
   requireProtected(c);
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const sel = c.readRm16(m);
   const v = isLar ? lar(c, sel) : lsl(c, sel);
   if (v === null) {
@@ -113,7 +113,7 @@ function larLsl(c: Cpu, isLar: boolean): void {
   }
   c.setFlagBit(ZF, true);
   const r = (m >> 3) & 7;
-  if (c.osize32) c.r32[r] = v;
+  if (c.insn.opSize === 4) c.r32[r] = v;
   else c.r16[r << 1] = v;
 }
 both(X | 0x02, (c) => larLsl(c, true));
@@ -127,15 +127,15 @@ both(X | 0x09, (c) => requireCpl0(c)); // WBINVD
 both(X | 0x0b, (c) => c.undefinedOpcode()); // UD2
 // Hint NOPs with a ModRM operand: 0F 0D (prefetch), 0F 18-1F.
 const nopEv = (c: Cpu): void => {
-  const m = c.fetch8();
-  if (m < 0xc0) c.eaOff(m);
+  const m = c.insn.modrm;
+  if (m < 0xc0) c.eaOff();
 };
 both(X | 0x0d, nopEv);
 for (let op = 0x18; op <= 0x1f; op++) both(X | op, nopEv);
 
 // MOV to/from control and debug registers (the ModRM mod field is ignored).
 both(X | 0x20, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   if ((c.flags & VM) !== 0) c.gp(0);
   requireCpl0(c);
   const cr = (m >> 3) & 7;
@@ -159,7 +159,7 @@ both(X | 0x20, (c) => {
   c.r32[m & 7] = v;
 });
 both(X | 0x22, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   if ((c.flags & VM) !== 0) c.gp(0);
   requireCpl0(c);
   const v = c.r32[m & 7];
@@ -188,13 +188,13 @@ function debugIndex(c: Cpu, n: number): number {
   return n;
 }
 both(X | 0x21, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   if ((c.flags & VM) !== 0) c.gp(0);
   requireCpl0(c);
   c.r32[m & 7] = c.dr[debugIndex(c, (m >> 3) & 7)];
 });
 both(X | 0x23, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   if ((c.flags & VM) !== 0) c.gp(0);
   requireCpl0(c);
   const i = debugIndex(c, (m >> 3) & 7);
@@ -229,18 +229,18 @@ for (let cc = 0; cc < 16; cc++) {
   sized(
     X | (0x40 + cc),
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const v = c.readRm16(m);
       if (c.cond(cc)) c.r16[((m >> 3) & 7) << 1] = v;
     },
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const v = c.readRm32(m);
       if (c.cond(cc)) c.r32[(m >> 3) & 7] = v;
     },
   );
   both(X | (0x90 + cc), (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.writeRm8(m, c.cond(cc) ? 1 : 0);
   });
 }
@@ -291,22 +291,22 @@ for (const [opc, op] of [
   sized(
     X | opc,
     (c) => {
-      const m = c.fetch8();
-      bitOp(c, op, m, m >= 0xc0 ? 0 : c.ea(m), c.r16[((m >> 3) & 7) << 1], 16, true);
+      const m = c.insn.modrm;
+      bitOp(c, op, m, m >= 0xc0 ? 0 : c.ea(), c.r16[((m >> 3) & 7) << 1], 16, true);
     },
     (c) => {
-      const m = c.fetch8();
-      bitOp(c, op, m, m >= 0xc0 ? 0 : c.ea(m), c.r32[(m >> 3) & 7], 32, true);
+      const m = c.insn.modrm;
+      bitOp(c, op, m, m >= 0xc0 ? 0 : c.ea(), c.r32[(m >> 3) & 7], 32, true);
     },
   );
 }
 function group8(c: Cpu, bits: 16 | 32): void {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const g = (m >> 3) & 7;
   if (g < 4) c.undefinedOpcode();
   // The immediate follows the displacement, so decode the address first.
-  const lin = m >= 0xc0 ? 0 : c.ea(m);
-  bitOp(c, g - 4, m, lin, c.fetch8(), bits, false);
+  const lin = m >= 0xc0 ? 0 : c.ea();
+  bitOp(c, g - 4, m, lin, c.insn.imm, bits, false);
 }
 sized(
   X | 0xba,
@@ -317,17 +317,17 @@ sized(
 // SHLD / SHRD
 function shxd(opc: number, left: boolean, immCount: boolean): void {
   const run = (c: Cpu, bits: 16 | 32): void => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const srcIdx = (m >> 3) & 7;
     const src = bits === 16 ? c.r16[srcIdx << 1] : c.r32[srcIdx];
     if (m >= 0xc0) {
-      const count = immCount ? c.fetch8() : c.r8[4];
+      const count = immCount ? c.insn.imm : c.r8[4];
       if (bits === 16) c.r16[(m & 7) << 1] = doubleShift(c, c.r16[(m & 7) << 1], src, count, 16, left);
       else c.r32[m & 7] = doubleShift(c, c.r32[m & 7], src, count, 32, left);
       return;
     }
-    const lin = c.ea(m);
-    const count = immCount ? c.fetch8() : c.r8[4];
+    const lin = c.ea();
+    const count = immCount ? c.insn.imm : c.r8[4];
     if (bits === 16) c.rmwWrite16(doubleShift(c, c.rmwRead16(lin), src, count, 16, left));
     else c.rmwWrite32(doubleShift(c, c.rmwRead32(lin), src, count, 32, left));
   };
@@ -345,14 +345,14 @@ shxd(0xad, false, false);
 // 0F AE: fences and CLFLUSH are no-ops for a single in-order CPU; FXSAVE/FXRSTOR are not
 // advertised, so they raise #UD.
 both(X | 0xae, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const g = (m >> 3) & 7;
   if (m >= 0xc0) {
     if (g >= 5) return;
     c.undefinedOpcode();
   }
   if (g === 7) {
-    c.ea(m);
+    c.ea();
     return;
   }
   c.undefinedOpcode();
@@ -361,7 +361,7 @@ both(X | 0xae, (c) => {
 sized(
   X | 0xaf,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const d = ((m >> 3) & 7) << 1;
     const r = ((c.r16[d] << 16) >> 16) * ((c.readRm16(m) << 16) >> 16);
     const lo = r & 0xffff;
@@ -369,7 +369,7 @@ sized(
     c.r16[d] = lo;
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const d = (m >> 3) & 7;
     mulS32(c.r32[d], c.readRm32(m));
     mulFlags(c, resLo, 0, resHi !== resLo >> 31);
@@ -379,7 +379,7 @@ sized(
 
 // CMPXCHG
 both(X | 0xb0, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const src = c.r8[REG8[(m >> 3) & 7]];
   if (m >= 0xc0) {
     const d = REG8[m & 7];
@@ -388,7 +388,7 @@ both(X | 0xb0, (c) => {
     if (c.r8[0] === v) c.r8[d] = src;
     else c.r8[0] = v;
   } else {
-    const v = c.rmwRead8(c.ea(m));
+    const v = c.rmwRead8(c.ea());
     c.sub(c.r8[0], v, 24);
     if (c.r8[0] === v) c.rmwWrite8(src);
     else {
@@ -400,7 +400,7 @@ both(X | 0xb0, (c) => {
 sized(
   X | 0xb1,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const src = c.r16[((m >> 3) & 7) << 1];
     if (m >= 0xc0) {
       const d = (m & 7) << 1;
@@ -409,7 +409,7 @@ sized(
       if (c.r16[0] === v) c.r16[d] = src;
       else c.r16[0] = v;
     } else {
-      const v = c.rmwRead16(c.ea(m));
+      const v = c.rmwRead16(c.ea());
       c.sub(c.r16[0], v, 16);
       if (c.r16[0] === v) c.rmwWrite16(src);
       else {
@@ -419,7 +419,7 @@ sized(
     }
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const src = c.r32[(m >> 3) & 7];
     if (m >= 0xc0) {
       const d = m & 7;
@@ -428,7 +428,7 @@ sized(
       if (c.r32[0] === v) c.r32[d] = src;
       else c.r32[0] = v;
     } else {
-      const v = c.rmwRead32(c.ea(m));
+      const v = c.rmwRead32(c.ea());
       c.sub(c.r32[0], v, 0);
       if (c.r32[0] === v) c.rmwWrite32(src);
       else {
@@ -459,51 +459,51 @@ sized(
 sized(
   X | 0xb6,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r16[((m >> 3) & 7) << 1] = c.readRm8(m);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r32[(m >> 3) & 7] = c.readRm8(m);
   },
 );
 sized(
   X | 0xb7,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r16[((m >> 3) & 7) << 1] = c.readRm16(m);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r32[(m >> 3) & 7] = c.readRm16(m);
   },
 );
 sized(
   X | 0xbe,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r16[((m >> 3) & 7) << 1] = (c.readRm8(m) << 24) >> 24;
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r32[(m >> 3) & 7] = (c.readRm8(m) << 24) >> 24;
   },
 );
 sized(
   X | 0xbf,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r16[((m >> 3) & 7) << 1] = c.readRm16(m);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r32[(m >> 3) & 7] = (c.readRm16(m) << 16) >> 16;
   },
 );
 
 // BSF / BSR: a zero source sets ZF and leaves the destination unchanged.
 function bitScan(c: Cpu, reverse: boolean, bits: 16 | 32): void {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const v = bits === 16 ? c.readRm16(m) : c.readRm32(m);
   const d = (m >> 3) & 7;
   if (v === 0) {
@@ -528,7 +528,7 @@ sized(
 
 // XADD
 both(X | 0xc0, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const r = REG8[(m >> 3) & 7];
   if (m >= 0xc0) {
     const d = REG8[m & 7];
@@ -537,7 +537,7 @@ both(X | 0xc0, (c) => {
     c.r8[r] = a;
     c.r8[d] = sum;
   } else {
-    const a = c.rmwRead8(c.ea(m));
+    const a = c.rmwRead8(c.ea());
     const sum = c.add(a, c.r8[r], 24);
     c.rmwWrite8(sum);
     c.r8[r] = a;
@@ -546,7 +546,7 @@ both(X | 0xc0, (c) => {
 sized(
   X | 0xc1,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const r = ((m >> 3) & 7) << 1;
     if (m >= 0xc0) {
       const d = (m & 7) << 1;
@@ -555,14 +555,14 @@ sized(
       c.r16[r] = a;
       c.r16[d] = sum;
     } else {
-      const a = c.rmwRead16(c.ea(m));
+      const a = c.rmwRead16(c.ea());
       const sum = c.add(a, c.r16[r], 16);
       c.rmwWrite16(sum);
       c.r16[r] = a;
     }
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const r = (m >> 3) & 7;
     if (m >= 0xc0) {
       const d = m & 7;
@@ -571,7 +571,7 @@ sized(
       c.r32[r] = a;
       c.r32[d] = sum;
     } else {
-      const a = c.rmwRead32(c.ea(m));
+      const a = c.rmwRead32(c.ea());
       const sum = c.add(a, c.r32[r], 0);
       c.rmwWrite32(sum);
       c.r32[r] = a;
@@ -592,17 +592,17 @@ function randomDword(): number {
 
 // 0F C7: CMPXCHG8B (/1, memory) and RDRAND (/6, register)
 both(X | 0xc7, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   if (m >= 0xc0 && ((m >> 3) & 7) === 6) {
     // RDRAND: always succeeds (CF=1), other arithmetic flags cleared.
     const v = randomDword();
-    if (c.osize32) c.r32[m & 7] = v;
+    if (c.insn.opSize === 4) c.r32[m & 7] = v;
     else c.r16[(m & 7) << 1] = v;
     c.setResultFlags(1, 0, CF);
     return;
   }
   if (m >= 0xc0 || ((m >> 3) & 7) !== 1) c.undefinedOpcode();
-  const lin = c.ea(m);
+  const lin = c.ea();
   c.checkWritable(lin, 8);
   const lo = c.readLin32(lin);
   const hi = c.readLin32((lin + 4) | 0);
@@ -640,7 +640,7 @@ function mmxOp(op: number): (c: Cpu) => void {
     if ((c.cr0 & 0x4) !== 0) c.undefinedOpcode(); // CR0.EM
     if ((c.cr0 & CR0_TS) !== 0) c.raise(EXC_NM);
     // EMMS (0F 77) has no ModRM byte; a register-form ModRM keeps the unit from decoding an address.
-    c.mmxExec(op, op === 0x77 ? 0xc0 : c.fetch8());
+    c.mmxExec(op, op === 0x77 ? 0xc0 : c.insn.modrm);
   };
 }
 for (let op = 0x60; op <= 0x7f; op++) if (op < 0x78 || op > 0x7d) both(X | op, mmxOp(op));

@@ -1,7 +1,8 @@
 /**
- * Instruction dispatch tables. T16/T32 are indexed by opcode (0x000-0x0ff one-byte,
- * 0x100-0x1ff for 0F xx) and chosen by the effective operand size. Each handler decodes
- * its own operands from the instruction stream.
+ * Instruction dispatch tables. T16/T32 are indexed by the decoded opcode (DecodedInsn.op:
+ * 0x000-0x0ff one-byte, 0x100-0x1ff 0F xx, 0x200-0x2ff 0F 38 xx, 0x300-0x3ff 0F 3A xx)
+ * and chosen by the effective operand size. Handlers take their prefixes, ModRM operand
+ * and immediates from the decoded instruction, cpu.insn.
  */
 import { divS64, divU64, mulFlags, mulS32, mulU32, resHi, resLo, shiftRotate } from './arith.js';
 import {
@@ -30,14 +31,15 @@ import {
   ZF,
 } from './constants.js';
 import { REG8, type Cpu, type Instruction } from './cpu.js';
+import type { DecodedInsn } from './decoder/decoded-insn.js';
 import { deliverInterrupt, farCall, farJump, farReturn, iret, loadSegment, softwareInterrupt } from './protected.js';
 import { cmpsOp, insOp, lodsOp, movsOp, outsOp, scasOp, stosOp } from './string-ops.js';
 
-export const T16: Instruction[] = new Array<Instruction>(512);
-export const T32: Instruction[] = new Array<Instruction>(512);
+export const T16: Instruction[] = new Array<Instruction>(1024);
+export const T32: Instruction[] = new Array<Instruction>(1024);
 
 const ud: Instruction = (c) => c.undefinedOpcode();
-for (let i = 0; i < 512; i++) {
+for (let i = 0; i < 1024; i++) {
   T16[i] = ud;
   T32[i] = ud;
 }
@@ -52,90 +54,41 @@ export function sized(op: number, f16: Instruction, f32: Instruction): void {
   T32[op] = f32;
 }
 
-/** Decode the next opcode after a prefix. */
-function dispatch(c: Cpu): void {
-  if (((c.ip - c.instrStart) >>> 0) > 14) c.gp(0);
-  const op = c.fetch8();
-  (c.osize32 ? T32 : T16)[op](c);
+/** The 8-bit immediate, sign-extended. */
+export function immS8(c: Cpu): number {
+  return (c.insn.imm << 24) >> 24;
 }
 
 // Jumps: the target is truncated to 16 bits under a 16-bit operand size.
 export function jumpRel(c: Cpu, disp: number): void {
-  if (c.osize32) c.ip = (c.ip + disp) | 0;
+  if (c.insn.opSize === 4) c.ip = (c.ip + disp) | 0;
   else c.setEip((c.eip + disp) & 0xffff);
   c.branched = true;
 }
 
 export function jumpAbs(c: Cpu, eip: number): void {
-  c.setEip(c.osize32 ? eip : eip & 0xffff);
+  c.setEip(c.insn.opSize === 4 ? eip : eip & 0xffff);
 }
 
-// ------------------------------------------------------------------ prefixes
+// ------------------------------------------------------------------ LOCK
 
-both(0x66, (c) => {
-  c.osize32 = !c.code32;
-  dispatch(c);
-});
-both(0x67, (c) => {
-  c.asize32 = !c.code32;
-  dispatch(c);
-});
-for (const [op, seg] of [
-  [0x26, ES],
-  [0x2e, CS],
-  [0x36, SS],
-  [0x3e, DS],
-  [0x64, FS],
-  [0x65, GS],
-] as const) {
-  both(op, (c) => {
-    c.segPrefix = seg;
-    dispatch(c);
-  });
+/**
+ * LOCK: a single CPU needs no bus lock, but LOCK is only valid on the read-modify-write
+ * instructions with a memory destination; anything else raises #UD.
+ */
+export function lockAllowed(d: DecodedInsn): boolean {
+  const op = d.op;
+  const rmw = (op < 0x38 && (op & 6) === 0) || (op >= 0x80 && op <= 0x83) || op === 0x86 || op === 0x87 || op === 0xf6 || op === 0xf7 || op === 0xfe || op === 0xff;
+  const rmw0f = op === 0x1ab || op === 0x1b3 || op === 0x1bb || op === 0x1ba || op === 0x1b0 || op === 0x1b1 || op === 0x1c0 || op === 0x1c1 || op === 0x1c7;
+  if ((!rmw && !rmw0f) || d.mod === 3) return false;
+  const g = (d.modrm >> 3) & 7;
+  if (op >= 0x80 && op <= 0x83) return g !== 7;
+  if (op === 0xf6 || op === 0xf7) return g === 2 || g === 3;
+  if (op === 0xfe || op === 0xff) return g <= 1;
+  if (op === 0x1ba) return g >= 5;
+  if (op === 0x1c7) return g === 1;
+  return true;
 }
-// LOCK: a single CPU needs no bus lock, but LOCK is only valid on the read-modify-write
-// instructions below with a memory destination; anything else raises #UD.
-function lockAllowed(c: Cpu): boolean {
-  const start = c.ip;
-  try {
-    let op = c.fetch8();
-    while (op === 0x66 || op === 0x67 || op === 0xf0 || op === 0xf2 || op === 0xf3 || (op & 0xe7) === 0x26 || op === 0x64 || op === 0x65) {
-      if (((c.ip - c.instrStart) >>> 0) > 14) return true; // the length limit (#GP) wins
-      op = c.fetch8();
-    }
-    if (op === 0x0f) op = 0x100 | c.fetch8();
-    const rmw = (op < 0x38 && (op & 6) === 0) || (op >= 0x80 && op <= 0x83) || op === 0x86 || op === 0x87 || op === 0xf6 || op === 0xf7 || op === 0xfe || op === 0xff;
-    const rmw0f = op === 0x1ab || op === 0x1b3 || op === 0x1bb || op === 0x1ba || op === 0x1b0 || op === 0x1b1 || op === 0x1c0 || op === 0x1c1 || op === 0x1c7;
-    if (!rmw && !rmw0f) return false;
-    const m = c.fetch8();
-    if (m >= 0xc0) return false;
-    const g = (m >> 3) & 7;
-    if (op >= 0x80 && op <= 0x83) return g !== 7;
-    if (op === 0xf6 || op === 0xf7) return g === 2 || g === 3;
-    if (op === 0xfe || op === 0xff) return g <= 1;
-    if (op === 0x1ba) return g >= 5;
-    if (op === 0x1c7) return g === 1;
-    return true;
-  } finally {
-    c.ip = start;
-  }
-}
-both(0xf0, (c) => {
-  if (!lockAllowed(c)) c.undefinedOpcode();
-  dispatch(c);
-});
-both(0xf2, (c) => {
-  c.rep = 0xf2;
-  dispatch(c);
-});
-both(0xf3, (c) => {
-  c.rep = 0xf3;
-  dispatch(c);
-});
-both(0x0f, (c) => {
-  const op = c.fetch8();
-  (c.osize32 ? T32 : T16)[0x100 | op](c);
-});
 
 // ------------------------------------------------------------------ ALU 00-3F
 
@@ -144,51 +97,51 @@ function aluOps(g: number): void {
   const cmp = g === 7;
   // Eb, Gb
   both(base, (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const b = c.r8[REG8[(m >> 3) & 7]];
     if (m >= 0xc0) {
       const d = REG8[m & 7];
       const r = c.alu(g, c.r8[d], b, 24);
       if (!cmp) c.r8[d] = r;
     } else if (cmp) {
-      c.alu(g, c.readLin8(c.ea(m)), b, 24);
+      c.alu(g, c.readLin8(c.ea()), b, 24);
     } else {
-      c.rmwWrite8(c.alu(g, c.rmwRead8(c.ea(m)), b, 24));
+      c.rmwWrite8(c.alu(g, c.rmwRead8(c.ea()), b, 24));
     }
   });
   // Ev, Gv
   sized(
     base + 1,
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const b = c.r16[((m >> 3) & 7) << 1];
       if (m >= 0xc0) {
         const d = (m & 7) << 1;
         const r = c.alu(g, c.r16[d], b, 16);
         if (!cmp) c.r16[d] = r;
       } else if (cmp) {
-        c.alu(g, c.readLin16(c.ea(m)), b, 16);
+        c.alu(g, c.readLin16(c.ea()), b, 16);
       } else {
-        c.rmwWrite16(c.alu(g, c.rmwRead16(c.ea(m)), b, 16));
+        c.rmwWrite16(c.alu(g, c.rmwRead16(c.ea()), b, 16));
       }
     },
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const b = c.r32[(m >> 3) & 7];
       if (m >= 0xc0) {
         const d = m & 7;
         const r = c.alu(g, c.r32[d], b, 0);
         if (!cmp) c.r32[d] = r;
       } else if (cmp) {
-        c.alu(g, c.readLin32(c.ea(m)), b, 0);
+        c.alu(g, c.readLin32(c.ea()), b, 0);
       } else {
-        c.rmwWrite32(c.alu(g, c.rmwRead32(c.ea(m)), b, 0));
+        c.rmwWrite32(c.alu(g, c.rmwRead32(c.ea()), b, 0));
       }
     },
   );
   // Gb, Eb
   both(base + 2, (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const d = REG8[(m >> 3) & 7];
     const r = c.alu(g, c.r8[d], c.readRm8(m), 24);
     if (!cmp) c.r8[d] = r;
@@ -197,13 +150,13 @@ function aluOps(g: number): void {
   sized(
     base + 3,
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const d = ((m >> 3) & 7) << 1;
       const r = c.alu(g, c.r16[d], c.readRm16(m), 16);
       if (!cmp) c.r16[d] = r;
     },
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const d = (m >> 3) & 7;
       const r = c.alu(g, c.r32[d], c.readRm32(m), 0);
       if (!cmp) c.r32[d] = r;
@@ -211,18 +164,18 @@ function aluOps(g: number): void {
   );
   // AL, Ib
   both(base + 4, (c) => {
-    const r = c.alu(g, c.r8[0], c.fetch8(), 24);
+    const r = c.alu(g, c.r8[0], c.insn.imm, 24);
     if (!cmp) c.r8[0] = r;
   });
   // eAX, Iv
   sized(
     base + 5,
     (c) => {
-      const r = c.alu(g, c.r16[0], c.fetch16(), 16);
+      const r = c.alu(g, c.r16[0], c.insn.imm, 16);
       if (!cmp) c.r16[0] = r;
     },
     (c) => {
-      const r = c.alu(g, c.r32[0], c.fetch32(), 0);
+      const r = c.alu(g, c.r32[0], c.insn.imm, 0);
       if (!cmp) c.r32[0] = r;
     },
   );
@@ -238,9 +191,9 @@ function segPushPop(pushOp: number, popOp: number, seg: number): void {
   );
   if (popOp < 0) return;
   const pop = (c: Cpu): void => {
-    const v = c.osize32 ? c.stackRead32(0) : c.stackRead16(0);
+    const v = c.insn.opSize === 4 ? c.stackRead32(0) : c.stackRead16(0);
     loadSegment(c, seg, v);
-    c.sp = c.ss32 ? (c.r32[4] + (c.osize32 ? 4 : 2)) | 0 : (c.r16[8] + (c.osize32 ? 4 : 2)) & 0xffff;
+    c.sp = c.ss32 ? (c.r32[4] + (c.insn.opSize === 4 ? 4 : 2)) | 0 : (c.r16[8] + (c.insn.opSize === 4 ? 4 : 2)) & 0xffff;
     if (seg === SS) c.irqInhibit = true;
   };
   both(popOp, pop);
@@ -403,18 +356,18 @@ sized(
 sized(
   0x62,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if (m >= 0xc0) c.undefinedOpcode();
-    const lin = c.ea(m);
+    const lin = c.ea();
     const lo = (c.readLin16(lin) << 16) >> 16;
     const hi = (c.readLin16((lin + 2) | 0) << 16) >> 16;
     const idx = (c.r16[((m >> 3) & 7) << 1] << 16) >> 16;
     if (idx < lo || idx > hi) c.raise(EXC_BR);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if (m >= 0xc0) c.undefinedOpcode();
-    const lin = c.ea(m);
+    const lin = c.ea();
     const lo = c.readLin32(lin);
     const hi = c.readLin32((lin + 4) | 0);
     const idx = c.r32[(m >> 3) & 7];
@@ -424,7 +377,7 @@ sized(
 both(0x63, (c) => {
   // ARPL
   if (!c.protectedMode) c.undefinedOpcode();
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const src = c.r16[((m >> 3) & 7) << 1];
   if (m >= 0xc0) {
     const d = (m & 7) << 1;
@@ -434,7 +387,7 @@ both(0x63, (c) => {
       c.setFlagBit(ZF, true);
     } else c.setFlagBit(ZF, false);
   } else {
-    const v = c.rmwRead16(c.ea(m));
+    const v = c.rmwRead16(c.ea());
     if ((v & 3) < (src & 3)) {
       c.rmwWrite16((v & ~3) | (src & 3));
       c.setFlagBit(ZF, true);
@@ -443,13 +396,13 @@ both(0x63, (c) => {
 });
 sized(
   0x68,
-  (c) => c.push16(c.fetch16()),
-  (c) => c.push32(c.fetch32()),
+  (c) => c.push16(c.insn.imm),
+  (c) => c.push32(c.insn.imm),
 );
 sized(
   0x6a,
-  (c) => c.push16(c.fetchS8()),
-  (c) => c.push32(c.fetchS8()),
+  (c) => c.push16(immS8(c)),
+  (c) => c.push32(immS8(c)),
 );
 function imul16(c: Cpu, a: number, b: number): number {
   const r = ((a << 16) >> 16) * ((b << 16) >> 16);
@@ -465,27 +418,27 @@ function imul32(c: Cpu, a: number, b: number): number {
 sized(
   0x69,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const a = c.readRm16(m);
-    c.r16[((m >> 3) & 7) << 1] = imul16(c, a, c.fetch16());
+    c.r16[((m >> 3) & 7) << 1] = imul16(c, a, c.insn.imm);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const a = c.readRm32(m);
-    c.r32[(m >> 3) & 7] = imul32(c, a, c.fetch32());
+    c.r32[(m >> 3) & 7] = imul32(c, a, c.insn.imm);
   },
 );
 sized(
   0x6b,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const a = c.readRm16(m);
-    c.r16[((m >> 3) & 7) << 1] = imul16(c, a, c.fetchS8());
+    c.r16[((m >> 3) & 7) << 1] = imul16(c, a, immS8(c));
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const a = c.readRm32(m);
-    c.r32[(m >> 3) & 7] = imul32(c, a, c.fetchS8());
+    c.r32[(m >> 3) & 7] = imul32(c, a, immS8(c));
   },
 );
 both(0x6c, (c) => insOp(c, 1));
@@ -505,19 +458,19 @@ sized(
 
 for (let cc = 0; cc < 16; cc++) {
   both(0x70 + cc, (c) => {
-    const d = c.fetchS8();
+    const d = immS8(c);
     if (c.cond(cc)) jumpRel(c, d);
     c.branched = true;
   });
   sized(
     0x180 + cc,
     (c) => {
-      const d = (c.fetch16() << 16) >> 16;
+      const d = (c.insn.imm << 16) >> 16;
       if (c.cond(cc)) jumpRel(c, d);
       c.branched = true;
     },
     (c) => {
-      const d = c.fetch32();
+      const d = c.insn.imm;
       if (c.cond(cc)) c.ip = (c.ip + d) | 0;
       c.branched = true;
     },
@@ -530,15 +483,15 @@ function group1(op: number, immSize: number): void {
   // immSize: 1 = Ib (op 80/82/83 sign-extended for Ev), 2/4 = Iv
   if (op === 0x80 || op === 0x82) {
     both(op, (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const g = (m >> 3) & 7;
       if (m >= 0xc0) {
         const d = REG8[m & 7];
-        const r = c.alu(g, c.r8[d], c.fetch8(), 24);
+        const r = c.alu(g, c.r8[d], c.insn.imm, 24);
         if (g !== 7) c.r8[d] = r;
       } else {
-        const lin = c.ea(m);
-        const imm = c.fetch8();
+        const lin = c.ea();
+        const imm = c.insn.imm;
         if (g === 7) c.alu(7, c.readLin8(lin), imm, 24);
         else c.rmwWrite8(c.alu(g, c.rmwRead8(lin), imm, 24));
       }
@@ -549,31 +502,31 @@ function group1(op: number, immSize: number): void {
   sized(
     op,
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const g = (m >> 3) & 7;
       if (m >= 0xc0) {
         const d = (m & 7) << 1;
-        const imm = s8 ? c.fetchS8() : c.fetch16();
+        const imm = s8 ? immS8(c) : c.insn.imm;
         const r = c.alu(g, c.r16[d], imm, 16);
         if (g !== 7) c.r16[d] = r;
       } else {
-        const lin = c.ea(m);
-        const imm = s8 ? c.fetchS8() : c.fetch16();
+        const lin = c.ea();
+        const imm = s8 ? immS8(c) : c.insn.imm;
         if (g === 7) c.alu(7, c.readLin16(lin), imm, 16);
         else c.rmwWrite16(c.alu(g, c.rmwRead16(lin), imm, 16));
       }
     },
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const g = (m >> 3) & 7;
       if (m >= 0xc0) {
         const d = m & 7;
-        const imm = s8 ? c.fetchS8() : c.fetch32();
+        const imm = s8 ? immS8(c) : c.insn.imm;
         const r = c.alu(g, c.r32[d], imm, 0);
         if (g !== 7) c.r32[d] = r;
       } else {
-        const lin = c.ea(m);
-        const imm = s8 ? c.fetchS8() : c.fetch32();
+        const lin = c.ea();
+        const imm = s8 ? immS8(c) : c.insn.imm;
         if (g === 7) c.alu(7, c.readLin32(lin), imm, 0);
         else c.rmwWrite32(c.alu(g, c.rmwRead32(lin), imm, 0));
       }
@@ -586,22 +539,22 @@ group1(0x82, 1);
 group1(0x83, 1);
 
 both(0x84, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   c.logic(c.readRm8(m) & c.r8[REG8[(m >> 3) & 7]], 24);
 });
 sized(
   0x85,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.logic(c.readRm16(m) & c.r16[((m >> 3) & 7) << 1], 16);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.logic(c.readRm32(m) & c.r32[(m >> 3) & 7], 0);
   },
 );
 both(0x86, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const r = REG8[(m >> 3) & 7];
   if (m >= 0xc0) {
     const d = REG8[m & 7];
@@ -609,7 +562,7 @@ both(0x86, (c) => {
     c.r8[d] = c.r8[r];
     c.r8[r] = t;
   } else {
-    const v = c.rmwRead8(c.ea(m));
+    const v = c.rmwRead8(c.ea());
     c.rmwWrite8(c.r8[r]);
     c.r8[r] = v;
   }
@@ -617,7 +570,7 @@ both(0x86, (c) => {
 sized(
   0x87,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const r = ((m >> 3) & 7) << 1;
     if (m >= 0xc0) {
       const d = (m & 7) << 1;
@@ -625,13 +578,13 @@ sized(
       c.r16[d] = c.r16[r];
       c.r16[r] = t;
     } else {
-      const v = c.rmwRead16(c.ea(m));
+      const v = c.rmwRead16(c.ea());
       c.rmwWrite16(c.r16[r]);
       c.r16[r] = v;
     }
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const r = (m >> 3) & 7;
     if (m >= 0xc0) {
       const d = m & 7;
@@ -639,74 +592,74 @@ sized(
       c.r32[d] = c.r32[r];
       c.r32[r] = t;
     } else {
-      const v = c.rmwRead32(c.ea(m));
+      const v = c.rmwRead32(c.ea());
       c.rmwWrite32(c.r32[r]);
       c.r32[r] = v;
     }
   },
 );
 both(0x88, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   c.writeRm8(m, c.r8[REG8[(m >> 3) & 7]]);
 });
 sized(
   0x89,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.writeRm16(m, c.r16[((m >> 3) & 7) << 1]);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if (m >= 0xc0) c.r32[m & 7] = c.r32[(m >> 3) & 7];
-    else c.writeLin32(c.ea(m), c.r32[(m >> 3) & 7]);
+    else c.writeLin32(c.ea(), c.r32[(m >> 3) & 7]);
   },
 );
 both(0x8a, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   c.r8[REG8[(m >> 3) & 7]] = c.readRm8(m);
 });
 sized(
   0x8b,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     c.r16[((m >> 3) & 7) << 1] = c.readRm16(m);
   },
   (c) => {
-    const m = c.fetch8();
-    c.r32[(m >> 3) & 7] = m >= 0xc0 ? c.r32[m & 7] : c.readLin32(c.ea(m));
+    const m = c.insn.modrm;
+    c.r32[(m >> 3) & 7] = m >= 0xc0 ? c.r32[m & 7] : c.readLin32(c.ea());
   },
 );
 sized(
   0x8c,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const s = (m >> 3) & 7;
     if (s > 5) c.undefinedOpcode();
     c.writeRm16(m, c.segSel[s]);
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const s = (m >> 3) & 7;
     if (s > 5) c.undefinedOpcode();
     if (m >= 0xc0) c.r32[m & 7] = c.segSel[s];
-    else c.writeLin16(c.ea(m), c.segSel[s]);
+    else c.writeLin16(c.ea(), c.segSel[s]);
   },
 );
 sized(
   0x8d,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if (m >= 0xc0) c.undefinedOpcode();
-    c.r16[((m >> 3) & 7) << 1] = c.eaOff(m);
+    c.r16[((m >> 3) & 7) << 1] = c.eaOff();
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if (m >= 0xc0) c.undefinedOpcode();
-    c.r32[(m >> 3) & 7] = c.eaOff(m);
+    c.r32[(m >> 3) & 7] = c.eaOff();
   },
 );
 both(0x8e, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const s = (m >> 3) & 7;
   if (s === CS || s > 5) c.undefinedOpcode();
   loadSegment(c, s, c.readRm16(m));
@@ -715,7 +668,7 @@ both(0x8e, (c) => {
 sized(
   0x8f,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const sp = c.r32[4];
     const v = c.pop16();
     try {
@@ -726,7 +679,7 @@ sized(
     }
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     const sp = c.r32[4];
     const v = c.pop32();
     try {
@@ -777,12 +730,12 @@ sized(
 sized(
   0x9a,
   (c) => {
-    const off = c.fetch16();
-    farCall(c, c.fetch16(), off, false);
+    const off = c.insn.imm;
+    farCall(c, c.insn.imm2, off, false);
   },
   (c) => {
-    const off = c.fetch32();
-    farCall(c, c.fetch16(), off, true);
+    const off = c.insn.imm;
+    farCall(c, c.insn.imm2, off, true);
   },
 );
 both(0x9b, (c) => {
@@ -833,7 +786,7 @@ both(0x9f, (c) => {
 // ------------------------------------------------------------------ A0-AF
 
 function moffs(c: Cpu): number {
-  const off = c.asize32 ? c.fetch32() : c.fetch16();
+  const off = c.insn.imm;
   return c.segAddr(c.dataSeg(), off);
 }
 both(0xa0, (c) => {
@@ -867,15 +820,15 @@ sized(
   (c) => cmpsOp(c, 4),
 );
 both(0xa8, (c) => {
-  c.logic(c.r8[0] & c.fetch8(), 24);
+  c.logic(c.r8[0] & c.insn.imm, 24);
 });
 sized(
   0xa9,
   (c) => {
-    c.logic(c.r16[0] & c.fetch16(), 16);
+    c.logic(c.r16[0] & c.insn.imm, 16);
   },
   (c) => {
-    c.logic(c.r32[0] & c.fetch32(), 0);
+    c.logic(c.r32[0] & c.insn.imm, 0);
   },
 );
 both(0xaa, (c) => stosOp(c, 1));
@@ -902,15 +855,15 @@ sized(
 for (let n = 0; n < 8; n++) {
   const i8 = REG8[n];
   both(0xb0 + n, (c) => {
-    c.r8[i8] = c.fetch8();
+    c.r8[i8] = c.insn.imm;
   });
   sized(
     0xb8 + n,
     (c) => {
-      c.r16[n << 1] = c.fetch16();
+      c.r16[n << 1] = c.insn.imm;
     },
     (c) => {
-      c.r32[n] = c.fetch32();
+      c.r32[n] = c.insn.imm;
     },
   );
 }
@@ -918,16 +871,16 @@ for (let n = 0; n < 8; n++) {
 // ------------------------------------------------------------------ C0-CF
 
 function group2(op: number, countKind: 'ib' | 'one' | 'cl', byteOp: boolean): void {
-  const count = (c: Cpu): number => (countKind === 'ib' ? c.fetch8() : countKind === 'one' ? 1 : c.r8[4]);
+  const count = (c: Cpu): number => (countKind === 'ib' ? c.insn.imm : countKind === 'one' ? 1 : c.r8[4]);
   if (byteOp) {
     both(op, (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const g = (m >> 3) & 7;
       if (m >= 0xc0) {
         const d = REG8[m & 7];
         c.r8[d] = shiftRotate(c, g, c.r8[d], count(c), 8);
       } else {
-        const lin = c.ea(m);
+        const lin = c.ea();
         const n = count(c);
         const v = c.rmwRead8(lin);
         c.rmwWrite8(shiftRotate(c, g, v, n, 8));
@@ -938,26 +891,26 @@ function group2(op: number, countKind: 'ib' | 'one' | 'cl', byteOp: boolean): vo
   sized(
     op,
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const g = (m >> 3) & 7;
       if (m >= 0xc0) {
         const d = (m & 7) << 1;
         c.r16[d] = shiftRotate(c, g, c.r16[d], count(c), 16);
       } else {
-        const lin = c.ea(m);
+        const lin = c.ea();
         const n = count(c);
         const v = c.rmwRead16(lin);
         c.rmwWrite16(shiftRotate(c, g, v, n, 16));
       }
     },
     (c) => {
-      const m = c.fetch8();
+      const m = c.insn.modrm;
       const g = (m >> 3) & 7;
       if (m >= 0xc0) {
         const d = m & 7;
         c.r32[d] = shiftRotate(c, g, c.r32[d], count(c), 32);
       } else {
-        const lin = c.ea(m);
+        const lin = c.ea();
         const n = count(c);
         const v = c.rmwRead32(lin);
         c.rmwWrite32(shiftRotate(c, g, v, n, 32));
@@ -975,13 +928,13 @@ group2(0xd3, 'cl', false);
 sized(
   0xc2,
   (c) => {
-    const imm = c.fetch16();
+    const imm = c.insn.imm;
     const eip = c.stackRead16(0);
     c.sp = c.ss32 ? (c.r32[4] + 2 + imm) | 0 : (c.r16[8] + 2 + imm) & 0xffff;
     c.setEip(eip);
   },
   (c) => {
-    const imm = c.fetch16();
+    const imm = c.insn.imm;
     const eip = c.stackRead32(0);
     c.sp = c.ss32 ? (c.r32[4] + 4 + imm) | 0 : (c.r16[8] + 4 + imm) & 0xffff;
     c.setEip(eip);
@@ -993,9 +946,9 @@ sized(
   (c) => c.setEip(c.pop32()),
 );
 function loadFarPointer(c: Cpu, seg: number, operand32: boolean): void {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   if (m >= 0xc0) c.undefinedOpcode();
-  const lin = c.ea(m);
+  const lin = c.ea();
   const off = operand32 ? c.readLin32(lin) : c.readLin16(lin);
   const sel = c.readLin16((lin + (operand32 ? 4 : 2)) | 0);
   loadSegment(c, seg, sel);
@@ -1014,38 +967,38 @@ sized(
   (c) => loadFarPointer(c, DS, true),
 );
 both(0xc6, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   if ((m & 0x38) !== 0) c.undefinedOpcode();
-  if (m >= 0xc0) c.r8[REG8[m & 7]] = c.fetch8();
+  if (m >= 0xc0) c.r8[REG8[m & 7]] = c.insn.imm;
   else {
-    const lin = c.ea(m);
-    c.writeLin8(lin, c.fetch8());
+    const lin = c.ea();
+    c.writeLin8(lin, c.insn.imm);
   }
 });
 sized(
   0xc7,
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if ((m & 0x38) !== 0) c.undefinedOpcode();
-    if (m >= 0xc0) c.r16[(m & 7) << 1] = c.fetch16();
+    if (m >= 0xc0) c.r16[(m & 7) << 1] = c.insn.imm;
     else {
-      const lin = c.ea(m);
-      c.writeLin16(lin, c.fetch16());
+      const lin = c.ea();
+      c.writeLin16(lin, c.insn.imm);
     }
   },
   (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if ((m & 0x38) !== 0) c.undefinedOpcode();
-    if (m >= 0xc0) c.r32[m & 7] = c.fetch32();
+    if (m >= 0xc0) c.r32[m & 7] = c.insn.imm;
     else {
-      const lin = c.ea(m);
-      c.writeLin32(lin, c.fetch32());
+      const lin = c.ea();
+      c.writeLin32(lin, c.insn.imm);
     }
   },
 );
 function enter(c: Cpu, operand32: boolean): void {
-  const size = c.fetch16();
-  const level = c.fetch8() & 31;
+  const size = c.insn.imm;
+  const level = c.insn.imm2 & 31;
   const w = operand32 ? 4 : 2;
   const sp0 = c.r32[4];
   const bp0 = c.r32[5];
@@ -1094,8 +1047,8 @@ sized(
 );
 sized(
   0xca,
-  (c) => farReturn(c, false, c.fetch16()),
-  (c) => farReturn(c, true, c.fetch16()),
+  (c) => farReturn(c, false, c.insn.imm),
+  (c) => farReturn(c, true, c.insn.imm),
 );
 sized(
   0xcb,
@@ -1103,7 +1056,7 @@ sized(
   (c) => farReturn(c, true, 0),
 );
 both(0xcc, (c) => softwareInterrupt(c, 3));
-both(0xcd, (c) => softwareInterrupt(c, c.fetch8()));
+both(0xcd, (c) => softwareInterrupt(c, c.insn.imm));
 both(0xce, (c) => {
   if (c.getOF()) softwareInterrupt(c, 4);
 });
@@ -1122,7 +1075,7 @@ sized(
 // ------------------------------------------------------------------ D4-DF
 
 both(0xd4, (c) => {
-  const base = c.fetch8();
+  const base = c.insn.imm;
   if (base === 0) c.raise(EXC_DE);
   const al = c.r8[0];
   c.r8[1] = Math.floor(al / base);
@@ -1130,7 +1083,7 @@ both(0xd4, (c) => {
   c.setResultFlags(c.r8[0], 24, 0);
 });
 both(0xd5, (c) => {
-  const base = c.fetch8();
+  const base = c.insn.imm;
   const al = (c.r8[0] + c.r8[1] * base) & 0xff;
   c.r16[0] = al;
   c.setResultFlags(al, 24, 0);
@@ -1139,7 +1092,7 @@ both(0xd6, (c) => {
   c.r8[0] = c.getCF() !== 0 ? 0xff : 0;
 });
 both(0xd7, (c) => {
-  const off = c.asize32 ? (c.r32[3] + c.r8[0]) | 0 : (c.r16[6] + c.r8[0]) & 0xffff;
+  const off = c.insn.addrSize === 4 ? (c.r32[3] + c.r8[0]) | 0 : (c.r16[6] + c.r8[0]) & 0xffff;
   c.r8[0] = c.readLin8(c.segAddr(c.dataSeg(), off));
 });
 
@@ -1147,27 +1100,27 @@ both(0xd7, (c) => {
 
 function loopCount(c: Cpu): number {
   // Decrement (E)CX per address size and return the new value.
-  if (c.asize32) return (c.r32[1] = c.r32[1] - 1);
+  if (c.insn.addrSize === 4) return (c.r32[1] = c.r32[1] - 1);
   return (c.r16[2] = c.r16[2] - 1);
 }
 both(0xe0, (c) => {
-  const d = c.fetchS8();
+  const d = immS8(c);
   if (loopCount(c) !== 0 && !c.getZF()) jumpRel(c, d);
   c.branched = true;
 });
 both(0xe1, (c) => {
-  const d = c.fetchS8();
+  const d = immS8(c);
   if (loopCount(c) !== 0 && c.getZF()) jumpRel(c, d);
   c.branched = true;
 });
 both(0xe2, (c) => {
-  const d = c.fetchS8();
+  const d = immS8(c);
   if (loopCount(c) !== 0) jumpRel(c, d);
   c.branched = true;
 });
 both(0xe3, (c) => {
-  const d = c.fetchS8();
-  if ((c.asize32 ? c.r32[1] : c.r16[2]) === 0) jumpRel(c, d);
+  const d = immS8(c);
+  if ((c.insn.addrSize === 4 ? c.r32[1] : c.r16[2]) === 0) jumpRel(c, d);
   c.branched = true;
 });
 function portIn(c: Cpu, port: number, size: 1 | 2 | 4): void {
@@ -1181,27 +1134,27 @@ function portOut(c: Cpu, port: number, size: 1 | 2 | 4): void {
   c.checkIo(port, size);
   c.io.write(port, size, size === 1 ? c.r8[0] : size === 2 ? c.r16[0] : c.r32[0] >>> 0);
 }
-both(0xe4, (c) => portIn(c, c.fetch8(), 1));
+both(0xe4, (c) => portIn(c, c.insn.imm, 1));
 sized(
   0xe5,
-  (c) => portIn(c, c.fetch8(), 2),
-  (c) => portIn(c, c.fetch8(), 4),
+  (c) => portIn(c, c.insn.imm, 2),
+  (c) => portIn(c, c.insn.imm, 4),
 );
-both(0xe6, (c) => portOut(c, c.fetch8(), 1));
+both(0xe6, (c) => portOut(c, c.insn.imm, 1));
 sized(
   0xe7,
-  (c) => portOut(c, c.fetch8(), 2),
-  (c) => portOut(c, c.fetch8(), 4),
+  (c) => portOut(c, c.insn.imm, 2),
+  (c) => portOut(c, c.insn.imm, 4),
 );
 sized(
   0xe8,
   (c) => {
-    const d = (c.fetch16() << 16) >> 16;
+    const d = (c.insn.imm << 16) >> 16;
     c.push16(c.eip);
     jumpRel(c, d);
   },
   (c) => {
-    const d = c.fetch32();
+    const d = c.insn.imm;
     c.push32(c.eip);
     c.ip = (c.ip + d) | 0;
     c.branched = true;
@@ -1209,9 +1162,9 @@ sized(
 );
 sized(
   0xe9,
-  (c) => jumpRel(c, (c.fetch16() << 16) >> 16),
+  (c) => jumpRel(c, (c.insn.imm << 16) >> 16),
   (c) => {
-    const d = c.fetch32();
+    const d = c.insn.imm;
     c.ip = (c.ip + d) | 0;
     c.branched = true;
   },
@@ -1219,15 +1172,15 @@ sized(
 sized(
   0xea,
   (c) => {
-    const off = c.fetch16();
-    farJump(c, c.fetch16(), off, false);
+    const off = c.insn.imm;
+    farJump(c, c.insn.imm2, off, false);
   },
   (c) => {
-    const off = c.fetch32();
-    farJump(c, c.fetch16(), off, true);
+    const off = c.insn.imm;
+    farJump(c, c.insn.imm2, off, true);
   },
 );
-both(0xeb, (c) => jumpRel(c, c.fetchS8()));
+both(0xeb, (c) => jumpRel(c, immS8(c)));
 both(0xec, (c) => portIn(c, c.r16[4], 1));
 sized(
   0xed,
@@ -1255,19 +1208,19 @@ both(0xf5, (c) => {
 });
 
 function group3(c: Cpu, bits: 8 | 16 | 32): void {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const g = (m >> 3) & 7;
   const sh = 32 - bits;
   const regIdx = bits === 8 ? REG8[m & 7] : bits === 16 ? (m & 7) << 1 : m & 7;
   const isReg = m >= 0xc0;
-  const lin = isReg ? 0 : c.ea(m);
+  const lin = isReg ? 0 : c.ea();
   const read = (): number =>
     isReg ? (bits === 8 ? c.r8[regIdx] : bits === 16 ? c.r16[regIdx] : c.r32[regIdx]) : bits === 8 ? c.readLin8(lin) : bits === 16 ? c.readLin16(lin) : c.readLin32(lin);
   switch (g) {
     case 0:
     case 1: {
       const v = read();
-      const imm = bits === 8 ? c.fetch8() : bits === 16 ? c.fetch16() : c.fetch32();
+      const imm = c.insn.imm;
       c.logic(v & imm, sh);
       return;
     }
@@ -1403,14 +1356,14 @@ both(0xfd, (c) => {
   c.flags |= DF;
 });
 both(0xfe, (c) => {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const g = (m >> 3) & 7;
   if (g > 1) c.undefinedOpcode();
   if (m >= 0xc0) {
     const d = REG8[m & 7];
     c.r8[d] = g === 0 ? c.inc(c.r8[d], 24) : c.dec(c.r8[d], 24);
   } else {
-    const v = c.rmwRead8(c.ea(m));
+    const v = c.rmwRead8(c.ea());
     c.rmwWrite8(g === 0 ? c.inc(v, 24) : c.dec(v, 24));
   }
 });
@@ -1420,7 +1373,7 @@ sized(
   (c) => group5(c, true),
 );
 function group5(c: Cpu, o32: boolean): void {
-  const m = c.fetch8();
+  const m = c.insn.modrm;
   const g = (m >> 3) & 7;
   const isReg = m >= 0xc0;
   switch (g) {
@@ -1430,10 +1383,10 @@ function group5(c: Cpu, o32: boolean): void {
         if (o32) c.r32[m & 7] = g === 0 ? c.inc(c.r32[m & 7], 0) : c.dec(c.r32[m & 7], 0);
         else c.r16[(m & 7) << 1] = g === 0 ? c.inc(c.r16[(m & 7) << 1], 16) : c.dec(c.r16[(m & 7) << 1], 16);
       } else if (o32) {
-        const v = c.rmwRead32(c.ea(m));
+        const v = c.rmwRead32(c.ea());
         c.rmwWrite32(g === 0 ? c.inc(v, 0) : c.dec(v, 0));
       } else {
-        const v = c.rmwRead16(c.ea(m));
+        const v = c.rmwRead16(c.ea());
         c.rmwWrite16(g === 0 ? c.inc(v, 16) : c.dec(v, 16));
       }
       return;
@@ -1448,7 +1401,7 @@ function group5(c: Cpu, o32: boolean): void {
     case 3:
     case 5: {
       if (isReg) c.undefinedOpcode();
-      const lin = c.ea(m);
+      const lin = c.ea();
       const off = o32 ? c.readLin32(lin) : c.readLin16(lin);
       const sel = c.readLin16((lin + (o32 ? 4 : 2)) | 0);
       if (g === 3) farCall(c, sel, off, o32);
@@ -1471,17 +1424,17 @@ function group5(c: Cpu, o32: boolean): void {
 
 for (let op = 0xd8; op <= 0xdf; op++) {
   both(op, (c) => {
-    const m = c.fetch8();
+    const m = c.insn.modrm;
     if ((c.cr0 & (CR0_EM | CR0_TS)) !== 0) c.raise(EXC_NM);
     let lin = 0;
     let dp = 0;
     let ds = 0;
     if (m < 0xc0) {
-      lin = c.ea(m);
+      lin = c.ea();
       dp = c.eaOffset;
       ds = c.segSel[c.eaSeg];
     }
-    c.fpuExec(op, m, lin, dp, ds);
+    c.fpuExec(op, m, lin, dp, ds, c.insn.opSize === 4);
   });
 }
 

@@ -348,14 +348,11 @@ function callGate(c: Cpu, gate32: boolean, retCs: number, retEip: number): void 
     if (!c.ss32) c.r32[4] = newEsp & 0xffff;
     dLo = tLo;
     dHi = tHi;
-    const osize = c.osize32;
-    c.osize32 = gate32;
-    c.push(oldSs);
-    c.push(oldEsp);
-    for (const p of params) c.push(p);
-    c.push(retCs);
-    c.push(retEip);
-    c.osize32 = osize;
+    pushSized(c, oldSs, gate32);
+    pushSized(c, oldEsp, gate32);
+    for (const p of params) pushSized(c, p, gate32);
+    pushSized(c, retCs, gate32);
+    pushSized(c, retEip, gate32);
     dLo = tLo;
     dHi = tHi;
     setAccessed(c, taddr);
@@ -368,6 +365,12 @@ function callGate(c: Cpu, gate32: boolean, retCs: number, retEip: number): void 
     setCodeSegment(c, target, c.cpl);
   }
   c.setEip(gateEip);
+}
+
+/** Push a value of a gate's size (not the current instruction's operand size). */
+function pushSized(c: Cpu, v: number, size32: boolean): void {
+  if (size32) c.push32(v);
+  else c.push16(v);
 }
 
 function pushPair(c: Cpu, cs: number, eip: number, operand32: boolean): void {
@@ -623,8 +626,6 @@ function deliverGate(c: Cpu, vector: number, software: boolean, errorCode: numbe
   const oldFlags = c.getEflags();
   const oldCs = c.segSel[CS];
   const oldEip = c.eip;
-  const osize = c.osize32;
-  c.osize32 = gate32;
   if (!conforming && dpl(tacc) < c.cpl) {
     const newCpl = dpl(tacc);
     if (fromVm86 && newCpl !== 0) c.gp((target & 0xfffc) + extBit);
@@ -641,21 +642,20 @@ function deliverGate(c: Cpu, vector: number, software: boolean, errorCode: numbe
       c.r32[4] = c.ss32 ? newEsp : newEsp & 0xffff;
       if (saved !== null) {
         c.flags &= ~VM;
-        for (const s of saved) c.push(s);
+        for (const s of saved) pushSized(c, s, gate32);
       }
-      c.push(oldSs);
-      c.push(oldEsp);
-      c.push(oldFlags);
-      c.push(oldCs);
-      c.push(oldEip);
-      if (errorCode >= 0) c.push(errorCode);
+      pushSized(c, oldSs, gate32);
+      pushSized(c, oldEsp, gate32);
+      pushSized(c, oldFlags, gate32);
+      pushSized(c, oldCs, gate32);
+      pushSized(c, oldEip, gate32);
+      if (errorCode >= 0) pushSized(c, errorCode, gate32);
     } catch (e) {
       // Undo the partial switch so the fault is reported in the interrupted context.
       c.cpl = oldCpl;
       if (fromVm86) c.flags |= VM;
       setSegment(c, SS, oldSsState[0], oldSsState[1], oldSsState[2], oldSsState[3]);
       c.r32[4] = oldEsp;
-      c.osize32 = osize;
       c.updateMode();
       throw e;
     }
@@ -670,15 +670,14 @@ function deliverGate(c: Cpu, vector: number, software: boolean, errorCode: numbe
     const need = (errorCode >= 0 ? 4 : 3) * (gate32 ? 4 : 2);
     const sp = c.ss32 ? (c.r32[4] - need) | 0 : (c.r16[8] - need) & 0xffff;
     c.checkWritable(c.segAddr(SS, sp), need);
-    c.push(oldFlags);
-    c.push(oldCs);
-    c.push(oldEip);
-    if (errorCode >= 0) c.push(errorCode);
+    pushSized(c, oldFlags, gate32);
+    pushSized(c, oldCs, gate32);
+    pushSized(c, oldEip, gate32);
+    if (errorCode >= 0) pushSized(c, errorCode, gate32);
     dLo = tLo;
     dHi = tHi;
     setCodeSegment(c, target, c.cpl);
   }
-  c.osize32 = osize;
   c.setEip(gateEip);
   let clear = TF | NT | RF | VM;
   if (!trap) clear |= IF;

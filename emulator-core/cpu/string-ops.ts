@@ -21,29 +21,29 @@ function writeN(c: Cpu, lin: number, size: number, v: number): void {
 }
 
 function getSi(c: Cpu): number {
-  return c.asize32 ? c.r32[6] : c.r16[12];
+  return c.insn.addrSize === 4 ? c.r32[6] : c.r16[12];
 }
 
 function getDi(c: Cpu): number {
-  return c.asize32 ? c.r32[7] : c.r16[14];
+  return c.insn.addrSize === 4 ? c.r32[7] : c.r16[14];
 }
 
 function addSi(c: Cpu, d: number): void {
-  if (c.asize32) c.r32[6] = c.r32[6] + d;
+  if (c.insn.addrSize === 4) c.r32[6] = c.r32[6] + d;
   else c.r16[12] = c.r16[12] + d;
 }
 
 function addDi(c: Cpu, d: number): void {
-  if (c.asize32) c.r32[7] = c.r32[7] + d;
+  if (c.insn.addrSize === 4) c.r32[7] = c.r32[7] + d;
   else c.r16[14] = c.r16[14] + d;
 }
 
 function getCount(c: Cpu): number {
-  return c.asize32 ? c.r32[1] >>> 0 : c.r16[2];
+  return c.insn.addrSize === 4 ? c.r32[1] >>> 0 : c.r16[2];
 }
 
 function setCount(c: Cpu, n: number): void {
-  if (c.asize32) c.r32[1] = n;
+  if (c.insn.addrSize === 4) c.r32[1] = n;
   else c.r16[2] = n;
 }
 
@@ -71,13 +71,13 @@ function directOffset(c: Cpu, lin: number, write: boolean): number {
 
 /** Bulk path applies: 32-bit addressing, forward, segments without limit checks. */
 function canBulk(c: Cpu, srcSeg: number): boolean {
-  return c.asize32 && (c.flags & DF) === 0 && c.segCheck[ES] === 0 && (srcSeg < 0 || c.segCheck[srcSeg] === 0);
+  return c.insn.addrSize === 4 && (c.flags & DF) === 0 && c.segCheck[ES] === 0 && (srcSeg < 0 || c.segCheck[srcSeg] === 0);
 }
 
 export function movsOp(c: Cpu, size: number): void {
   const srcSeg = c.dataSeg();
   const step = (c.flags & DF) !== 0 ? -size : size;
-  if (c.rep === 0) {
+  if (c.insn.rep === 0) {
     const v = readN(c, c.segAddr(srcSeg, getSi(c)), size);
     writeN(c, c.segAddr(ES, getDi(c)), size, v);
     addSi(c, step);
@@ -132,7 +132,7 @@ export function movsOp(c: Cpu, size: number): void {
 export function stosOp(c: Cpu, size: number): void {
   const step = (c.flags & DF) !== 0 ? -size : size;
   const v = accRead(c, size);
-  if (c.rep === 0) {
+  if (c.insn.rep === 0) {
     writeN(c, c.segAddr(ES, getDi(c)), size, v);
     addDi(c, step);
     return;
@@ -188,7 +188,7 @@ function fill(c: Cpu, off: number, size: number, v: number, n: number): void {
 export function lodsOp(c: Cpu, size: number): void {
   const srcSeg = c.dataSeg();
   const step = (c.flags & DF) !== 0 ? -size : size;
-  if (c.rep === 0) {
+  if (c.insn.rep === 0) {
     accWrite(c, size, readN(c, c.segAddr(srcSeg, getSi(c)), size));
     addSi(c, step);
     return;
@@ -214,7 +214,7 @@ function compare(c: Cpu, a: number, b: number, size: number): void {
 export function cmpsOp(c: Cpu, size: number): void {
   const srcSeg = c.dataSeg();
   const step = (c.flags & DF) !== 0 ? -size : size;
-  if (c.rep === 0) {
+  if (c.insn.rep === 0) {
     const a = readN(c, c.segAddr(srcSeg, getSi(c)), size);
     const b = readN(c, c.segAddr(ES, getDi(c)), size);
     compare(c, a, b, size);
@@ -222,7 +222,7 @@ export function cmpsOp(c: Cpu, size: number): void {
     addDi(c, step);
     return;
   }
-  const repe = c.rep === 0xf3;
+  const repe = c.insn.rep === 0xf3;
   let count = getCount(c);
   let budget = REP_SLICE;
   while (count > 0 && budget > 0) {
@@ -244,12 +244,12 @@ export function cmpsOp(c: Cpu, size: number): void {
 export function scasOp(c: Cpu, size: number): void {
   const step = (c.flags & DF) !== 0 ? -size : size;
   const a = accRead(c, size);
-  if (c.rep === 0) {
+  if (c.insn.rep === 0) {
     compare(c, a, readN(c, c.segAddr(ES, getDi(c)), size), size);
     addDi(c, step);
     return;
   }
-  const repe = c.rep === 0xf3;
+  const repe = c.insn.rep === 0xf3;
   let count = getCount(c);
   let budget = REP_SLICE;
   while (count > 0 && budget > 0) {
@@ -269,7 +269,7 @@ export function insOp(c: Cpu, size: 1 | 2 | 4): void {
   const port = c.r16[4];
   c.checkIo(port, size);
   const step = (c.flags & DF) !== 0 ? -size : size;
-  if (c.rep === 0) {
+  if (c.insn.rep === 0) {
     const lin = c.segAddr(ES, getDi(c));
     c.checkWritable(lin, size);
     writeN(c, lin, size, c.io.read(port, size));
@@ -314,7 +314,7 @@ export function outsOp(c: Cpu, size: 1 | 2 | 4): void {
   c.checkIo(port, size);
   const srcSeg = c.dataSeg();
   const step = (c.flags & DF) !== 0 ? -size : size;
-  if (c.rep === 0) {
+  if (c.insn.rep === 0) {
     c.io.write(port, size, readN(c, c.segAddr(srcSeg, getSi(c)), size) >>> 0);
     addSi(c, step);
     return;

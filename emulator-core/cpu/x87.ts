@@ -31,8 +31,8 @@ export class X87Unit implements FpuUnit {
   }
 
   execMmx(opcode: number, modrm: number, cpu: Cpu): void {
-    const lin = modrm < 0xc0 ? cpu.ea(modrm) : 0;
-    const imm8 = opcode >= 0x71 && opcode <= 0x73 ? cpu.fetch8() : 0;
+    const lin = modrm < 0xc0 ? cpu.ea() : 0;
+    const imm8 = opcode >= 0x71 && opcode <= 0x73 ? cpu.insn.imm : 0;
     const r = this.fpu.execMmx(opcode, modrm, lin, imm8, cpu.r32[modrm & 7], 0, false);
     if ((r & FPU_OUT_GPR) !== 0) cpu.r32[modrm & 7] = this.fpu.out.gprLo;
   }

@@ -484,8 +484,7 @@ function exec(c: Cpu, op: number): void {
       // are not supported (#UD rather than touching the wrong memory).
       if (ins.mod !== 3 && x.eaHi !== 0) c.undefinedOpcode();
       // FSTENV/FSAVE image format: 32-bit unless 0x66.
-      c.osize32 = !ins.p66;
-      c.fpuExec(op, ins.modrm, x.eaLo, x.eaLo, c.segSel[3]);
+      c.fpuExec(op, ins.modrm, x.eaLo, x.eaLo, c.segSel[3], !ins.p66);
       return;
     }
     case 0xe0:

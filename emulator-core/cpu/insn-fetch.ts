@@ -1,0 +1,94 @@
+/**
+ * The front end of the 16/32-bit interpreter: the instruction at CS:EIP, decoded by the
+ * shared decoder (cpu/decoder) into a DecodedInsn that the handlers in ops.ts and
+ * ops-0f.ts read their prefixes, ModRM operand and immediates from. Recently run
+ * instructions come from a decode cache (loops run the same bytes over and over, and
+ * comparing them costs less than decoding them again).
+ */
+import type { Cpu } from './cpu.js';
+import type { CodeReader, CodeWindow } from './decoder/code-reader.js';
+import { DecodeCache } from './decoder/decode-cache.js';
+import { DecodedInsn, DecodeStatus } from './decoder/decoded-insn.js';
+import { X86Decoder } from './decoder/decoder.js';
+
+/**
+ * The bytes at CS:EIP: straight from the CPU's fetch window (the page EIP is on, clipped
+ * to the CS limit), then one fetch8 per byte past it, which checks the limit, translates
+ * and faults exactly as the byte's fetch would.
+ */
+class EipReader implements CodeReader {
+  startIp = 0;
+  /** fetch8 ran, so it has already moved EIP past the bytes it read. */
+  fetched = false;
+
+  constructor(private readonly cpu: Cpu) {}
+
+  window(w: CodeWindow): void {
+    const c = this.cpu;
+    const ip = c.ip;
+    this.startIp = ip;
+    this.fetched = false;
+    const off = (ip - c.fetchBase) >>> 0;
+    w.buf = c.u8;
+    w.start = ip + c.fetchDelta;
+    w.count = off <= c.fetchSpan ? c.fetchSpan - off + 1 : 0;
+  }
+
+  byteAt(i: number): number {
+    const c = this.cpu;
+    c.ip = (this.startIp + i) | 0;
+    this.fetched = true;
+    return c.fetch8();
+  }
+}
+
+export class InsnFetcher {
+  private readonly decoder = new X86Decoder();
+  private readonly reader: EipReader;
+  private readonly cache = new DecodeCache();
+
+  constructor(private readonly cpu: Cpu) {
+    this.reader = new EipReader(cpu);
+  }
+
+  /**
+   * Decode the instruction at cpu.ip into cpu.insn and leave cpu.ip after it. Fetch faults
+   * (#PF, #GP for the CS limit) are thrown by the fetch of the byte that raises them; a
+   * decode that finds no instruction raises #GP(0) (over 15 bytes) or #UD.
+   */
+  next(): DecodedInsn {
+    const c = this.cpu;
+    const ip = c.ip;
+    const bits = c.code32 ? 32 : 16;
+    let off = (ip - c.fetchBase) >>> 0;
+    if (off > c.fetchSpan) {
+      // Open the window on EIP's page (its first byte's fetch, with that fetch's faults).
+      c.fetch8();
+      c.ip = ip;
+      off = (ip - c.fetchBase) >>> 0;
+    }
+    const start = ip + c.fetchDelta;
+    if (off <= c.fetchSpan) {
+      const hit = this.cache.lookup(ip, 0, bits, c.u8, start, c.fetchSpan - off + 1);
+      if (hit !== null) {
+        c.insn = hit;
+        c.ip = (ip + hit.len) | 0;
+        return hit;
+      }
+    }
+    const d = this.cache.claim(ip);
+    c.insn = d;
+    const r = this.reader;
+    const status = this.decoder.decode(r, bits, d);
+    d.lin = ip;
+    if (!r.fetched) {
+      c.ip = (ip + d.len) | 0;
+      if (status === DecodeStatus.Ok) this.cache.remember(ip, 0, bits, c.u8, start);
+    }
+    if (status !== DecodeStatus.Ok) {
+      if (status === DecodeStatus.TooLong) c.gp(0);
+      c.undefinedOpcode();
+    }
+    return d;
+  }
+}
