@@ -6,7 +6,7 @@
 import { BadInputError } from '../../errors.js';
 import type { TcpEngineOptions, TcpEngineStats, TcpHostStream, TcpTimers } from './api.js';
 import { type ConnectionHost, TcpConnection } from './connection.js';
-import { ACK, FIN, ParsedSegment, RST, SYN, TCP_HEADER_BYTES, checksumOk, fillChecksum, parseSegment, writeHeader } from './segment.js';
+import { ACK, EMPTY_BYTES, FIN, ParsedSegment, RST, SYN, TCP_HEADER_BYTES, checksumOk, fillChecksum, parseSegment, writeHeader } from './segment.js';
 import { seqAdd } from './seq.js';
 
 export const DEFAULT_MSS = 1460;
@@ -79,7 +79,7 @@ export class TcpEngine {
       if ((p.flags & (SYN | ACK)) === SYN) this.guestConnects(srcIp, dstIp, p);
       else this.refuse(srcIp, dstIp, p);
     }
-    p.bytes = segment.subarray(0, 0); // keep no reference to the caller's frame
+    p.bytes = EMPTY_BYTES; // keep no reference to the caller's frame
   }
 
   /**

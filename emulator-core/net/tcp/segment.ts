@@ -14,11 +14,11 @@ export const SYN_OPTION_BYTES = 8;
 /** Largest shift RFC 7323 allows. */
 export const MAX_WINDOW_SCALE = 14;
 
-const EMPTY = new Uint8Array(0);
+export const EMPTY_BYTES = new Uint8Array(0);
 
 /** The fields of one incoming segment. The engine parses every input into one reused instance. */
 export class ParsedSegment {
-  bytes: Uint8Array = EMPTY;
+  bytes: Uint8Array = EMPTY_BYTES;
   srcPort = 0;
   dstPort = 0;
   seq = 0;
