@@ -70,6 +70,36 @@ describe('TcpEngine: data transfer', () => {
     });
   });
 
+  it('recovers a single lost segment by fast retransmit, well before a timeout', () => {
+    const h = new Harness();
+    const sock = h.guest.connect(GATEWAY_IP, 80);
+    h.run(() => sock.established, 1000, 'handshake');
+    let dataSegments = 0;
+    h.wire.dropToGuest = (seg) => parse(seg).data.length > 0 && ++dataSegments === 60;
+    const down = patternBytes(MiB, 71);
+    const start = h.clock.now();
+    h.streams[0].send(down, true);
+    h.run(() => sock.finReceived, 10_000, 'the download');
+    expect(sock.received.digest('hex')).toBe(sha(down));
+    expect(h.wire.dropped).toBe(1);
+    expect(h.engine.stats().retransmits).toBe(1);
+    expect(h.clock.now() - start).toBeLessThan(150); // the minimum RTO is 200 ms
+  });
+
+  it('keeps out-of-order guest segments, so one loss costs the guest one retransmission', () => {
+    const h = new Harness();
+    const sock = h.guest.connect(GATEWAY_IP, 80);
+    h.run(() => sock.established, 1000, 'handshake');
+    let sent = 0;
+    h.wire.dropToEngine = (seg) => parse(seg).data.length > 0 && ++sent === 30;
+    const up = patternBytes(MiB, 72);
+    sock.write(up);
+    h.run(() => h.streams[0].receivedBytes === up.length, 10_000, 'the upload');
+    expect(h.streams[0].received.digest('hex')).toBe(sha(up));
+    // Without reassembly the guest would resend everything behind the hole (tens of segments).
+    expect(sent - Math.ceil(up.length / 1460)).toBeLessThanOrEqual(4);
+  });
+
   it('offers an unscaled window of at most 65535 bytes to a guest that does not scale', () => {
     const h = new Harness({ guest: { windowScale: null } });
     const sock = h.guest.connect(GATEWAY_IP, 80);
