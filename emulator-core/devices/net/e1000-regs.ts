@@ -220,6 +220,15 @@ export const RXCSUM_TUOFL = 1 << 9;
 export const TCTL_EN = 1 << 1;
 export const TCTL_PSP = 1 << 3;
 
+/**
+ * The 802.1Q ethertype used for tag insertion and stripping. Linux's e1000 writes VET = 0 on
+ * this model (its init code clears it below the 82545 rev 3), yet tags must still be 0x8100.
+ */
+export function vlanEthertype(regs: Uint32Array): number {
+  const vet = regs[VET >>> 2] & 0xffff;
+  return vet === 0 ? 0x8100 : vet;
+}
+
 // Receive address high -------------------------------------------------------------------------
 
 export const RAH_AV = 1 << 31;

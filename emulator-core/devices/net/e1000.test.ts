@@ -575,6 +575,7 @@ describe('e1000 transmit', () => {
 
   it('inserts an 802.1Q tag when the descriptor asks (VLE) and CTRL.VME is on', () => {
     const d = broughtUp();
+    d.w32(R.VET, 0); // what Linux's e1000_init_hw does on the 82540: tags are still 0x8100
     d.w32(R.CTRL, d.r32(R.CTRL) | R.CTRL_VME);
     const frame = udpFrame(pattern(50));
     d.queueTx([[d.txBuffer(frame), 0, frame.length | CMD_LEGACY | R.TXD_CMD_VLE, 0x0123 << 16]]);
@@ -701,6 +702,21 @@ describe('e1000 receive', () => {
     descs.forEach((x, i) => joined.set(x.data, i * 256));
     expect(joined.subarray(0, frame.length)).toEqual(frame);
     expect(d.r32(R.RDH)).toBe(4);
+  });
+
+  it('strips an 802.1Q tag into the descriptor (VP, special) when CTRL.VME is on', () => {
+    const d = broughtUp({ rctl: R.RCTL_EN | R.RCTL_SECRC });
+    d.w32(R.CTRL, d.r32(R.CTRL) | R.CTRL_VME);
+    const inner = ethernet(MAC, PEER, 0x0800, pattern(80));
+    const tagged = new Uint8Array(inner.length + 4);
+    tagged.set(inner.subarray(0, 12), 0);
+    tagged.set([0x81, 0x00, 0x20, 0x05], 12);
+    tagged.set(inner.subarray(12), 16);
+    expect(d.nic.deliver(tagged)).toBe(true);
+    const desc = d.rxDescriptor(0);
+    expect(desc.status & R.RXD_STAT_VP).toBe(R.RXD_STAT_VP);
+    expect(desc.special).toBe(0x2005);
+    expect(desc.data).toEqual(inner);
   });
 
   it('drops everything while the receiver is off or the link is down', () => {

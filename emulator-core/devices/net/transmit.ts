@@ -28,7 +28,7 @@ import {
   TXD_DTYP_DATA,
   TXD_STAT_DD,
   TXD_STAT_ERRORS,
-  VET,
+  vlanEthertype,
 } from './e1000-regs.js';
 import { countUp } from './stats.js';
 import { applyChecksums, emptyContext, insertChecksum, parseContext, segment, type TxContext } from './tx-offload.js';
@@ -206,7 +206,7 @@ export class TxEngine {
     if (frame.length + VLAN_TAG > this.vlanScratch.length) this.vlanScratch = new Uint8Array(frame.length + VLAN_TAG);
     const out = this.vlanScratch;
     out.set(frame.subarray(0, 12), 0);
-    const vet = this.regs[VET >>> 2] & 0xffff;
+    const vet = vlanEthertype(this.regs);
     out[12] = vet >>> 8;
     out[13] = vet & 0xff;
     out[14] = this.vlanTci >>> 8;
