@@ -203,11 +203,11 @@ describe('NAT: ICMP and IPv4', () => {
     const badIcmp = good.slice();
     badIcmp[good.length - 1] ^= 1;
     const random = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 131 + seed * 17) & 255);
-    const malformed = [new Uint8Array(0), new Uint8Array(5), good.slice(0, 20), badChecksum, badVersion, tooLong, badIcmp, arpRequest(GUEST, GATEWAY).slice(0, 30)];
+    const malformed: Uint8Array[] = [new Uint8Array(0), new Uint8Array(5), good.slice(0, 20), badChecksum, badVersion, tooLong, badIcmp, arpRequest(GUEST, GATEWAY).slice(0, 30)];
     for (let seed = 0; seed < 300; seed++) {
       const frame = random(14 + (seed % 90), seed);
       frame.set(GATEWAY_MAC, 0);
-      frame[12] = seed & 1 ? 0x08 : 0x08;
+      frame[12] = 0x08;
       frame[13] = seed & 1 ? 0x00 : 0x06;
       malformed.push(frame);
     }

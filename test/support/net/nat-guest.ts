@@ -166,13 +166,16 @@ export class FakeNic implements NetPort {
   readonly frames: ReceivedFrame[] = [];
   full = false;
   refused = 0;
+  /** Consumers that take frames before they are kept (return true when a frame was theirs). */
+  readonly listeners: ((frame: ReceivedFrame) => boolean)[] = [];
 
   deliver(frame: Uint8Array): boolean {
     if (this.full) {
       this.refused++;
       return false;
     }
-    this.frames.push(parseFrame(frame.slice()));
+    const parsed = parseFrame(frame.slice());
+    if (!this.listeners.some((take) => take(parsed))) this.frames.push(parsed);
     return true;
   }
 
@@ -272,4 +275,101 @@ export function parseTcp(frame: ReceivedFrame): TcpSeen {
   if (finishChecksum(onesSum(s, 0, s.length, pseudoHeaderSum(frame.ip.src, frame.ip.dst, 6, s.length))) !== 0) throw new Error('bad TCP checksum');
   const dv = new DataView(s.buffer, s.byteOffset, s.byteLength);
   return { srcPort: dv.getUint16(0), dstPort: dv.getUint16(2), seq: dv.getUint32(4), ack: dv.getUint32(8), flags: s[13] & 0x3f, data: s.subarray((s[12] >> 4) * 4) };
+}
+
+/**
+ * A minimal guest TCP endpoint for coarse end-to-end tests over a lossless in-memory link:
+ * in-order data only, an ACK for everything, a fixed 64 KiB window. It answers from a
+ * microtask, as a guest would answer after the NIC's interrupt, never inside deliver().
+ */
+export class MiniTcp {
+  readonly received: Uint8Array[] = [];
+  established = false;
+  finReceived = false;
+  reset = false;
+  private rcvNxt = 0;
+  private sndNxt = 0x10000000;
+  private remotePort = 0;
+
+  constructor(
+    private readonly transmit: (frame: Uint8Array) => void,
+    nic: FakeNic,
+    private readonly localPort: number,
+    private readonly remoteIp: number,
+    remotePort = 0,
+  ) {
+    this.remotePort = remotePort;
+    nic.listeners.push((f) => this.take(f));
+  }
+
+  get receivedBytes(): number {
+    return this.received.reduce((n, c) => n + c.length, 0);
+  }
+
+  connect(): void {
+    this.send(2, new Uint8Array(0));
+    this.sndNxt++;
+  }
+
+  write(data: Uint8Array): void {
+    for (let at = 0; at < data.length; at += 1460) {
+      const chunk = data.subarray(at, Math.min(data.length, at + 1460));
+      this.send(0x18, chunk);
+      this.sndNxt += chunk.length;
+    }
+  }
+
+  close(): void {
+    this.send(0x11, new Uint8Array(0));
+    this.sndNxt++;
+  }
+
+  private take(frame: ReceivedFrame): boolean {
+    if (!frame.ip || frame.ip.protocol !== 6 || frame.ip.src !== this.remoteIp) return false;
+    const seg = parseTcp(frame);
+    if (seg.dstPort !== this.localPort || (this.remotePort !== 0 && seg.srcPort !== this.remotePort)) return false;
+    const flags = seg.flags;
+    queueMicrotask(() => {
+      if (flags & 4) {
+        this.reset = true;
+        return;
+      }
+      if (flags & 2) {
+        // SYN-ACK to our SYN, or a SYN toward a listening guest (a port forward).
+        this.remotePort = seg.srcPort;
+        this.rcvNxt = (seg.seq + 1) >>> 0;
+        if (flags & 0x10) this.send(0x10, new Uint8Array(0));
+        else {
+          this.send(0x12, new Uint8Array(0));
+          this.sndNxt++;
+        }
+        this.established = true;
+        return;
+      }
+      if (seg.seq === this.rcvNxt) {
+        if (seg.data.length > 0) this.received.push(seg.data.slice());
+        this.rcvNxt = (this.rcvNxt + seg.data.length) >>> 0;
+        if (flags & 1) {
+          this.rcvNxt = (this.rcvNxt + 1) >>> 0;
+          this.finReceived = true;
+        }
+      }
+      if (seg.data.length > 0 || flags & 1) this.send(0x10, new Uint8Array(0));
+    });
+    return true;
+  }
+
+  private send(flags: number, data: Uint8Array): void {
+    const seg = tcp(GUEST, this.remoteIp, { srcPort: this.localPort, dstPort: this.remotePort, seq: this.sndNxt, ack: flags & 0x10 ? this.rcvNxt : 0, flags }, data);
+    this.transmit(ethernet(GATEWAY_MAC, GUEST_MAC, 0x0800, ipv4(GUEST, this.remoteIp, 6, seg)));
+  }
+}
+
+/** Wait (real time) until `done()` holds. */
+export async function until(done: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
