@@ -1,5 +1,6 @@
 import type { VmInfo } from '../../../app/contract/api';
 import { formatBytes, formatMiB } from '../lib/format';
+import { describeRule, sshCommand } from '../lib/network';
 import { useApi, useApp } from '../store/app';
 import { StateBadge } from './StateBadge';
 
@@ -74,6 +75,7 @@ export function Details({ vm }: { vm: OkVm }) {
           </dd>
         </dl>
       </section>
+      <NetworkDetails vm={vm} />
       <section>
         <h2>Display and serial</h2>
         <dl>
@@ -99,5 +101,44 @@ function FragmentRow({ label, value }: { label: string; value: string }) {
       <dt>{label}</dt>
       <dd className="path">{value}</dd>
     </>
+  );
+}
+
+/** The adapter as configured; while the VM runs here, the guest's address and the forwards listening now. */
+function NetworkDetails({ vm }: { vm: OkVm }) {
+  const { network } = vm.config;
+  const { state, net, elsewhere } = vm.session;
+  const live = state === 'starting' || state === 'running' || state === 'paused' || state === 'stopping';
+  const forwards = live && net !== undefined ? net.forwards : network.forwards;
+  let address = 'the VM is not running';
+  if (live) address = elsewhere !== undefined ? `unknown here (it runs in ${elsewhere.owner})` : (net?.guestAddress ?? 'waiting for DHCP');
+  return (
+    <section>
+      <h2>Network</h2>
+      <dl>
+        <dt>Adapter</dt>
+        <dd data-testid="detail-net-adapter">{network.mode === 'nat' ? `Intel e1000, NAT (MAC ${network.mac})${network.blockHostAccess ? ', no access to this computer' : ''}` : 'not attached'}</dd>
+        {network.mode === 'nat' && (
+          <>
+            <dt>Guest address</dt>
+            <dd data-testid="detail-net-address">{address}</dd>
+            <dt>{live && net !== undefined ? 'Active forwards' : 'Port forwards'}</dt>
+            <dd data-testid="detail-net-forwards">
+              {forwards.length === 0
+                ? 'none'
+                : forwards.map((f) => {
+                    const ssh = sshCommand(f);
+                    return (
+                      <div key={`${f.protocol}:${f.hostAddress ?? ''}:${f.hostPort}`}>
+                        {describeRule(f)}
+                        {ssh !== null && <code className="inline-code">{ssh}</code>}
+                      </div>
+                    );
+                  })}
+            </dd>
+          </>
+        )}
+      </dl>
+    </section>
   );
 }

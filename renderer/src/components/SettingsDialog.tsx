@@ -1,22 +1,27 @@
 /**
- * VM settings by section (System, Display, Storage, Serial, General). Edits a copy; the host
- * checks it as the user types and explains each problem under its field. While the VM runs,
- * only the CD, the scale and the notes can change.
+ * VM settings by section (System, Display, Storage, Network, Serial, General). Edits a copy;
+ * the host checks it as the user types and explains each problem under its field, and a
+ * refusal on save (a host port in use) lands there too. While the VM runs, only the CD, the
+ * scale, the notes and the network can change.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { BootDevice, DiskEntry, FieldErrors, VmInfo, VmSettings } from '../../../app/contract/api';
+import { ApiError } from '../api/client';
 import { formatBytes, newOpId } from '../lib/format';
+import { forwardsOf, rowsOf, type ForwardRow } from '../lib/network';
 import { useCheck } from '../lib/use-check';
 import { useApi, useApp } from '../store/app';
 import { Dialog, Field } from './Dialog';
 import { MediaPicker } from './MediaPicker';
+import { NetworkSettings, type AdapterSettings } from './NetworkSettings';
 
 type OkVm = Extract<VmInfo, { status: 'ok' }>;
-type Section = 'system' | 'display' | 'storage' | 'serial' | 'general';
+type Section = 'system' | 'display' | 'storage' | 'network' | 'serial' | 'general';
 const SECTIONS: Array<[Section, string]> = [
   ['system', 'System'],
   ['display', 'Display'],
   ['storage', 'Storage'],
+  ['network', 'Network'],
   ['serial', 'Serial port'],
   ['general', 'General'],
 ];
@@ -28,7 +33,7 @@ function settingsOf(vm: OkVm): VmSettings {
 
 function sectionOf(field: string): Section {
   const head = field.split('.')[0];
-  return head === 'system' || head === 'display' || head === 'storage' || head === 'serial' ? head : 'general';
+  return head === 'system' || head === 'display' || head === 'storage' || head === 'network' || head === 'serial' ? head : 'general';
 }
 
 function numberOr(text: string): number {
@@ -43,23 +48,38 @@ export function SettingsDialog({ vm }: { vm: OkVm }) {
   const [memoryText, setMemoryText] = useState(String(vm.config.system.memoryMiB));
   const [cpusText, setCpusText] = useState(String(vm.config.system.cpus));
   const [newDisk, setNewDisk] = useState({ sizeGiB: '8', format: 'qcow2' as 'qcow2' | 'raw' });
+  const [forwardRows, setForwardRows] = useState<ForwardRow[]>(() => rowsOf(vm.config.network.forwards));
   const [saving, setSaving] = useState(false);
+  /** What the host refused when saving, by field, until the user edits again. */
+  const [refused, setRefused] = useState<FieldErrors>({});
   const running = vm.session.state !== 'stopped' && vm.session.state !== 'error';
-  const draft: VmSettings = { ...s, system: { ...s.system, memoryMiB: numberOr(memoryText), cpus: numberOr(cpusText) } };
+  const draft: VmSettings = { ...s, system: { ...s.system, memoryMiB: numberOr(memoryText), cpus: numberOr(cpusText) }, network: { ...s.network, forwards: forwardsOf(forwardRows) } };
+  const draftKey = JSON.stringify(draft);
+  useEffect(() => setRefused({}), [draftKey]);
   const { errors: raw, checking } = useCheck(draft, (d) => api.checkSettings({ id: vm.id, settings: d }));
-  const errors: FieldErrors = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, /expected number|received NaN/i.test(v) ? 'Enter a number.' : v]));
+  const errors: FieldErrors = { ...Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, /expected number|received NaN/i.test(v) ? 'Enter a number.' : v])), ...refused };
   const bad = new Set(Object.keys(errors).map(sectionOf));
   const close = () => openDialog(null);
   const sys = (patch: Partial<VmSettings['system']>) => setS((x) => ({ ...x, system: { ...x.system, ...patch } }));
   const storage = (patch: Partial<VmSettings['storage']>) => setS((x) => ({ ...x, storage: { ...x.storage, ...patch } }));
+  const adapter = (patch: Partial<AdapterSettings>) => setS((x) => ({ ...x, network: { ...x.network, ...patch } }));
 
   const save = async () => {
     setSaving(true);
-    const saved = await attempt(() => api.updateVm({ id: vm.id, settings: draft }));
-    setSaving(false);
-    if (saved) {
+    try {
+      const saved = await api.updateVm({ id: vm.id, settings: draft });
       notify('info', `Saved the settings of ${saved.id}.`);
       close();
+    } catch (error) {
+      // A refusal about one field (a host port in use) is shown under that field.
+      const field = error instanceof ApiError ? error.field?.replace(/^settings\./, '') : undefined;
+      if (error instanceof ApiError && field !== undefined) {
+        setRefused({ [field]: error.message });
+        setSection(sectionOf(field));
+      } else if (error instanceof ApiError) notify('error', error.message, error.hint);
+      else notify('error', `Saving the settings failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      setSaving(false);
     }
   };
 
@@ -84,7 +104,7 @@ export function SettingsDialog({ vm }: { vm: OkVm }) {
       onClose={close}
       footer={
         <>
-          {running && <span className="muted">The VM is running: only the CD, the scale and the notes can change now.</span>}
+          {running && <span className="muted">The VM is running: only the CD, the scale, the notes and the network can change now.</span>}
           <button type="button" onClick={close}>
             Cancel
           </button>
@@ -210,6 +230,7 @@ export function SettingsDialog({ vm }: { vm: OkVm }) {
               </Field>
             </>
           )}
+          {section === 'network' && <NetworkSettings adapter={s.network} rows={forwardRows} errors={errors} running={running} onAdapter={adapter} onRows={setForwardRows} />}
           {section === 'serial' && (
             <fieldset disabled={running}>
               <label className="check">
