@@ -1,5 +1,6 @@
 /** The NAT as the machine builds it: real host sockets, the TCP engine, the host's resolvers. */
 import { getServers } from 'node:dns';
+import { BadInputError } from '../errors.js';
 import type { NetConfig, NetStatus } from '../machine/types.js';
 import type { HostNetwork } from './host-network.js';
 import type { TcpTimers } from './tcp/api.js';
@@ -32,6 +33,7 @@ function hostResolvers(): DnsServer[] {
  * 2222 is in use"); nothing stays open then.
  */
 export async function createNat(config: NetConfig, options: CreateNatOptions = {}): Promise<NatBackend> {
+  if (config.mode !== 'nat') throw new BadInputError(`network mode "${config.mode}" has no NAT`, { field: 'net' });
   const mac = config.mac ?? DEFAULT_MAC;
   checkMac(mac);
   const dnsServers = config.dnsServers ? parseDnsServers(config.dnsServers) : hostResolvers();

@@ -17,10 +17,6 @@ export function checkUdp(datagram: Uint8Array, src: number, dst: number): number
   return length - UDP_HEADER_LENGTH;
 }
 
-export function udpPorts(datagram: Uint8Array): { srcPort: number; dstPort: number } {
-  return { srcPort: (datagram[0] << 8) | datagram[1], dstPort: (datagram[2] << 8) | datagram[3] };
-}
-
 /** Fill `header` (8 bytes) for `data` sent from src:srcPort to dst:dstPort, checksum included. */
 export function writeUdpHeader(header: Uint8Array, src: number, srcPort: number, dst: number, dstPort: number, data: Uint8Array): void {
   const length = UDP_HEADER_LENGTH + data.length;
