@@ -6,7 +6,10 @@
 
 /** One host-side byte stream (a node socket, or a test double). The engine sets the `on*` hooks. */
 export interface TcpHostStream {
-  /** Send bytes to the host peer. false: the host side is backed up; wait for onDrain. */
+  /**
+   * Send bytes to the host peer. false: the host side is backed up; wait for onDrain.
+   * The stream copies what it keeps: the engine may reuse `data` after the call.
+   */
   write(data: Uint8Array): boolean;
   /** Half-close toward the host peer (the guest sent FIN). */
   end(): void;
@@ -15,6 +18,7 @@ export interface TcpHostStream {
   /** Stop delivering onData (the guest cannot take more right now). */
   pause(): void;
   resume(): void;
+  /** Bytes from the host peer; the engine copies what it keeps. */
   onData: (data: Uint8Array) => void;
   /** The host peer half-closed: the engine sends FIN to the guest after the queued data. */
   onEnd: () => void;

@@ -46,6 +46,8 @@ const MAX_SYN_TRANSMISSIONS = 3;
 const MAX_RTO_EXPIRIES = 12;
 const MAX_PERSIST_MS = 5000;
 const TIME_WAIT_MS = 1000;
+/** A lone full-sized guest segment waits this long for a second one to share its ACK (RFC 1122 §4.2.3.2). */
+const DELAYED_ACK_MS = 5;
 /** Out-of-order segments kept per connection. */
 const MAX_REASSEMBLY_PIECES = 64;
 /** cwnd never needs to exceed the largest scaled window. */
@@ -123,6 +125,9 @@ export class TcpConnection {
 
   // One timer per connection, re-armed lazily: moving a deadline later costs no timer call.
   private timerKind: TimerKind = 'none';
+  /** In-order guest segments not yet acknowledged, and the delayed-ACK timer. */
+  private ackPending = 0;
+  private ackTimer: unknown = null;
   private timerHandle: unknown = null;
   private timerAt = 0;
   private deadline = 0;
@@ -504,6 +509,7 @@ export class TcpConnection {
   }
 
   private output(seg: Uint8Array): void {
+    if (seg[13] & ACK) this.ackPending = 0;
     fillChecksum(seg, this.farIp, this.guestIp);
     this.host.counters.segmentsOut++;
     this.host.emit(this.farIp, this.guestIp, seg);
@@ -556,21 +562,30 @@ export class TcpConnection {
       this.sendAck(); // duplicate ACK: tells the guest what is missing
       return;
     }
-    if (len > 0) this.deliver(p.bytes.subarray(off, off + len), true);
+    if (len > 0) this.deliver(p.bytes.subarray(off, off + len));
+    let filledHole = false;
     for (let piece = this.ooo.next(this.rcvNxt); piece !== null && !fin; piece = this.ooo.next(this.rcvNxt)) {
-      if (piece.data.length > 0) this.deliver(piece.data, false);
+      if (piece.data.length > 0) this.deliver(piece.data);
       fin = piece.fin;
+      filledHole = true;
     }
     if (fin) {
       this.rcvNxt = seqAdd(this.rcvNxt, 1);
       this.ooo.clear();
       this.guestFinished();
     }
-    this.sendAck();
+    // Every second full-sized segment is ACKed at once; anything else that could matter at once too.
+    if (fin || filledHole || len < this.host.mss || this.ooo.size > 0 || ++this.ackPending >= 2) this.sendAck();
+    else if (this.ackTimer === null) this.ackTimer = this.host.timers.setTimeout(this.onAckTimer, DELAYED_ACK_MS);
   }
 
-  /** In-order guest bytes: to the host stream, or held while it is backed up. */
-  private deliver(data: Uint8Array, borrowed: boolean): void {
+  private readonly onAckTimer = (): void => {
+    this.ackTimer = null;
+    if (this.ackPending > 0 && this.state !== 'closed') this.sendAck();
+  };
+
+  /** In-order guest bytes: to the host stream (which copies what it keeps), or held while it is backed up. */
+  private deliver(data: Uint8Array): void {
     this.rcvNxt = seqAdd(this.rcvNxt, data.length);
     this.host.counters.bytesFromGuest += data.length;
     if (this.stream === null) return;
@@ -578,7 +593,7 @@ export class TcpConnection {
       this.held.push(data);
       return;
     }
-    if (!this.stream.write(borrowed ? data.slice() : data)) this.hostBlocked = true;
+    if (!this.stream.write(data)) this.hostBlocked = true;
   }
 
   private guestFinished(): void {
@@ -762,6 +777,10 @@ export class TcpConnection {
     if (this.timerHandle !== null) {
       this.host.timers.clearTimeout(this.timerHandle);
       this.timerHandle = null;
+    }
+    if (this.ackTimer !== null) {
+      this.host.timers.clearTimeout(this.ackTimer);
+      this.ackTimer = null;
     }
     const stream = this.stream;
     if (stream !== null) {

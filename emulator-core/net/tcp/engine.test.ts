@@ -100,6 +100,22 @@ describe('TcpEngine: data transfer', () => {
     expect(sent - Math.ceil(up.length / 1460)).toBeLessThanOrEqual(4);
   });
 
+  it('acknowledges every second full segment of an upload, and a lone one after a short delay', () => {
+    const h = new Harness();
+    const sock = h.guest.connect(GATEWAY_IP, 80);
+    h.run(() => sock.established, 1000, 'handshake');
+    const outBefore = h.engine.stats().segmentsOut;
+    const up = patternBytes(MiB, 81);
+    sock.write(up);
+    h.run(() => sock.bytesAcked === up.length, 10_000, 'the upload');
+    const segments = Math.ceil(up.length / 1460);
+    expect(h.engine.stats().segmentsOut - outBefore).toBeLessThan(segments * 0.6);
+    const t = h.clock.now();
+    sock.write(patternBytes(1460, 82));
+    h.run(() => sock.bytesAcked === up.length + 1460, 100, 'the lone segment');
+    expect(h.clock.now() - t).toBeLessThan(20);
+  });
+
   it('offers an unscaled window of at most 65535 bytes to a guest that does not scale', () => {
     const h = new Harness({ guest: { windowScale: null } });
     const sock = h.guest.connect(GATEWAY_IP, 80);

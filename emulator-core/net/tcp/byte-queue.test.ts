@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ByteQueue } from './byte-queue.js';
+
+const bytes = (from: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
+
+describe('ByteQueue', () => {
+  it('reads back any range across blocks, after drops, and owns its copy', () => {
+    const q = new ByteQueue();
+    const src = bytes(0, 200_000);
+    for (let off = 0; off < src.length; off += 7001) q.push(src, off, Math.min(7001, src.length - off));
+    src.fill(0); // the caller reuses its buffer
+    const expected = bytes(0, 200_000);
+    expect(q.length).toBe(200_000);
+    const out = new Uint8Array(5000);
+    q.copyOut(65_000, 5000, out, 0);
+    expect(out).toEqual(expected.subarray(65_000, 70_000));
+    q.drop(100_000);
+    q.copyOut(0, 5000, out, 0);
+    expect(out).toEqual(expected.subarray(100_000, 105_000));
+    q.copyOut(95_000, 5000, out, 0);
+    expect(out).toEqual(expected.subarray(195_000, 200_000));
+  });
+
+  it('hands out views that later pushes never overwrite', () => {
+    const q = new ByteQueue();
+    q.push(bytes(1, 100));
+    const first = q.shift(60);
+    q.push(bytes(200, 100));
+    expect(first).toEqual(bytes(1, 60));
+    expect(q.shift(1000)).toEqual(Uint8Array.from([...bytes(61, 40), ...bytes(200, 100)]));
+    expect(q.length).toBe(0);
+  });
+});
