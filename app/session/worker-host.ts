@@ -5,6 +5,7 @@
  */
 import type { MachineConfig, MachineListener, PortForward, ScreenUpdate } from '../../emulator-core/machine/types.js';
 import { EmulatorError } from '../../emulator-core/errors.js';
+import { describeForward } from '../../emulator-core/net/forward-rules.js';
 import { AppError, toErrorInfo } from '../errors.js';
 import type { FromWorker, MachineLike, ToWorker } from './messages.js';
 
@@ -117,15 +118,18 @@ export function runSessionWorker(port: ParentPort, create: MachineFactory): void
 }
 
 /**
- * Which rule a machine's error is about, from its context: `rule` (an index) or the
- * `hostPort` (and `protocol`) it could not listen on.
+ * Which rule a machine's error is about: from its context (`rule`, an index, or the
+ * `hostPort` and `protocol` it could not listen on), else from the rule its message names
+ * (the NAT's errors begin "port forward <describeForward(rule)>:").
  */
 function faultyRule(error: unknown, forwards: PortForward[]): number | undefined {
   if (!(error instanceof EmulatorError)) return undefined;
   const { rule, hostPort, protocol } = error.context;
   if (typeof rule === 'number' && Number.isInteger(rule) && rule >= 0 && rule < forwards.length) return rule;
-  if (typeof hostPort !== 'number') return undefined;
-  const index = forwards.findIndex((f) => f.hostPort === hostPort && (typeof protocol !== 'string' || f.protocol === protocol));
+  const index =
+    typeof hostPort === 'number'
+      ? forwards.findIndex((f) => f.hostPort === hostPort && (typeof protocol !== 'string' || f.protocol === protocol))
+      : forwards.findIndex((f) => error.message.startsWith(`port forward ${describeForward(f)}:`));
   return index < 0 ? undefined : index;
 }
 

@@ -61,12 +61,13 @@ export class TestDoubleMachine implements MachineLike {
   /** All or nothing, like the real machine: new sockets first; on a failure the old rules stay. */
   async setForwards(rules: PortForward[]): Promise<void> {
     const next = new Map<string, Server | Socket>();
-    for (const [i, rule] of rules.entries()) {
+    for (const rule of rules) {
       const key = describeForward(rule);
       const open = this.sockets.get(key) ?? (await listen(rule).catch(() => null));
       if (open === null) {
         for (const [k, socket] of next) if (!this.sockets.has(k)) socket.close();
-        throw new BadInputError(`port forward ${key}: host port ${rule.hostPort} is in use`, { rule: i, hostPort: rule.hostPort, protocol: rule.protocol });
+        // Worded as the NAT words it (emulator-core/net/port-forwards.ts): the message names the rule.
+        throw new BadInputError(`port forward ${key}: host port ${rule.hostPort} is in use`, { field: 'forward' });
       }
       next.set(key, open);
     }
