@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NatBackend, type NatOptions } from './nat.js';
 import { TcpEngine } from './tcp/engine.js';
-import { internetChecksum } from './checksum.js';
+import { finishChecksum, internetChecksum, onesSum, pseudoHeaderSum } from './checksum.js';
 import type { NetStatus } from '../machine/types.js';
 import { FakeClock } from '../../test/support/net/fake-clock.js';
 import {
@@ -193,7 +193,8 @@ describe('NAT: ICMP and IPv4', () => {
   });
 
   it('drops malformed frames without throwing and keeps working', () => {
-    const { nat, nic } = makeNat();
+    const logged: string[] = [];
+    const { nat, nic } = makeNat({ log: (line) => logged.push(line) });
     const good = ping(GATEWAY, 1, new Uint8Array(16));
     const badChecksum = good.slice();
     badChecksum[14 + 10] ^= 0xff;
@@ -216,6 +217,39 @@ describe('NAT: ICMP and IPv4', () => {
     expect(nat.counters().malformed).toBeGreaterThanOrEqual(7);
     nat.transmit(good);
     expect(nic.take()).toHaveLength(1);
+    expect(logged).toEqual([]); // dropped by the parsers, not by the safety net
+  });
+
+  it('survives corrupted versions of every kind of frame it serves (header checksums made right so the inner parsers see them)', async () => {
+    const logged: string[] = [];
+    const { nat } = makeNat({ log: (line) => logged.push(line) });
+    const BCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    const seeds = [
+      arpRequest(GUEST, GATEWAY),
+      udpFrame(0, 68, ip('255.255.255.255'), 67, dhcpMessage(1, 9, [[50, ipBytes(GUEST)], [55, [1, 3, 6]]]), BCAST),
+      udpFrame(GUEST, 68, GATEWAY, 67, dhcpMessage(3, 9, [[54, ipBytes(GATEWAY)]], GUEST)),
+      udpFrame(GUEST, 4000, DNS, 53, new Uint8Array([1, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0x61, 0, 0, 1, 0, 1])),
+      ping(GATEWAY, 3, new Uint8Array(40)),
+      ethernet(GATEWAY_MAC, GUEST_MAC, 0x0800, ipv4(GUEST, GATEWAY, 1, new Uint8Array(64), { moreFragments: true, id: 3 })),
+      ethernet(GATEWAY_MAC, GUEST_MAC, 0x0800, ipv4(GUEST, GATEWAY, 6, tcp(GUEST, GATEWAY, { srcPort: 1, dstPort: 2, seq: 5, ack: 0, flags: 2 }))),
+    ];
+    let state = 12345;
+    const rand = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % n;
+    };
+    for (let round = 0; round < 3000; round++) {
+      const frame = seeds[round % seeds.length].slice();
+      // Mostly past the IPv4 header, so the inner parsers (DHCP, DNS, ICMP, TCP) get the damage.
+      const from = round % 4 === 0 ? 14 : Math.min(frame.length - 1, 34);
+      for (let k = 1 + rand(4); k > 0; k--) frame[from + rand(frame.length - from)] = rand(256);
+      if (round % 4 !== 0 && frame[12] === 0x08 && frame[13] === 0) fixChecksums(frame);
+      nat.transmit(frame);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    const c = nat.counters();
+    expect(c.dhcpReplies + c.dns.queries + c.tcp.segmentsIn + c.echoReplies).toBeGreaterThan(100);
+    expect(logged).toEqual([]);
   });
 
   it('answers a packet leaving with TTL 1 with time exceeded from the gateway', () => {
@@ -227,6 +261,29 @@ describe('NAT: ICMP and IPv4', () => {
     expect(host.calls).toEqual([]);
   });
 });
+
+/** Make a corrupted IPv4 frame's IPv4 header checksum right again, and its UDP or TCP checksum. */
+function fixChecksums(frame: Uint8Array): void {
+  const hl = (frame[14] & 15) * 4;
+  if (hl < 20 || 14 + hl > frame.length) return;
+  frame[24] = 0;
+  frame[25] = 0;
+  const sum = internetChecksum(frame, 14, hl);
+  frame[24] = sum >> 8;
+  frame[25] = sum & 255;
+  const total = (frame[16] << 8) | frame[17];
+  const at = 14 + hl;
+  if (total > frame.length - 14 || total <= hl) return;
+  const dv = new DataView(frame.buffer, frame.byteOffset);
+  if (frame[23] === 17 && at + 8 <= 14 + total) {
+    frame[at + 6] = 0; // "no checksum" is legal for UDP over IPv4
+    frame[at + 7] = 0;
+  } else if (frame[23] === 6 && at + 20 <= 14 + total) {
+    const length = total - hl;
+    dv.setUint16(at + 16, 0);
+    dv.setUint16(at + 16, finishChecksum(onesSum(frame, at, length, pseudoHeaderSum(dv.getUint32(26), dv.getUint32(30), 6, length))));
+  }
+}
 
 describe('NAT: the queue toward the guest', () => {
   it('keeps frames the NIC refuses, in order, up to a bounded size, and delivers them on rxSpace', () => {
