@@ -5,7 +5,8 @@
  * the guest's address and a forward added while the VM runs. The screenshot of the section
  * (VM stopped, no guest involved) goes to docs/screenshots/; the running ones do not.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Server } from 'node:net';
@@ -13,6 +14,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveDataPaths } from '../../app/host/paths.js';
 import { tempDir } from '../../app/library/test-helpers.js';
+import { LOCK_FILE } from '../../app/session/lock.js';
 import { TrustingPolicy } from '../../app/service/path-policy.js';
 import { TerrariumService } from '../../app/service/service.js';
 import { makeIso } from '../../app/service/test-iso.js';
@@ -153,5 +155,27 @@ describe.skipIf(missing !== null).sequential('Settings → Network in Chromium',
     await page.click('[data-testid=power-off]');
     await page.locator(`${vm} [data-state=stopped]`).waitFor();
     await expect(tcpExchange(httpPort)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('shows a refusal on save under the forwarding table, saving nothing', async () => {
+    const before = readFileSync(configFile, 'utf8');
+    await openNetworkSettings(page, vm);
+    const row = await addPresetForward(page, 'ssh');
+    await setForwardField(page, row, 'hostPort', String(await freeTcpPort()));
+    await page.locator('[data-testid=settings-save]:enabled').waitFor();
+    // Meanwhile the VM was started in another process (`terrarium start`): its forwards can change only there.
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const lock = path.join(path.dirname(configFile), LOCK_FILE);
+    writeFileSync(lock, JSON.stringify({ pid: other.pid, host: os.hostname(), owner: 'cli', startedAt: new Date().toISOString() }));
+    try {
+      await page.click('[data-testid=settings-save]');
+      await dialog().getByRole('alert').getByText(`"Net" runs in cli (process ${other.pid}): its port forwards cannot change from here while it runs.`).waitFor();
+      expect(await page.isEnabled('[data-testid=settings-save]')).toBe(false);
+      expect(readFileSync(configFile, 'utf8')).toBe(before);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+    } finally {
+      unlinkSync(lock);
+      other.kill();
+    }
   });
 });
