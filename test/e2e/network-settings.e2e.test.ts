@@ -150,6 +150,7 @@ describe.skipIf(missing !== null).sequential('Settings → Network in Chromium',
     expect(await tcpExchange(httpPort)).toBe('double: guest port 80\n');
     await expect.poll(() => page.locator('[data-testid=status-net]').innerText()).toBe(`Guest 10.0.2.15 · tcp ${sshPort}→22, tcp ${httpPort}→80`);
     expect(await page.locator('[data-testid=detail-net-forwards]').innerText()).toContain(`TCP 127.0.0.1:${httpPort} → guest 80`);
+    await screenshot(page, 'network-details-running', SHOTS);
     expect(savedForwards()).toHaveLength(2);
 
     await page.click('[data-testid=power-off]');
