@@ -45,7 +45,11 @@ const MAX_SYN_TRANSMISSIONS = 3;
 /** Consecutive retransmission timeouts before the guest is presumed gone. */
 const MAX_RTO_EXPIRIES = 12;
 const MAX_PERSIST_MS = 5000;
-const TIME_WAIT_MS = 1000;
+/**
+ * TIME_WAIT, far below 2 MSL but long enough for a guest whose ACK of its FIN was lost to
+ * retransmit that FIN through a few backoffs and get an ACK instead of an RST.
+ */
+const TIME_WAIT_MS = 15_000;
 /** A lone full-sized guest segment waits this long for a second one to share its ACK (RFC 1122 §4.2.3.2). */
 const DELAYED_ACK_MS = 5;
 /** Out-of-order segments kept per connection. */
@@ -234,6 +238,11 @@ export class TcpConnection {
 
   isClosed(): boolean {
     return this.state === 'closed';
+  }
+
+  /** Lingering after a clean close: a new connection may take over its 4-tuple. */
+  isTimeWait(): boolean {
+    return this.state === 'time-wait';
   }
 
   // ---- Segments from the guest ----
@@ -495,7 +504,11 @@ export class TcpConnection {
     writeHeader(seg, this.farPort, this.guestPort, seq, this.rcvNxt, flags, this.windowField());
     if (len > 0) this.sendQueue.copyOut(off, len, seg, TCP_HEADER_BYTES);
     this.output(seg);
-    return len + (fin ? 1 : 0);
+    const used = len + (fin ? 1 : 0);
+    // A retransmission may reach past what was sent before (a full segment after a small one).
+    const end = seqAdd(seq, used);
+    if (seqGt(end, this.sndMax)) this.sndMax = end;
+    return used;
   }
 
   private sendAck(): void {

@@ -31,6 +31,21 @@ describe('TcpEngine: data transfer', () => {
     expect(h.guest.badChecksums).toBe(0);
   });
 
+  it.each([21, 22, 23])('survives loss, reordering and duplicated segments together (seed %i)', (seed) => {
+    const h = new Harness({ wire: { loss: 0.05, reorder: 0.1, duplicate: 0.03, delayMs: 3, seed } });
+    const sock = h.guest.connect(GATEWAY_IP, 80);
+    h.run(() => sock.established, 30_000, 'handshake');
+    const up = patternBytes(512 * 1024, seed);
+    const down = patternBytes(768 * 1024, seed + 100);
+    sock.write(up);
+    sock.shutdown();
+    h.streams[0].send(down, true);
+    h.run(() => sock.closedCleanly && h.streams[0].ended && h.engine.stats().connections === 0, 300_000, 'transfers and close');
+    expect(h.streams[0].received.digest('hex')).toBe(sha(up));
+    expect(sock.received.digest('hex')).toBe(sha(down));
+    expect(h.streams[0].destroyed).toBe(false);
+  });
+
   it('keeps sequence arithmetic right across 2^32 in both directions', () => {
     const h = new Harness({
       wire: { loss: 0.02, reorder: 0.05, seed: 3 },

@@ -88,7 +88,9 @@ export class TcpEngine {
    * stream is destroyed.
    */
   openToGuest(stream: TcpHostStream, guestIp: number, guestPort: number, fromIp: number, fromPort: number): void {
-    if (this.closed || this.find(guestIp, guestPort, fromIp, fromPort) !== undefined) {
+    const old = this.find(guestIp, guestPort, fromIp, fromPort);
+    if (old?.isTimeWait()) old.abort(false);
+    else if (this.closed || old !== undefined) {
       stream.destroy();
       return;
     }

@@ -8,6 +8,8 @@ export interface WireOptions {
   /** Fraction of segments held back by an extra random delay, so later ones overtake them. */
   reorder?: number;
   delayMs?: number;
+  /** Fraction of segments delivered twice. */
+  duplicate?: number;
   seed?: number;
 }
 
@@ -34,5 +36,6 @@ export class Wire {
     let delay = this.options.delayMs ?? 1;
     if (this.rand() < (this.options.reorder ?? 0)) delay += 1 + this.rand() * 4;
     this.clock.setTimeout(deliver, delay);
+    if (this.rand() < (this.options.duplicate ?? 0)) this.clock.setTimeout(deliver, delay + this.rand() * 3);
   }
 }
