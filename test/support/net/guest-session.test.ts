@@ -35,6 +35,11 @@ describe('SerialShell over a console that echoes and trickles bytes', () => {
     await expect(shell.run('false', 1000)).rejects.toThrow(/exited 1/);
   });
 
+  it('reads a multi-digit status whole, though its digits arrive one at a time', async () => {
+    const shell = fakeConsole({});
+    expect(await shell.exec('ipconfig', 1000)).toEqual({ output: 'sh: ipconfig: not found', status: 127 });
+  });
+
   it('runs commands issued together one after another, in order', async () => {
     const shell = fakeConsole({ 'echo a': { out: 'a\r\n', status: 0 }, 'echo b': { out: 'b\r\n', status: 0 } });
     const results = await Promise.all([shell.run('echo a', 1000), shell.run('echo b', 1000), shell.run('echo a', 1000)]);

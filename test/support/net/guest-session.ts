@@ -94,13 +94,13 @@ export class SerialShell {
   /**
    * Type `command` (one line) into the shell and wait for it to finish. It is wrapped in
    * unique begin/end markers, quoted so that the terminal's echo of the typed line never
-   * matches them: `echo __TB""7__; COMMAND; echo __TE""7__ $?` prints `__TB7__` ... `__TE7__ 0`.
+   * matches them: `echo __TB""7__; COMMAND; echo __TE""7__ $?` prints `__TB7__` ... `__TE7__ 0` and a newline.
    */
   exec(command: string, timeoutMs: number): Promise<CommandResult> {
     if (/[\r\n]/.test(command)) return Promise.reject(new RangeError('SerialShell commands are one line'));
     const run = this.queue.then(async () => {
       const id = this.nextId++;
-      const done = this.waitFor(new RegExp(`__TB${id}__\\r?\\n([\\s\\S]*?)__TE${id}__ (\\d+)`), timeoutMs);
+      const done = this.waitFor(new RegExp(`__TB${id}__\\r?\\n([\\s\\S]*?)__TE${id}__ (\\d+)\\r?\\n`), timeoutMs);
       this.write(`echo __TB""${id}__; ${command}; echo __TE""${id}__ $?\n`);
       const m = await done;
       return { output: m[1]!.replace(/\r\n/g, '\n').replace(/\n$/, ''), status: Number(m[2]) };
