@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ByteQueue } from './byte-queue.js';
 
-const bytes = (from: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
+// Bytes that depend on their absolute position, so an offset error of any size shows.
+const bytes = (from: number, n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => Math.imul(from + i, 0x9e3779b1) >>> 24);
 
 describe('ByteQueue', () => {
   it('reads back any range across blocks, after drops, and owns its copy', () => {
@@ -29,5 +30,23 @@ describe('ByteQueue', () => {
     expect(first).toEqual(bytes(1, 60));
     expect(q.shift(1000)).toEqual(Uint8Array.from([...bytes(61, 40), ...bytes(200, 100)]));
     expect(q.length).toBe(0);
+  });
+
+  it('keeps data intact while recycling emptied blocks', () => {
+    const q = new ByteQueue(true);
+    const out = new Uint8Array(70_000);
+    let written = 0;
+    let read = 0;
+    for (let round = 0; round < 50; round++) {
+      const n = 10_000 + round * 1500;
+      q.push(bytes(written, n));
+      written += n;
+      const take = Math.min(q.length, 12_000 + round * 1000);
+      q.copyOut(0, take, out, 0);
+      expect(out.subarray(0, take)).toEqual(bytes(read, take));
+      q.drop(take);
+      read += take;
+    }
+    expect(q.length).toBe(written - read);
   });
 });

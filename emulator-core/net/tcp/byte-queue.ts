@@ -4,6 +4,8 @@
  * acknowledged. Blocks grow with the queue, so many small writes do not cost an object each.
  */
 
+import { EmulatorError } from '../../errors.js';
+
 const MIN_BLOCK = 4096;
 const MAX_BLOCK = 65536;
 
@@ -18,6 +20,11 @@ export class ByteQueue {
   private tailFill = 0;
   private cursor = 0;
   length = 0;
+  /** One emptied block kept for the next push, when no view of it was ever handed out. */
+  private spare: Uint8Array | null = null;
+
+  /** `recycle`: reuse emptied blocks; only for queues read with copyOut, never shift. */
+  constructor(private readonly recycle = false) {}
 
   /** Append a copy of bytes [off, off + len) of `src`. */
   push(src: Uint8Array, off = 0, len = src.length - off): void {
@@ -25,7 +32,14 @@ export class ByteQueue {
       let last = this.blocks.length - 1;
       if (last < this.head || this.tailFill === this.blocks[last].length) {
         const size = Math.max(len, Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, this.length)));
-        this.blocks.push(new Uint8Array(size));
+        let block: Uint8Array;
+        if (this.spare !== null && this.spare.length >= size) {
+          block = this.spare;
+          this.spare = null;
+        } else {
+          block = new Uint8Array(size);
+        }
+        this.blocks.push(block);
         this.starts.push(this.front + this.length);
         this.tailFill = 0;
         last++;
@@ -59,6 +73,7 @@ export class ByteQueue {
 
   /** Remove and return up to `max` bytes from the front, as a view the queue will not write again. */
   shift(max: number): Uint8Array {
+    if (this.recycle) throw new EmulatorError('INTERNAL', 'ByteQueue.shift on a recycling queue would hand out a block it reuses');
     const i = this.head;
     const at = this.front - this.starts[i];
     const n = Math.min(max, this.blockFill(i) - at, this.length);
@@ -72,6 +87,7 @@ export class ByteQueue {
     this.front += n;
     this.length -= n;
     while (this.head < this.blocks.length && this.front >= this.starts[this.head] + this.blockFill(this.head)) {
+      if (this.recycle) this.spare = this.blocks[this.head];
       if (this.head === this.blocks.length - 1) {
         // The tail block is empty now: let it go and start afresh.
         this.blocks.length = 0;

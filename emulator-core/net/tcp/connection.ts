@@ -90,7 +90,7 @@ export class TcpConnection {
   private sndWl2 = 0;
   private sndScale = 0;
   private sendMss = DEFAULT_PEER_MSS;
-  private readonly sendQueue = new ByteQueue();
+  private readonly sendQueue = new ByteQueue(true);
   /** The host half-closed: FIN follows the queued data. */
   private finQueued = false;
   private cwnd = 0;
