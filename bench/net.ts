@@ -76,7 +76,12 @@ export const qemuRunner: NetRunner = {
 export const terrariumCliRunner: NetRunner = {
   name: 'Terrarium (software CPU, JIT)',
   unavailable: () => {
-    const help = execFileSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8' });
+    let help: string;
+    try {
+      help = execFileSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8' });
+    } catch (e) {
+      return `\`terrarium run --help\` failed (${(e as Error).message.split('\n')[0]}); run \`npm run build\``;
+    }
     return /--net\b/.test(help) ? null : '`terrarium run` has no --net option yet';
   },
   start: (s) =>
