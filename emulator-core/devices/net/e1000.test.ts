@@ -409,9 +409,12 @@ describe('e1000 bring-up as Linux does it', () => {
 
   it('ICS with LSC (how e1000_open starts its watchdog) interrupts, and ICR reads clear it', () => {
     const d = broughtUp();
+    let wakes = 0;
+    d.nic.onInterrupt = () => wakes++;
     expect(d.irqLevel).toBe(false);
     d.w32(R.ICS, R.ICR_LSC);
     expect(d.irqLevel).toBe(true);
+    expect(wakes).toBe(1);
     expect(d.r32(R.ICS) & R.ICR_LSC).not.toBe(0);
     expect(d.r32(R.ICR)).toBe(R.ICR_LSC);
     expect(d.irqLevel).toBe(false);

@@ -68,12 +68,18 @@ export class E1000 extends PciFunction implements Device, MmioHandler, PortIoHan
   readonly phy = new M88Phy();
   readonly eeprom: MicrowireEeprom;
   readonly counters: E1000Counters = { txFrames: 0, txDropped: 0, rxFrames: 0, rxDropped: 0 };
+  /**
+   * Called each time INTA# rises. Frames arrive from host callbacks while the CPU may be
+   * halted: the machine wakes its run loop here (as with IdeController.onIoSettled).
+   */
+  onInterrupt: (() => void) | null = null;
   private readonly mac: Uint8Array;
   private readonly memory: GuestMemory;
   private readonly interrupts: NicInterrupts;
   private readonly tx: TxEngine;
   private backend: NetBackend | null = null;
   private irq: PciIntx | null;
+  private irqHigh = false;
   private ioaddr = 0;
   /** deliver() refused a frame for lack of buffers: tell the backend when buffers return. */
   private rxBlocked = false;
@@ -131,7 +137,7 @@ export class E1000 extends PciFunction implements Device, MmioHandler, PortIoHan
   /** Connect INTA# (e.g. `bus.intx(slot, 0)` after `bus.add(...)`). */
   connectIrq(irq: PciIntx | null): void {
     this.irq = irq;
-    this.driveIrq();
+    this.irq?.set(this.irqHigh);
   }
 
   /** Attach (or detach, with null) the network behind the card. */
@@ -211,7 +217,11 @@ export class E1000 extends PciFunction implements Device, MmioHandler, PortIoHan
   }
 
   private driveIrq(): void {
-    this.irq?.set(this.interrupts.asserted && (this.command & PCI_COMMAND_INTX_DISABLE) === 0);
+    const high = this.interrupts.asserted && (this.command & PCI_COMMAND_INTX_DISABLE) === 0;
+    if (high === this.irqHigh) return;
+    this.irqHigh = high;
+    this.irq?.set(high);
+    if (high) this.onInterrupt?.();
   }
 
   // Register access ------------------------------------------------------------------------
