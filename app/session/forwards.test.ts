@@ -54,7 +54,7 @@ async function until(check: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-async function run(mode: 'nat' | 'none', forwards: PortForward[] = []): Promise<{ session: Session; net: NetStatus[] }> {
+async function run(mode: 'nat' | 'none', forwards: PortForward[] = [], options: { waitFor: 'running' | 'end' } = { waitFor: 'running' }): Promise<{ session: Session; net: NetStatus[] }> {
   const net: NetStatus[] = [];
   const manager = new SessionManager({
     owner: 'test',
@@ -67,19 +67,28 @@ async function run(mode: 'nat' | 'none', forwards: PortForward[] = []): Promise<
   await lib.create(newVm('Fwd', { disk: { kind: 'new', sizeMiB: 1, format: 'raw' } }));
   const vm = await lib.update('Fwd', (c) => ({ ...c, network: { ...c.network, mode, forwards: forwards.map((f) => ({ ...f, hostAddress: '127.0.0.1' })) } }));
   const session = await manager.start(vm);
-  await until(() => session.state === 'running');
+  if (options.waitFor === 'end') await session.done;
+  else await until(() => session.state === 'running');
   return { session, net };
 }
 
 const tcp = (hostPort: number, guestPort = 22): PortForward => ({ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort, guestPort });
 
 describe('port forwards of a running session', () => {
-  it('starts with the configured forwards and reports the lease', async () => {
+  it('starts with the configured forwards listening, then reports the lease', async () => {
     const port = await freePort();
     const { net } = await run('nat', [tcp(port)]);
     await until(() => net.some((n) => n.guestAddress !== null));
+    expect(net[0]).toMatchObject({ mode: 'nat', guestAddress: null, forwards: [tcp(port)] });
     expect(net.at(-1)).toMatchObject({ mode: 'nat', guestAddress: '10.0.2.15', forwards: [tcp(port)] });
     expect(await greeting(port)).toBe('double: guest port 22\n');
+  });
+
+  it('fails the start when a configured host port is in use, naming the rule', async () => {
+    const busy = portOf(await listening());
+    const { session } = await run('nat', [tcp(busy)], { waitFor: 'end' });
+    expect(session.state).toBe('error');
+    expect(session.error).toMatchObject({ code: 'BAD_INPUT', message: `port forward tcp 127.0.0.1:${busy} -> 22: host port ${busy} is in use` });
   });
 
   it('brings back the machine refusing a host port in use, naming the rule, and keeps the old forwards', async () => {

@@ -55,4 +55,6 @@ export interface MachineLike {
    * Machine has it: without it, forwards change at the next start only.
    */
   setForwards?(rules: PortForward[]): Promise<void>;
+  /** The network adapter's address and forwards now, or null without one. */
+  netStatus?(): NetStatus | null;
 }

@@ -44,6 +44,9 @@ export function runSessionWorker(port: ParentPort, create: MachineFactory): void
       machine = await create(config, listener);
       machineReady(machine);
       post({ type: 'state', state: 'running' });
+      // The forwards listening from the start, before the guest asks for its lease.
+      const net = machine.netStatus?.() ?? null;
+      if (net !== null) post({ type: 'net', status: net });
       const exit = await machine.run();
       post({ type: 'exit', exit });
     } catch (error) {

@@ -10,7 +10,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { BadInputError } from '../../../emulator-core/errors.js';
-import type { MachineConfig, MachineExit, MachineListener, PortForward, ScreenUpdate } from '../../../emulator-core/machine/types.js';
+import type { MachineConfig, MachineExit, MachineListener, NetStatus, PortForward, ScreenUpdate } from '../../../emulator-core/machine/types.js';
 import { DEFAULT_FORWARD_HOST, DEFAULT_MAC, describeForward } from '../../../emulator-core/net/forward-rules.js';
 import type { MachineLike } from '../../../app/session/messages.js';
 
@@ -39,7 +39,10 @@ export class TestDoubleMachine implements MachineLike {
 
   static async create(config: MachineConfig, listener: MachineListener = {}): Promise<TestDoubleMachine> {
     if (config.memoryMiB === 13) throw new Error('test double: refusing 13 MiB on purpose');
-    return new TestDoubleMachine(config, listener);
+    const machine = new TestDoubleMachine(config, listener);
+    // As the real machine opens its NAT: the forwards listen from creation, and one that cannot fails the start.
+    if (config.net?.mode === 'nat') await machine.setForwards(config.net.forwards ?? []);
+    return machine;
   }
 
   run(): Promise<MachineExit> {
@@ -47,9 +50,7 @@ export class TestDoubleMachine implements MachineLike {
     this.listener.serialOutput?.(new TextEncoder().encode(DOUBLE_BANNER));
     this.listener.accelChosen?.('interpreter', 'test double');
     this.resume();
-    const net = this.config.net;
-    if (net?.mode === 'nat') {
-      void this.setForwards(net.forwards ?? []).catch((error: Error) => this.listener.log?.(`test double: ${error.message}`));
+    if (this.config.net?.mode === 'nat') {
       this.leaseTimer = setTimeout(() => {
         this.guestAddress = DOUBLE_GUEST_ADDRESS;
         this.reportNet();
@@ -77,8 +78,13 @@ export class TestDoubleMachine implements MachineLike {
     this.reportNet();
   }
 
+  netStatus(): NetStatus | null {
+    return this.config.net?.mode === 'nat' ? { mode: 'nat', mac: this.config.net.mac ?? DEFAULT_MAC, guestAddress: this.guestAddress, forwards: this.forwards } : null;
+  }
+
   private reportNet(): void {
-    this.listener.networkChanged?.({ mode: 'nat', mac: this.config.net?.mac ?? DEFAULT_MAC, guestAddress: this.guestAddress, forwards: this.forwards });
+    const status = this.netStatus();
+    if (status !== null) this.listener.networkChanged?.(status);
   }
 
   pause(): void {
