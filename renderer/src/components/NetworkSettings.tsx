@@ -106,7 +106,7 @@ function ForwardRowView({ row, index, errors, onEdit, onRemove }: { row: Forward
   const sshUsable = ssh !== null && field('hostPort') === undefined && field('hostAddress') === undefined;
   const cell = (name: 'hostAddress' | 'hostPort' | 'guestPort', className: string) => (
     <td className={field(name) ? 'invalid' : ''}>
-      <input data-testid={`forward-${name}-${index}`} aria-label={`Rule ${index + 1} ${name}`} aria-invalid={field(name) !== undefined} className={className} value={row[name]} onChange={(e) => onEdit({ [name]: e.target.value })} />
+      <input data-testid={`forward-${name}-${index}`} aria-label={`Rule ${index + 1}: ${COLUMNS.find(([n]) => n === name)?.[1].toLowerCase()}`} aria-invalid={field(name) !== undefined} className={className} value={row[name]} onChange={(e) => onEdit({ [name]: e.target.value })} />
     </td>
   );
   return (
