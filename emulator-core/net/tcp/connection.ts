@@ -405,6 +405,8 @@ export class TcpConnection {
       if (seqGe(ack, this.recover)) {
         this.inRecovery = false;
         this.cwnd = this.ssthresh;
+        // Recovery repaired only holes, so duplicates of the very next segment mean a new loss.
+        this.recover = seqAdd(ack, -1);
       } else {
         // NewReno partial ACK: the next hole is lost too.
         this.retransmitFirst();
