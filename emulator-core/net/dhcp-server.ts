@@ -16,6 +16,7 @@ import {
   readIpv4,
   writeIpv4,
 } from './addresses.js';
+import { copyBytes } from './bytes.js';
 
 export const DHCP_SERVER_PORT = 67;
 export const DHCP_CLIENT_PORT = 68;
@@ -214,7 +215,7 @@ export class DhcpServer {
     return {
       message,
       dstIp: unicast ? request.ciaddr : LIMITED_BROADCAST,
-      dstMac: unicast ? request.chaddr.slice(0, 6) : BROADCAST_MAC,
+      dstMac: unicast ? request.chaddr.subarray(0, 6) : BROADCAST_MAC,
     };
   }
 }
@@ -224,11 +225,11 @@ function parseRequest(data: Uint8Array): Request | null {
   if (readIpv4(data, 236) !== MAGIC_COOKIE) return null;
   const request: Request = {
     type: 0,
-    xid: data.slice(4, 8),
+    xid: copyBytes(data, 4, 8),
     flags: (data[10] << 8) | data[11],
     ciaddr: readIpv4(data, 12),
     giaddr: readIpv4(data, 24),
-    chaddr: data.slice(28, 44),
+    chaddr: copyBytes(data, 28, 44),
     requestedIp: 0,
     serverId: 0,
   };

@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import type { TcpTimers } from './tcp/api.js';
 import type { HostNetwork, HostUdpSocket } from './host-network.js';
 import { DNS_HEADER_LENGTH, servfailFor, type DnsServer } from './dns-message.js';
+import { copyBytes } from './bytes.js';
 
 export interface DnsForwarderOptions {
   servers: readonly DnsServer[];
@@ -68,7 +69,7 @@ export class DnsForwarder {
     let relayId: number;
     do relayId = randomInt(0, 0x10000);
     while (this.pending.has(relayId));
-    const relayed = message.slice();
+    const relayed = copyBytes(message);
     relayed[0] = relayId >>> 8;
     relayed[1] = relayId & 0xff;
     const entry: PendingQuery = { guestIp, guestPort, guestId: (message[0] << 8) | message[1], message: relayed, server: 0, timer: null };
@@ -128,7 +129,7 @@ export class DnsForwarder {
     if (!asked) return;
     this.pending.delete(relayId);
     this.options.timers.clearTimeout(entry.timer);
-    const answer = data.slice();
+    const answer = copyBytes(data);
     answer[0] = entry.guestId >>> 8;
     answer[1] = entry.guestId & 0xff;
     this.counters.answers++;

@@ -5,6 +5,7 @@
 import { isIPv6 } from 'node:net';
 import { BadInputError } from '../errors.js';
 import { parseIpv4 } from './addresses.js';
+import { copyBytes } from './bytes.js';
 
 export const DNS_HEADER_LENGTH = 12;
 const RCODE_SERVFAIL = 2;
@@ -72,7 +73,7 @@ export function servfailFor(query: Uint8Array): Uint8Array | null {
   if (query.length < DNS_HEADER_LENGTH || query[2] & 0x80) return null;
   const qdcount = (query[4] << 8) | query[5];
   const end = questionEnd(query, qdcount);
-  const answer = query.slice(0, end === -1 ? DNS_HEADER_LENGTH : end);
+  const answer = copyBytes(query, 0, end === -1 ? DNS_HEADER_LENGTH : end);
   answer[2] = 0x80 | (query[2] & 0x79); // QR, opcode, RD
   answer[3] = 0x80 | RCODE_SERVFAIL; // RA
   if (end === -1) {

@@ -8,6 +8,7 @@ import type { NetPort } from './link.js';
 import { DNS_IP, GATEWAY_MAC, DNS_MAC, BROADCAST_MAC, LIMITED_BROADCAST, NAT_BROADCAST } from './addresses.js';
 import { ETH_HEADER_LENGTH, ETHERTYPE_IPV4, MAX_FRAME_LENGTH, MTU, writeEthernetHeader } from './ethernet.js';
 import { IPV4_HEADER_LENGTH, writeIpv4Header } from './ipv4.js';
+import { copyBytes } from './bytes.js';
 
 /** 'stream': its sender retransmits (TCP). 'datagram': UDP, ICMP, ARP, DHCP: dropped first. */
 export type TrafficClass = 'stream' | 'datagram';
@@ -53,7 +54,7 @@ export class GuestLink {
   };
 
   constructor(options: GuestLinkOptions) {
-    this.defaultMac = options.guestMac.slice();
+    this.defaultMac = copyBytes(options.guestMac);
     this.capBytes = options.queueBytes ?? 2 << 20;
   }
 
@@ -70,7 +71,7 @@ export class GuestLink {
       return;
     }
     if (this.learned.size >= MAX_LEARNED) this.learned.delete(this.learned.keys().next().value as number);
-    this.learned.set(ip, frame.slice(macOffset, macOffset + 6));
+    this.learned.set(ip, copyBytes(frame, macOffset, macOffset + 6));
   }
 
   macFor(ip: number): Uint8Array {

@@ -1,5 +1,6 @@
 /** ICMP messages the NAT itself answers: echo replies and errors about the guest's packets. */
 import { internetChecksum } from './checksum.js';
+import { copyBytes } from './bytes.js';
 
 export const ICMP_ECHO_REPLY = 0;
 export const ICMP_DEST_UNREACHABLE = 3;
@@ -12,7 +13,7 @@ export const UNREACH_ADMIN_PROHIBITED = 13;
 export function echoReply(message: Uint8Array): Uint8Array | null {
   if (message.length < 8 || message[0] !== ICMP_ECHO_REQUEST || message[1] !== 0) return null;
   if (internetChecksum(message) !== 0) return null;
-  const reply = message.slice();
+  const reply = copyBytes(message);
   reply[0] = ICMP_ECHO_REPLY;
   reply[2] = 0;
   reply[3] = 0;

@@ -3,6 +3,7 @@
  * incomplete datagrams time out, and overlapping fragments drop the whole datagram (as Linux
  * does since the FragmentSmack fixes), so a guest cannot make the host hold memory forever.
  */
+import { copyBytes } from './bytes.js';
 
 export interface ReassemblyLimits {
   /** Datagrams being reassembled at once (default 64). */
@@ -78,7 +79,7 @@ export class Ipv4Reassembler {
       }
     }
     if (this.heldBytes + payload.length > this.maxBytes) return this.abandon(key, entry);
-    entry.fragments.push({ offset, data: payload.slice() });
+    entry.fragments.push({ offset, data: copyBytes(payload) });
     entry.bytes += payload.length;
     this.heldBytes += payload.length;
     if (entry.total === -1 || entry.bytes !== entry.total) return null;

@@ -72,7 +72,8 @@ describe('NAT on host sockets: DNS forwarder', () => {
     });
     const nat = await createNat({ mode: 'nat', dnsServers: [`127.0.0.1:${stub.port}`] });
     const nic = attach(nat);
-    nat.transmit(udpFrame(GUEST, 40000, DNS, 53, dnsQuery(0x1234, 'example.test')));
+    // As a Buffer: frames from a socket-backed link are Buffers, whose slice() does not copy.
+    nat.transmit(Buffer.from(udpFrame(GUEST, 40000, DNS, 53, dnsQuery(0x1234, 'example.test'))));
     const reply = await nic.waitFor(fromDns(40000));
     expect(answers).toHaveLength(1);
     const data = reply.udp!.data;

@@ -8,6 +8,7 @@ import type { TcpTimers } from './tcp/api.js';
 import type { HostNetwork, HostUdpSocket } from './host-network.js';
 import type { DestinationPolicy } from './destination-policy.js';
 import { GATEWAY_IP, parseIpv4 } from './addresses.js';
+import { copyBytes } from './bytes.js';
 
 export interface UdpFlowsOptions {
   host: HostNetwork;
@@ -74,7 +75,7 @@ export class UdpFlows {
     if (flow.socket) {
       if (!flow.socket.send(data, dstPort, address)) this.counters.dropped++;
     } else if (flow.waiting.length < MAX_WAITING) {
-      flow.waiting.push({ data: data.slice(), port: dstPort, address });
+      flow.waiting.push({ data: copyBytes(data), port: dstPort, address });
     } else {
       this.counters.dropped++;
     }
