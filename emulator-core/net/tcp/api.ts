@@ -45,7 +45,10 @@ export interface TcpTimers {
 }
 
 export interface TcpEngineOptions {
-  /** Emit one TCP segment (header and data, checksum filled in) inside an IPv4 packet from srcIp to dstIp. */
+  /**
+   * Emit one TCP segment (header and data, checksum filled in) inside an IPv4 packet from srcIp
+   * to dstIp. The engine reuses `segment` after the call: copy what you keep.
+   */
   output(srcIp: number, dstIp: number, segment: Uint8Array): void;
   connector: TcpConnector;
   timers?: TcpTimers;

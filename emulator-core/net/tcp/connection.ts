@@ -64,6 +64,8 @@ export interface ConnectionHost {
   readonly sendBufferBytes: number;
   readonly receiveWindowBytes: number;
   readonly counters: { segmentsOut: number; retransmits: number; bytesToGuest: number; bytesFromGuest: number };
+  /** Room for one outgoing segment, reused after each emit (the NAT copies what it keeps). */
+  segmentBuffer(length: number): Uint8Array;
   emit(srcIp: number, dstIp: number, segment: Uint8Array): void;
   /** The connection is finished: remove it from the table. */
   forget(conn: TcpConnection): void;
@@ -210,7 +212,7 @@ export class TcpConnection {
   private sendSyn(): void {
     this.synTransmissions++;
     const flags = this.state === 'syn-sent' ? SYN : SYN | ACK;
-    const seg = new Uint8Array(TCP_HEADER_BYTES + SYN_OPTION_BYTES);
+    const seg = this.host.segmentBuffer(TCP_HEADER_BYTES + SYN_OPTION_BYTES);
     const window = Math.min(0xffff, this.rcvBuf);
     writeHeader(seg, this.farPort, this.guestPort, this.iss, flags & ACK ? this.rcvNxt : 0, flags, window, SYN_OPTION_BYTES);
     writeSynOptions(seg, this.host.mss, this.guestWantsScale ? this.rcvScale : -1);
@@ -502,7 +504,7 @@ export class TcpConnection {
     let flags = ACK;
     if (fin) flags |= FIN;
     if (len > 0 && len === available) flags |= PSH;
-    const seg = new Uint8Array(TCP_HEADER_BYTES + len);
+    const seg = this.host.segmentBuffer(TCP_HEADER_BYTES + len);
     writeHeader(seg, this.farPort, this.guestPort, seq, this.rcvNxt, flags, this.windowField());
     if (len > 0) this.sendQueue.copyOut(off, len, seg, TCP_HEADER_BYTES);
     this.output(seg);
@@ -518,7 +520,7 @@ export class TcpConnection {
   }
 
   private sendControl(seq: number, flags: number): void {
-    const seg = new Uint8Array(TCP_HEADER_BYTES);
+    const seg = this.host.segmentBuffer(TCP_HEADER_BYTES);
     writeHeader(seg, this.farPort, this.guestPort, seq, flags & ACK ? this.rcvNxt : 0, flags, flags & RST ? 0 : this.windowField());
     this.output(seg);
   }

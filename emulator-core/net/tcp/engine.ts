@@ -6,7 +6,7 @@
 import { BadInputError } from '../../errors.js';
 import type { TcpEngineOptions, TcpEngineStats, TcpHostStream, TcpTimers } from './api.js';
 import { type ConnectionHost, TcpConnection } from './connection.js';
-import { ACK, EMPTY_BYTES, FIN, ParsedSegment, RST, SYN, TCP_HEADER_BYTES, checksumOk, fillChecksum, parseSegment, writeHeader } from './segment.js';
+import { ACK, EMPTY_BYTES, FIN, ParsedSegment, RST, SYN, SYN_OPTION_BYTES, TCP_HEADER_BYTES, checksumOk, fillChecksum, parseSegment, writeHeader } from './segment.js';
 import { seqAdd } from './seq.js';
 
 export const DEFAULT_MSS = 1460;
@@ -38,6 +38,8 @@ export class TcpEngine {
   private segmentsIn = 0;
   private readonly counters = { segmentsOut: 0, retransmits: 0, bytesToGuest: 0, bytesFromGuest: 0 };
   private readonly parsed = new ParsedSegment();
+  /** Every outgoing segment is built here: `output` copies what it keeps. */
+  private readonly scratch: Uint8Array;
   private closed = false;
 
   constructor(options: TcpEngineConfig) {
@@ -50,12 +52,14 @@ export class TcpEngine {
     if (!(mss >= 64 && mss <= 65495) || !(sendBufferBytes >= 1) || !(receiveWindowBytes >= mss) || receiveWindowBytes > 0x3fff_ffff) {
       throw new BadInputError('TCP engine limits out of range', { mss, sendBufferBytes, receiveWindowBytes });
     }
+    this.scratch = new Uint8Array(TCP_HEADER_BYTES + SYN_OPTION_BYTES + mss);
     this.host = {
       timers: options.timers ?? realTimers,
       mss,
       sendBufferBytes,
       receiveWindowBytes,
       counters: this.counters,
+      segmentBuffer: (length) => this.scratch.subarray(0, length),
       emit: (src, dst, segment) => {
         if (!this.closed) this.output(src, dst, segment);
       },
@@ -134,7 +138,7 @@ export class TcpEngine {
 
   /** RST for a segment that belongs to no connection (RFC 793 §3.4, "reset generation"). */
   private refuse(srcIp: number, dstIp: number, p: ParsedSegment): void {
-    const seg = new Uint8Array(TCP_HEADER_BYTES);
+    const seg = this.host.segmentBuffer(TCP_HEADER_BYTES);
     if (p.flags & ACK) {
       writeHeader(seg, p.dstPort, p.srcPort, p.ack, 0, RST, 0);
     } else {

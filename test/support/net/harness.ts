@@ -53,7 +53,8 @@ export class Harness {
     this.engine = new TcpEngine({
       ...options.engine,
       timers: this.clock,
-      output: (src, dst, seg) => {
+      output: (src, dst, reused) => {
+        const seg = reused.slice(); // the engine reuses its buffer
         if (this.logSegments) this.toGuestLog.push(seg);
         this.wire.carry(true, seg, () => this.guest.input(src, dst, seg));
       },
