@@ -507,6 +507,16 @@ describe('e1000 transmit', () => {
     expect(d.backend.sent).toEqual([frame]);
   });
 
+  it('a TDT past the end of the ring or a buffer above 4 GiB cannot hang or crash the card', () => {
+    const d = broughtUp();
+    d.w32(R.TDT, 5000);
+    expect(d.r32(R.TDH)).toBeLessThan(d.txCount);
+    const e = broughtUp();
+    e.queueTx([[0x1000, 1, 64 | CMD_LEGACY, 0]]);
+    expect(e.backend.sent).toHaveLength(1);
+    expect(e.backend.sent[0].every((b) => b === 0xff)).toBe(true);
+  });
+
   it('checksum offload fills in the IPv4 header and TCP checksums from a context descriptor', () => {
     const d = broughtUp();
     const frame = tcpFrame(pattern(777), 5000, 0x18);
