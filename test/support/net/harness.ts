@@ -50,7 +50,10 @@ export class Harness {
     );
     const refused = new Set(options.refusedPorts ?? []);
     const slow = new Set(options.slowPorts ?? []);
+    let nextIss = 0x10000000;
     this.engine = new TcpEngine({
+      // Fixed sequence starts, so every run of a test is the same run.
+      initialSequence: () => (nextIss += 0x01000000) >>> 0,
       ...options.engine,
       timers: this.clock,
       output: (src, dst, reused) => {
