@@ -690,6 +690,20 @@ describe('e1000 receive', () => {
     expect(d.r32(R.RDH)).toBe(0);
   });
 
+  it('a backend refused before a reset hears rxSpace() once the reinitialised driver posts buffers', () => {
+    const d = broughtUp({ rxCount: 8, rctl: R.RCTL_EN | R.RCTL_SECRC });
+    d.w32(R.RDT, 0);
+    expect(d.nic.deliver(ethernet(MAC, PEER, 0x0800, pattern(64)))).toBe(false);
+    d.nic.reset();
+    d.nic.configWrite(0x10, 4, MMIO_BASE);
+    d.nic.configWrite(0x14, 4, IO_BASE);
+    d.nic.configWrite(0x04, 2, 0x0007);
+    expect(d.backend.rxSpaceCalls).toBe(0);
+    d.resetHw();
+    d.up({ rxCount: 8, rctl: R.RCTL_EN | R.RCTL_SECRC });
+    expect(d.backend.rxSpaceCalls).toBe(1);
+  });
+
   it('the RXDMT0 cause fires when the free descriptors fall to the threshold', () => {
     const d = broughtUp({ rxCount: 8, rctl: R.RCTL_EN | R.RCTL_SECRC });
     const causes: number[] = [];

@@ -195,10 +195,10 @@ export class E1000 extends PciFunction implements Device, MmioHandler, PortIoHan
       R.STATUS_FD | R.STATUS_SPEED_1000 | R.STATUS_ASDV_1000 | R.STATUS_MTXCKOK | R.STATUS_GIO_MASTER_EN | (up ? R.STATUS_LU : 0);
   }
 
+  /** Machine reset. A backend still holding refused frames keeps waiting for rxSpace(). */
   reset(): void {
     this.resetConfig();
     this.resetRegisters();
-    this.rxBlocked = false;
     this.driveIrq();
   }
 
