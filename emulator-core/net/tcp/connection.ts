@@ -7,6 +7,7 @@
  */
 import type { TcpHostStream, TcpTimers } from './api.js';
 import { ByteQueue } from './byte-queue.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { Reassembly } from './reassembly.js';
 import { RtoEstimator } from './rto.js';
 import {
@@ -71,7 +72,7 @@ export interface ConnectionHost {
   forget(conn: TcpConnection): void;
 }
 
-type TimerKind = 'none' | 'rtx' | 'persist' | 'time-wait';
+type TimerKind = 'rtx' | 'persist' | 'time-wait';
 
 const noop = (): void => {};
 
@@ -129,14 +130,10 @@ export class TcpConnection {
   /** Both directions are closed; waiting only for held data to reach the host. */
   private lingering = false;
 
-  // One timer per connection, re-armed lazily: moving a deadline later costs no timer call.
-  private timerKind: TimerKind = 'none';
+  private readonly timer: DeadlineTimer<TimerKind>;
   /** In-order guest segments not yet acknowledged, and the delayed-ACK timer. */
   private ackPending = 0;
   private ackTimer: unknown = null;
-  private timerHandle: unknown = null;
-  private timerAt = 0;
-  private deadline = 0;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -154,6 +151,7 @@ export class TcpConnection {
     this.recover = this.iss;
     this.state = state;
     this.rcvBuf = host.receiveWindowBytes;
+    this.timer = new DeadlineTimer(host.timers, (kind) => this.timerExpired(kind));
   }
 
   // ---- Opening ----
@@ -485,10 +483,10 @@ export class TcpConnection {
       }
       this.sndNxt = seqAdd(this.sndNxt, sent);
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-      if (this.timerKind !== 'rtx') this.arm('rtx', this.rtt.rto);
+      if (this.timer.kind !== 'rtx') this.arm('rtx', this.rtt.rto);
     }
-    const idle = this.sndMax === this.sndUna || this.timerKind === 'none';
-    if (this.sndWnd === 0 && queued > 0 && idle && this.timerKind !== 'persist') {
+    const idle = this.sndMax === this.sndUna || this.timer.kind === null;
+    if (this.sndWnd === 0 && queued > 0 && idle && this.timer.kind !== 'persist') {
       if (this.persistMs === 0) this.persistMs = this.rtt.rto;
       this.arm('persist', this.persistMs);
     }
@@ -679,37 +677,19 @@ export class TcpConnection {
   // ---- Timers ----
 
   private arm(kind: TimerKind, ms: number): void {
-    this.timerKind = kind;
-    const timers = this.host.timers;
-    const at = timers.now() + ms;
-    this.deadline = at;
-    if (this.timerHandle !== null) {
-      if (this.timerAt <= at) return; // fires earlier and re-arms for the rest
-      timers.clearTimeout(this.timerHandle);
-    }
-    this.timerAt = at;
-    this.timerHandle = timers.setTimeout(this.onTimer, ms);
+    this.timer.arm(kind, ms);
   }
 
   private disarm(): void {
-    this.timerKind = 'none';
+    this.timer.disarm();
   }
 
-  private readonly onTimer = (): void => {
-    this.timerHandle = null;
-    if (this.timerKind === 'none' || this.state === 'closed') return;
-    const now = this.host.timers.now();
-    if (now < this.deadline) {
-      this.timerAt = this.deadline;
-      this.timerHandle = this.host.timers.setTimeout(this.onTimer, this.deadline - now);
-      return;
-    }
-    const kind = this.timerKind;
-    this.timerKind = 'none';
+  private timerExpired(kind: TimerKind): void {
+    if (this.state === 'closed') return;
     if (kind === 'rtx') this.retransmitTimeout();
     else if (kind === 'persist') this.persistTimeout();
-    else if (kind === 'time-wait') this.closeWhenDrained();
-  };
+    else this.closeWhenDrained();
+  }
 
   private retransmitTimeout(): void {
     this.rtt.backoff();
@@ -753,7 +733,7 @@ export class TcpConnection {
     if (!this.canSend()) return;
     if (this.sndWnd > 0) {
       this.trySend();
-      if (this.sndMax !== this.sndUna && this.timerKind !== 'rtx') this.arm('rtx', this.rtt.rto);
+      if (this.sndMax !== this.sndUna && this.timer.kind !== 'rtx') this.arm('rtx', this.rtt.rto);
       return;
     }
     this.sendControl(seqAdd(this.sndUna, -1), ACK);
@@ -790,11 +770,7 @@ export class TcpConnection {
   private finish(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.timerKind = 'none';
-    if (this.timerHandle !== null) {
-      this.host.timers.clearTimeout(this.timerHandle);
-      this.timerHandle = null;
-    }
+    this.timer.cancel();
     if (this.ackTimer !== null) {
       this.host.timers.clearTimeout(this.ackTimer);
       this.ackTimer = null;
