@@ -8,12 +8,11 @@
 import type { TcpHostStream, TcpTimers } from './api.js';
 import { ByteQueue } from './byte-queue.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import { Reassembly } from './reassembly.js';
+import { ACK_NOW, Receiver, TOOK_FIN } from './receiver.js';
 import { RtoEstimator } from './rto.js';
 import {
   ACK,
   FIN,
-  MAX_WINDOW_SCALE,
   PSH,
   type ParsedSegment,
   RST,
@@ -53,8 +52,6 @@ const MAX_PERSIST_MS = 5000;
 const TIME_WAIT_MS = 15_000;
 /** A lone full-sized guest segment waits this long for a second one to share its ACK (RFC 1122 §4.2.3.2). */
 const DELAYED_ACK_MS = 5;
-/** Out-of-order segments kept per connection. */
-const MAX_REASSEMBLY_PIECES = 64;
 /** cwnd never needs to exceed the largest scaled window. */
 const MAX_CWND = 1 << 30;
 
@@ -110,20 +107,8 @@ export class TcpConnection {
   private persistMs = 0;
   private hostPaused = false;
 
-  // Receive side (from the guest).
-  private irs = 0;
-  private rcvNxt = 0;
-  private rcvScale = 0;
-  /** Right edge of the window last advertised; never moves left. */
-  private rcvAdvRight = 0;
-  private rcvBuf: number;
-  private readonly ooo = new Reassembly(MAX_REASSEMBLY_PIECES);
-  /** Guest data accepted (and acknowledged) but not yet written to the host stream. */
-  private readonly held = new ByteQueue();
-  /** The host stream's write returned false: hold data until onDrain. */
-  private hostBlocked = false;
-  /** The guest's FIN arrived while data was still held: end the stream after the drain. */
-  private endAfterDrain = false;
+  /** The receive side (from the guest). */
+  private readonly rx: Receiver;
   private guestWantsScale = false;
   /** The host stream closed cleanly: more guest data has nowhere to go. */
   private hostGone = false;
@@ -150,7 +135,7 @@ export class TcpConnection {
     this.sndMax = this.iss;
     this.recover = this.iss;
     this.state = state;
-    this.rcvBuf = host.receiveWindowBytes;
+    this.rx = new Receiver(host.receiveWindowBytes, host.counters);
     this.timer = new DeadlineTimer(host.timers, (kind) => this.timerExpired(kind));
   }
 
@@ -158,9 +143,7 @@ export class TcpConnection {
 
   /** A guest SYN for a new connection: remember its parameters while the connector works. */
   acceptSyn(p: ParsedSegment): void {
-    this.irs = p.seq;
-    this.rcvNxt = seqAdd(p.seq, 1);
-    this.rcvAdvRight = this.rcvNxt;
+    this.rx.begin(p.seq);
     this.learnSynOptions(p);
     this.sndWnd = p.window; // never scaled on a SYN
   }
@@ -186,7 +169,7 @@ export class TcpConnection {
   open(stream: TcpHostStream): void {
     this.attach(stream);
     this.guestWantsScale = true; // offer scaling; dropped unless the SYN-ACK agrees
-    this.rcvScale = scaleFor(this.rcvBuf);
+    this.rx.setScaling(true);
     this.hostPaused = true;
     stream.pause();
     this.sendSyn();
@@ -197,13 +180,11 @@ export class TcpConnection {
     if (p.windowScale >= 0) {
       this.guestWantsScale = true;
       this.sndScale = p.windowScale;
-      this.rcvScale = scaleFor(this.rcvBuf);
     } else {
       this.guestWantsScale = false;
       this.sndScale = 0;
-      this.rcvScale = 0;
-      this.rcvBuf = Math.min(this.rcvBuf, 0xffff);
     }
+    this.rx.setScaling(this.guestWantsScale);
     this.cwnd = initialWindow(this.sendMss);
   }
 
@@ -211,10 +192,9 @@ export class TcpConnection {
     this.synTransmissions++;
     const flags = this.state === 'syn-sent' ? SYN : SYN | ACK;
     const seg = this.host.segmentBuffer(TCP_HEADER_BYTES + SYN_OPTION_BYTES);
-    const window = Math.min(0xffff, this.rcvBuf);
-    writeHeader(seg, this.farPort, this.guestPort, this.iss, flags & ACK ? this.rcvNxt : 0, flags, window, SYN_OPTION_BYTES);
-    writeSynOptions(seg, this.host.mss, this.guestWantsScale ? this.rcvScale : -1);
-    if (flags & ACK) this.rcvAdvRight = seqAdd(this.rcvNxt, window);
+    const window = this.rx.synWindow((flags & ACK) !== 0);
+    writeHeader(seg, this.farPort, this.guestPort, this.iss, flags & ACK ? this.rx.rcvNxt : 0, flags, window, SYN_OPTION_BYTES);
+    writeSynOptions(seg, this.host.mss, this.guestWantsScale ? this.rx.scale : -1);
     this.output(seg);
     this.sndNxt = seqAdd(this.iss, 1);
     this.sndMax = this.sndNxt;
@@ -261,13 +241,13 @@ export class TcpConnection {
       default:
     }
     const flags = p.flags;
-    if (this.state === 'time-wait' && (flags & SYN) !== 0 && (flags & ACK) === 0 && seqGt(p.seq, this.rcvNxt)) {
+    if (this.state === 'time-wait' && (flags & SYN) !== 0 && (flags & ACK) === 0 && seqGt(p.seq, this.rx.rcvNxt)) {
       return false;
     }
     const segLen = p.dataLength + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
-    if (!this.acceptable(p.seq, segLen, p.dataLength)) {
+    if (!this.rx.acceptable(p.seq, segLen, p.dataLength)) {
       if (flags & RST) return true;
-      if (flags & SYN && this.state === 'syn-received' && p.seq === this.irs) {
+      if (flags & SYN && this.state === 'syn-received' && p.seq === this.rx.irs) {
         this.resendSyn();
         return true;
       }
@@ -282,7 +262,7 @@ export class TcpConnection {
       return true;
     }
     if (flags & SYN) {
-      if (this.state === 'syn-received' && p.seq === this.irs) this.resendSyn();
+      if (this.state === 'syn-received' && p.seq === this.rx.irs) this.resendSyn();
       else this.sendAck(); // RFC 5961 challenge ACK
       return true;
     }
@@ -301,18 +281,6 @@ export class TcpConnection {
     return true;
   }
 
-  private acceptable(seq: number, segLen: number, dataLength: number): boolean {
-    const wnd = seqDiff(this.rcvAdvRight, this.rcvNxt);
-    // A bare FIN at rcvNxt is taken even by a zero window: it needs no buffer.
-    if (segLen === 0 || (wnd <= 0 && dataLength === 0)) return wnd <= 0 ? seq === this.rcvNxt : this.inWindow(seq);
-    if (wnd <= 0) return false;
-    return this.inWindow(seq) || this.inWindow(seqAdd(seq, segLen - 1));
-  }
-
-  private inWindow(seq: number): boolean {
-    return seqLe(this.rcvNxt, seq) && seqLt(seq, this.rcvAdvRight);
-  }
-
   private synSentArrived(p: ParsedSegment): void {
     const flags = p.flags;
     const ackOk = (flags & ACK) !== 0 && p.ack === seqAdd(this.iss, 1);
@@ -325,9 +293,7 @@ export class TcpConnection {
       return;
     }
     if ((flags & SYN) === 0 || !ackOk) return;
-    this.irs = p.seq;
-    this.rcvNxt = seqAdd(p.seq, 1);
-    this.rcvAdvRight = this.rcvNxt;
+    this.rx.begin(p.seq);
     this.learnSynOptions(p);
     this.becomeEstablished(p);
     this.sendAck();
@@ -503,7 +469,7 @@ export class TcpConnection {
     if (fin) flags |= FIN;
     if (len > 0 && len === available) flags |= PSH;
     const seg = this.host.segmentBuffer(TCP_HEADER_BYTES + len);
-    writeHeader(seg, this.farPort, this.guestPort, seq, this.rcvNxt, flags, this.windowField());
+    writeHeader(seg, this.farPort, this.guestPort, seq, this.rx.rcvNxt, flags, this.rx.windowField());
     if (len > 0) this.sendQueue.copyOut(off, len, seg, TCP_HEADER_BYTES);
     this.output(seg);
     const used = len + (fin ? 1 : 0);
@@ -519,7 +485,7 @@ export class TcpConnection {
 
   private sendControl(seq: number, flags: number): void {
     const seg = this.host.segmentBuffer(TCP_HEADER_BYTES);
-    writeHeader(seg, this.farPort, this.guestPort, seq, flags & ACK ? this.rcvNxt : 0, flags, flags & RST ? 0 : this.windowField());
+    writeHeader(seg, this.farPort, this.guestPort, seq, flags & ACK ? this.rx.rcvNxt : 0, flags, flags & RST ? 0 : this.rx.windowField());
     this.output(seg);
   }
 
@@ -528,17 +494,6 @@ export class TcpConnection {
     fillChecksum(seg, this.farIp, this.guestIp);
     this.host.counters.segmentsOut++;
     this.host.emit(this.farIp, this.guestIp, seg);
-  }
-
-  /** The window field for our next segment; moves the advertised right edge, never left. */
-  private windowField(): number {
-    const avail = Math.max(0, this.rcvBuf - this.held.length);
-    let right = seqAdd(this.rcvNxt, avail);
-    if (seqLt(right, this.rcvAdvRight)) right = this.rcvAdvRight;
-    const field = Math.min(0xffff, seqDiff(right, this.rcvNxt) >>> this.rcvScale);
-    const edge = seqAdd(this.rcvNxt, field << this.rcvScale);
-    if (seqGt(edge, this.rcvAdvRight)) this.rcvAdvRight = edge;
-    return field;
   }
 
   // ---- Data from the guest ----
@@ -555,42 +510,10 @@ export class TcpConnection {
       this.abort(true); // the host side is closed: nobody will read this
       return;
     }
-    let seq = p.seq;
-    let off = p.dataOffset;
-    let len = p.dataLength;
-    let fin = p.has(FIN);
-    const early = seqDiff(this.rcvNxt, seq);
-    if (early > 0) {
-      if (early > len) fin = false; // an old FIN
-      const skip = Math.min(early, len);
-      off += skip;
-      len -= skip;
-      seq = seqAdd(seq, skip);
-    }
-    const room = seqDiff(this.rcvAdvRight, seq);
-    if (len > room) {
-      len = Math.max(0, room);
-      fin = false;
-    }
-    if (seq !== this.rcvNxt) {
-      if (len > 0 || fin) this.ooo.insert(seq, p.bytes.slice(off, off + len), fin);
-      this.sendAck(); // duplicate ACK: tells the guest what is missing
-      return;
-    }
-    if (len > 0) this.deliver(p.bytes.subarray(off, off + len));
-    let filledHole = false;
-    for (let piece = this.ooo.next(this.rcvNxt); piece !== null && !fin; piece = this.ooo.next(this.rcvNxt)) {
-      if (piece.data.length > 0) this.deliver(piece.data);
-      fin = piece.fin;
-      filledHole = true;
-    }
-    if (fin) {
-      this.rcvNxt = seqAdd(this.rcvNxt, 1);
-      this.ooo.clear();
-      this.guestFinished();
-    }
+    const took = this.rx.take(p, this.stream, this.host.mss);
+    if (took & TOOK_FIN) this.guestFinished();
     // Every second full-sized segment is ACKed at once; anything else that could matter at once too.
-    if (fin || filledHole || len < this.host.mss || this.ooo.size > 0 || ++this.ackPending >= 2) this.sendAck();
+    if (took & ACK_NOW || ++this.ackPending >= 2) this.sendAck();
     else if (this.ackTimer === null) this.ackTimer = this.host.timers.setTimeout(this.onAckTimer, DELAYED_ACK_MS);
   }
 
@@ -599,21 +522,8 @@ export class TcpConnection {
     if (this.ackPending > 0 && this.state !== 'closed') this.sendAck();
   };
 
-  /** In-order guest bytes: to the host stream (which copies what it keeps), or held while it is backed up. */
-  private deliver(data: Uint8Array): void {
-    this.rcvNxt = seqAdd(this.rcvNxt, data.length);
-    this.host.counters.bytesFromGuest += data.length;
-    if (this.stream === null) return;
-    if (this.hostBlocked || this.held.length > 0) {
-      this.held.push(data);
-      return;
-    }
-    if (!this.stream.write(data)) this.hostBlocked = true;
-  }
-
+  /** The guest's FIN is in order (the receiver has ended the host stream, or will after the drain). */
   private guestFinished(): void {
-    if (this.held.length > 0) this.endAfterDrain = true;
-    else this.stream?.end();
     if (this.state === 'established') this.state = 'close-wait';
     else if (this.state === 'fin-wait-1') this.state = 'closing';
     else if (this.state === 'fin-wait-2') this.enterTimeWait();
@@ -641,26 +551,13 @@ export class TcpConnection {
 
   private onHostDrain(): void {
     if (this.state === 'closed' || this.stream === null) return;
-    this.hostBlocked = false;
-    const before = seqDiff(this.rcvAdvRight, this.rcvNxt);
-    while (this.held.length > 0) {
-      if (!this.stream.write(this.held.shift(65536))) {
-        this.hostBlocked = true;
-        break;
-      }
-    }
-    if (this.held.length === 0 && this.endAfterDrain) {
-      this.endAfterDrain = false;
-      this.stream.end();
-    }
+    const opened = this.rx.drain(this.stream, this.sendMss);
     if (this.lingering) {
       this.closeWhenDrained();
       return;
     }
-    // Window update once the window has opened by a useful amount.
-    const now = this.rcvBuf - this.held.length;
     const receiving = this.state === 'established' || this.state === 'fin-wait-1' || this.state === 'fin-wait-2';
-    if (receiving && now - before >= Math.min(this.rcvBuf / 2, this.sendMss)) this.sendAck();
+    if (receiving && opened) this.sendAck(); // window update
   }
 
   private onHostClose(error?: Error): void {
@@ -750,7 +647,7 @@ export class TcpConnection {
 
   /** Both directions are done; stay only until held guest data reaches the host. */
   private closeWhenDrained(): void {
-    if (this.held.length > 0 || this.endAfterDrain) {
+    if (this.rx.pending) {
       this.lingering = true;
       return;
     }
@@ -784,17 +681,9 @@ export class TcpConnection {
     }
     this.stream = null;
     this.sendQueue.drop(this.sendQueue.length);
-    this.held.drop(this.held.length);
-    this.ooo.clear();
+    this.rx.clear();
     this.host.forget(this);
   }
-}
-
-/** The smallest shift that fits `bytes` in the 16-bit window field. */
-function scaleFor(bytes: number): number {
-  let s = 0;
-  while (bytes >>> s > 0xffff && s < MAX_WINDOW_SCALE) s++;
-  return s;
 }
 
 /** RFC 5681 §3.1 initial window. */
