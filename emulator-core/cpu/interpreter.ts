@@ -6,7 +6,8 @@
 import { IF, TF } from './constants.js';
 import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from './cpu.js';
 import './ops-0f.js';
-import { lockAllowed, T16, T32 } from './ops.js';
+import { T16, T32 } from './ops.js';
+import { lockValid } from './decoder/decoded-insn.js';
 import { runModes } from './long/run64.js';
 import { deliverException, deliverInterrupt } from './protected.js';
 
@@ -14,7 +15,7 @@ import { deliverException, deliverInterrupt } from './protected.js';
 export function step(c: Cpu): void {
   c.instrStart = c.ip;
   const d = c.fetcher.next();
-  if (d.lock && !lockAllowed(d)) c.undefinedOpcode();
+  if (d.lock && !lockValid(d)) c.undefinedOpcode();
   (d.opSize === 4 ? T32 : T16)[d.op](c);
 }
 

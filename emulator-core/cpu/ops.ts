@@ -31,7 +31,6 @@ import {
   ZF,
 } from './constants.js';
 import { REG8, type Cpu, type Instruction } from './cpu.js';
-import type { DecodedInsn } from './decoder/decoded-insn.js';
 import { deliverInterrupt, farCall, farJump, farReturn, iret, loadSegment, softwareInterrupt } from './protected.js';
 import { cmpsOp, insOp, lodsOp, movsOp, outsOp, scasOp, stosOp } from './string-ops.js';
 
@@ -68,26 +67,6 @@ export function jumpRel(c: Cpu, disp: number): void {
 
 export function jumpAbs(c: Cpu, eip: number): void {
   c.setEip(c.insn.opSize === 4 ? eip : eip & 0xffff);
-}
-
-// ------------------------------------------------------------------ LOCK
-
-/**
- * LOCK: a single CPU needs no bus lock, but LOCK is only valid on the read-modify-write
- * instructions with a memory destination; anything else raises #UD.
- */
-export function lockAllowed(d: DecodedInsn): boolean {
-  const op = d.op;
-  const rmw = (op < 0x38 && (op & 6) === 0) || (op >= 0x80 && op <= 0x83) || op === 0x86 || op === 0x87 || op === 0xf6 || op === 0xf7 || op === 0xfe || op === 0xff;
-  const rmw0f = op === 0x1ab || op === 0x1b3 || op === 0x1bb || op === 0x1ba || op === 0x1b0 || op === 0x1b1 || op === 0x1c0 || op === 0x1c1 || op === 0x1c7;
-  if ((!rmw && !rmw0f) || d.mod === 3) return false;
-  const g = (d.modrm >> 3) & 7;
-  if (op >= 0x80 && op <= 0x83) return g !== 7;
-  if (op === 0xf6 || op === 0xf7) return g === 2 || g === 3;
-  if (op === 0xfe || op === 0xff) return g <= 1;
-  if (op === 0x1ba) return g >= 5;
-  if (op === 0x1c7) return g === 1;
-  return true;
 }
 
 // ------------------------------------------------------------------ ALU 00-3F

@@ -1,3 +1,5 @@
+import { A_LOCK } from './opcode-table.js';
+
 /**
  * One decoded instruction. Consumers keep a few of these and let the decoder overwrite
  * them, so decoding allocates nothing. A decode with status Ok rewrites every field but
@@ -85,4 +87,12 @@ export class DecodedInsn {
   immHi = 0;
   /** Second immediate: ENTER's nesting level, a far pointer's selector. */
   imm2 = 0;
+}
+
+/**
+ * A LOCK prefix is allowed on d (a read-modify-write instruction with a memory operand);
+ * executors raise #UD when d.lock is set and this is false.
+ */
+export function lockValid(d: DecodedInsn): boolean {
+  return (d.attrs & A_LOCK) !== 0 && d.mod !== 3;
 }

@@ -53,6 +53,8 @@ export const A_MEM_ONLY = 1 << 8;
 export const A_REG_ONLY = 1 << 9;
 /** ModRM.reg selects more attributes from the GROUPS row in bits 16-23. */
 export const A_GROUP = 1 << 10;
+/** A LOCK prefix is allowed, with a memory operand (read-modify-write instructions); elsewhere it is #UD. */
+export const A_LOCK = 1 << 11;
 const GROUP_SHIFT = 16;
 
 export function immKind(attrs: number): Imm {
@@ -73,6 +75,7 @@ const I64 = A_INVALID64;
 const D64 = A_DEFAULT64;
 const F64 = A_FORCE64;
 const MEM = A_MEM_ONLY;
+const L = A_LOCK;
 const IB = imm(Imm.Ib);
 const IW = imm(Imm.Iw);
 const IZ = imm(Imm.Iz);
@@ -116,7 +119,8 @@ const oneRange = (from: number, to: number, attrs: number): void => defRange(MAP
 
 // ADD OR ADC SBB AND SUB XOR CMP: Eb,Gb Ev,Gv Gb,Eb Gv,Ev AL,ib rAX,iz.
 for (let g = 0; g < 8; g++) {
-  oneRange(g * 8, g * 8 + 3, M);
+  oneRange(g * 8, g * 8 + 1, g === 7 ? M : M | L);
+  oneRange(g * 8 + 2, g * 8 + 3, M);
   one(g * 8 + 4, IB);
   one(g * 8 + 5, IZ);
 }
@@ -137,11 +141,15 @@ one(0x6a, IB | D64);
 one(0x6b, M | IB);
 oneRange(0x6c, 0x6f, 0); // INS OUTS
 oneRange(0x70, 0x7f, IB | F64); // Jcc rel8
-one(0x80, M | IB);
-one(0x81, M | IZ);
-one(0x82, M | IB | I64); // alias of 80
-one(0x83, M | IB);
-oneRange(0x84, 0x8c, M); // TEST XCHG MOV, MOV Ev,Sw
+// Group 1 (ADD .. CMP Eb/Ev, imm): all but CMP take LOCK.
+const GROUP1 = [L, L, L, L, L, L, L, 0];
+one(0x80, group(GROUP1) | IB);
+one(0x81, group(GROUP1) | IZ);
+one(0x82, group(GROUP1) | IB | I64); // alias of 80
+one(0x83, group(GROUP1) | IB);
+oneRange(0x84, 0x85, M); // TEST
+oneRange(0x86, 0x87, M | L); // XCHG
+oneRange(0x88, 0x8c, M); // MOV, MOV Ev,Sw
 one(0x8d, M | MEM); // LEA
 one(0x8e, M); // MOV Sw,Ew
 one(0x8f, group([D64, U, U, U, U, U, U, U])); // POP Ev; /1-/7 are AMD's XOP
@@ -192,11 +200,11 @@ one(0xeb, IB | F64);
 oneRange(0xec, 0xef, 0); // IN OUT dx
 one(0xf1, 0); // INT1
 oneRange(0xf4, 0xf5, 0); // HLT CMC
-one(0xf6, group([IB, IB, 0, 0, 0, 0, 0, 0])); // TEST Eb,ib (/1 an alias), NOT NEG MUL IMUL DIV IDIV
-one(0xf7, group([IZ, IZ, 0, 0, 0, 0, 0, 0]));
+one(0xf6, group([IB, IB, L, L, 0, 0, 0, 0])); // TEST Eb,ib (/1 an alias), NOT NEG MUL IMUL DIV IDIV
+one(0xf7, group([IZ, IZ, L, L, 0, 0, 0, 0]));
 oneRange(0xf8, 0xfd, 0); // CLC STC CLI STI CLD STD
-one(0xfe, group([0, 0, U, U, U, U, U, U])); // INC DEC Eb
-one(0xff, group([0, 0, F64, MEM, F64, MEM, D64, U])); // INC DEC CALL CALLF JMP JMPF PUSH
+one(0xfe, group([L, L, U, U, U, U, U, U])); // INC DEC Eb
+one(0xff, group([L, L, F64, MEM, F64, MEM, D64, U])); // INC DEC CALL CALLF JMP JMPF PUSH
 
 // ------------------------------------------------------------------ 0F map
 const tw = (op: number, attrs: number, pps = ALL_PP): void => def(MAP_0F, op, attrs, pps);
@@ -266,25 +274,26 @@ tw(0xa5, M); // SHLD CL
 tw(0xa8, D64); // PUSH GS
 tw(0xa9, D64); // POP GS
 tw(0xaa, 0); // RSM
-tw(0xab, M); // BTS
+tw(0xab, M | L); // BTS
 tw(0xac, M | IB); // SHRD ib
 tw(0xad, M); // SHRD CL
 tw(0xae, M); // group 15: FXSAVE ... CLFLUSH, fences, RDFSBASE ...
 tw(0xaf, M); // IMUL Gv,Ev
-twRange(0xb0, 0xb1, M); // CMPXCHG
+twRange(0xb0, 0xb1, M | L); // CMPXCHG
 tw(0xb2, M | MEM); // LSS
-tw(0xb3, M); // BTR
+tw(0xb3, M | L); // BTR
 twRange(0xb4, 0xb5, M | MEM); // LFS LGS
 twRange(0xb6, 0xb7, M); // MOVZX
 tw(0xb8, M, '3'); // POPCNT (without F3: IA-64's JMPE)
 tw(0xb9, M); // UD1: defined, raises #UD by design
-tw(0xba, group([U, U, U, U, 0, 0, 0, 0].map((a) => a | IB))); // BT BTS BTR BTC ib
-twRange(0xbb, 0xbf, M); // BTC, BSF/TZCNT, BSR/LZCNT, MOVSX
-twRange(0xc0, 0xc1, M); // XADD
+tw(0xba, group([U, U, U, U, 0, L, L, L].map((a) => a | IB))); // BT BTS BTR BTC ib
+tw(0xbb, M | L); // BTC
+twRange(0xbc, 0xbf, M); // BSF/TZCNT, BSR/LZCNT, MOVSX
+twRange(0xc0, 0xc1, M | L); // XADD
 tw(0xc2, M | IB); // CMPPS CMPSS CMPPD CMPSD
 tw(0xc3, M | MEM, '-'); // MOVNTI
 twRange(0xc4, 0xc6, M | IB, '-6'); // PINSRW PEXTRW SHUFPS/PD
-tw(0xc7, M); // group 9: CMPXCHG8B/16B, RDRAND, RDSEED, RDPID, VMPTRLD ...
+tw(0xc7, group([0, L, 0, 0, 0, 0, 0, 0])); // group 9: CMPXCHG8B/16B, RDRAND, RDSEED, RDPID, VMPTRLD ...
 twRange(0xc8, 0xcf, 0); // BSWAP
 tw(0xd0, M, '62'); // ADDSUBPD ADDSUBPS
 twRange(0xd1, 0xd5, M, '-6');

@@ -10,7 +10,7 @@
  * anything that reads it (interpreter fallbacks, helpers), and in the region's catch
  * clause, which also records the faulting instruction for restart.
  */
-import type { DecodedInsn } from '../decoder/decoded-insn.js';
+import { lockValid, type DecodedInsn } from '../decoder/decoded-insn.js';
 
 /** Compile-time facts about the CPU the block was decoded under. */
 export interface BlockMode {
@@ -480,7 +480,7 @@ export class BlockCompiler {
     const op = d.op;
     // LOCK is only valid on read-modify-write memory forms; the interpreter raises #UD
     // for the rest. A single CPU needs no bus lock, so valid forms compile as usual.
-    if (d.lock && !lockable(d)) return Kind.Fallback;
+    if (d.lock && !lockValid(d)) return Kind.Fallback;
     // A REP prefix outside the string instructions (and PAUSE, REP RET): interpreter.
     if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2) return op >= 0xa4 && op <= 0xaf ? Kind.FallbackEnd : Kind.Fallback;
     if (op < 0x40 && (op & 7) < 6) {
@@ -942,18 +942,6 @@ export class BlockCompiler {
     const body = this.out.join('\n');
     return ended ? body : `${body}\n${this.exitStatic(endLin, count)}`;
   }
-}
-
-/** A LOCK prefix is valid here (read-modify-write with a memory destination). */
-function lockable(d: DecodedInsn): boolean {
-  if (d.mod === 3) return false;
-  const op = d.op;
-  if (op < 0x40 && (op & 7) < 2 && op >> 3 !== 7) return true; // ALU Eb,Gb / Ev,Gv except CMP
-  if (op >= 0x80 && op <= 0x83) return d.reg !== 7;
-  if (op === 0x86 || op === 0x87) return true;
-  if (op === 0xf6 || op === 0xf7) return d.reg === 2 || d.reg === 3;
-  if (op === 0xfe || op === 0xff) return d.reg < 2;
-  return false; // 0F forms (BTS, CMPXCHG, XADD, ...) are run by the interpreter
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { FS, GS } from '../constants.js';
 import type { Cpu } from '../cpu.js';
-import { DecodeStatus, type DecodedInsn } from '../decoder/decoded-insn.js';
+import type { DecodedInsn } from '../decoder/decoded-insn.js';
 import type { Insn64 } from './insn64.js';
 import { checkWritable64, H, readSized, setStackRef, writeSized } from './memory.js';
 
@@ -16,11 +16,7 @@ const SS = 2;
 export function decode64(c: Cpu): DecodedInsn {
   const x = c.lm.insn;
   setStackRef(false);
-  const status = x.decode(c);
-  if (status !== DecodeStatus.Ok) {
-    if (status === DecodeStatus.TooLong) c.gp(0);
-    c.undefinedOpcode();
-  }
+  x.d = c.fetcher.next();
   return x.d;
 }
 

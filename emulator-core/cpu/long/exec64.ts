@@ -8,7 +8,7 @@ import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, VM, ZF } from '../con
 import { shiftRotate } from '../arith.js';
 import type { Cpu } from '../cpu.js';
 import { alu64, divS128, divU128, incDec64, mulS64, mulU64, QH, QL, R2H, R2L, RH, setArith, shift64, szp } from './alu64.js';
-import type { DecodedInsn } from '../decoder/decoded-insn.js';
+import { lockValid, type DecodedInsn } from '../decoder/decoded-insn.js';
 import { computeEa, decode64, getReg, immS8, immZ, jumpRel, readE, readEForWrite, segAddr, setReg, setRip, writeE } from './decode.js';
 import { exec0f } from './exec64-0f.js';
 import { stringOp } from './string64.js';
@@ -46,32 +46,13 @@ export function step64(c: Cpu): void {
   c.lm.instrStartHi = c.lm.ripHi;
   // The whole instruction is fetched here; RIP is after it from now on.
   const ins = decode64(c);
-  if (ins.lock) checkLock(c, ins);
+  if (ins.lock && !lockValid(ins)) c.undefinedOpcode();
   if (ins.op < 0x100) exec(c, ins.op);
   else if (ins.op < 0x200) exec0f(c, ins.op & 0xff);
   else c.undefinedOpcode(); // 0F 38 / 0F 3A: SSSE3 and later, not modelled
 }
 
 /** LOCK is allowed only on read-modify-write instructions with a memory destination (#UD otherwise). */
-function checkLock(c: Cpu, ins: DecodedInsn): void {
-  const op = ins.op;
-  const sub = (ins.modrm >> 3) & 7;
-  let ok: boolean;
-  if (op >= 0x100) {
-    const op2 = op & 0xff;
-    ok = op < 0x200 && (op2 === 0xab || op2 === 0xb3 || op2 === 0xbb || op2 === 0xb0 || op2 === 0xb1 || op2 === 0xc0 || op2 === 0xc1 || (op2 === 0xba && sub >= 5) || (op2 === 0xc7 && sub === 1));
-  } else {
-    ok =
-      (op < 0x40 && (op & 7) < 2 && op >> 3 !== 7) ||
-      ((op === 0x80 || op === 0x81 || op === 0x83) && sub !== 7) ||
-      op === 0x86 ||
-      op === 0x87 ||
-      ((op === 0xf6 || op === 0xf7) && (sub === 2 || sub === 3)) ||
-      ((op === 0xfe || op === 0xff) && sub < 2);
-  }
-  if (!ok || ins.mod === 3) c.undefinedOpcode();
-}
-
 function exec(c: Cpu, op: number): void {
   const x = c.lm.insn;
   const ins = x.d;
