@@ -20,7 +20,8 @@ import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } f
 import { openCdrom, PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import { buildPciChipset, type PciChipset } from './pci-chipset.js';
 import { setUpPciForDirectBoot } from './pci-setup.js';
-import type { MachineConfig, MachineExit, MachineListener, RunState, ScreenUpdate } from './types.js';
+import { NetAdapter } from './net-adapter.js';
+import type { MachineConfig, MachineExit, MachineListener, NetStatus, PortForward, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
 export const MAX_MEMORY_MIB = 3584;
@@ -91,6 +92,8 @@ export class Machine implements MachineControl {
   pci: PciPc | null = null;
   /** The chipset (PCI bus, host and ISA bridges, PM), with or without firmware. */
   chipset!: PciChipset;
+  /** The NIC and its NAT; null when the machine has no network adapter. */
+  net: NetAdapter | null = null;
 
   private constructor(
     readonly config: MachineConfig,
@@ -144,11 +147,26 @@ export class Machine implements MachineControl {
     if (accel.accel === 'kvm' && accel.probe?.usable !== true) throw new HostError(`--accel kvm: ${accel.probe?.reason ?? 'KVM is not available'}`);
     const kernel = config.kernel !== undefined ? readInput(config.kernel, 'kernel') : null;
     const initrd = config.initrd !== undefined ? readInput(config.initrd, 'initrd') : null;
-    // Without a kernel, firmware boots a PCI PC from its drives.
-    const firmware = kernel === null ? await preparePciPc(config, true, opts.firmwareEnv) : null;
+    // The NAT first: a forward whose host port is taken fails before anything else is opened.
+    const net = await NetAdapter.open(config.net, {
+      onStatus: (s) => listener.networkChanged?.(s),
+      log: (line) => listener.log?.(`net: ${line}`),
+    });
+    let firmware: PciPcPlan | null;
+    try {
+      // Without a kernel, firmware boots a PCI PC from its drives.
+      firmware = kernel === null ? await preparePciPc(config, true, opts.firmwareEnv) : null;
+    } catch (e) {
+      net?.close();
+      throw e;
+    }
     const m = new Machine(config, listener, opts, firmware, accel.accel === 'kvm');
     if (firmware !== null) m.attachPciPc(firmware);
     else m.chipset = buildPciChipset(m.board, m, null);
+    if (net !== null) {
+      net.attach(m.board, m.chipset, () => m.wakeUp());
+      m.net = net;
+    }
     if (accel.accel === 'kvm' && accel.probe !== null) m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe, irqchip: opts.kvm.irqchip });
     m.kernelImage = kernel;
     m.initrdImage = initrd;
@@ -250,7 +268,8 @@ export class Machine implements MachineControl {
       this.setState('error');
       throw e;
     } finally {
-      // Drives are flushed and closed once the machine stops for good.
+      // Drives are flushed and closed, and host sockets released, once the machine stops for good.
+      this.net?.close();
       await this.pci?.close();
     }
   }
@@ -378,6 +397,20 @@ export class Machine implements MachineControl {
       throw new BadInputError(refused);
     }
     this.wakeUp();
+  }
+
+  /**
+   * Replace the port forwards while the guest runs. Rejects with BadInputError naming the
+   * rule (a host port in use, a malformed rule); the previous forwards then stay active.
+   */
+  async setForwards(rules: PortForward[]): Promise<void> {
+    if (this.net === null) throw new BadInputError('this machine has no NAT network adapter, so it has no port forwards');
+    await this.net.setForwards(rules);
+  }
+
+  /** The network adapter's address and forwards, or null without one. */
+  netStatus(): NetStatus | null {
+    return this.net?.status() ?? null;
   }
 
   /** The whole current screen, or null when there is no display. */
