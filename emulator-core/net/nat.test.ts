@@ -337,4 +337,12 @@ describe('NAT: where the guest may go', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(host.calls).toEqual(['connect 127.0.0.1:8080', 'connect 93.184.216.34:80']);
   });
+
+  it('sends DNS over TCP to 10.0.2.3:53 to the upstream resolver, even with host access blocked, and nothing else at 10.0.2.3', async () => {
+    const { nat, host } = makeNat({ blockHostAccess: true, dnsServers: [{ address: '127.0.0.53', port: 5353, family: 4 }] });
+    nat.transmit(syn(DNS, 53));
+    nat.transmit(syn(DNS, 80));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(host.calls).toEqual(['connect 127.0.0.53:5353']);
+  });
 });
