@@ -39,4 +39,13 @@ describe('IPv4 reassembly', () => {
     for (let off = 0; off < 9216; off += 1024) r.add(1, 2, 17, 500, off, true, bytes(1024, 0), 2000);
     expect(r.size).toBe(0);
   });
+
+  it('gives up on a datagram cut into thousands of tiny fragments', () => {
+    const r = new Ipv4Reassembler();
+    let out: Uint8Array | null = null;
+    for (let off = 0; off < 8 * 2000; off += 8) out = r.add(1, 2, 17, 9, off, off + 8 < 8 * 2000, bytes(8, off), 0);
+    expect(out).toBeNull();
+    expect(r.dropped).toBeGreaterThan(0);
+    expect(r.size).toBeLessThanOrEqual(1);
+  });
 });

@@ -28,6 +28,11 @@ interface Pending {
 }
 
 const MAX_IP_PAYLOAD = 65535 - 20;
+/**
+ * Fragments per datagram: 64 KiB in 1480-byte fragments is 45; thousands of tiny ones are an
+ * attack (each arrival is checked against every fragment held).
+ */
+const MAX_FRAGMENTS = 128;
 
 export class Ipv4Reassembler {
   private readonly pending = new Map<string, Pending>();
@@ -78,7 +83,7 @@ export class Ipv4Reassembler {
         return this.abandon(key, entry);
       }
     }
-    if (this.heldBytes + payload.length > this.maxBytes) return this.abandon(key, entry);
+    if (this.heldBytes + payload.length > this.maxBytes || entry.fragments.length >= MAX_FRAGMENTS) return this.abandon(key, entry);
     entry.fragments.push({ offset, data: copyBytes(payload) });
     entry.bytes += payload.length;
     this.heldBytes += payload.length;
