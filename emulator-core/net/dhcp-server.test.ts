@@ -39,4 +39,16 @@ describe('DHCP server', () => {
     expect(dhcp.handle(withMac(dhcpMessage(1, 99), 99))).toBeNull(); // 16 addresses, all offered
     expect(bound).toBe(0);
   });
+
+  it('holds no more clients than the pool, however many MACs a guest invents over time', () => {
+    let now = 0;
+    const dhcp = new DhcpServer(() => now);
+    for (let round = 0; round < 2000; round++) {
+      now += 1000;
+      const m = withMac(dhcpMessage(1, round), round & 0xff);
+      m[32] = round >> 8;
+      dhcp.handle(m);
+    }
+    expect(dhcp.clients).toBeLessThanOrEqual(16);
+  });
 });

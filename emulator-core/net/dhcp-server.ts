@@ -89,6 +89,11 @@ export class DhcpServer {
     private readonly events: DhcpServerEvents = {},
   ) {}
 
+  /** Clients with an offer or lease held (at most the pool's size, plus expired ones until the next DISCOVER). */
+  get clients(): number {
+    return this.leases.size;
+  }
+
   /** The address bound to this MAC ("aa:bb:..."), or null. */
   boundAddress(mac: string): number | null {
     const lease = this.leases.get(mac);
@@ -103,6 +108,7 @@ export class DhcpServer {
     const now = this.now();
     switch (request.type) {
       case DHCPDISCOVER: {
+        this.forgetExpired(now);
         const ip = this.allocate(mac, request.requestedIp, now);
         if (ip === null) return null; // pool exhausted: stay silent, as RFC 2131 allows
         this.leases.set(mac, { ip, expires: now + OFFER_HOLD_MS, bound: false });
@@ -151,6 +157,11 @@ export class DhcpServer {
     if (!lease || lease.ip !== ip) return;
     this.leases.delete(mac);
     if (lease.bound) this.events.released?.(ip, mac);
+  }
+
+  /** A guest inventing MACs must not grow the table: expired offers and leases go. */
+  private forgetExpired(now: number): void {
+    for (const [mac, lease] of this.leases) if (lease.expires <= now) this.leases.delete(mac);
   }
 
   private inPool(ip: number): boolean {
