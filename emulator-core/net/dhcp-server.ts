@@ -136,7 +136,7 @@ export class DhcpServer {
       }
       case DHCPDECLINE: {
         // The client found the address in use (ARP): never offer it again.
-        if (request.serverId !== GATEWAY_IP || request.requestedIp === 0) return null;
+        if (request.serverId !== GATEWAY_IP || !this.inPool(request.requestedIp)) return null;
         this.declined.add(request.requestedIp);
         this.drop(mac, request.requestedIp);
         return null;
