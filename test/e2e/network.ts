@@ -1,8 +1,10 @@
 /**
  * Helpers for end-to-end tests of networking: the Network section of the Settings dialog
  * (presets, rule fields, save) and host-side sockets (a free port, a busy one, a TCP read
- * through a forward). The UI steps work the same against the test double and a real guest.
+ * through a forward, an HTTP download hashed as it streams). The UI steps work the same against the test double and a real guest.
  */
+import { createHash } from 'node:crypto';
+import { get } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import type { Page } from 'playwright-core';
 
@@ -95,5 +97,29 @@ export function tcpExchange(port: number, request?: string, timeoutMs = 10_000):
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.on('error', reject);
+  });
+}
+
+export interface HashedDownload {
+  status: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** GET `url` and hash the body as it arrives (nothing is kept in memory). */
+export function httpSha256(url: string, timeoutMs: number): Promise<HashedDownload> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, (res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      res.on('data', (d: Buffer) => {
+        bytes += d.length;
+        hash.update(d);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, sha256: hash.digest('hex') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url}: no progress in ${timeoutMs} ms`)));
+    req.on('error', reject);
   });
 }
