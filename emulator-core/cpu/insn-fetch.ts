@@ -63,28 +63,40 @@ export class InsnFetcher {
   next(): DecodedInsn {
     const c = this.cpu;
     const ip = c.ip;
-    const mode64 = c.mode64;
-    const hi = mode64 ? c.lm.ripHi : 0;
-    const bits = mode64 ? 64 : c.code32 ? 32 : 16;
-    let off = (ip - c.fetchBase) >>> 0;
-    if (off > c.fetchSpan) {
-      // Open the window on EIP's page (its first byte's fetch, with that fetch's faults).
-      if (mode64) {
-        fetchByte(c);
-        c.lm.ripHi = hi;
-      } else c.fetch8();
-      c.ip = ip;
-      off = (ip - c.fetchBase) >>> 0;
-    }
-    const start = ip + c.fetchDelta;
+    const off = (ip - c.fetchBase) >>> 0;
     if (off <= c.fetchSpan) {
-      const hit = this.cache.lookup(ip, hi, bits, c.u8, start, c.fetchSpan - off + 1);
+      const mode64 = c.mode64;
+      const hit = this.cache.lookup(ip, mode64 ? c.lm.ripHi : 0, mode64 ? 64 : c.code32 ? 32 : 16, c.u8, ip + c.fetchDelta, c.fetchSpan - off + 1);
       if (hit !== null) {
         c.insn = hit;
         c.ip = (ip + hit.len) | 0;
         return hit;
       }
     }
+    return this.decode(c, ip);
+  }
+
+  private decode(c: Cpu, ip: number): DecodedInsn {
+    const mode64 = c.mode64;
+    const hi = mode64 ? c.lm.ripHi : 0;
+    const bits = mode64 ? 64 : c.code32 ? 32 : 16;
+    if ((ip - c.fetchBase) >>> 0 > c.fetchSpan) {
+      // Open the window on EIP's page (its first byte's fetch, with that fetch's faults).
+      if (mode64) {
+        fetchByte(c);
+        c.lm.ripHi = hi;
+      } else c.fetch8();
+      c.ip = ip;
+      if ((ip - c.fetchBase) >>> 0 <= c.fetchSpan) {
+        const hit = this.cache.lookup(ip, hi, bits, c.u8, ip + c.fetchDelta, c.fetchSpan - ((ip - c.fetchBase) >>> 0) + 1);
+        if (hit !== null) {
+          c.insn = hit;
+          c.ip = (ip + hit.len) | 0;
+          return hit;
+        }
+      }
+    }
+    const start = ip + c.fetchDelta;
     const d = this.cache.claim(ip);
     c.insn = d;
     const r = this.reader;

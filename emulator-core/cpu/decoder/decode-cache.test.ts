@@ -37,4 +37,28 @@ describe('decode cache', () => {
     cache.claim(0x1000);
     expect(cache.lookup(0x1000, 0, 64, code, 0, 8)).toBeNull();
   });
+
+  it('notices a change in any byte of a 15-byte instruction, wherever it starts in the buffer', () => {
+    // ES x5, 66, 81 /0 with SIB and disp32, imm16: ADD word [es:esp+0x12345678], 0xabcd.
+    const insn = Uint8Array.from([0x26, 0x26, 0x26, 0x26, 0x26, 0x66, 0x81, 0x84, 0x24, 0x78, 0x56, 0x34, 0x12, 0xcd, 0xab]);
+    for (let at = 0; at < 4; at++) {
+      const buf = new Uint8Array(64);
+      buf.set(insn, at);
+      const cache = new DecodeCache();
+      const d = cache.claim(0x2000);
+      expect(decoder.decode(new BufferReader(buf).at(at, buf.length), 32, d)).toBe(DecodeStatus.Ok);
+      expect(d.len).toBe(15);
+      cache.remember(0x2000, 0, 32, buf, at);
+      expect(cache.lookup(0x2000, 0, 32, buf, at, 64 - at)).toBe(d);
+      for (let i = 0; i < 15; i++) {
+        buf[at + i] ^= 0x40;
+        expect(cache.lookup(0x2000, 0, 32, buf, at, 64 - at)).toBeNull();
+        buf[at + i] ^= 0x40;
+      }
+      // Bytes after the instruction are not part of it.
+      buf[at + 15] ^= 0xff;
+      expect(cache.lookup(0x2000, 0, 32, buf, at, 64 - at)).toBe(d);
+    }
+  });
 });
+
