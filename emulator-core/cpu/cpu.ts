@@ -254,6 +254,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
    */
   insn = new DecodedInsn();
   readonly fetcher: InsnFetcher;
+  /** Called (after the interpreter's decode cache) when a write lands on a page flagged in mem.codePages: the JIT's invalidation. */
+  onCodeWrite: ((backingPage: number) => void) | null = null;
   /** Offset and segment of the last memory operand ea() computed (the x87's FDP/FDS). */
   eaOffset = 0;
   eaSeg = 0;
@@ -347,6 +349,10 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.modelName = options.modelName ?? 'Terrarium Virtual CPU';
     this.fpu = options.createFpu ? options.createFpu(this) : new X87Unit(this);
     this.fetcher = new InsnFetcher(this);
+    mem.onCodeWrite = (page) => {
+      this.fetcher.pageWritten(page);
+      if (this.onCodeWrite !== null) this.onCodeWrite(page);
+    };
     // A remapped physical page (BAR moved, shadow RAM enabled) invalidates translations.
     mem.onMapChange(() => this.flushTlb(true));
     this.reset();
@@ -405,6 +411,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.shutdown = false;
     this.delivering = -1;
     this.fpu.reset();
+    this.fetcher.reset();
     this.updateMode();
     this.flushTlb(true);
   }

@@ -4,6 +4,13 @@
  * ops-0f.ts, long/exec64.ts, ...) read their prefixes, ModRM operand and immediates
  * from. Recently run instructions come from a decode cache (loops run the same bytes over
  * and over, and comparing them costs less than decoding them again).
+ *
+ * The pages instructions are cached from are write-protected the way the JIT protects its
+ * code pages (GuestMemory.codePages, here bit CODE_PAGE_DECODED): a write to one reaches
+ * pageWritten, which bumps the page's generation and drops the protection, so until then
+ * the cache can trust its entries without comparing their bytes. A page written again and
+ * again while it also runs code stops being protected (each protection flushes the TLB);
+ * its entries are compared byte by byte instead.
  */
 import type { Cpu } from './cpu.js';
 import type { CodeReader, CodeWindow } from './decoder/code-reader.js';
@@ -11,6 +18,13 @@ import { DecodeCache } from './decoder/decode-cache.js';
 import { type DecodedInsn, DecodeStatus } from './decoder/decoded-insn.js';
 import { X86Decoder } from './decoder/decoder.js';
 import { fetchByte } from './long/memory.js';
+
+/** GuestMemory.codePages bits: the JIT compiled code from the page; the interpreter cached instructions from it. */
+export const CODE_PAGE_JIT = 1;
+export const CODE_PAGE_DECODED = 2;
+
+/** Protections a page may lose to writes before it is left unprotected for good (until reset). */
+const MAX_UNPROTECTS = 16;
 
 /**
  * The bytes at CS:EIP: straight from the CPU's fetch window (the page EIP is on, clipped
@@ -48,10 +62,50 @@ class EipReader implements CodeReader {
 export class InsnFetcher {
   private readonly decoder = new X86Decoder();
   private readonly reader: EipReader;
-  private readonly cache = new DecodeCache();
+  private readonly cache: DecodeCache;
+  /** Write generation of each backing page (indexed like GuestMemory.codePages). */
+  private readonly pageGen: Int32Array;
+  private readonly unprotects: Uint8Array;
 
   constructor(private readonly cpu: Cpu) {
     this.reader = new EipReader(cpu);
+    const pages = cpu.mem.codePages.length;
+    this.pageGen = new Int32Array(pages);
+    this.unprotects = new Uint8Array(pages);
+    this.cache = new DecodeCache(this.pageGen);
+  }
+
+  /** A write is about to land on a backing page flagged in codePages. */
+  pageWritten(page: number): void {
+    this.pageGen[page]++;
+    const cp = this.cpu.mem.codePages;
+    if ((cp[page] & CODE_PAGE_DECODED) !== 0) {
+      cp[page] &= ~CODE_PAGE_DECODED;
+      if (this.unprotects[page] < 255) this.unprotects[page]++;
+    }
+  }
+
+  /** Forget every trusted entry and protection (CPU reset: loaders may write memory unseen). */
+  reset(): void {
+    const cp = this.cpu.mem.codePages;
+    for (let p = 0; p < cp.length; p++) {
+      if ((cp[p] & CODE_PAGE_DECODED) !== 0) cp[p] &= ~CODE_PAGE_DECODED;
+      this.pageGen[p]++;
+    }
+    this.unprotects.fill(0);
+  }
+
+  /** Write-protect the backing page of a cached instruction; false if it is left unprotected. */
+  private protect(c: Cpu, page: number): boolean {
+    const cp = c.mem.codePages;
+    if (page >= cp.length) return false;
+    const flags = cp[page];
+    if ((flags & CODE_PAGE_DECODED) !== 0) return true;
+    if (this.unprotects[page] >= MAX_UNPROTECTS) return false;
+    cp[page] = flags | CODE_PAGE_DECODED;
+    // Existing TLB entries may allow direct writes to this page; drop them.
+    if (flags === 0) c.flushTlb(true);
+    return true;
   }
 
   /**
@@ -105,7 +159,7 @@ export class InsnFetcher {
     d.lin = ip;
     if (!r.fetched) {
       c.ip = (ip + d.len) | 0;
-      if (status === DecodeStatus.Ok) this.cache.remember(ip, hi, bits, c.u8, start);
+      if (status === DecodeStatus.Ok) this.cache.remember(ip, hi, bits, c.u8, start, this.protect(c, start >>> 12));
     }
     if (status !== DecodeStatus.Ok) {
       if (status === DecodeStatus.TooLong) c.gp(0);

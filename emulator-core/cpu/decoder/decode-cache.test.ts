@@ -60,5 +60,22 @@ describe('decode cache', () => {
       expect(cache.lookup(0x2000, 0, 32, buf, at, 64 - at)).toBe(d);
     }
   });
+
+  it('trusts an entry under its page generation without reading the bytes, and compares again once the generation moves', () => {
+    const gens = new Int32Array(1);
+    const cache = new DecodeCache(gens);
+    const buf = new Uint8Array(4096);
+    buf.set(code, 0x100);
+    const d = cache.claim(0x1100);
+    expect(decoder.decode(new BufferReader(buf).at(0x100, buf.length), 64, d)).toBe(DecodeStatus.Ok);
+    cache.remember(0x1100, 0, 64, buf, 0x100, true);
+    // A write the owner was told about bumps the generation; until then the bytes are not looked at.
+    buf[0x103] ^= 0xff;
+    expect(cache.lookup(0x1100, 0, 64, buf, 0x100, 100)).toBe(d);
+    gens[0]++;
+    expect(cache.lookup(0x1100, 0, 64, buf, 0x100, 100)).toBeNull();
+    buf[0x103] ^= 0xff;
+    expect(cache.lookup(0x1100, 0, 64, buf, 0x100, 100)).toBe(d);
+  });
 });
 

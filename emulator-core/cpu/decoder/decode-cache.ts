@@ -3,6 +3,12 @@
  * they run. An entry is used only if the bytes at the address are still the bytes it was
  * decoded from, so it needs no invalidation: self-modifying code simply misses. (Decoding
  * is a function of the bytes and the code size alone.)
+ *
+ * Comparing the bytes on every lookup costs about as much as the rest of the lookup, so an
+ * owner that can see writes (the interpreter write-protects the pages it runs, as the JIT
+ * does) gives the cache a generation number per page of the buffer and bumps it whenever
+ * the page is written: an entry remembered as trusted under its page's generation is used
+ * without comparing while the generation stands.
  */
 import { DecodedInsn } from './decoded-insn.js';
 import { MAX_INSN_LEN } from './insn-cursor.js';
@@ -16,6 +22,9 @@ class CachedInsn extends DecodedInsn {
   keyHi = 0;
   /** Code size of the entry (16, 32, 64), 0 for none. */
   keyBits = 0;
+  /** Page of the buffer (offset >>> 12) whose generation vouches for the bytes, or -1. */
+  genPage = -1;
+  gen = 0;
   w0 = 0;
   w1 = 0;
   w2 = 0;
@@ -37,6 +46,9 @@ export class DecodeCache {
   private wordsOf: Uint8Array | null = null;
   private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
+  /** `pageGen`: the owner's write generation of each 4 KiB page of the buffer, if it tracks writes. */
+  constructor(private readonly pageGen: Int32Array | null = null) {}
+
   /**
    * The record decoded at address hi:lo for `bits`, if its bytes equal buf[start..] (of
    * which `count` may be read); null otherwise.
@@ -46,6 +58,8 @@ export class DecodeCache {
     if (e.keyLo !== lo || e.keyBits !== bits || e.keyHi !== hi) return null;
     const len = e.len;
     if (len > count) return null;
+    const page = e.genPage;
+    if (page >= 0 && page === start >>> 12 && e.gen === this.pageGen![page]) return e;
     if (buf !== this.wordsOf) this.bindWords(buf);
     const w = this.words;
     const q = start >>> 2;
@@ -76,11 +90,19 @@ export class DecodeCache {
     return e;
   }
 
-  /** Keep the instruction just decoded (into claim(lo)) from buf[start], d.len bytes long. */
-  remember(lo: number, hi: number, bits: number, buf: Uint8Array, start: number): void {
+  /**
+   * Keep the instruction just decoded (into claim(lo)) from buf[start], d.len bytes long.
+   * `trusted`: its bytes lie in one page whose writes bump pageGen, so while that page's
+   * generation stands they need no comparing.
+   */
+  remember(lo: number, hi: number, bits: number, buf: Uint8Array, start: number, trusted = false): void {
     const e = this.entries[slotOf(lo)];
     const len = e.len;
     if (len > MAX_INSN_LEN) return;
+    const page = start >>> 12;
+    const vouched = trusted && this.pageGen !== null && (start + len - 1) >>> 12 === page;
+    e.genPage = vouched ? page : -1;
+    e.gen = vouched ? this.pageGen![page] : 0;
     e.w0 = packWord(buf, start, len, 0);
     e.w1 = packWord(buf, start, len, 4);
     e.w2 = packWord(buf, start, len, 8);

@@ -10,6 +10,7 @@ import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN } from '../cpu.js';
 import { IF, TF } from '../constants.js';
 import { canTakeInterrupt, shutdown, step, stepTraced, takeInterrupt } from '../interpreter.js';
+import { CODE_PAGE_JIT } from '../insn-fetch.js';
 import { deliverException } from '../protected.js';
 import { BlockCompiler, REG_NAMES, RegionRegs, RELOAD, SYNC, type BlockMode } from './codegen.js';
 import { BufferReader } from '../decoder/code-reader.js';
@@ -104,11 +105,11 @@ export class Jit {
     this.dumpFile = options.dumpFile ?? DEFAULT_JIT_OPTIONS.dumpFile;
     this.debug = options.debug ?? DEFAULT_JIT_OPTIONS.debug;
     this.backend = (options.backend ?? DEFAULT_JIT_OPTIONS.backend) === 'wasm' ? new WasmBackend(cpu) : null;
-    cpu.mem.onCodeWrite = (page) => this.invalidatePage(page);
+    cpu.onCodeWrite = (page) => this.invalidatePage(page);
   }
 
   invalidatePage(backingPage: number): void {
-    this.cpu.mem.codePages[backingPage] = 0;
+    this.cpu.mem.codePages[backingPage] &= ~CODE_PAGE_JIT;
     // A region running on this page leaves at its next internal branch.
     this.cpu.smc = true;
     const list = this.byPage.get(backingPage);
@@ -125,7 +126,7 @@ export class Jit {
 
   /** Forget all compiled code (e.g. after a reset or snapshot restore). */
   clear(): void {
-    for (const page of this.byPage.keys()) this.cpu.mem.codePages[page] = 0;
+    for (const page of this.byPage.keys()) this.cpu.mem.codePages[page] &= ~CODE_PAGE_JIT;
     this.cache.fill(undefined);
     this.blocks.clear();
     this.byPage.clear();
@@ -287,10 +288,11 @@ export class Jit {
       entry.fn = fn;
       list.push(entry);
     }
-    if (c.mem.codePages[b.backingPage] === 0) {
-      c.mem.codePages[b.backingPage] = 1;
-      // Existing TLB entries may allow direct writes to this page; drop them.
-      c.flushTlb(true);
+    const flags = c.mem.codePages[b.backingPage];
+    if ((flags & CODE_PAGE_JIT) === 0) {
+      c.mem.codePages[b.backingPage] = flags | CODE_PAGE_JIT;
+      // Existing TLB entries may allow direct writes to this page (unless the interpreter protects it already); drop them.
+      if (flags === 0) c.flushTlb(true);
     }
   }
 
