@@ -120,7 +120,11 @@ export class InsnFetcher {
     const off = (ip - c.fetchBase) >>> 0;
     if (off <= c.fetchSpan) {
       const mode64 = c.mode64;
-      const hit = this.cache.lookup(ip, mode64 ? c.lm.ripHi : 0, mode64 ? 64 : c.code32 ? 32 : 16, c.u8, ip + c.fetchDelta, c.fetchSpan - off + 1);
+      const hi = mode64 ? c.lm.ripHi : 0;
+      const bits = mode64 ? 64 : c.code32 ? 32 : 16;
+      const start = ip + c.fetchDelta;
+      const count = c.fetchSpan - off + 1;
+      const hit = this.cache.trusted(ip, hi, bits, start, count) ?? this.cache.lookup(ip, hi, bits, c.u8, start, count);
       if (hit !== null) {
         c.insn = hit;
         c.ip = (ip + hit.len) | 0;

@@ -71,8 +71,10 @@ describe('decode cache', () => {
     cache.remember(0x1100, 0, 64, buf, 0x100, true);
     // A write the owner was told about bumps the generation; until then the bytes are not looked at.
     buf[0x103] ^= 0xff;
+    expect(cache.trusted(0x1100, 0, 64, 0x100, 100)).toBe(d);
     expect(cache.lookup(0x1100, 0, 64, buf, 0x100, 100)).toBe(d);
     gens[0]++;
+    expect(cache.trusted(0x1100, 0, 64, 0x100, 100)).toBeNull();
     expect(cache.lookup(0x1100, 0, 64, buf, 0x100, 100)).toBeNull();
     buf[0x103] ^= 0xff;
     expect(cache.lookup(0x1100, 0, 64, buf, 0x100, 100)).toBe(d);

@@ -50,6 +50,17 @@ export class DecodeCache {
   constructor(private readonly pageGen: Int32Array | null = null) {}
 
   /**
+   * The record decoded at address hi:lo for `bits` if its page's write generation vouches
+   * for its bytes at buf[start..] (of which `count` may be read), else null (which is no
+   * miss: ask lookup()). Small, so that it inlines into the interpreter's fetch.
+   */
+  trusted(lo: number, hi: number, bits: number, start: number, count: number): DecodedInsn | null {
+    const e = this.entries[slotOf(lo)];
+    const page = e.genPage;
+    return e.keyLo === lo && page === start >>> 12 && e.keyBits === bits && e.keyHi === hi && e.gen === this.pageGen![page] && e.len <= count ? e : null;
+  }
+
+  /**
    * The record decoded at address hi:lo for `bits`, if its bytes equal buf[start..] (of
    * which `count` may be read); null otherwise.
    */
