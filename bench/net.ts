@@ -13,6 +13,7 @@
  * (`-nic user,model=e1000`) and `terrarium run --net nat` once the CLI has it; a missing
  * runner or fixture is one loud line. bench/run.ts calls bench(); `node dist/bench/net.js` runs it alone.
  */
+import { tcpEngineThroughput, type Rate } from '../test/support/net/tcp-throughput.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { get } from 'node:http';
@@ -160,6 +161,7 @@ function line(r: NetResult): string {
 
 /** Run each runner in turn; the first that runs is the one the others are compared with. */
 export async function bench(runners: NetRunner[] = [qemuRunner, terrariumCliRunner]): Promise<void> {
+  engineBench();
   console.log(
     `Network throughput inside the guest through NAT (e1000, Debian 12 i386 kernel + busybox, ${NET_GUEST.memoryMiB} MiB; ` +
       `${TRANSFER_MIB} MiB down and up, ${NET_GUEST.servedBytes >> 20} MiB through a forwarded port; timed on the host)`,
@@ -199,6 +201,13 @@ export async function bench(runners: NetRunner[] = [qemuRunner, terrariumCliRunn
     await server.close();
     await sink.close();
   }
+}
+
+/** The NAT's TCP engine alone against a lossless fake guest, on this thread (target: 100 MB/s per direction). */
+export function engineBench(): void {
+  const r = tcpEngineThroughput(256);
+  const mbs = (x: Rate): string => `${x.cpuMBps.toFixed(0)} MB/s per CPU second (${x.wallMBps.toFixed(0)} wall)`;
+  console.log(`NAT TCP engine alone against a lossless fake guest, ${r.mib} MiB each way: to the guest ${mbs(r.download)}, from the guest ${mbs(r.upload)}; target 100 MB/s`);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await bench();

@@ -4,7 +4,7 @@
  *   v86 (the npm package, wasm JIT) on the same kernel and initrd, as wall-time ratios, with
  *   Terrarium's guest instructions per second.
  * Sections from other modules (full PC, 64-bit CPU-bound guest, KVM) run when present;
- * `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64, kvm).
+ * `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64, kvm, net).
  * Every peer is timed from its process start; a missing peer or fixture is one loud line,
  * never a failure of the whole bench.
  */
@@ -53,8 +53,8 @@ async function optionalSection(file: string): Promise<void> {
   }
 }
 
-// `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64, kvm); none: all.
+// `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64, kvm, net); none: all.
 const only = new Set(process.argv.slice(2));
 const wanted = (name: string): boolean => only.size === 0 || only.has(name);
 if (wanted('linux')) await linuxBootSection();
-for (const name of ['pc', 'cpu64', 'kvm']) if (wanted(name)) await optionalSection(`${name}.js`);
+for (const name of ['pc', 'cpu64', 'kvm', 'net']) if (wanted(name)) await optionalSection(`${name}.js`);
