@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,22 @@ describe.skipIf(!nasmAvailable())('terrarium run: guest outcomes', () => {
     const r = run(['--kernel', k, '--accel', 'interpreter', '--memory', '16']);
     expect(r.stdout).toContain('hello from a tiny guest');
     expect(r.code).toBe(0);
+  });
+
+  it('exits 2 naming the rule when a forward\'s host port is in use, with --net none unaffected', async () => {
+    const k = join(dir, 'hello-net.bzimage');
+    buildTinyBzImage(k, printThen('hello\n', 'cli\n hlt'));
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const r = run(['--kernel', k, '--accel', 'interpreter', '--memory', '16', '--forward', `tcp:${port}:22`]);
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr, new RegExp(`port forward tcp 127\\.0\\.0\\.1:${port} -> 22: host port ${port} is in use`));
+      expect(run(['--kernel', k, '--accel', 'interpreter', '--memory', '16', '--net', 'none']).code).toBe(0);
+    } finally {
+      busy.close();
+    }
   });
 
   it('exits 1 with one line on a triple fault', () => {
