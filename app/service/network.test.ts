@@ -4,10 +4,11 @@
  * really listens on each forward's host port).
  */
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent, MethodName, Params, PortForwardSetting, Result, VmInfo, VmSettings } from '../contract/api.js';
+import { freeTcpPort, tcpExchange } from '../../test/support/net/loopback.js';
 import { testDoubleWorkerUrl } from '../../test/e2e/doubles/index.js';
 import { resolveDataPaths } from '../host/paths.js';
 import { tempDir } from '../library/test-helpers.js';
@@ -45,32 +46,12 @@ function settingsOf(vm: VmInfo): VmSettings {
   return settings;
 }
 
-/** A port nobody listens on now (the kernel picked it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** Hold a TCP port as another program would. */
 async function occupy(): Promise<number> {
   const server = createServer();
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as { port: number }).port;
-}
-
-/** What a TCP client reads from a host port until the other side closes. */
-function readFrom(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const socket = connect(port, '127.0.0.1');
-    socket.on('data', (chunk) => (text += chunk.toString()));
-    socket.on('end', () => resolve(text));
-    socket.on('error', reject);
-  });
 }
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
@@ -87,7 +68,7 @@ describe('network settings through the contract', () => {
   it('gives a new VM NAT and saves forwards of a stopped VM', async () => {
     const { call, vm, file } = await setup();
     expect(vm.config.network).toMatchObject({ mode: 'nat', forwards: [] });
-    const port = await freePort();
+    const port = await freeTcpPort();
     const saved = ok(await call('setForwards', { id: 'Net', forwards: [rule(port)] }));
     expect(saved.config.network.forwards).toEqual([rule(port)]);
     expect(JSON.parse(readFileSync(file, 'utf8')).network.forwards).toEqual([rule(port)]);
@@ -121,23 +102,23 @@ describe('network settings through the contract', () => {
 
   it('changes the forwards of a running VM at once and reports its address and active forwards', async () => {
     const { call, events, vm, file } = await setup({ workerUrl: testDoubleWorkerUrl() });
-    const first = await freePort();
+    const first = await freeTcpPort();
     await call('setForwards', { id: 'Net', forwards: [rule(first)] });
     await call('startVm', { id: 'Net' });
     const net = () => [...events].reverse().find((e): e is Extract<ApiEvent, { type: 'session' }> => e.type === 'session' && e.session.net !== undefined)?.session.net;
     await until(() => net()?.guestAddress === '10.0.2.15');
     expect(net()?.forwards).toEqual([rule(first)]);
-    expect(await readFrom(first)).toBe('double: guest port 22\n');
+    expect(await tcpExchange(first)).toBe('double: guest port 22\n');
 
     // Through the Settings dialog's call: forwards apply now, a new MAC waits for the next start.
-    const second = await freePort();
+    const second = await freeTcpPort();
     const settings = settingsOf(await call('getVm', { id: 'Net' }));
     const updated = ok(await call('updateVm', { id: 'Net', settings: { ...settings, network: { ...settings.network, mac: '52:54:00:aa:bb:cc', forwards: [rule(second, 80)] } } }));
     expect(updated.config.network).toMatchObject({ mac: '52:54:00:aa:bb:cc', forwards: [rule(second, 80)] });
     await until(() => net()?.forwards[0]?.hostPort === second);
     expect(net()?.mac).toBe(vm.config.network.mac);
-    expect(await readFrom(second)).toBe('double: guest port 80\n');
-    await expect(readFrom(first)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(await tcpExchange(second)).toBe('double: guest port 80\n');
+    await expect(tcpExchange(first)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     expect(ok(await call('getVm', { id: 'Net' })).session.net?.guestAddress).toBe('10.0.2.15');
     expect(JSON.parse(readFileSync(file, 'utf8')).network.forwards).toEqual([rule(second, 80)]);
   });

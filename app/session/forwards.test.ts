@@ -3,9 +3,10 @@
  * machine (the test double, which really listens) and brings back its refusal, naming the
  * rule, while the previous forwards keep working.
  */
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NetStatus, PortForward } from '../../emulator-core/machine/types.js';
+import { freeTcpPort, tcpExchange } from '../../test/support/net/loopback.js';
 import { testDoubleWorkerUrl } from '../../test/e2e/doubles/index.js';
 import { Library } from '../library/library.js';
 import { newVm, tempDir } from '../library/test-helpers.js';
@@ -28,23 +29,6 @@ async function listening(): Promise<Server> {
 }
 
 const portOf = (server: Server) => (server.address() as { port: number }).port;
-
-async function freePort(): Promise<number> {
-  const server = await listening();
-  const port = portOf(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const socket = connect(port, '127.0.0.1');
-    socket.on('data', (c) => (text += c.toString()));
-    socket.on('end', () => resolve(text));
-    socket.on('error', reject);
-  });
-}
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -76,12 +60,12 @@ const tcp = (hostPort: number, guestPort = 22): PortForward => ({ protocol: 'tcp
 
 describe('port forwards of a running session', () => {
   it('starts with the configured forwards listening, then reports the lease', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const { net } = await run('nat', [tcp(port)]);
     await until(() => net.some((n) => n.guestAddress !== null));
     expect(net[0]).toMatchObject({ mode: 'nat', guestAddress: null, forwards: [tcp(port)] });
     expect(net.at(-1)).toMatchObject({ mode: 'nat', guestAddress: '10.0.2.15', forwards: [tcp(port)] });
-    expect(await greeting(port)).toBe('double: guest port 22\n');
+    expect(await tcpExchange(port)).toBe('double: guest port 22\n');
   });
 
   it('fails the start when a configured host port is in use, naming the rule', async () => {
@@ -92,25 +76,25 @@ describe('port forwards of a running session', () => {
   });
 
   it('brings back the machine refusing a host port in use, naming the rule, and keeps the old forwards', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const { session } = await run('nat', [tcp(port)]);
     await until(() => session.net !== null);
     const busy = portOf(await listening());
-    const free = await freePort();
+    const free = await freeTcpPort();
     await expect(session.setForwards([tcp(free, 80), tcp(busy)])).rejects.toMatchObject({
       code: 'BAD_INPUT',
       field: 'forwards.1.hostPort',
       message: `port forward tcp 127.0.0.1:${busy} -> 22: host port ${busy} is in use`,
     });
-    expect(await greeting(port)).toBe('double: guest port 22\n');
-    await expect(greeting(free)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(await tcpExchange(port)).toBe('double: guest port 22\n');
+    await expect(tcpExchange(free)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await session.setForwards([tcp(free, 80)]);
-    expect(await greeting(free)).toBe('double: guest port 80\n');
+    expect(await tcpExchange(free)).toBe('double: guest port 80\n');
     expect(session.net?.forwards).toEqual([tcp(free, 80)]);
   });
 
   it('refuses live forwards when the machine was started without NAT', async () => {
     const { session } = await run('none');
-    await expect(session.setForwards([tcp(await freePort())])).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('without a NAT adapter') });
+    await expect(session.setForwards([tcp(await freeTcpPort())])).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('without a NAT adapter') });
   });
 });

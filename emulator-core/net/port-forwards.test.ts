@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
+import { freeTcpPort } from '../../test/support/net/loopback.js';
 import { createNat } from './create-nat.js';
 import type { NatBackend } from './nat.js';
 import { validateForwards } from './port-forwards.js';
@@ -22,14 +23,6 @@ async function listen(port = 0): Promise<net.Server> {
   });
   cleanups.push(() => server.close());
   return server;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
@@ -56,7 +49,7 @@ describe('port forwards', () => {
   it('refuses a host port already in use with an error naming the rule, and opens nothing', async () => {
     const busy = await listen();
     const port = (busy.address() as net.AddressInfo).port;
-    const other = await freePort();
+    const other = await freeTcpPort();
     const rules: PortForward[] = [
       { protocol: 'tcp', hostPort: other, guestPort: 80 },
       { protocol: 'tcp', hostPort: port, guestPort: 22 },
@@ -68,7 +61,7 @@ describe('port forwards', () => {
   });
 
   it('applies a new set live, and keeps the old set when the new one cannot be bound', async () => {
-    const [p1, p2] = [await freePort(), await freePort()];
+    const [p1, p2] = [await freeTcpPort(), await freeTcpPort()];
     const statuses: NetStatus[] = [];
     const { nat: backend } = await nat([{ protocol: 'tcp', hostPort: p1, guestPort: 22 }], statuses);
     expect(await accepts(p1)).toBe(true);
@@ -98,7 +91,7 @@ describe('port forwards', () => {
   });
 
   it('splices a host connection into the guest port from 10.0.2.2, both directions', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const { nat: backend, nic } = await nat([{ protocol: 'tcp', hostPort: port, guestPort: 22 }]);
     const guest = new MiniTcp((f) => backend.transmit(f), nic, 22, GATEWAY);
     const client = net.connect(port, '127.0.0.1');
@@ -113,7 +106,7 @@ describe('port forwards', () => {
   });
 
   it('relays UDP from a host sender to the guest and the guest\'s answer back to that sender', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const { nat: backend, nic } = await nat([{ protocol: 'udp', hostPort: port, guestPort: 5353 }]);
     const client = dgram.createSocket('udp4');
     cleanups.push(() => client.close());

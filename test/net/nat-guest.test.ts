@@ -5,28 +5,18 @@
  * that a host client fetches through a forwarded port.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { createServer } from 'node:net';
-import { get } from 'node:http';
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import dnsPacket from 'dns-packet';
 import { Machine } from '../../emulator-core/machine/machine.js';
 import type { NetStatus } from '../../emulator-core/machine/types.js';
 import { fixturePath, missingFixtures } from '../fixtures/fixtures.js';
 import { SerialShell } from '../support/net/guest-session.js';
+import { freeTcpPort, httpSha256 } from '../support/net/loopback.js';
 import { bootNetGuest, NET_GUEST } from '../support/net/net-guest.js';
 import { patternBytes, servePattern, sha256Hex, type PatternServer } from '../support/net/host-peers.js';
 
 const missing = missingFixtures(NET_GUEST.kernel, NET_GUEST.initrd);
 const DOWNLOAD_BYTES = 64 << 20;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A DNS server on the loopback that answers A queries for one name. */
 async function stubDns(name: string, address: string): Promise<{ socket: Socket; port: number; queries: string[] }> {
@@ -52,23 +42,6 @@ async function stubDns(name: string, address: string): Promise<{ socket: Socket;
   return { socket, port: socket.address().port, queries };
 }
 
-function fetchSha256(url: string, timeoutMs: number): Promise<{ bytes: number; sha256: string }> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, (res) => {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      res.on('data', (d: Buffer) => {
-        bytes += d.length;
-        hash.update(d);
-      });
-      res.on('end', () => resolve({ bytes, sha256: hash.digest('hex') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
-}
-
 describe.skipIf(missing.length > 0)('a Linux guest on the NAT (e1000, software CPU)', () => {
   let machine: Machine;
   let shell: SerialShell;
@@ -81,7 +54,7 @@ describe.skipIf(missing.length > 0)('a Linux guest on the NAT (e1000, software C
   beforeAll(async () => {
     server = await servePattern(DOWNLOAD_BYTES, '/64M');
     dns = await stubDns('files.terrarium.test', '192.0.2.77');
-    forwardPort = await freePort();
+    forwardPort = await freeTcpPort();
     machine = await Machine.create(
       {
         memoryMiB: NET_GUEST.memoryMiB,
@@ -130,7 +103,7 @@ describe.skipIf(missing.length > 0)('a Linux guest on the NAT (e1000, software C
   }, 120_000);
 
   it('serves its 16 MiB file to a host client through the forwarded port', async () => {
-    const got = await fetchSha256(`http://127.0.0.1:${forwardPort}${NET_GUEST.servedPath}`, 600_000);
+    const got = await httpSha256(`http://127.0.0.1:${forwardPort}${NET_GUEST.servedPath}`, 600_000);
     expect(got.bytes).toBe(NET_GUEST.servedBytes);
     expect(got.sha256).toBe(sha256Hex(patternBytes(NET_GUEST.servedBytes)));
   }, 660_000);

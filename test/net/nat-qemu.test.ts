@@ -5,9 +5,6 @@
  * makes it worth having beside the guest test on Terrarium's own machine.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { get } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
-import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNat } from '../../emulator-core/net/create-nat.js';
@@ -16,6 +13,7 @@ import type { NetStatus } from '../../emulator-core/machine/types.js';
 import { fixturePath, missingFixtures } from '../fixtures/fixtures.js';
 import { spawnSerialGuest, type SerialGuest } from '../support/net/guest-session.js';
 import { bootNetGuest, NET_GUEST, type NetGuestLease } from '../support/net/net-guest.js';
+import { freeTcpPort, httpSha256 } from '../support/net/loopback.js';
 import { servePattern, uploadSink, type PatternServer, type UploadSink } from '../support/net/host-peers.js';
 
 const QEMU = 'qemu-system-i386';
@@ -44,14 +42,6 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-async function freeTcpPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** A DNS server that answers every A query with 10.9.8.7 and other types with no records. */
 async function stubDns(): Promise<Socket> {
   const socket = createSocket('udp4');
@@ -64,21 +54,6 @@ async function stubDns(): Promise<Socket> {
   });
   await bound(socket);
   return socket;
-}
-
-function fetchSha256(url: string): Promise<{ bytes: number; sha256: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      const hash = createHash('sha256');
-      let bytes = 0;
-      res.on('data', (d: Buffer) => {
-        hash.update(d);
-        bytes += d.length;
-      });
-      res.on('end', () => resolve({ bytes, sha256: hash.digest('hex') }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
 }
 
 describe.skipIf(missing.length > 0)('the NAT with a Linux guest on QEMU\'s e1000', () => {
@@ -152,8 +127,8 @@ describe.skipIf(missing.length > 0)('the NAT with a Linux guest on QEMU\'s e1000
 
   it('serves the guest\'s web server to a host client through the forwarded port', async () => {
     const served = (await guest.shell.exec(`sha256sum /srv${NET_GUEST.servedPath}`, 60_000)).output.slice(0, 64);
-    const fetched = await fetchSha256(`http://127.0.0.1:${forwardPort}${NET_GUEST.servedPath}`);
-    expect(fetched).toEqual({ bytes: NET_GUEST.servedBytes, sha256: served });
+    const fetched = await httpSha256(`http://127.0.0.1:${forwardPort}${NET_GUEST.servedPath}`, 600_000);
+    expect(fetched).toEqual({ status: 200, bytes: NET_GUEST.servedBytes, sha256: served });
   });
 });
 
