@@ -65,6 +65,10 @@ import type { EipTrace } from './debug-trace.js';
 import type { FpuHost, FpuInstructionInfo } from './fpu-host.js';
 import type { FpuState } from './state.js';
 import type { CpuidFeatures } from './system.js';
+import { SseUnit } from './sse/sse-unit.js';
+import type { SseHost } from './sse/sse-host.js';
+import { LegacySseHost } from './sse/legacy-host.js';
+import { LongSseHost } from './long/sse-host64.js';
 import { X87Unit } from './x87.js';
 import { LongState } from './long/state.js';
 import { walkLong } from './long/paging.js';
@@ -317,6 +321,11 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   readonly mtrrs = new Map<number, [number, number]>();
 
   fpu: FpuUnit;
+  /** XMM registers and MXCSR; its instructions exist once sse.enabled (CPUID) is set. */
+  readonly sse: SseUnit;
+  /** The SSE unit's views of this CPU in legacy and in 64-bit mode. */
+  readonly sseLegacy: SseHost;
+  readonly sseLong: SseHost;
   readonly fpuInfo: FpuInstructionInfo = { ip: 0, cs: 0, dp: 0, ds: 0, operand32: true, realMode: true };
   cpuidFeatures: CpuidFeatures = { apic: false };
 
@@ -348,6 +357,9 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.tscHz = options.tscHz ?? 1_000_000_000;
     this.modelName = options.modelName ?? 'Terrarium Virtual CPU';
     this.fpu = options.createFpu ? options.createFpu(this) : new X87Unit(this);
+    this.sse = new SseUnit({ save: () => this.fpu.save(), restore: (st) => this.fpu.restore(st) });
+    this.sseLegacy = new LegacySseHost(this);
+    this.sseLong = new LongSseHost(this);
     this.fetcher = new InsnFetcher(this);
     mem.onCodeWrite = (page) => {
       this.fetcher.pageWritten(page);
@@ -411,6 +423,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.shutdown = false;
     this.delivering = -1;
     this.fpu.reset();
+    this.sse.reset();
     this.fetcher.reset();
     this.updateMode();
     this.flushTlb(true);

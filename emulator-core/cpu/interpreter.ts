@@ -5,7 +5,7 @@
  */
 import { IF, TF } from './constants.js';
 import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from './cpu.js';
-import './ops-0f.js';
+import './ops-sse.js';
 import { T16, T32 } from './ops.js';
 import { lockValid } from './decoder/decoded-insn.js';
 import { runModes } from './long/run64.js';

@@ -80,7 +80,7 @@ export function getCpuState(c: Cpu): CpuState {
     msrs,
     tsc: hex64(tsc % 4294967296, Math.floor(tsc / 4294967296)),
     fpu: c.fpu.save(),
-    sse: { mxcsr: 0x1f80, xmm: new Array<string>(16).fill('0'.repeat(32)) },
+    sse: c.sse.save(),
     halted: c.halted,
     interruptShadow: c.irqInhibit,
     nmiPending: c.nmiPending,
@@ -163,6 +163,7 @@ export function setCpuState(c: Cpu, s: CpuState): void {
   const [tlo, thi] = parse64(s.tsc, 'tsc');
   c.writeTsc((thi >>> 0) * 4294967296 + (tlo >>> 0));
   c.fpu.restore(s.fpu);
+  c.sse.restore(s.sse);
   c.halted = s.halted;
   c.irqInhibit = s.interruptShadow;
   c.nmiPending = s.nmiPending;

@@ -1,6 +1,6 @@
 /**
  * The 0F opcode map in 64-bit mode: integer and system instructions, MMX through the x87
- * unit. SSE and the remaining 0F opcodes raise #UD.
+ * unit. SSE forms go to the SSE unit before this (exec64.ts); the remaining opcodes raise #UD.
  */
 import { CF, FS, GS, ZF } from '../constants.js';
 import { doubleShift } from '../arith.js';

@@ -11,6 +11,7 @@ import { alu64, divS128, divU128, incDec64, mulS64, mulU64, QH, QL, R2H, R2L, RH
 import { lockValid, type DecodedInsn } from '../decoder/decoded-insn.js';
 import { computeEa, decode64, getReg, immS8, immZ, jumpRel, readE, readEForWrite, segAddr, setReg, setRip, writeE } from './decode.js';
 import { exec0f } from './exec64-0f.js';
+import '../sse/index.js';
 import { stringOp } from './string64.js';
 import { addRsp, deliverInterrupt64, loadSegment64, farCall64, farJump64, farRet64, iret64, pop, popHi, push, stackRead } from './system64.js';
 import { H, readSized, setStackRef, writeSized } from './memory.js';
@@ -48,8 +49,9 @@ export function step64(c: Cpu): void {
   const ins = decode64(c);
   if (ins.lock && !lockValid(ins)) c.undefinedOpcode();
   if (ins.op < 0x100) exec(c, ins.op);
+  else if (c.sse.handles(ins)) c.sse.exec(ins, c.sseLong);
   else if (ins.op < 0x200) exec0f(c, ins.op & 0xff);
-  else c.undefinedOpcode(); // 0F 38 / 0F 3A: SSSE3 and later, not modelled
+  else c.undefinedOpcode(); // 0F 38 / 0F 3A without SSE
 }
 
 /** LOCK is allowed only on read-modify-write instructions with a memory destination (#UD otherwise). */
