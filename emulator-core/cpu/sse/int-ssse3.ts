@@ -1,0 +1,2 @@
+// Placeholder until this family lands: see index.ts for what it holds.
+export {};
