@@ -292,6 +292,64 @@ describe('local APIC timer', () => {
     expect(rig.read(0, LAPIC_TIMER_CURRENT)).toBe(499);
   });
 
+  it('a divide change mid-period keeps the count and stretches the rest of the period', () => {
+    const rig = new ApicRig();
+    rig.enable(0);
+    const apic = rig.apics[0];
+    rig.write(0, LAPIC_TIMER_DIVIDE, 0xb); // /1
+    rig.write(0, LAPIC_LVT_TIMER, PERIODIC | 0x4a);
+    rig.write(0, LAPIC_TIMER_INITIAL, 1000);
+    rig.runTo(400); // 600 counts left
+    rig.write(0, LAPIC_TIMER_DIVIDE, 0x0); // /2: 600 counts take 1200 ns
+    rig.runTo(1599);
+    expect(apic.hasInterrupt()).toBe(false);
+    rig.runTo(1600);
+    expect(apic.acknowledge()).toBe(0x4a);
+    rig.write(0, LAPIC_EOI, 0);
+    // The reloaded period is 1000 counts at /2.
+    rig.runTo(3599);
+    expect(apic.hasInterrupt()).toBe(false);
+    rig.runTo(3600);
+    expect(apic.acknowledge()).toBe(0x4a);
+  });
+
+  it('switching a running one-shot count to periodic keeps the count and then reloads', () => {
+    const rig = new ApicRig();
+    rig.enable(0);
+    const apic = rig.apics[0];
+    rig.write(0, LAPIC_TIMER_DIVIDE, 0xb);
+    rig.write(0, LAPIC_LVT_TIMER, 0x4b);
+    rig.write(0, LAPIC_TIMER_INITIAL, 300);
+    rig.runTo(100);
+    rig.write(0, LAPIC_LVT_TIMER, PERIODIC | 0x4b);
+    expect(rig.read(0, LAPIC_TIMER_CURRENT)).toBe(200);
+    let count = 0;
+    for (let t = 101; t <= 1000; t++) {
+      rig.runTo(t);
+      if (apic.hasInterrupt()) {
+        count++;
+        apic.acknowledge();
+        rig.write(0, LAPIC_EOI, 0);
+      }
+    }
+    expect(count).toBe(3); // at 300, 600, 900
+  });
+
+  it('coalesces periods the run loop missed into one interrupt and stays on the original grid', () => {
+    const rig = new ApicRig();
+    rig.enable(0);
+    const apic = rig.apics[0];
+    rig.write(0, LAPIC_TIMER_DIVIDE, 0xb);
+    rig.write(0, LAPIC_LVT_TIMER, PERIODIC | 0x4c);
+    rig.write(0, LAPIC_TIMER_INITIAL, 100);
+    // A late run loop: time jumps 1050 ns and the timer callback runs once, late.
+    rig.clock.set(1050);
+    rig.timers.runExpired(1050);
+    expect(apic.acknowledge()).toBe(0x4c);
+    rig.write(0, LAPIC_EOI, 0);
+    expect(rig.timers.nextDeadline()).toBe(1100);
+  });
+
   it('a masked timer keeps counting but raises nothing until unmasked', () => {
     const rig = new ApicRig();
     rig.enable(0);
@@ -384,6 +442,49 @@ describe('local APIC pins and MSR', () => {
     // Masking LINT0 cuts the PIC off.
     rig.write(0, LAPIC_LVT_LINT0, 0x700 | MASKED);
     apic.setIntr(true);
+    expect(apic.hasInterrupt()).toBe(false);
+  });
+
+  it('takes APIC vectors before the PIC when both are pending', () => {
+    const rig = new ApicRig();
+    rig.enable(0);
+    const apic = rig.apics[0];
+    rig.picVector = 0x22;
+    apic.setIntr(true);
+    inject(rig, 0x80);
+    expect(apic.acknowledge()).toBe(0x80);
+    expect(rig.picAcks).toBe(0);
+    // ExtINT ignores the APIC's priority: the PIC is asked although 0x80 is in service.
+    expect(apic.hasInterrupt()).toBe(true);
+    expect(apic.acknowledge()).toBe(0x22);
+    expect(rig.picAcks).toBe(1);
+  });
+
+  it('LINT0 in fixed mode raises its vector on the asserting edge, honouring polarity', () => {
+    const rig = new ApicRig(2);
+    rig.enable(1);
+    const apic = rig.apics[1];
+    rig.write(1, LAPIC_LVT_LINT0, 0x2000 | 0x55); // fixed, active low
+    apic.setLint(0, true);
+    expect(apic.hasInterrupt()).toBe(false);
+    apic.setLint(0, false);
+    expect(apic.acknowledge()).toBe(0x55);
+  });
+
+  it('a level-triggered fixed LINT sets Remote IRR and redelivers after EOI while still asserted', () => {
+    const rig = new ApicRig(2);
+    rig.enable(1);
+    const apic = rig.apics[1];
+    rig.write(1, LAPIC_LVT_LINT1, 0x8000 | 0x56); // fixed, level, active high
+    apic.setLint(1, true);
+    expect(rig.read(1, LAPIC_LVT_LINT1) & 0x4000).toBe(0x4000);
+    expect(apic.acknowledge()).toBe(0x56);
+    expect(rig.bit(1, LAPIC_TMR, 0x56)).toBe(true);
+    rig.write(1, LAPIC_EOI, 0); // still high: again
+    expect(apic.acknowledge()).toBe(0x56);
+    apic.setLint(1, false);
+    rig.write(1, LAPIC_EOI, 0);
+    expect(rig.read(1, LAPIC_LVT_LINT1) & 0x4000).toBe(0);
     expect(apic.hasInterrupt()).toBe(false);
   });
 

@@ -51,6 +51,7 @@ import {
   LVT_LINT0,
   LVT_LINT1,
   LVT_MASKED,
+  LVT_REMOTE_IRR,
   LVT_TIMER,
   LVT_TRIGGER_LEVEL,
   LVT_WRITE_MASK,
@@ -359,7 +360,8 @@ export class LocalApic implements Device, ApicBusTarget, InterruptController, Cp
       return;
     }
     const asserted = high !== ((e & LVT_ACTIVE_LOW) !== 0);
-    if (asserted) this.deliverLvt(idx);
+    // A level-triggered LINT waits for the EOI of its last interrupt (Remote IRR).
+    if (asserted && (e & LVT_REMOTE_IRR) === 0) this.deliverLvt(idx);
   }
 
   // ------------------------------------------------------------------ interrupts in
@@ -389,8 +391,11 @@ export class LocalApic implements Device, ApicBusTarget, InterruptController, Cp
     switch (mode) {
       case DM_FIXED:
         if (idx === LVT_ERROR && vector < 16) return; // an illegal error vector must not recurse
-        this.acceptInterrupt(vector, (idx === LVT_LINT0 || idx === LVT_LINT1) && (e & LVT_TRIGGER_LEVEL) !== 0);
+      {
+        const level = (idx === LVT_LINT0 || idx === LVT_LINT1) && (e & LVT_TRIGGER_LEVEL) !== 0;
+        if (this.acceptInterrupt(vector, level) && level) this.lvt[idx] |= LVT_REMOTE_IRR;
         return;
+      }
       case DM_NMI:
         this.nmiPending = true;
         this.signal();
@@ -420,8 +425,20 @@ export class LocalApic implements Device, ApicBusTarget, InterruptController, Cp
     const w = v >>> 5;
     const bit = 1 << (v & 31);
     this.isr[w] &= ~bit;
-    if ((this.tmr[w] & bit) !== 0) this.bus.broadcastEoi(v);
+    if ((this.tmr[w] & bit) !== 0) {
+      this.bus.broadcastEoi(v);
+      this.lintEoi(LVT_LINT0, this.lint0, v);
+      this.lintEoi(LVT_LINT1, this.lint1, v);
+    }
     if (this.deliverableVector() >= 0) this.signal();
+  }
+
+  /** EOI of a level-triggered LINT vector: clear its Remote IRR and redeliver if the pin is still asserted. */
+  private lintEoi(idx: number, pin: boolean, vector: number): void {
+    const e = this.lvt[idx];
+    if ((e & LVT_REMOTE_IRR) === 0 || (e & 0xff) !== vector) return;
+    this.lvt[idx] = e & ~LVT_REMOTE_IRR;
+    if (pin !== ((e & LVT_ACTIVE_LOW) !== 0)) this.deliverLvt(idx);
   }
 
   private setTpr(value: number): void {
@@ -527,6 +544,8 @@ export class LocalApic implements Device, ApicBusTarget, InterruptController, Cp
       }
       return;
     }
+    // Remote IRR is read-only and only exists for level-triggered LINT entries.
+    if ((v & LVT_TRIGGER_LEVEL) !== 0) v |= this.lvt[idx] & LVT_REMOTE_IRR;
     this.lvt[idx] = v;
     if (idx === LVT_LINT0 && this.lint0ExtInt()) this.signal();
   }
@@ -825,7 +844,7 @@ export class LocalApic implements Device, ApicBusTarget, InterruptController, Cp
     this.esrPending = esrPending;
     this.icrLo = icrLo;
     this.icrHi = (icrHi & 0xff000000) >>> 0;
-    for (let i = 0; i < LVT_COUNT; i++) this.lvt[i] = lvt[i] & (LVT_WRITE_MASK[i] | LVT_MASKED);
+    for (let i = 0; i < LVT_COUNT; i++) this.lvt[i] = lvt[i] & (LVT_WRITE_MASK[i] | LVT_MASKED | (i === LVT_LINT0 || i === LVT_LINT1 ? LVT_REMOTE_IRR : 0));
     this.initialCount = initialCount;
     this.divideConfig = divideConfig & 0xb;
     this.timerStart = timerStart;
