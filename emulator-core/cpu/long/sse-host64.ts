@@ -6,7 +6,7 @@ import { AF, CF, OF, PF, SF, ZF } from '../constants.js';
 import type { Cpu } from '../cpu.js';
 import type { DecodedInsn } from '../decoder/decoded-insn.js';
 import type { SseHost } from '../sse/sse-host.js';
-import { computeEa, setReg } from './decode.js';
+import { computeEa, segAddr, setReg } from './decode.js';
 import { checkWritable64, readSized, writeSized } from './memory.js';
 
 const ARITH = OF | SF | ZF | AF | PF | CF;
@@ -26,6 +26,11 @@ export class LongSseHost implements SseHost {
 
   begin(d: DecodedInsn): void {
     if (d.mod !== 3) computeEa(this.c);
+  }
+
+  beginDi(d: DecodedInsn): void {
+    const c = this.c;
+    segAddr(c, d.seg, c.r32[7]!, d.addrSize === 8 ? c.rh[7]! : 0);
   }
 
   memRead(u8: Uint8Array, at: number, n: number, disp = 0): void {
@@ -54,14 +59,18 @@ export class LongSseHost implements SseHost {
     }
   }
 
-  memCheckWrite(n: number): void {
+  memCheckWrite(n: number, disp = 0): void {
     const x = this.c.lm.insn;
-    checkWritable64(this.c, x.eaHi, x.eaLo, n, this.c.cpl === 3);
+    const s = (x.eaLo >>> 0) + disp;
+    checkWritable64(this.c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, n, this.c.cpl === 3);
   }
 
-  memWrite(u8: Uint8Array, at: number, n: number): void {
+  memWrite(u8: Uint8Array, at: number, n: number, disp = 0): void {
     const c = this.c;
-    const { eaLo: lo, eaHi: hi } = c.lm.insn;
+    const x = c.lm.insn;
+    const t = (x.eaLo >>> 0) + disp;
+    const lo = t | 0;
+    const hi = t > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi;
     if (n < 4) {
       writeSized(c, hi, lo, n, n === 1 ? u8[at]! : u8[at]! | (u8[at + 1]! << 8), 0);
       return;

@@ -2,7 +2,7 @@
  * The SSE unit's view of the CPU in real, protected, VM86 and compatibility mode: the
  * operand address is segment base + offset (32-bit linear), registers are EAX..EDI.
  */
-import { AF, CF, OF, PF, SF, ZF } from '../constants.js';
+import { AF, CF, DS, OF, PF, SF, ZF } from '../constants.js';
 import type { Cpu } from '../cpu.js';
 import type { DecodedInsn } from '../decoder/decoded-insn.js';
 import type { SseHost } from './sse-host.js';
@@ -27,6 +27,11 @@ export class LegacySseHost implements SseHost {
     if (d.mod !== 3) this.lin = this.c.ea();
   }
 
+  beginDi(d: DecodedInsn): void {
+    const c = this.c;
+    this.lin = c.segAddr(d.seg >= 0 ? d.seg : DS, d.addrSize === 2 ? c.r32[7]! & 0xffff : c.r32[7]!);
+  }
+
   memRead(u8: Uint8Array, at: number, n: number, disp = 0): void {
     const c = this.c;
     const lin = (this.lin + disp) | 0;
@@ -46,13 +51,13 @@ export class LegacySseHost implements SseHost {
     }
   }
 
-  memCheckWrite(n: number): void {
-    this.c.checkWritable(this.lin, n);
+  memCheckWrite(n: number, disp = 0): void {
+    this.c.checkWritable((this.lin + disp) | 0, n);
   }
 
-  memWrite(u8: Uint8Array, at: number, n: number): void {
+  memWrite(u8: Uint8Array, at: number, n: number, disp = 0): void {
     const c = this.c;
-    const lin = this.lin;
+    const lin = (this.lin + disp) | 0;
     if (n === 1) c.writeLin8(lin, u8[at]!);
     else if (n === 2) c.writeLin16(lin, u8[at]! | (u8[at + 1]! << 8));
     else {

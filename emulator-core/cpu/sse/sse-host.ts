@@ -17,10 +17,12 @@ export interface SseHost {
   begin(d: DecodedInsn): void;
   /** Read `n` bytes at the operand address + `disp` into `u8[at..]`. */
   memRead(u8: Uint8Array, at: number, n: number, disp?: number): void;
-  /** Fault now unless `n` bytes at the operand address are writable. */
-  memCheckWrite(n: number): void;
-  /** Write `u8[at..at+n)` at the operand address. */
-  memWrite(u8: Uint8Array, at: number, n: number): void;
+  /** Resolve the operand as DS:rDI instead (or the override's segment; the address size picks DI/EDI/RDI): MASKMOVDQU, MASKMOVQ. */
+  beginDi(d: DecodedInsn): void;
+  /** Fault now unless `n` bytes at the operand address + `disp` are writable. */
+  memCheckWrite(n: number, disp?: number): void;
+  /** Write `u8[at..at+n)` at the operand address + `disp`. */
+  memWrite(u8: Uint8Array, at: number, n: number, disp?: number): void;
   /** The low 32 bits of the operand's linear address (alignment checks). */
   memLow(): number;
   /** General register `r` (0-15): its low 32 bits. */
