@@ -224,18 +224,20 @@ tw(0x0d, M); // PREFETCHW (a hint NOP)
 tw(0x0e, U); // FEMMS (3DNow!)
 tw(0x0f, M | IB | U); // 3DNow!: the trailing byte is the opcode
 twRange(0x10, 0x11, M); // MOVUPS MOVSS MOVUPD MOVSD
-tw(0x12, M); // MOVLPS MOVHLPS MOVLPD MOVDDUP MOVSLDUP
-tw(0x13, M, '-6'); // MOVLPS MOVLPD
+tw(0x12, M, '-32'); // MOVLPS MOVHLPS MOVDDUP MOVSLDUP
+tw(0x12, M | MEM, '6'); // MOVLPD (no register form)
+tw(0x13, M | MEM, '-6'); // MOVLPS MOVLPD
 twRange(0x14, 0x15, M, '-6'); // UNPCKLPS/PD UNPCKHPS/PD
-tw(0x16, M, '-63'); // MOVHPS MOVLHPS MOVHPD MOVSHDUP
-tw(0x17, M, '-6'); // MOVHPS MOVHPD
+tw(0x16, M, '-3'); // MOVHPS MOVLHPS MOVSHDUP
+tw(0x16, M | MEM, '6'); // MOVHPD
+tw(0x17, M | MEM, '-6'); // MOVHPS MOVHPD
 twRange(0x18, 0x1f, M); // prefetch hints, NOP Ev, ENDBR
 twRange(0x20, 0x23, M | A_REG_ONLY); // MOV r,CRn / DRn
 tw(0x24, M | A_REG_ONLY | U); // MOV r,TRn (i486 only)
 tw(0x26, M | A_REG_ONLY | U);
 twRange(0x28, 0x29, M, '-6'); // MOVAPS MOVAPD
 tw(0x2a, M); // CVTPI2PS CVTSI2SS CVTPI2PD CVTSI2SD
-tw(0x2b, M, '-6'); // MOVNTPS MOVNTPD
+tw(0x2b, M | MEM, '-6'); // MOVNTPS MOVNTPD
 twRange(0x2c, 0x2d, M); // CVT(T)PS2PI CVT(T)SS2SI ...
 twRange(0x2e, 0x2f, M, '-6'); // UCOMISS COMISS UCOMISD COMISD
 twRange(0x30, 0x35, 0); // WRMSR RDTSC RDMSR RDPMC SYSENTER SYSEXIT
@@ -301,7 +303,8 @@ tw(0xd6, M, '632'); // MOVQ MOVQ2DQ MOVDQ2Q
 tw(0xd7, M, '-6'); // PMOVMSKB
 twRange(0xd8, 0xe5, M, '-6');
 tw(0xe6, M, '632'); // CVTTPD2DQ CVTDQ2PD CVTPD2DQ
-twRange(0xe7, 0xef, M, '-6');
+tw(0xe7, M | MEM, '-6'); // MOVNTQ MOVNTDQ
+twRange(0xe8, 0xef, M, '-6');
 tw(0xf0, M | MEM, '2'); // LDDQU
 twRange(0xf1, 0xfe, M, '-6'); // shifts, multiplies, MASKMOVQ, adds and subtracts
 tw(0xff, M); // UD0 (with ModRM, as the SDM has it)
@@ -315,6 +318,7 @@ t38(0x17, 0x17, '6'); // PTEST
 t38(0x1c, 0x1e, '-6'); // PABSB/W/D
 t38(0x20, 0x25, '6'); // PMOVSX
 t38(0x28, 0x2b, '6'); // PMULDQ PCMPEQQ MOVNTDQA PACKUSDW
+t38(0x2a, 0x2a, '6', M | MEM); // MOVNTDQA
 t38(0x30, 0x35, '6'); // PMOVZX
 t38(0x37, 0x3f, '6'); // PCMPGTQ (SSE4.2), PMIN/PMAX
 t38(0x40, 0x41, '6'); // PMULLD PHMINPOSUW
