@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { buildAcpiTables } from '../boot/acpi-tables.js';
+import { IOAPIC_BASE, LAPIC_BASE } from '../devices/apic/index.js';
+import { wireApics, type Apics } from './apic-wiring.js';
 import { hasLinux64Entry, linux32EntryState, linux64EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
 import { Cpu } from '../cpu/cpu.js';
@@ -17,9 +19,10 @@ import { runInterpreterLoop } from './interpreter-loop.js';
 import { runKvmLoop } from './kvm-loop.js';
 import { resolveEmulatorOptions, type EmulatorOptions, type EmulatorOptionsInput } from './options.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
-import { openCdrom, PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
+import { openCdrom, openIdeMedia, type IdeMedia } from './ide-drives.js';
+import { PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import { buildPciChipset, type PciChipset } from './pci-chipset.js';
-import { setUpPciForDirectBoot } from './pci-setup.js';
+import { DIRECT_BOOT_PIRQ_IRQS, setUpPciForDirectBoot } from './pci-setup.js';
 import { NetAdapter } from './net-adapter.js';
 import type { MachineConfig, MachineExit, MachineListener, NetStatus, PortForward, RunState, ScreenUpdate } from './types.js';
 
@@ -88,12 +91,14 @@ export class Machine implements MachineControl {
   private kernelImage: Uint8Array | null = null;
   private initrdImage: Uint8Array | null = null;
   crashReason: string | null = null;
-  /** The PCI chipset, fw_cfg and drives when firmware boots the machine (null for direct Linux boot). */
+  /** The firmware, fw_cfg and display when firmware boots the machine (null for direct Linux boot). */
   pci: PciPc | null = null;
-  /** The chipset (PCI bus, host and ISA bridges, PM), with or without firmware. */
+  /** The chipset (PCI bus, host and ISA bridges, IDE and its drives, PM), with or without firmware. */
   chipset!: PciChipset;
   /** The NIC and its NAT; null when the machine has no network adapter. */
   net: NetAdapter | null = null;
+  /** Local APICs and the I/O APIC (options.apic on the software CPU); null: the PIC alone. */
+  readonly apics: Apics | null;
 
   private constructor(
     readonly config: MachineConfig,
@@ -120,12 +125,15 @@ export class Machine implements MachineControl {
     this.cpu = new Cpu(this.board.memory, this.board.io, { clock: this.clock });
     if (vclock !== null) vclock.counter = this.cpu;
     if (paced !== null) paced.counter = this.cpu;
-    this.cpu.pic = this.board.pic;
+    // Local and I/O APIC on the software CPU when asked; under KVM the kernel's irqchip has them.
+    this.apics = options.apic && !onKvm ? wireApics(this.board, [this.cpu]) : null;
+    if (this.apics === null) this.cpu.pic = this.board.pic;
     this.cpu.hooks = {
       onShutdown: () => {},
       onFerr: () => this.board.irq(13).pulse(),
     };
-    this.pins.attach(this.cpu);
+    // The PIC's output: the CPU's INTR, or the BSP's LINT0 (ExtINT) with APICs.
+    this.pins.attach(this.apics?.lapics[0] ?? this.cpu);
     if (options.traceEip !== null) this.cpu.eipTrace = new EipTrace(options.traceEip.lo, options.traceEip.hi);
     this.jit = options.jit.enabled ? new Jit(this.cpu, options.jit) : null;
     const timers = this.board.timers;
@@ -152,17 +160,20 @@ export class Machine implements MachineControl {
       onStatus: (s) => listener.networkChanged?.(s),
       log: (line) => listener.log?.(`net: ${line}`),
     });
-    let firmware: PciPcPlan | null;
+    let firmware: PciPcPlan | null = null;
+    let directMedia: IdeMedia | null = null;
     try {
-      // Without a kernel, firmware boots a PCI PC from its drives.
-      firmware = kernel === null ? await preparePciPc(config, true, opts.firmwareEnv) : null;
+      // Without a kernel, firmware boots a PCI PC from its drives; a kernel boots with the
+      // same drives attached (the kernel finds them through ata_piix).
+      if (kernel === null) firmware = await preparePciPc(config, true, opts.firmwareEnv);
+      else directMedia = await openIdeMedia(config);
     } catch (e) {
       net?.close();
       throw e;
     }
     const m = new Machine(config, listener, opts, firmware, accel.accel === 'kvm');
     if (firmware !== null) m.attachPciPc(firmware);
-    else m.chipset = buildPciChipset(m.board, m, null);
+    else m.chipset = buildPciChipset(m.board, m, null, { media: directMedia ?? { disks: [], cdrom: null }, wake: () => m.wakeUp(), log: (line) => listener.log?.(line) });
     if (net !== null) {
       net.attach(m.board, m.chipset, () => m.wakeUp());
       m.net = net;
@@ -198,7 +209,8 @@ export class Machine implements MachineControl {
     if (this.kernelImage !== null) {
       // Without firmware, the machine sets up its chipset and describes it itself.
       setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
-      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ, pciRoot: true });
+      const apic = this.apics === null ? undefined : { cpus: this.apics.lapics.length, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
+      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ, pciRoot: true, apic });
       this.board.memory.loadInto(ACPI_TABLES_ADDR, acpi.bytes);
       this.bootPlan = loadLinux(this.board.memory, this.kernelImage, {
         kernelName: this.config.kernel ?? 'kernel',
@@ -270,7 +282,8 @@ export class Machine implements MachineControl {
     } finally {
       // Drives are flushed and closed, and host sockets released, once the machine stops for good.
       this.net?.close();
-      await this.pci?.close();
+      if (this.pci !== null) await this.pci.close();
+      else await this.chipset.ide.close();
     }
   }
 
@@ -388,10 +401,9 @@ export class Machine implements MachineControl {
 
   /** Insert (path) or eject (null) the CD-ROM medium; rejects with BadInputError when it cannot. */
   async setCdrom(path: string | null): Promise<void> {
-    const pci = this.pci;
-    if (pci === null) throw new BadInputError('this machine has no CD-ROM drive (direct kernel boot)');
+    if (this.chipset.ide.cdrom === null) throw new BadInputError('this machine has no CD-ROM drive');
     const medium = path === null ? null : await openCdrom(path);
-    const refused = pci.changeMedium(medium);
+    const refused = this.chipset.ide.changeMedium(medium);
     if (refused !== null) {
       await medium?.close();
       throw new BadInputError(refused);

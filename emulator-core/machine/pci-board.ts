@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { checkBiosImage, checkOptionRom, resolveFirmware, type FirmwareEnv } from '../boot/firmware.js';
 import { BadInputError } from '../errors.js';
-import { detectDiskFormat, openDisk, type BlockBackend } from '../storage/index.js';
+import type { BlockBackend } from '../storage/index.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
 import { FwCfg, FW_CFG_BOOT_MENU, FW_CFG_MAX_CPUS, FW_CFG_NB_CPUS, FW_CFG_NOGRAPHIC, FW_CFG_PORT_DMA, FW_CFG_PORT_SEL, FW_CFG_RAM_SIZE, FW_CFG_UUID, leInt } from '../devices/fw-cfg.js';
 import type { I440fx } from '../devices/i440fx.js';
@@ -21,7 +21,8 @@ import type { MachineControl } from './control.js';
 import type { PcBoard } from './pc.js';
 import type { Clock } from './clock.js';
 import type { BootDevice, MachineConfig, ScreenUpdate } from './types.js';
-import { AtaDisk, AtapiCdrom, IdeController } from '../devices/ide/index.js';
+import type { AtapiCdrom, IdeController } from '../devices/ide/index.js';
+import { openIdeMedia, type IdeBootDevice, type IdeDrives } from './ide-drives.js';
 import { StdVga } from '../devices/vga/vga.js';
 
 /** Host milliseconds between screen refreshes sent to a listener. */
@@ -30,18 +31,13 @@ const DISPLAY_INTERVAL_MS = 33;
 export { PCI_SLOT_HOST, PCI_SLOT_PIIX, PIIX_FN_ISA, PIIX_FN_IDE, PIIX_FN_PM, PCI_SLOT_VGA, PCI_SLOT_NIC } from './pci-chipset.js';
 import { PCI_SLOT_VGA } from './pci-chipset.js';
 
-/** What the firmware's boot order names, in SeaBIOS's device-path form. */
-export interface IdeBootDevice {
-  kind: 'cdrom' | 'disk';
-  channel: 0 | 1;
-  slave: boolean;
-}
+export { openCdrom, placeDrives, type IdeBootDevice } from './ide-drives.js';
 
 export interface PciPcOptions {
   board: PcBoard;
   control: MachineControl;
   clock: Clock;
-  /** Disk images in config order and the CD-ROM medium (null: an empty drive is still there). */
+  /** Disk images in config order and the CD-ROM medium (null: no CD-ROM drive). */
   disks: BlockBackend[];
   cdrom: BlockBackend | null;
   /** Wake a halted machine when a disk request completes. */
@@ -65,11 +61,10 @@ export class PciPc {
   readonly isa: PiixIsa;
   readonly pm: PiixPm;
   readonly fwCfg: FwCfg;
+  readonly drives: IdeDrives;
   readonly ide: IdeController;
   readonly cdrom: AtapiCdrom | null;
   readonly vga: StdVga;
-  private readonly drives: IdeBootDevice[];
-  private readonly backends: BlockBackend[];
   private refresh: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: PciPcOptions) {
@@ -80,31 +75,19 @@ export class PciPc {
     const biosBacking = memory.mapRom(0x100000000 - bios.length, bios, 'bios');
     const lowLength = Math.min(bios.length, 0x20000);
 
-    const chipset = buildPciChipset(board, control, { backing: biosBacking + bios.length - lowLength, length: lowLength });
+    // The IDE controller and its drives come with the chipset, as on a direct boot.
+    const media = { disks: options.disks, cdrom: options.cdrom };
+    const chipset = buildPciChipset(board, control, { backing: biosBacking + bios.length - lowLength, length: lowLength }, { media, wake: options.wake, log: options.log });
     this.chipset = chipset;
     this.bus = chipset.bus;
     this.host = chipset.host;
     this.isa = chipset.isa;
     this.pm = chipset.pm;
+    this.drives = chipset.ide;
+    this.ide = chipset.ide.controller;
+    this.cdrom = chipset.ide.cdrom;
     // SeaBIOS's tables announce S5 as sleep type 0.
     board.acpi.s5Type = 0;
-
-    // IDE at 01.1 in compatibility mode (IRQ 14/15); it maps its bus-master BAR itself.
-    this.ide = new IdeController({ memory, irq14: board.irq(14), irq15: board.irq(15) });
-    this.ide.onIoSettled = options.wake;
-    this.ide.onHostError = (err, site) => options.log(`ide ${site.op} (channel ${site.channel}, unit ${site.unit}): ${err instanceof Error ? err.message : String(err)}`);
-    this.ide.attach(board.io);
-    this.bus.add(PCI_SLOT_PIIX, PIIX_FN_IDE, this.ide);
-    const placed = placeDrives(options.disks.length, options.cdrom !== null);
-    placed.disks.forEach((d, i) => this.ide.attachDrive(d.channel, d.slave ? 1 : 0, new AtaDisk(options.disks[i]!)));
-    this.drives = [...placed.disks];
-    this.cdrom = null;
-    if (placed.cdrom !== null) {
-      this.cdrom = new AtapiCdrom({ medium: options.cdrom });
-      this.ide.attachDrive(placed.cdrom.channel, placed.cdrom.slave ? 1 : 0, this.cdrom);
-      this.drives.push(placed.cdrom);
-    }
-    this.backends = [...options.disks, ...(options.cdrom !== null ? [options.cdrom] : [])];
 
     // Standard VGA at 02.0 with its BIOS behind the ROM BAR and VRAM beside guest RAM.
     this.vga = new StdVga({ clock: options.clock, vgaBios: options.vgaBios ?? undefined });
@@ -124,7 +107,7 @@ export class PciPc {
       board.devices.push(dbg);
       this.fwCfg.onDiagnostic = options.firmwareDebug;
     }
-    board.devices.push(this.ide, this.vga, this.fwCfg);
+    board.devices.push(this.vga, this.fwCfg);
   }
 
   /** The whole screen, or null without a display adapter. */
@@ -152,26 +135,13 @@ export class PciPc {
 
   /** Put a disc in the CD-ROM drive (null: eject). Returns why not, or null when done. */
   changeMedium(medium: BlockBackend | null): string | null {
-    const cd = this.cdrom;
-    if (cd === null) return 'this machine has no CD-ROM drive';
-    if (medium === null) {
-      const r = cd.eject();
-      if (!r.ejected) return 'the guest has locked the CD-ROM tray';
-      if (r.previous !== null) void r.previous.close().catch(() => {});
-      return null;
-    }
-    const previous = cd.insertMedium(medium);
-    if (previous !== null && previous !== medium) void previous.close().catch(() => {});
-    return null;
+    return this.drives.changeMedium(medium);
   }
 
   /** Wait for disk requests in flight, then flush and close every image. */
   async close(): Promise<void> {
     this.stopDisplay();
-    await this.ide.whenIdle();
-    const media = new Set(this.backends);
-    if (this.cdrom?.currentMedium) media.add(this.cdrom.currentMedium);
-    await Promise.allSettled([...media].map((b) => b.close()));
+    await this.drives.close();
   }
 
   private configureFirmware(o: PciPcOptions): void {
@@ -193,7 +163,8 @@ export class PciPc {
     dv.setUint32(16, 1, true);
     fw.addFile('etc/e820', e820);
 
-    if (this.drives.length > 0) fw.addFile('bootorder', new TextEncoder().encode(bootOrderText(o.bootOrder, this.drives) + '\0'));
+    const drives = this.drives.placed;
+    if (drives.length > 0) fw.addFile('bootorder', new TextEncoder().encode(bootOrderText(o.bootOrder, drives) + '\0'));
     // No "press ESC" pause on every boot; retry an unbootable machine after 5 s, not 60.
     fw.addFile('etc/show-boot-menu', leInt(0, 2));
     fw.addFile('etc/boot-fail-wait', leInt(5000, 4));
@@ -214,26 +185,13 @@ export function ideDevicePath(d: IdeBootDevice): string {
 }
 
 /** The fw_cfg "bootorder" file: the chosen kind of drive first, then the others. */
-export function bootOrderText(first: BootDevice, drives: IdeBootDevice[]): string {
+export function bootOrderText(first: BootDevice, drives: readonly IdeBootDevice[]): string {
   const rank = (d: IdeBootDevice): number => (d.kind === first ? 0 : 1);
   return drives
     .map((d, i) => ({ d, i }))
     .sort((a, b) => rank(a.d) - rank(b.d) || a.i - b.i)
     .map(({ d }) => ideDevicePath(d))
     .join('\n');
-}
-
-/**
- * Where drives go on the two IDE channels: the CD-ROM on the secondary master (as QEMU's
- * -cdrom), disks on the primary master, primary slave and secondary slave.
- */
-export function placeDrives(diskCount: number, hasCdrom: boolean): { disks: IdeBootDevice[]; cdrom: IdeBootDevice | null } {
-  const disk = (channel: 0 | 1, slave: boolean): IdeBootDevice => ({ kind: 'disk', channel, slave });
-  const slots = hasCdrom ? [disk(0, false), disk(0, true), disk(1, true)] : [disk(0, false), disk(0, true), disk(1, false), disk(1, true)];
-  if (diskCount > slots.length) {
-    throw new BadInputError(`at most ${slots.length} disks fit on the two IDE channels${hasCdrom ? ' beside the CD-ROM' : ''}; got ${diskCount}`);
-  }
-  return { disks: slots.slice(0, diskCount), cdrom: hasCdrom ? { kind: 'cdrom', channel: 1, slave: false } : null };
 }
 
 /** Firmware images and opened drives for a PCI PC, prepared before the machine is built. */
@@ -265,28 +223,8 @@ export async function preparePciPc(config: MachineConfig, wantVga: boolean, firm
     vgaBios = readImage(fw.vgaBios, 'VGA BIOS');
     checkOptionRom(vgaBios, fw.vgaBios);
   }
-  placeDrives((config.disks ?? []).length, config.cdrom !== undefined);
-  const disks: BlockBackend[] = [];
-  let cdrom: BlockBackend | null = null;
-  try {
-    for (const d of config.disks ?? []) disks.push(await openDisk(d.path, { format: d.format, readOnly: d.readOnly ?? false }));
-    if (config.cdrom !== undefined) cdrom = await openCdrom(config.cdrom);
-  } catch (e) {
-    await Promise.allSettled(disks.map((d) => d.close()));
-    throw e;
-  }
+  const { disks, cdrom } = await openIdeMedia(config);
   return { bios, biosPath: fw.bios, vgaBios, vgaBiosPath: fw.vgaBios, romBytes: bios.length + DEVICE_MEMORY_BYTES, disks, cdrom };
-}
-
-/** An ISO image as a read-only raw medium of whole 2048-byte blocks. */
-export async function openCdrom(file: string): Promise<BlockBackend> {
-  if ((await detectDiskFormat(file)) === 'qcow2') throw new BadInputError(`CD-ROM image ${file} is a qcow2 disk image, not an ISO; attach it with --disk`);
-  const medium = await openDisk(file, { format: 'raw', readOnly: true });
-  if (medium.size === 0 || medium.size % 2048 !== 0) {
-    await medium.close();
-    throw new BadInputError(`CD-ROM image ${file} is ${medium.size} bytes, not a whole number of 2048-byte sectors: not an ISO image`);
-  }
-  return medium;
 }
 
 function readImage(file: string, what: string): Uint8Array {

@@ -1,8 +1,9 @@
 /**
  * What firmware does to the chipset before an OS runs, for direct Linux boots, which have
- * none: shadow RAM under 1 MiB, the PM block, PIRQ routes, and every device's BARs, IRQ line
- * and decoding (SeaBIOS's pciinit does the same on firmware boots). Linux keeps assignments
- * it finds valid, and without an ACPI _PRT it takes a device's IRQ from its Interrupt Line.
+ * none: shadow RAM under 1 MiB, the PM block, PIRQ routes, the IDE channels' decoding, and
+ * every device's BARs, IRQ line and decoding (SeaBIOS's pciinit does the same on firmware
+ * boots). Linux keeps assignments it finds valid, and without an ACPI _PRT it takes a
+ * device's IRQ from its Interrupt Line.
  */
 import { PCI_BAR0, PCI_COMMAND, PCI_COMMAND_IO, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_INTERRUPT_LINE, PCI_INTERRUPT_PIN } from '../bus/pci.js';
 import type { IoBus } from '../bus/io-bus.js';
@@ -20,9 +21,12 @@ const MEM_WINDOW = { start: 0xfe000000, end: 0xfec00000 };
 /** The PIIX4 SCI is wired to IRQ 9. */
 const SCI_IRQ = 9;
 const ELCR2_PORT = 0x4d1;
+/** PIIX IDE timing registers (primary, secondary); bit 15 turns on the channel's legacy ports. */
+const PIIX_IDETIM = [0x40, 0x42] as const;
+const IDETIM_DECODE = 0x8000;
 
 export function setUpPciForDirectBoot(chipset: PciChipset, io: IoBus, pmBase: number): void {
-  const { bus, host, isa, pm } = chipset;
+  const { bus, host, isa, pm, ide } = chipset;
   // RAM, readable and writable, at 0xC0000-0xFFFFF (where the ACPI tables go).
   host.configWrite(I440FX_PAM0, 1, 0x30);
   for (let r = I440FX_PAM0 + 1; r <= I440FX_PAM0 + 6; r++) host.configWrite(r, 1, 0x33);
@@ -30,6 +34,9 @@ export function setUpPciForDirectBoot(chipset: PciChipset, io: IoBus, pmBase: nu
   pm.configWrite(PIIX_PMREGMISC, 1, 1);
   pm.configWrite(PCI_INTERRUPT_LINE, 1, SCI_IRQ);
   DIRECT_BOOT_PIRQ_IRQS.forEach((irq, n) => isa.configWrite(PIIX_PIRQRC + n, 1, irq));
+  // IDE in compatibility mode: ports 0x1F0/0x3F6 and 0x170/0x376 on ISA IRQ 14 and 15, whose
+  // ELCR bits stay clear (edge-triggered, as ata_piix expects); its bus-master BAR4 is set below.
+  for (const reg of PIIX_IDETIM) ide.controller.configWrite(reg, 2, IDETIM_DECODE);
   // PCI interrupts are level-triggered: mark their IRQs in the slave ELCR.
   let elcr2 = 0;
   for (const irq of DIRECT_BOOT_PIRQ_IRQS) elcr2 |= 1 << (irq - 8);

@@ -56,6 +56,31 @@ describe('terrarium run: bad input exits 2 with one line', () => {
     }
   });
 
+  it('firmware options with --kernel, which boots without firmware', () => {
+    for (const [opt, value] of [['--boot', 'disk'], ['--bios', 'bios.bin'], ['--vga-bios', 'vga.bin']]) {
+      const r = run(['--kernel', 'x', '--disk', 'd.img', opt!, value!]);
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr, new RegExp(`^terrarium run: ${opt} is for booting through the BIOS and cannot be combined with --kernel$`));
+    }
+    const r = run(['--kernel', 'x', '--screenshot', 'x.png']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, /--screenshot needs a display; direct --kernel boot has none/);
+  });
+
+  it('--kernel with --disk and --cdrom opens the drives: a missing one is named', () => {
+    const k = join(dir, 'kernel-for-drives');
+    writeFileSync(k, Buffer.alloc(8192, 0x41));
+    const disk = join(dir, 'nodisk.img');
+    let r = run(['--kernel', k, '--disk', disk, '--accel', 'interpreter', '--net', 'none']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, /nodisk\.img: no such file/);
+    const iso = join(dir, 'notiso.iso');
+    writeFileSync(iso, Buffer.alloc(1000));
+    r = run(['--kernel', k, '--cdrom', iso, '--accel', 'interpreter', '--net', 'none']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, /CD-ROM image .*notiso\.iso is 1000 bytes, not a whole number of 2048-byte sectors/);
+  });
+
   it('an unknown accelerator and an unknown option', () => {
     expect(run(['--kernel', 'x', '--accel', 'warp']).code).toBe(2);
     const r = run(['--kernel', 'x', '--frobnicate']);

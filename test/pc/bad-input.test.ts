@@ -110,7 +110,7 @@ describe('terrarium run and disk create: bad input', () => {
     expectOneLine(await terrarium(['run', '--cdrom', 'x.iso', '--keys', 'Entr@3']), /unknown key "Entr"/);
     expectOneLine(await terrarium(['run', '--cdrom', 'x.iso', '--keys', 'Enter']), /write KEY@SECONDS/);
     expectOneLine(await terrarium(['run', '--cdrom', 'x.iso', '--exit-after', 'soon']), /--exit-after soon: give a positive number of seconds/);
-    expectOneLine(await terrarium(['run', '--kernel', 'k', '--cdrom', 'x.iso']), /cannot be combined with --kernel/);
+    expectOneLine(await terrarium(['run', '--kernel', 'k', '--disk', 'x.img', '--boot', 'disk']), /--boot is for booting through the BIOS and cannot be combined with --kernel/);
     expectOneLine(await terrarium(['run', '--kernel', 'k', '--screenshot', 'x.png']), /--screenshot needs a display/);
     const disks = ['a', 'b', 'c', 'd'].flatMap((n) => ['--disk', n]);
     expectOneLine(await terrarium(['run', '--cdrom', 'x.iso', ...disks]), /at most 3 disks fit on the two IDE channels beside the CD-ROM/);

@@ -1,7 +1,7 @@
 /**
  * `terrarium run`: boot a machine straight from files, headless, with COM1 on the terminal:
- * a kernel directly, or through the BIOS from a CD and/or disks (--keys, --exit-after and
- * --screenshot script such runs). Exit codes: 0 the guest powered off or halted for good,
+ * a kernel directly (with any disks and CD attached, as QEMU's -kernel with -hda), or through
+ * the BIOS from a CD and/or disks (--keys, --exit-after and --screenshot script such runs). Exit codes: 0 the guest powered off or halted for good,
  * or --exit-after was reached; 1 the guest crashed; 2 bad input (or a host refusal such as
  * memory); 124 --timeout expired.
  */
@@ -193,7 +193,7 @@ export const command: CliCommand = {
   name: 'run',
   summary: 'Boot a machine directly from a kernel, firmware, CD or disk image (headless, COM1 on the terminal)',
   usage:
-    'run (--kernel FILE [--initrd FILE] [--append STRING] | [--cdrom ISO] [--disk FILE]... [--boot cdrom|disk] [--bios FILE] [--vga-bios FILE]) [--memory MiB] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--keys KEY@SECONDS,...] [--exit-after SECONDS] [--screenshot FILE.png] [--net nat|none] [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--timeout SECONDS]',
+    'run (--kernel FILE [--initrd FILE] [--append STRING] | [--boot cdrom|disk] [--bios FILE] [--vga-bios FILE]) [--cdrom ISO] [--disk FILE]... [--memory MiB] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--keys KEY@SECONDS,...] [--exit-after SECONDS] [--screenshot FILE.png] [--net nat|none] [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--timeout SECONDS]',
   options: {
     kernel: { type: 'string' },
     initrd: { type: 'string' },
@@ -215,7 +215,7 @@ export const command: CliCommand = {
     forward: { type: 'string', multiple: true },
   },
   help: {
-    kernel: 'Linux bzImage to boot directly',
+    kernel: 'Linux bzImage to boot directly (no firmware); --disk and --cdrom drives are still attached, e.g. --append "root=/dev/sda1"',
     initrd: 'initial ramdisk for --kernel',
     append: 'kernel command line',
     memory: 'guest RAM in MiB (default 128)',
@@ -223,8 +223,8 @@ export const command: CliCommand = {
     serial: 'where COM1 goes: stdio (default), a file, or none',
     timeout: 'stop after this many seconds with exit code 124',
     clock: 'realtime (default) or virtual (guest time follows executed instructions)',
-    cdrom: 'ISO image for the CD-ROM drive (booted through the BIOS)',
-    disk: 'disk image (raw or qcow2); repeat for more disks',
+    cdrom: 'ISO image for the CD-ROM drive, the secondary master (booted through the BIOS unless --kernel)',
+    disk: 'disk image (raw or qcow2) on the primary master, then slave; repeat for more disks',
     boot: 'cdrom or disk: what the BIOS boots first (default: cdrom when there is one)',
     bios: 'BIOS image (default: SeaBIOS from the app or the system)',
     'vga-bios': 'VGA BIOS image (default: SeaBIOS vgabios-stdvga.bin)',
@@ -257,8 +257,9 @@ export const command: CliCommand = {
       if (boot === 'cdrom' && cdrom === undefined) throw new UsageError('--boot cdrom needs --cdrom ISO');
       if (boot === 'disk' && disks.length === 0) throw new UsageError('--boot disk needs --disk FILE');
       if (kernel !== undefined) {
-        for (const o of ['cdrom', 'disk', 'boot', 'bios', 'vga-bios']) {
-          if (values[o] !== undefined) throw new UsageError(`--${o} boots through the BIOS and cannot be combined with --kernel`);
+        // Drives are attached either way; only the firmware's own options make no sense.
+        for (const o of ['boot', 'bios', 'vga-bios']) {
+          if (values[o] !== undefined) throw new UsageError(`--${o} is for booting through the BIOS and cannot be combined with --kernel`);
         }
       }
       screenshot = str(values, 'screenshot');
