@@ -16,6 +16,8 @@ export interface AcpiLayout {
   sciIrq: number;
   /** Declare the PCI host bridge (bus 0) in the DSDT. */
   pciRoot?: boolean;
+  /** Add a MADT for this many CPUs (APIC IDs 0..n-1) and an I/O APIC with ID n. */
+  apic?: { cpus: number; ioapicAddress: number; lapicAddress: number; levelIrqs: readonly number[] };
 }
 
 export interface AcpiImage {
@@ -61,6 +63,30 @@ function pciRootAml(): number[] {
   return [0x10, scope.length + 1, ...scope];
 }
 
+/**
+ * MADT (revision 1): the local APICs, the I/O APIC at GSI 0, IRQ0 overridden to GSI 2 (the
+ * timer is on pin 2), level-triggered active-high overrides for the IRQs PCI interrupts and
+ * the SCI share, and LINT1 as NMI on every processor. Flags: PCAT_COMPAT (8259s present).
+ */
+function madt(apic: NonNullable<AcpiLayout['apic']>): Uint8Array {
+  const entries: number[] = [];
+  const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+  for (let i = 0; i < apic.cpus; i++) entries.push(0, 8, i, i, ...u32(1));
+  entries.push(1, 12, apic.cpus, 0, ...u32(apic.ioapicAddress), ...u32(0));
+  entries.push(2, 10, 0, 0, ...u32(2), 0, 0);
+  const LEVEL_HIGH = (3 << 2) | 1;
+  for (const irq of apic.levelIrqs) entries.push(2, 10, 0, irq, ...u32(irq), LEVEL_HIGH, 0);
+  entries.push(4, 6, 0xff, 0, 0, 1);
+  const out = new Uint8Array(44 + entries.length);
+  const dv = new DataView(out.buffer);
+  header(dv, 0, 'APIC', out.length, 1);
+  dv.setUint32(36, apic.lapicAddress, true);
+  dv.setUint32(40, 1, true);
+  out.set(entries, 44);
+  checksum(out, 0, out.length, 9);
+  return out;
+}
+
 export function buildAcpiTables(layout: AcpiLayout): AcpiImage {
   const RSDP = 0;
   const RSDT = 0x20;
@@ -69,7 +95,9 @@ export function buildAcpiTables(layout: AcpiLayout): AcpiImage {
   const DSDT = 0x140;
   const aml = [...s5Aml(), ...(layout.pciRoot === true ? pciRootAml() : [])];
   const dsdtLen = 36 + aml.length;
-  const total = DSDT + dsdtLen;
+  const apicTable = layout.apic !== undefined ? madt(layout.apic) : null;
+  const MADT = (DSDT + dsdtLen + 15) & ~15;
+  const total = apicTable !== null ? MADT + apicTable.length : DSDT + dsdtLen;
   const bytes = new Uint8Array(total);
   const dv = new DataView(bytes.buffer);
   const at = (off: number): number => layout.base + off;
@@ -81,10 +109,15 @@ export function buildAcpiTables(layout: AcpiLayout): AcpiImage {
   dv.setUint32(RSDP + 16, at(RSDT), true);
   checksum(bytes, RSDP, 20, RSDP + 8);
 
-  // RSDT with one entry: the FADT
-  header(dv, RSDT, 'RSDT', 36 + 4, 1);
+  // RSDT: the FADT, and the MADT when there are APICs
+  const rsdtLen = 36 + (apicTable !== null ? 8 : 4);
+  header(dv, RSDT, 'RSDT', rsdtLen, 1);
   dv.setUint32(RSDT + 36, at(FADT), true);
-  checksum(bytes, RSDT, 40, RSDT + 9);
+  if (apicTable !== null) {
+    dv.setUint32(RSDT + 40, at(MADT), true);
+    bytes.set(apicTable, MADT);
+  }
+  checksum(bytes, RSDT, rsdtLen, RSDT + 9);
 
   // FADT revision 1 (116 bytes)
   const fadtLen = 116;

@@ -116,6 +116,23 @@ export const REG8 = new Int32Array([0, 4, 8, 12, 1, 5, 9, 13]);
 
 export type Instruction = (c: Cpu) => void;
 
+/**
+ * What the CPU's instructions reach of its local APIC (devices/apic/local-apic.ts implements
+ * it): the IA32_APIC_BASE and IA32_TSC_DEADLINE MSRs, CR8 (the TPR's priority class) and the
+ * APIC ID and enable state CPUID reports. Interrupts themselves arrive through `pic`.
+ */
+export interface CpuApicPort {
+  readonly apicId: number;
+  readonly hardwareEnabled: boolean;
+  readApicBase(): number;
+  /** False: reserved bits, raise #GP(0). */
+  writeApicBase(value: number): boolean;
+  readTscDeadline(): number;
+  writeTscDeadline(value: number): void;
+  readCr8(): number;
+  writeCr8(value: number): void;
+}
+
 /** What the CPU needs from the x87/MMX unit (fpu.ts implements it). */
 export interface FpuUnit {
   reset(): void;
@@ -176,6 +193,8 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   readonly i32: Int32Array;
   readonly io: IoBus;
   pic: InterruptController | null = null;
+  /** This vCPU's local APIC (MSRs 0x1B and 0x6E0, CR8, CPUID); null on a PIC-only machine. */
+  apic: CpuApicPort | null = null;
   readonly clock: Clock;
   readonly tscHz: number;
   readonly modelName: string;

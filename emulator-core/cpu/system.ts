@@ -50,6 +50,8 @@ const FEAT_PAT = 1 << 16;
 const FEAT_MMX = 1 << 23;
 /** CPUID.1:ECX RDRAND. */
 const FEAT_RDRAND = 1 << 30;
+const FEAT2_TSC_DEADLINE = 1 << 24;
+const MSR_TSC_DEADLINE = 0x6e0;
 /** CPUID.80000001h:EDX NX, SYSCALL, LM; ECX LAHF/SAHF in 64-bit mode. */
 const FEAT_NX = 1 << 20;
 const FEAT_SYSCALL = 1 << 11;
@@ -97,7 +99,12 @@ export function cpuid(c: Cpu, features: CpuidFeatures): void {
       // RDRAND lets a kernel seed its RNG at boot however it was loaded (host randomness).
       cc = FEAT_RDRAND;
       d = FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_MMX;
-      if (features.apic) d |= FEAT_APIC;
+      if (c.apic !== null) {
+        // The APIC bit follows IA32_APIC_BASE.EN; EBX[31:24] is the initial APIC ID.
+        if (c.apic.hardwareEnabled) d |= FEAT_APIC;
+        b = c.apic.apicId << 24;
+        cc |= FEAT2_TSC_DEADLINE;
+      } else if (features.apic) d |= FEAT_APIC;
       break;
     case 0x80000000:
       a = 0x80000008;
@@ -144,8 +151,19 @@ export function rdmsr(c: Cpu): void {
       break;
     }
     case MSR_APIC_BASE:
-      lo = c.apicBase;
+      if (c.apic !== null) {
+        const v = c.apic.readApicBase();
+        lo = v % 4294967296 | 0;
+        hi = Math.floor(v / 4294967296) | 0;
+      } else lo = c.apicBase;
       break;
+    case MSR_TSC_DEADLINE: {
+      if (c.apic === null) c.gp(0);
+      const v = c.apic.readTscDeadline();
+      lo = v % 4294967296 | 0;
+      hi = Math.floor(v / 4294967296) | 0;
+      break;
+    }
     case MSR_SYSENTER_CS:
       lo = c.sysenterCs;
       break;
@@ -216,7 +234,13 @@ export function wrmsr(c: Cpu): void {
       c.writeTsc((hi >>> 0) * 4294967296 + (lo >>> 0));
       break;
     case MSR_APIC_BASE:
-      c.apicBase = (lo & ~0x6ff) | 0x100;
+      if (c.apic !== null) {
+        if (!c.apic.writeApicBase((hi >>> 0) * 4294967296 + (lo >>> 0))) c.gp(0);
+      } else c.apicBase = (lo & ~0x6ff) | 0x100;
+      break;
+    case MSR_TSC_DEADLINE:
+      if (c.apic === null) c.gp(0);
+      c.apic.writeTscDeadline((hi >>> 0) * 4294967296 + (lo >>> 0));
       break;
     case MSR_SYSENTER_CS:
       c.sysenterCs = lo & 0xffff;

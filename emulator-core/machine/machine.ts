@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { buildAcpiTables } from '../boot/acpi-tables.js';
+import { IOAPIC_BASE, LAPIC_BASE } from '../devices/apic/index.js';
+import { wireApics, type Apics } from './apic-wiring.js';
 import { hasLinux64Entry, linux32EntryState, linux64EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
 import { Cpu } from '../cpu/cpu.js';
@@ -20,7 +22,7 @@ import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } f
 import { openCdrom, openIdeMedia, type IdeMedia } from './ide-drives.js';
 import { PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import { buildPciChipset, type PciChipset } from './pci-chipset.js';
-import { setUpPciForDirectBoot } from './pci-setup.js';
+import { DIRECT_BOOT_PIRQ_IRQS, setUpPciForDirectBoot } from './pci-setup.js';
 import { NetAdapter } from './net-adapter.js';
 import type { MachineConfig, MachineExit, MachineListener, NetStatus, PortForward, RunState, ScreenUpdate } from './types.js';
 
@@ -95,6 +97,8 @@ export class Machine implements MachineControl {
   chipset!: PciChipset;
   /** The NIC and its NAT; null when the machine has no network adapter. */
   net: NetAdapter | null = null;
+  /** Local APICs and the I/O APIC (options.apic on the software CPU); null: the PIC alone. */
+  readonly apics: Apics | null;
 
   private constructor(
     readonly config: MachineConfig,
@@ -121,12 +125,15 @@ export class Machine implements MachineControl {
     this.cpu = new Cpu(this.board.memory, this.board.io, { clock: this.clock });
     if (vclock !== null) vclock.counter = this.cpu;
     if (paced !== null) paced.counter = this.cpu;
-    this.cpu.pic = this.board.pic;
+    // Local and I/O APIC on the software CPU when asked; under KVM the kernel's irqchip has them.
+    this.apics = options.apic && !onKvm ? wireApics(this.board, [this.cpu]) : null;
+    if (this.apics === null) this.cpu.pic = this.board.pic;
     this.cpu.hooks = {
       onShutdown: () => {},
       onFerr: () => this.board.irq(13).pulse(),
     };
-    this.pins.attach(this.cpu);
+    // The PIC's output: the CPU's INTR, or the BSP's LINT0 (ExtINT) with APICs.
+    this.pins.attach(this.apics?.lapics[0] ?? this.cpu);
     if (options.traceEip !== null) this.cpu.eipTrace = new EipTrace(options.traceEip.lo, options.traceEip.hi);
     this.jit = options.jit.enabled ? new Jit(this.cpu, options.jit) : null;
     const timers = this.board.timers;
@@ -202,7 +209,8 @@ export class Machine implements MachineControl {
     if (this.kernelImage !== null) {
       // Without firmware, the machine sets up its chipset and describes it itself.
       setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
-      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ, pciRoot: true });
+      const apic = this.apics === null ? undefined : { cpus: this.apics.lapics.length, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
+      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ, pciRoot: true, apic });
       this.board.memory.loadInto(ACPI_TABLES_ADDR, acpi.bytes);
       this.bootPlan = loadLinux(this.board.memory, this.kernelImage, {
         kernelName: this.config.kernel ?? 'kernel',

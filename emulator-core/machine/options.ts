@@ -61,6 +61,11 @@ export interface EmulatorOptions {
   linuxEntry: LinuxEntry;
   /** Post-mortem trace of interrupts and IRETs, dumped at a supervisor fault in this range (cpu/debug-trace.ts). */
   traceEip: EipRange | null;
+  /**
+   * Give the software CPU a local APIC and the machine an I/O APIC, with a MADT on direct
+   * boots (TERRARIUM_APIC=1). Off until several CPUs land and every guest suite passes with it.
+   */
+  apic: boolean;
 }
 
 /** Options as callers give them: any part may be left out, and takes its default. */
@@ -106,5 +111,6 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     firmwareEnv: input.firmwareEnv ?? {},
     linuxEntry: input.linuxEntry ?? 'auto',
     traceEip: input.traceEip ?? null,
+    apic: input.apic ?? false,
   };
 }

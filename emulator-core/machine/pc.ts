@@ -69,12 +69,20 @@ export class PcBoard {
   readonly acpi: AcpiPm;
   readonly devices: Device[] = [];
   private readonly irqLines: IrqLine[] = [];
+  /** Where the ISA lines (PCI interrupts ORed in) go: the PIC pair, and the I/O APIC when there is one. */
+  private readonly isaOutputs: IrqSink[] = [];
 
   constructor(options: PcBoardOptions) {
     this.memory = new GuestMemory(options.ramBytes, { romBytes: options.romBytes, shared: options.sharedMemory });
     this.timers = new TimerQueue(options.clock);
     this.pic = new Pic(options.pins);
-    this.irqRouter = new IsaIrqRouter(this.pic);
+    this.isaOutputs.push(this.pic);
+    const outputs = this.isaOutputs;
+    this.irqRouter = new IsaIrqRouter({
+      setIrqLevel: (line, high) => {
+        for (const o of outputs) o.setIrqLevel(line, high);
+      },
+    });
     const sinks: IrqSink[] = [this.irqRouter];
     for (let i = 0; i < 16; i++) this.irqLines.push(new IrqLine(i, sinks));
 
@@ -99,6 +107,11 @@ export class PcBoard {
     this.acpi = new AcpiPm({ clock: options.clock, sci: this.irq(ACPI_SCI_IRQ), control: options.control });
     this.io.register(this.acpi.base, PM_BLOCK_SIZE, this.acpi, 'acpi-pm');
     this.devices.push(this.pic, this.pit, this.rtc, this.com1, this.i8042, this.port92, this.post, this.acpi);
+  }
+
+  /** Send the ISA lines to another interrupt controller too (the I/O APIC), from power-on. */
+  addIsaOutput(sink: IrqSink): void {
+    this.isaOutputs.push(sink);
   }
 
   irq(line: number): IrqLine {

@@ -484,7 +484,7 @@ function movCr(c: Cpu, write: boolean): void {
         lo = c.cr4;
         break;
       case 8:
-        lo = c.lm.cr8;
+        lo = c.apic !== null ? c.apic.readCr8() : c.lm.cr8;
         break;
       default:
         c.undefinedOpcode();
@@ -515,6 +515,7 @@ function movCr(c: Cpu, write: boolean): void {
     case 8:
       if ((lo & ~0xf) !== 0 || hi !== 0) c.gp(0);
       c.lm.cr8 = lo;
+      c.apic?.writeCr8(lo);
       return;
     default:
       c.undefinedOpcode();
