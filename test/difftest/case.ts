@@ -5,6 +5,7 @@
  */
 import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, ZF } from '../../emulator-core/cpu/constants.js';
 import type { KnownBugId } from './known-bugs.js';
+import { fillData } from './prng.js';
 
 export const REG32 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
 export const REG16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'] as const;
@@ -63,6 +64,19 @@ export interface DiffCase {
   onFault?: FaultMasks;
   /** Reported, unfixed Terrarium bugs this case may run into (known-bugs.ts). */
   knownBugs?: KnownBugId[];
+  /** Initial XMM0-7 (128 bytes, XMM0 first, little-endian lanes); default: a fill from memSeed (initialSse). */
+  xmm?: Uint8Array;
+  /** Initial MXCSR (default 0x1F80: all exceptions masked, round to nearest). */
+  mxcsr?: number;
+  /** XMM register -> bits (a 128-bit mask, lane 0 lowest) the SDM leaves undefined after the case. */
+  xmmUndefined?: Partial<Record<number, bigint>>;
+  /** MXCSR bits the SDM leaves undefined after the case. */
+  mxcsrUndefined?: number;
+  /**
+   * Data-region offsets of FXSAVE images the case stores: their model- and vendor-specific
+   * bytes (masks.ts FXSAVE_UNDEFINED, vendor.ts fxsaveVendorMasked) are not compared.
+   */
+  fxsaveImages?: number[];
   /**
    * What the host must do with this case: complete (null, the default), raise this vector,
    * or 'any' when the generator does not predict it. A host outcome that contradicts the
@@ -88,6 +102,22 @@ export interface Outcome {
   mem: Map<number, number>;
   /** The 108-byte FNSAVE image (32-bit protected-mode layout), or null if unavailable. */
   fpu: Uint8Array | null;
+  /** XMM0-7 (128 bytes), or null if unavailable (a signal frame without FXSAVE data). */
+  xmm: Uint8Array | null;
+  /** MXCSR (meaningful when xmm is not null). */
+  mxcsr: number;
+}
+
+/** MXCSR after reset and in a new Linux process: all exceptions masked, round to nearest. */
+export const MXCSR_DEFAULT = 0x1f80;
+/** The seed of the default XMM fill is derived from memSeed with this (so XMM and memory differ). */
+const XMM_FILL_SALT = 0x5ce55e11;
+
+/** XMM0-7 and MXCSR a case starts with: its own, or a fill derived from its memSeed and 0x1F80. */
+export function initialSse(tc: DiffCase): { xmm: Uint8Array; mxcsr: number } {
+  const xmm = tc.xmm ?? fillData((tc.memSeed ^ XMM_FILL_SALT) >>> 0, 128);
+  if (xmm.length !== 128) throw new Error(`${tc.family}: xmm must be 128 bytes (XMM0-7), got ${xmm.length}`);
+  return { xmm, mxcsr: tc.mxcsr ?? MXCSR_DEFAULT };
 }
 
 /** EFLAGS bits compared after every case. RF is left out: the CPU sets it in fault frames. */

@@ -46,6 +46,8 @@ function outcome(f: FpuState): Outcome {
       [0x103, 0x40],
     ]),
     fpu: fpuStateToImage(f),
+    xmm: null,
+    mxcsr: 0x1f80,
   };
 }
 

@@ -4,11 +4,14 @@
  * engineer can act on: the instruction, the inputs, and each differing register, flag and
  * byte with decoded flag names.
  */
-import { describeFlags, EFLAGS_COMPARED, hex32, REG32, SEG_NAMES, VECTOR_NAMES, type DiffCase, type Outcome } from './case.js';
+import { describeFlags, EFLAGS_COMPARED, hex32, initialSse, REG32, SEG_NAMES, VECTOR_NAMES, type DiffCase, type Outcome } from './case.js';
 import { decodeFnsave, type DecodedFpu } from './fpu-image.js';
 import { DATA_BASE } from './layout.js';
+import { FXSAVE_UNDEFINED } from './masks.js';
+import { describeMxcsr, xmmHex } from './sse-state.js';
+import { fillData } from './prng.js';
 import { RUNAWAY } from './terrarium.js';
-import { MODELLED_VENDOR, x87InstructionPointerComparable } from './vendor.js';
+import { fxsaveVendorMasked, MODELLED_VENDOR, x87InstructionPointerComparable } from './vendor.js';
 
 function describeException(o: Outcome): string {
   if (o.exception === null) return `completed at eip=0x${hex32(o.eip)}`;
@@ -48,6 +51,51 @@ function compareFpu(tc: DiffCase, exp: Uint8Array, act: Uint8Array, out: string[
     if (stTag(e, i) === 3 || ((check.stUndefined ?? 0) >> i) & 1) continue;
     if (e.st[i] !== a.st[i]) out.push(`  ST(${i}): host ${e.st[i]} terrarium ${a.st[i]}`);
   }
+}
+
+/** The bits of byte `i` of an XMM register that `mask` (128-bit, lane 0 lowest) leaves out. */
+function maskByte(mask: bigint | undefined, i: number): number {
+  return mask === undefined ? 0 : Number((mask >> BigInt(i * 8)) & 0xffn);
+}
+
+function compareSse(tc: DiffCase, exp: Outcome, act: Outcome, out: string[]): void {
+  if (exp.xmm === null || act.xmm === null) return;
+  const before = initialSse(tc);
+  for (let r = 0; r < 8; r++) {
+    const mask = tc.xmmUndefined?.[r];
+    const lanes: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      if (((exp.xmm[r * 16 + i] ^ act.xmm[r * 16 + i]) & ~maskByte(mask, i) & 0xff) !== 0 && !lanes.includes(i >> 2)) lanes.push(i >> 2);
+    }
+    if (lanes.length === 0) continue;
+    const masked = mask === undefined ? '' : `; undefined bits 0x${mask.toString(16)} not compared`;
+    out.push(
+      `  xmm${r}: host ${xmmHex(exp.xmm, r)} terrarium ${xmmHex(act.xmm, r)} (dwords 3..0; differ in dword ${lanes.reverse().join(',')}; before ${xmmHex(before.xmm, r)}${masked})`,
+    );
+  }
+  const mxMask = ~(tc.mxcsrUndefined ?? 0);
+  if (((exp.mxcsr ^ act.mxcsr) & mxMask) !== 0) {
+    out.push(`  mxcsr: host ${describeMxcsr(exp.mxcsr)} terrarium ${describeMxcsr(act.mxcsr)} (before ${describeMxcsr(before.mxcsr)})`);
+  }
+}
+
+/**
+ * Data-region bits not compared because they lie in an FXSAVE image's model- or
+ * vendor-specific fields: offset -> bit mask.
+ */
+function fxsaveIgnored(tc: DiffCase, exp: Outcome, hostVendor: string): Map<number, number> {
+  const ignored = new Map<number, number>();
+  if (tc.fxsaveImages === undefined || tc.fxsaveImages.length === 0) return ignored;
+  const initial = fillData(tc.memSeed);
+  if (tc.patch !== undefined) initial.set(tc.patch.bytes, tc.patch.offset);
+  const hostByte = (off: number): number => exp.mem.get(off) ?? initial[off] ?? 0;
+  const add = (off: number, bits: number): void => void ignored.set(off, (ignored.get(off) ?? 0) | bits);
+  for (const at of tc.fxsaveImages) {
+    for (const [o, n] of FXSAVE_UNDEFINED) for (let i = 0; i < n; i++) add(at + o + i, 0xff);
+    const status = hostByte(at + 2) | (hostByte(at + 3) << 8);
+    for (const [o, bits] of fxsaveVendorMasked(hostVendor, status)) add(at + o, bits);
+  }
+  return ignored;
 }
 
 /** Status word with its fields spelled out: "0x3820 [TOP=7 C0 PE]". */
@@ -108,10 +156,19 @@ export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome, hostVendo
   }
   const offsets = [...new Set([...exp.mem.keys(), ...act.mem.keys()])].sort((x, y) => x - y);
   const memLines: string[] = [];
+  const ignoredBits = fxsaveIgnored(tc, exp, hostVendor);
   for (const off of offsets) {
     if (inMasked(tc.undefinedMem, off)) continue;
     const e = exp.mem.get(off);
     const a = act.mem.get(off);
+    const ignore = ignoredBits.get(off) ?? 0;
+    if (ignore !== 0 && e !== undefined && a !== undefined && ((e ^ a) & ~ignore & 0xff) === 0) continue;
+    if (ignore !== 0 && (e === undefined || a === undefined)) {
+      // One side left the byte alone: compare its ignored bits against the initial fill's.
+      const initial = fillData(tc.memSeed);
+      if (tc.patch !== undefined) initial.set(tc.patch.bytes, tc.patch.offset);
+      if ((((e ?? initial[off]) ^ (a ?? initial[off])) & ~ignore & 0xff) === 0) continue;
+    }
     if (e !== a) {
       const show = (v: number | undefined): string => (v === undefined ? 'unchanged' : `0x${v.toString(16).padStart(2, '0')}`);
       memLines.push(`  mem[0x${hex32(DATA_BASE + off)}]: host ${show(e)} terrarium ${show(a)}`);
@@ -120,6 +177,7 @@ export function diffOutcomes(tc: DiffCase, exp: Outcome, act: Outcome, hostVendo
   if (memLines.length > 8) out.push(...memLines.slice(0, 8), `  ... and ${memLines.length - 8} more differing bytes`);
   else out.push(...memLines);
   if (exp.fpu !== null && act.fpu !== null) compareFpu(tc, exp.fpu, act.fpu, out, hostVendor);
+  compareSse(tc, exp, act, out);
   return out;
 }
 
@@ -130,6 +188,11 @@ export function describeInputs(tc: DiffCase): string {
   if (tc.patch !== undefined) {
     const bytes = [...tc.patch.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     s += `\n          mem[0x${hex32(DATA_BASE + tc.patch.offset)}..] = ${bytes}`;
+  }
+  if (tc.mxcsr !== undefined) s += `\n          mxcsr=${describeMxcsr(tc.mxcsr)}`;
+  if (tc.xmm !== undefined) {
+    const xmm = tc.xmm;
+    s += `\n          ${[0, 1, 2, 3, 4, 5, 6, 7].map((r) => `xmm${r}=${xmmHex(xmm, r)}`).join(' ')}`;
   }
   return s;
 }

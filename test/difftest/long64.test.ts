@@ -48,7 +48,7 @@ describe.skipIf(!status.ok)(`64-bit mode against the host CPU${status.ok ? '' : 
 
   it('the comparison sees a difference in any register, flag, exception or byte', () => {
     const k: Case64 = { family: 't', body: '', regs: [], rflags: 2, flagMask: 0x8d5 };
-    const base: Outcome64 = { gpr: new Array<bigint>(16).fill(0n), rip: 1n, rflags: 2, vector: -1, errorCode: 0, cr2: 0n, data: new Uint8Array(4), stack: new Uint8Array(4) };
+    const base: Outcome64 = { gpr: new Array<bigint>(16).fill(0n), rip: 1n, rflags: 2, vector: -1, errorCode: 0, cr2: 0n, xmm: new Uint8Array(256), mxcsr: 0x1f80, data: new Uint8Array(4), stack: new Uint8Array(4) };
     expect(compare(k, base, { ...base })).toEqual([]);
     const gpr = [...base.gpr];
     gpr[13] = 1n << 40n;

@@ -130,3 +130,22 @@ export const X87_UNDEFINED = {
   /** MMX instructions do not touch the status word except TOP (set to 0), which is compared. */
   mmx: 0,
 } as const;
+
+// ---------------------------------------------------------------------------- FXSAVE
+
+/**
+ * Bytes of an FXSAVE image (SDM vol. 1 table 10-2, vol. 2 FXSAVE) whose content is model-
+ * specific, as [offset, length] within the image; the rest is compared byte for byte.
+ * - FOP (bytes 6-7): "the FOP is saved only if the last non-control x87 instruction
+ *   incurred an unmasked exception" unless FOP code compatibility is enabled.
+ * - FCS (12-13) and FDS (20-21): stored as 0 when CPUID.(EAX=07H,ECX=0):EBX[13] = 1
+ *   ("FCS and FDS deprecated").
+ * - FDP (16-19): updated only for x87 exceptions when CPUID.(EAX=07H,ECX=0):EBX[6] = 1.
+ * FIP (8-11) is compared (vendor.ts masks it on AMD without a pending x87 exception).
+ */
+export const FXSAVE_UNDEFINED: readonly [number, number][] = [
+  [6, 2],
+  [12, 2],
+  [16, 4],
+  [20, 2],
+];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AssembledBatch } from './batch.js';
-import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
+import { initialSse, VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { LDT, PATCH_MAX } from './layout.js';
 import { nasmAvailable } from '../support/nasm.js';
 import { hostCpuVendor, vendorMaskNotice } from './vendor.js';
@@ -19,7 +19,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const SOURCE = join(HERE, 'native', 'harness.c');
 const CACHE_DIR = join(HERE, '..', 'fixtures', 'out', 'difftest');
 
-const RECORD_BYTES = 8 + 32 + 4 + 4 + 4 + 4 + PATCH_MAX;
+const RECORD_BYTES = 8 + 32 + 4 + 4 + 4 + 4 + PATCH_MAX + 4 + 128;
 const MAGIC_IN = 0x31495444; // 'DTI1'
 const MAGIC_OUT = 0x314f5444; // 'DTO1'
 
@@ -126,6 +126,9 @@ function encodeCases(batch: AssembledBatch, cases: readonly DiffCase[]): Buffer 
       recs.writeUInt32LE(patch.bytes.length, o + 12);
       recs.set(patch.bytes, o + 16);
     }
+    const sse = initialSse(c);
+    recs.writeUInt32LE(sse.mxcsr >>> 0, o + 16 + PATCH_MAX);
+    recs.set(sse.xmm, o + 20 + PATCH_MAX);
   });
   return Buffer.concat([header(cases.length, batch.code.length), ldtTable(), Buffer.from(batch.code), recs]);
 }
@@ -140,6 +143,10 @@ function decode(out: Buffer, count: number): Outcome[] {
     o += 12;
     const fpu = new Uint8Array(out.subarray(o, o + 108));
     o += 108;
+    const sseValid = out.readUInt32LE(o) !== 0;
+    const mxcsr = out.readUInt32LE(o + 4);
+    const xmm = sseValid ? new Uint8Array(out.subarray(o + 8, o + 8 + 128)) : null;
+    o += 8 + 128;
     const n = out.readUInt32LE(o);
     o += 4;
     const mem = new Map<number, number>();
@@ -155,6 +162,8 @@ function decode(out: Buffer, count: number): Outcome[] {
       segs,
       mem,
       fpu,
+      xmm,
+      mxcsr,
     });
   }
   if (out.length !== o + 8 || out.readUInt32LE(o) !== MAGIC_OUT) throw new Error('native harness output is truncated or malformed');

@@ -5,14 +5,14 @@
  * INT n meets a DPL 0 gate and raises #GP. Exceptions are reported instead of delivered, as
  * the native harness reports the signal the kernel sent.
  */
-import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, LDTR, RF, SS, TR } from '../../emulator-core/cpu/constants.js';
+import { AR_DB, AR_G, AR_P, AR_S, CR0_MP, CR0_NE, CR0_PG, CR0_WP, CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CS, DS, EFER_NXE, ES, FS, GS, LDTR, RF, SS, TR } from '../../emulator-core/cpu/constants.js';
 import { EXIT_SHUTDOWN, FAULT, type Cpu, type FpuUnit } from '../../emulator-core/cpu/cpu.js';
 import { step } from '../../emulator-core/cpu/interpreter.js';
 import { Jit } from '../../emulator-core/cpu/jit/jit.js';
 import type { JitBackendName } from '../../emulator-core/machine/options.js';
 import type { FpuState } from '../../emulator-core/cpu/state.js';
 import { FlatHarness } from '../support/cpu/flat-harness.js';
-import { VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
+import { initialSse, VECTORS_WITH_ERROR_CODE, type DiffCase, type Outcome } from './case.js';
 import { fpuStateToImage } from './fpu-image.js';
 import { CODE_BASE, DATA_BASE, DATA_SIZE, EXIT_SLOT, LDT, ldtDescriptor, RO_PAGE, RO_SEED, SYS_BASE, USER_CS, USER_DS, USER_GS } from './layout.js';
 import { fillData } from './prng.js';
@@ -128,8 +128,11 @@ export class TerrariumRunner {
     c.segBase[LDTR] = LDT_ADDR;
     c.segLimit[LDTR] = LDT.length * 8 - 1;
     c.segAccess[LDTR] = AR_P | 0x2;
-    // As Linux sets them: #MF for x87 errors (NE), WAIT honours TS (MP).
+    // As Linux sets them: #MF for x87 errors (NE), WAIT honours TS (MP); SSE on, with
+    // FXSAVE/FXRSTOR and #XM for unmasked SIMD exceptions (OSFXSR, OSXMMEXCPT).
     c.cr0 |= CR0_NE | CR0_MP;
+    c.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+    c.sse.enabled = true;
     this.enablePaging();
   }
 
@@ -198,6 +201,10 @@ export class TerrariumRunner {
     this.enterUserMode();
     // What the native harness does before each case: FLDZ x8 then FNINIT.
     c.fpu.restore(FNINIT_STATE);
+    // What it does next: MXCSR and XMM0-7 from the case record.
+    const sse = initialSse(tc);
+    c.sse.x.u8.set(sse.xmm, 0);
+    c.sse.x.mxcsr = sse.mxcsr;
     this.harness.writeMemory(DATA_BASE, initial);
     this.harness.setRegs({
       eax: tc.regs[0],
@@ -311,7 +318,8 @@ export class TerrariumRunner {
     for (let i = 0; i < DATA_SIZE; i++) if (after[i] !== initial[i]) mem.set(i, after[i]);
     const fpu = canSave(c.fpu) ? fpuStateToImage(c.fpu.save()) : null;
     const cr2 = exception === 14 ? c.cr2 >>> 0 : 0;
-    return { exception, errorCode, eip, regs, eflags: eflags & ~RF, cr2, segs, mem, fpu };
+    const xmm = c.sse.x.u8.slice(0, 128);
+    return { exception, errorCode, eip, regs, eflags: eflags & ~RF, cr2, segs, mem, fpu, xmm, mxcsr: c.sse.x.mxcsr >>> 0 };
   }
 }
 

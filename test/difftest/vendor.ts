@@ -36,12 +36,38 @@ export function a32RepRcxHighComparable(vendor: string): boolean {
   return vendor === MODELLED_VENDOR;
 }
 
+/** MXCSR bit 17: AMD's MM (misaligned SSE exception mask); reserved (#GP when set) on Intel. */
+export const MXCSR_AMD_MM = 1 << 17;
+
+/**
+ * MXCSR bits a case may set expecting #GP(0) from LDMXCSR/FXRSTOR on this host: every bit
+ * above 15 on Intel (MXCSR_MASK 0xFFFF); on AMD bit 17 is MM (MXCSR_MASK 0x2FFFF), which
+ * Terrarium, modelling Intel, treats as reserved, so no case sets it there.
+ */
+export function mxcsrReservedTestable(vendor: string): number {
+  return vendor === MODELLED_VENDOR ? 0xffff0000 : 0xffff0000 & ~MXCSR_AMD_MM;
+}
+
+/**
+ * Vendor-specific bits of an FXSAVE image, as [offset in the image, bit mask] pairs, given
+ * the host's saved x87 status word: on AMD, MXCSR_MASK (bytes 28-31) has bit 17 (MM) set,
+ * and FIP (bytes 8-11) is stored as 0 unless an x87 exception is pending (ES), as for
+ * FNSAVE (x87InstructionPointerComparable).
+ */
+export function fxsaveVendorMasked(vendor: string, hostStatus: number): [number, number][] {
+  if (vendor === MODELLED_VENDOR) return [];
+  const out: [number, number][] = [[30, MXCSR_AMD_MM >>> 16]];
+  if (!x87InstructionPointerComparable(vendor, hostStatus)) out.push([8, 0xff], [9, 0xff], [10, 0xff], [11, 0xff]);
+  return out;
+}
+
 /** What the suites mask on this host, one line for the report (null on Intel). */
 export function vendorMaskNotice(vendor: string): string | null {
   if (vendor === MODELLED_VENDOR) return null;
   return (
     `*** difftest: the host CPU is ${vendor}; Terrarium models ${MODELLED_VENDOR}. Masked as vendor-specific: ` +
-    `the x87 FIP in FNSAVE images unless the host's status word has ES set (AMD stores 0), ` +
+    `the x87 FIP in FNSAVE and FXSAVE images unless the host's status word has ES set (AMD stores 0), ` +
+    `MXCSR_MASK bit 17 in FXSAVE images (AMD's MM bit; LDMXCSR/FXRSTOR cases never set it), ` +
     `and RCX[63:32] after a32 REP string instructions in 64-bit mode (AMD keeps them). ` +
     `Everything else the SDM defines is compared. ***`
   );

@@ -44,6 +44,13 @@ export class Draft {
   fpu: FpuCheck | undefined = undefined;
   onFault: FaultMasks | undefined = undefined;
   knownBugs: KnownBugId[] | undefined = undefined;
+  /** Initial XMM0-7 (128 bytes); undefined: the default fill (case.ts initialSse). */
+  xmm: Uint8Array | undefined = undefined;
+  /** Initial MXCSR; undefined: 0x1F80. */
+  mxcsr: number | undefined = undefined;
+  xmmUndefined: Partial<Record<number, bigint>> | undefined = undefined;
+  mxcsrUndefined: number | undefined = undefined;
+  fxsaveImages: number[] | undefined = undefined;
 
   constructor(readonly rng: Rng) {
     this.regs = [0, 1, 2, 3, 4, 5, 6, 7].map(() => rng.u32());
@@ -170,6 +177,11 @@ export class Draft {
       fpu: this.fpu,
       onFault: this.onFault,
       knownBugs: this.knownBugs,
+      xmm: this.xmm,
+      mxcsr: this.mxcsr,
+      xmmUndefined: this.xmmUndefined,
+      mxcsrUndefined: this.mxcsrUndefined,
+      fxsaveImages: this.fxsaveImages,
     };
   }
 }

@@ -3,7 +3,8 @@
  * (flat binary at CODE, one case per CASE_STRIDE bytes) in this x86-64 Linux process.
  * Each case sets all registers itself and ends with INT3; faults arrive as signals on an
  * alternate stack. After each case the registers, RIP, RFLAGS, trap number, error code,
- * CR2 and the data and stack regions are written to stdout.
+ * CR2, MXCSR and XMM0-15 (from the signal frame) and the data and stack regions are
+ * written to stdout.
  *
  *   harness64 <batch.bin> <cases>
  */
@@ -28,6 +29,8 @@
 struct result {
   uint64_t gpr[16];
   uint64_t rip, rflags, trapno, err, cr2;
+  uint32_t sse_valid, mxcsr;
+  uint8_t xmm[256]; /* XMM0-15 */
 };
 
 static sigjmp_buf back;
@@ -46,6 +49,13 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
   res.trapno = (uint64_t)g[REG_TRAPNO];
   res.err = (uint64_t)g[REG_ERR];
   res.cr2 = (uint64_t)g[REG_CR2];
+  /* 64-bit signal frames hold an FXSAVE-format image (struct _fpstate_64): MXCSR at +24, XMM0-15 at +160. */
+  if (uc->uc_mcontext.fpregs != NULL) {
+    const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+    memcpy(&res.mxcsr, fp + 24, 4);
+    memcpy(res.xmm, fp + 160, sizeof res.xmm);
+    res.sse_valid = 1;
+  }
   siglongjmp(back, 1);
 }
 

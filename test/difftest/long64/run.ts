@@ -14,11 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { IoBus } from '../../../emulator-core/bus/io-bus.js';
 import { ManualClock } from '../../../emulator-core/machine/clock.js';
 import { GuestMemory } from '../../../emulator-core/memory/guest-memory.js';
-import { AR_G, AR_L, AR_P, AR_S, AR_UNUSABLE, AR_DB, CS, DS, ES, FS, GS, SS, TR } from '../../../emulator-core/cpu/constants.js';
+import { AR_G, AR_L, AR_P, AR_S, AR_UNUSABLE, AR_DB, CR4_OSFXSR, CR4_OSXMMEXCPT, CS, DS, ES, FS, GS, SS, TR } from '../../../emulator-core/cpu/constants.js';
 import { Cpu, FAULT } from '../../../emulator-core/cpu/cpu.js';
 import { step64 } from '../../../emulator-core/cpu/long/exec64.js';
 import { nasmAvailable } from '../../support/nasm.js';
-import { a32RepRcxHighComparable, MODELLED_VENDOR } from '../vendor.js';
+import { describeMxcsr } from '../sse-state.js';
+import { FXSAVE_UNDEFINED } from '../masks.js';
+import { a32RepRcxHighComparable, fxsaveVendorMasked, MODELLED_VENDOR } from '../vendor.js';
 
 export const CODE = 0x10000000;
 export const CASE_STRIDE = 0x400;
@@ -31,7 +33,13 @@ const CODE_PHYS = 0x100000;
 const DATA_PHYS = 0x400000;
 const STACK_PHYS = 0x410000;
 const MAX_CASES = 512;
-const RESULT_BYTES = 21 * 8 + DATA_SIZE + STACK_SIZE;
+/** struct result (21 u64, u32 sse_valid, u32 mxcsr, XMM0-15), then the data and stack regions. */
+const SSE_OFFSET = 21 * 8;
+const HEAD_BYTES = SSE_OFFSET + 8 + 256;
+const RESULT_BYTES = HEAD_BYTES + DATA_SIZE + STACK_SIZE;
+/** Where XMM0-15 are loaded from when a case gives no values: the last 256 bytes of its data fill. */
+const XMM_FILL_OFFSET = DATA_SIZE - 256;
+export const MXCSR_DEFAULT = 0x1f80;
 
 export interface Case64 {
   family: string;
@@ -42,6 +50,16 @@ export interface Case64 {
   rflags: number;
   /** Flags (CF PF AF ZF SF OF DF) the SDM defines after the body; others are not compared. */
   flagMask: number;
+  /** Initial XMM0-15 (256 bytes, embedded in the case's code); default: the data fill's last 256 bytes. */
+  xmm?: Uint8Array;
+  /** Initial MXCSR (default 0x1F80). */
+  mxcsr?: number;
+  /** XMM register -> 128-bit mask of bits the SDM leaves undefined after the body. */
+  xmmUndefined?: Partial<Record<number, bigint>>;
+  /** MXCSR bits the SDM leaves undefined after the body. */
+  mxcsrUndefined?: number;
+  /** Data-region offsets of FXSAVE images the body stores (model/vendor-specific bytes not compared). */
+  fxsaveImages?: number[];
 }
 
 export interface Outcome64 {
@@ -52,6 +70,9 @@ export interface Outcome64 {
   vector: number;
   errorCode: number;
   cr2: bigint;
+  /** XMM0-15 (256 bytes), or null if the host's signal frame had no FXSAVE data. */
+  xmm: Uint8Array | null;
+  mxcsr: number;
   data: Uint8Array;
   stack: Uint8Array;
 }
@@ -71,10 +92,27 @@ export function fillRegion(size: number, seed: number): Uint8Array {
 
 const REGS64 = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
+/**
+ * The SSE part of a case's prologue: MXCSR, then XMM0-15 from the case's own values
+ * (embedded in the code) or from the end of the data fill (RIP-relative either way).
+ */
+function ssePrologue(k: Case64): string[] {
+  const out = ['jmp .dt_sse_go', '.dt_mxcsr:', `dd 0x${((k.mxcsr ?? MXCSR_DEFAULT) >>> 0).toString(16)}`];
+  let from = `0x${(DATA + XMM_FILL_OFFSET).toString(16)}`;
+  if (k.xmm !== undefined) {
+    if (k.xmm.length !== 256) throw new Error(`${k.family}: xmm must be 256 bytes (XMM0-15)`);
+    out.push('.dt_xmm:', `db ${[...k.xmm].map((b) => `0x${b.toString(16)}`).join(',')}`);
+    from = '.dt_xmm';
+  }
+  out.push('.dt_sse_go:', 'ldmxcsr [rel .dt_mxcsr]');
+  for (let r = 0; r < 16; r++) out.push(`movdqu xmm${r}, [rel ${from} + ${r * 16}]`);
+  return out;
+}
+
 export function batchSource(cases: Case64[]): string {
   const out: string[] = ['bits 64', `org ${CODE}`];
   cases.forEach((k, i) => {
-    out.push(`align ${CASE_STRIDE}, db 0xcc`, `case_${i}:`, `mov rsp, ${RSP_INIT}`, `push ${k.rflags}`, 'popfq');
+    out.push(`align ${CASE_STRIDE}, db 0xcc`, `case_${i}:`, ...ssePrologue(k), `mov rsp, ${RSP_INIT}`, `push ${k.rflags}`, 'popfq');
     for (let r = 0; r < 16; r++) if (r !== 4) out.push(`mov ${REGS64[r]}, 0x${BigInt.asUintN(64, k.regs[r]).toString(16)}`);
     out.push(k.body, 'int3', `%if $ - case_${i} > ${CASE_STRIDE}`, `%error case ${i} is too long`, '%endif');
   });
@@ -149,8 +187,10 @@ export function runNative(harness: string, bin: Uint8Array, count: number): Outc
         vector: trap === 3 ? -1 : trap,
         errorCode: trap === 3 ? 0 : Number(u64(view, 19 * 8)),
         cr2: trap === 14 ? u64(view, 20 * 8) : 0n,
-        data: new Uint8Array(out.buffer.slice(out.byteOffset + base + 168, out.byteOffset + base + 168 + DATA_SIZE)),
-        stack: new Uint8Array(out.buffer.slice(out.byteOffset + base + 168 + DATA_SIZE, out.byteOffset + base + 168 + DATA_SIZE + STACK_SIZE)),
+        xmm: view.getUint32(SSE_OFFSET, true) !== 0 ? new Uint8Array(out.buffer.slice(out.byteOffset + base + SSE_OFFSET + 8, out.byteOffset + base + HEAD_BYTES)) : null,
+        mxcsr: view.getUint32(SSE_OFFSET + 4, true),
+        data: new Uint8Array(out.buffer.slice(out.byteOffset + base + HEAD_BYTES, out.byteOffset + base + HEAD_BYTES + DATA_SIZE)),
+        stack: new Uint8Array(out.buffer.slice(out.byteOffset + base + HEAD_BYTES + DATA_SIZE, out.byteOffset + base + HEAD_BYTES + DATA_SIZE + STACK_SIZE)),
       });
     }
     return res;
@@ -192,7 +232,8 @@ export class Long64Machine {
     m.write16(0x7066, 0x68);
     const c = this.cpu;
     c.cr0 = 0x80010033; // PG WP NE ET PE
-    c.cr4 = 0x20; // PAE
+    c.cr4 = 0x20 | CR4_OSFXSR | CR4_OSXMMEXCPT; // PAE; SSE with FXSAVE and #XM, as Linux sets
+    c.sse.enabled = true;
     c.efer = 0xd01; // NXE LMA LME SCE
     c.cr3 = 0x1000;
     const seg = (s: number, sel: number, access: number): void => {
@@ -229,6 +270,7 @@ export class Long64Machine {
     c.fetchSpan = -1;
     c.flags = 0x202;
     c.lazyMask = 0;
+    c.sse.reset(); // the prologue loads MXCSR and XMM0-15
     let vector = -1;
     let errorCode = 0;
     let cr2 = 0n;
@@ -256,6 +298,8 @@ export class Long64Machine {
       vector,
       errorCode,
       cr2,
+      xmm: c.sse.x.u8.slice(0, 256),
+      mxcsr: c.sse.x.mxcsr >>> 0,
       data: m.u8.slice(DATA_PHYS, DATA_PHYS + DATA_SIZE),
       stack: m.u8.slice(STACK_PHYS, STACK_PHYS + STACK_SIZE),
     };
@@ -266,6 +310,16 @@ const NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9
 
 /** REP string instructions with a 32-bit address size (vendor.ts: a32RepRcxHighComparable). */
 const A32_REP = /^a32 rep/;
+
+function xmmValue(bytes: Uint8Array, r: number): bigint {
+  let v = 0n;
+  for (let i = 15; i >= 0; i--) v = (v << 8n) | BigInt(bytes[r * 16 + i]);
+  return v;
+}
+
+function xmmLanes(v: bigint): string {
+  return v.toString(16).padStart(32, '0').replace(/(.{8})(?!$)/g, '$1_');
+}
 
 /** Differences between host and Terrarium for one case (empty: they agree). */
 export function compare(k: Case64, host: Outcome64, ours: Outcome64, hostVendor = MODELLED_VENDOR): string[] {
@@ -285,12 +339,28 @@ export function compare(k: Case64, host: Outcome64, ours: Outcome64, hostVendor 
   if (host.rip !== ours.rip) d.push(`rip: host ${hex(host.rip)} terrarium ${hex(ours.rip)}`);
   const m = k.flagMask;
   if (((host.rflags ^ ours.rflags) & m) !== 0) d.push(`rflags (mask ${m.toString(16)}): host ${(host.rflags & m).toString(16)} terrarium ${(ours.rflags & m).toString(16)}`);
+  if (host.xmm !== null && ours.xmm !== null) {
+    for (let r = 0; r < 16; r++) {
+      const mask = k.xmmUndefined?.[r] ?? 0n;
+      const e = xmmValue(host.xmm, r);
+      const a = xmmValue(ours.xmm, r);
+      if (((e ^ a) & ~mask) !== 0n) d.push(`xmm${r}: host ${xmmLanes(e)} terrarium ${xmmLanes(a)} (dwords 3..0${mask !== 0n ? `; undefined bits 0x${mask.toString(16)} not compared` : ''})`);
+    }
+    if (((host.mxcsr ^ ours.mxcsr) & ~(k.mxcsrUndefined ?? 0)) !== 0) d.push(`mxcsr: host ${describeMxcsr(host.mxcsr)} terrarium ${describeMxcsr(ours.mxcsr)}`);
+  }
+  const ignored = new Map<number, number>();
+  for (const at of k.fxsaveImages ?? []) {
+    const add = (off: number, bits: number): void => void ignored.set(off, (ignored.get(off) ?? 0) | bits);
+    for (const [o, n] of FXSAVE_UNDEFINED) for (let i = 0; i < n; i++) add(at + o + i, 0xff);
+    for (const [o, bits] of fxsaveVendorMasked(hostVendor, host.data[at + 2] | (host.data[at + 3] << 8))) add(at + o, bits);
+  }
   for (const [name, a, b, base] of [
     ['data', host.data, ours.data, DATA],
     ['stack', host.stack, ours.stack, STACK],
   ] as const) {
     for (let i = 0; i < a.length; i++) {
-      if (a[i] !== b[i]) {
+      const ignore = name === 'data' ? (ignored.get(i) ?? 0) : 0;
+      if (((a[i] ^ b[i]) & ~ignore & 0xff) !== 0) {
         d.push(`${name} byte at 0x${(base + i).toString(16)}: host ${a[i].toString(16)} terrarium ${b[i].toString(16)}`);
         break;
       }

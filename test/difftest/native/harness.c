@@ -17,8 +17,8 @@
  * through until they have restored the others; GS holds glibc's TLS.
  *
  * Each case: the data region is filled from the case's seed (xorshift32, same as
- * prng.ts), the patch is applied, the x87 is reset (FNINIT), EFLAGS and the eight GPRs are
- * loaded and the code at `entry` runs until it reaches its trailer, `jmp [EXIT_SLOT]`,
+ * prng.ts), the patch is applied, the x87 is reset (FNINIT), MXCSR and XMM0-7 are loaded
+ * from the case record, EFLAGS and the eight GPRs are loaded and the code at `entry` runs until it reaches its trailer, `jmp [EXIT_SLOT]`,
  * which lands in capture(). Exceptions arrive as signals on an alternate stack (so the
  * case's stack is never touched) and are mapped to x86 vectors with the trap number the
  * kernel saved (REG_TRAPNO holds the real vector).
@@ -59,6 +59,8 @@ struct case_in {
   uint32_t patch_offset;
   uint32_t patch_len;
   uint8_t patch[PATCH_MAX];
+  uint32_t mxcsr;
+  uint8_t xmm[128]; /* XMM0-7, little-endian */
 };
 
 /* Shared with the trampoline (absolute addresses: the binary is not position independent). */
@@ -66,6 +68,10 @@ uint32_t dt_in[10]; /* eax..edi, eflags, entry */
 uint32_t dt_out[9]; /* eax..edi, eflags */
 uint16_t dt_seg_out[6]; /* es cs ss ds fs gs */
 uint8_t dt_fpu[108];
+uint8_t dt_xmm_in[128] __attribute__((aligned(16)));
+uint32_t dt_mxcsr_in;
+uint32_t dt_mxcsr_default = 0x1f80;
+uint8_t dt_fx[512] __attribute__((aligned(16))); /* FXSAVE at the end of a case */
 uint32_t dt_host_esp;
 uint32_t dt_jump;
 uint16_t dt_host_ds;
@@ -89,6 +95,15 @@ __asm__(
     "  fninit\n"
     "  fldz\n  fldz\n  fldz\n  fldz\n  fldz\n  fldz\n  fldz\n  fldz\n"
     "  fninit\n"
+    "  ldmxcsr dword ptr [dt_mxcsr_in]\n"
+    "  movdqu xmm0, xmmword ptr [dt_xmm_in+0]\n"
+    "  movdqu xmm1, xmmword ptr [dt_xmm_in+16]\n"
+    "  movdqu xmm2, xmmword ptr [dt_xmm_in+32]\n"
+    "  movdqu xmm3, xmmword ptr [dt_xmm_in+48]\n"
+    "  movdqu xmm4, xmmword ptr [dt_xmm_in+64]\n"
+    "  movdqu xmm5, xmmword ptr [dt_xmm_in+80]\n"
+    "  movdqu xmm6, xmmword ptr [dt_xmm_in+96]\n"
+    "  movdqu xmm7, xmmword ptr [dt_xmm_in+112]\n"
     "  mov eax, dword ptr [dt_in+36]\n"
     "  mov dword ptr [dt_jump], eax\n"
     "  push dword ptr [dt_in+32]\n"
@@ -131,7 +146,9 @@ __asm__(
     "dt_capture_flat:\n"
     "  pushfd\n"
     "  pop dword ptr [dt_out+32]\n"
+    "  fxsave [dt_fx]\n" /* XMM0-7 and MXCSR (the x87 part is taken by FNSAVE) */
     "  fnsave [dt_fpu]\n"
+    "  ldmxcsr dword ptr [dt_mxcsr_default]\n"
     "  push 0x202\n" /* clean EFLAGS for C code: DF, AC, NT clear */
     "  popfd\n"
     "  fninit\n"
@@ -147,6 +164,8 @@ static volatile uint32_t fault_regs[9];
 static volatile uint16_t fault_segs[6];
 static volatile uint32_t fault_vector, fault_error, fault_eip, fault_cr2;
 static uint8_t fault_fpu[108];
+static uint8_t fault_xmm[128];
+static uint32_t fault_mxcsr, fault_sse_valid;
 
 static void on_fault(int sig, siginfo_t *info, void *ctx) {
   (void)sig;
@@ -174,6 +193,22 @@ static void on_fault(int sig, siginfo_t *info, void *ctx) {
   fault_segs[5] = g[REG_GS];
   if (uc->uc_mcontext.fpregs != NULL) memcpy(fault_fpu, uc->uc_mcontext.fpregs, sizeof fault_fpu);
   else memset(fault_fpu, 0, sizeof fault_fpu);
+  /*
+   * i386 signal frames (uapi asm/sigcontext.h, struct _fpstate_32): the 112-byte FNSAVE part
+   * ends with `status` and `magic`; magic 0 means an FXSAVE-format image follows at +112
+   * (MXCSR at +24, XMM0-7 at +160 within it).
+   */
+  fault_sse_valid = 0;
+  if (uc->uc_mcontext.fpregs != NULL) {
+    const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+    uint16_t magic;
+    memcpy(&magic, fp + 110, 2);
+    if (magic == 0) {
+      memcpy((void *)&fault_mxcsr, fp + 112 + 24, 4);
+      memcpy(fault_xmm, fp + 112 + 160, sizeof fault_xmm);
+      fault_sse_valid = 1;
+    }
+  }
   siglongjmp(fault_jmp, 1);
 }
 
@@ -213,11 +248,13 @@ static void emit(const void *p, size_t n) {
 /*
  * Result record: u32 kind (0 reached the end, 1 exception), u32 vector, u32 error code,
  * u32 eip, u32 regs[8], u32 eflags, u32 cr2 (page faults), u16 segs[6] (ES CS SS DS FS
- * GS), u8 fpu[108] (FNSAVE image), u32 nDiffs, then nDiffs x (u16 offset, u8 value) for
- * every data byte that differs from its initial value.
+ * GS), u8 fpu[108] (FNSAVE image), u32 sseValid, u32 mxcsr, u8 xmm[128] (XMM0-7), u32
+ * nDiffs, then nDiffs x (u16 offset, u8 value) for every data byte that differs from its
+ * initial value.
  */
 static void write_result(uint32_t kind, uint32_t vector, uint32_t error, uint32_t eip, const volatile uint32_t *regs,
-                         uint32_t cr2, const volatile uint16_t *segs, const uint8_t *fpu, const uint8_t *data) {
+                         uint32_t cr2, const volatile uint16_t *segs, const uint8_t *fpu, uint32_t sse_valid, uint32_t mxcsr,
+                         const uint8_t *xmm, const uint8_t *data) {
   uint32_t head[14] = {kind, vector, error, eip};
   for (int i = 0; i < 9; i++) head[4 + i] = regs[i];
   head[13] = cr2;
@@ -226,6 +263,9 @@ static void write_result(uint32_t kind, uint32_t vector, uint32_t error, uint32_
   for (int i = 0; i < 6; i++) sg[i] = segs[i];
   emit(sg, sizeof sg);
   emit(fpu, 108);
+  uint32_t sse[2] = {sse_valid, mxcsr};
+  emit(sse, sizeof sse);
+  emit(xmm, 128);
   uint32_t n = 0;
   for (uint32_t i = 0; i < DATA_SIZE; i++) n += data[i] != reference[i];
   emit(&n, 4);
@@ -301,13 +341,18 @@ int main(int argc, char **argv) {
     memcpy(dt_in, c.regs, 32);
     dt_in[8] = c.eflags;
     dt_in[9] = c.entry;
+    dt_mxcsr_in = c.mxcsr;
+    memcpy(dt_xmm_in, c.xmm, sizeof dt_xmm_in);
     if (sigsetjmp(fault_jmp, 1) == 0) {
       dt_run_case();
-      write_result(0, 0, 0, c.end, dt_out, 0, dt_seg_out, dt_fpu, data);
+      uint32_t mxcsr;
+      memcpy(&mxcsr, dt_fx + 24, 4);
+      write_result(0, 0, 0, c.end, dt_out, 0, dt_seg_out, dt_fpu, 1, mxcsr, dt_fx + 160, data);
     } else {
       /* The kernel reset DS, ES and SS for the handler; FS may need it. */
-      __asm__ volatile("fninit\n\tmov %0, %%fs" : : "r"(dt_host_ds));
-      write_result(1, fault_vector, fault_error, fault_eip, fault_regs, fault_vector == 14 ? fault_cr2 : 0, fault_segs, fault_fpu, data);
+      __asm__ volatile("fninit\n\tldmxcsr %1\n\tmov %0, %%fs" : : "r"(dt_host_ds), "m"(dt_mxcsr_default));
+      write_result(1, fault_vector, fault_error, fault_eip, fault_regs, fault_vector == 14 ? fault_cr2 : 0, fault_segs, fault_fpu,
+                   fault_sse_valid, fault_mxcsr, fault_xmm, data);
     }
   }
   uint32_t magic = 0x314f5444u;
