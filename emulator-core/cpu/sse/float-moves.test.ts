@@ -218,6 +218,19 @@ describe.skipIf(!nasmAvailable())('float moves (32-bit code)', () => {
     expect([...h.readMemory(DATA + 0x280, 18)]).toEqual(new Array<number>(18).fill(0));
   });
 
+  it('MASKMOVDQU addresses its destination even with an all-zero mask (a DS limit violation faults)', () => {
+    const limitDs = (h: FlatHarness): void => {
+      h.cpu.cr4 |= CR4_OSFXSR;
+      h.cpu.segLimit[DS] = 0xfffff;
+      h.cpu.updateSegCheck(DS);
+    };
+    const src = (edi: number): string => `pxor xmm3, xmm3\nmov edi, ${edi}\nmaskmovdqu xmm1, xmm3`;
+    expect(run(src(0x200000), limitDs).res.exception).toBe(13);
+    expect(run(src(0x80000), limitDs).res.exception).toBeNull();
+    // The override segment is the one checked.
+    expect(run(`pxor xmm3, xmm3\nmov edi, 0x200000\nes maskmovdqu xmm1, xmm3`, limitDs).res.exception).toBeNull();
+  });
+
   it('MOVSLDUP/MOVSHDUP/MOVDDUP duplicate lanes; MOVSLDUP wants aligned memory, MOVDDUP reads 8 bytes anywhere', () => {
     const { res, x } = run(`
       movdqu xmm1, [${DATA}]
