@@ -376,7 +376,11 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.tscHz = options.tscHz ?? 1_000_000_000;
     this.modelName = options.modelName ?? 'Terrarium Virtual CPU';
     this.fpu = options.createFpu ? options.createFpu(this) : new X87Unit(this);
-    this.sse = new SseUnit({ save: () => this.fpu.save(), restore: (st) => this.fpu.restore(st) });
+    this.sse = new SseUnit({
+      save: () => this.fpu.save(),
+      restore: (st) => this.fpu.restore(st),
+      mmx: () => (this.fpu instanceof X87Unit ? this.fpu.fpu : null),
+    });
     this.sseLegacy = new LegacySseHost(this);
     this.sseLong = new LongSseHost(this);
     this.fetcher = new InsnFetcher(this);

@@ -1428,7 +1428,7 @@ export class Fpu {
   // MMX
 
   /** Enter MMX mode: TOP=0 and every tag valid (every MMX instruction but EMMS). */
-  private mmxEnter(): void {
+  mmxEnter(): void {
     this.top = 0;
     this.regEmpty.fill(0);
   }
@@ -1556,6 +1556,27 @@ export class Fpu {
         return 0;
       }
     }
+  }
+
+  // The SSE unit's MMX-register forms (sse/sse-unit.ts MmxRegisters) use these.
+
+  mmxCheckPending(): void {
+    this.checkPending();
+  }
+
+  mmxRead(r: number, u8: Uint8Array, at: number): void {
+    const lo = this.regWords[2 * (r & 7)];
+    const hi = this.regWords[2 * (r & 7) + 1];
+    for (let k = 0; k < 4; k++) {
+      u8[at + k] = lo >>> (8 * k);
+      u8[at + 4 + k] = hi >>> (8 * k);
+    }
+  }
+
+  mmxStore(r: number, u8: Uint8Array, at: number): void {
+    const lo = u8[at] | (u8[at + 1] << 8) | (u8[at + 2] << 16) | (u8[at + 3] << 24);
+    const hi = u8[at + 4] | (u8[at + 5] << 8) | (u8[at + 6] << 16) | (u8[at + 7] << 24);
+    this.mmxWrite(r & 7, lo, hi);
   }
 
   /** MMX register MMi as a 64-bit value (for debuggers and tests). */

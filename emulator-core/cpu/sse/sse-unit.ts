@@ -18,10 +18,27 @@ import { MXCSR_MASK, SRC, XMM_COUNT, XmmFile } from './xmm-file.js';
 const EXC_GP = 13;
 const EXC_UD = 6;
 
-/** What FXSAVE/FXRSTOR need of the x87 unit (its snapshot form). */
+/** What FXSAVE/FXRSTOR need of the x87 unit (its snapshot form), and the MMX-register forms its registers. */
 export interface X87Access {
   save(): FpuState;
   restore(state: FpuState): void;
+  /** The x87 register file seen as MMX registers, or null on a CPU without an FPU (MMX forms are #UD). */
+  mmx(): MmxRegisters | null;
+}
+
+/**
+ * The MMX registers for SSE instructions with MMX operands (PAVGB mm, PSHUFB mm, MOVQ2DQ...):
+ * the x87 unit keeps them, so these forms change TOP and the tags exactly as MMX ones do.
+ */
+export interface MmxRegisters {
+  /** Report a pending unmasked x87 exception (#MF, or IRQ 13 with CR0.NE clear), as every MMX instruction does first. */
+  mmxCheckPending(): void;
+  /** Copy MMr's 64 bits to u8[at..at+8). */
+  mmxRead(r: number, u8: Uint8Array, at: number): void;
+  /** Enter MMX mode: TOP=0, every tag valid (done by every MMX instruction but EMMS). */
+  mmxEnter(): void;
+  /** Write MMr from u8[at..at+8) (its exponent becomes FFFFh); call mmxEnter too. */
+  mmxStore(r: number, u8: Uint8Array, at: number): void;
 }
 
 export class SseUnit {
@@ -29,7 +46,7 @@ export class SseUnit {
   /** CPUID advertises SSE: the instructions exist. When false they keep their pre-SSE meaning (#UD, or MMX for unprefixed forms). */
   enabled = false;
 
-  constructor(private readonly x87: X87Access) {}
+  constructor(readonly x87: X87Access) {}
 
   reset(): void {
     this.x.reset();
