@@ -224,8 +224,8 @@ defineSse(
 );
 
 // 0F F7: MASKMOVQ mm1, mm2: the bytes of mm1 whose mm2 byte has its top bit set go to
-// DS:rDI, like MASKMOVDQU (float-moves.ts): the 8-byte destination is checked first so a
-// fault writes nothing, and an all-zero mask touches no memory.
+// DS:rDI, like MASKMOVDQU (float-moves.ts): the 8-byte destination is checked first, even
+// for an all-zero mask (as the hosts do), so a fault writes nothing.
 defineSse(
   MAP_0F,
   '-',
@@ -236,13 +236,9 @@ defineSse(
     const b = u.x.u8;
     m.mmxRead(d.reg & 7, b, SRC * 16);
     m.mmxRead(d.rm & 7, b, TMP * 16);
-    let any = 0;
-    for (let i = 0; i < 8; i++) any |= b[TMP * 16 + i]!;
-    if ((any & 0x80) !== 0) {
-      h.beginDi(d);
-      h.memCheckWrite(8);
-      for (let i = 0; i < 8; i++) if ((b[TMP * 16 + i]! & 0x80) !== 0) h.memWrite(b, SRC * 16 + i, 1, i);
-    }
+    h.beginDi(d);
+    h.memCheckWrite(8);
+    for (let i = 0; i < 8; i++) if ((b[TMP * 16 + i]! & 0x80) !== 0) h.memWrite(b, SRC * 16 + i, 1, i);
     m.mmxEnter();
   },
   SSE_UNGATED,
