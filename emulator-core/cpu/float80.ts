@@ -159,15 +159,16 @@ export function topExp(x: F80): number {
 }
 
 // Results of roundAt / roundValue (module state keeps the hot path allocation-free).
-let rM = 0n;
-let rE = 0;
-let rInexact = false;
+// Exported read-only (live bindings) for the SSE soft-float's slow path, which rounds with roundAt too.
+export let rM = 0n;
+export let rE = 0;
+export let rInexact = false;
 let rUp = false;
 /** Significant bits of rM. */
-let rBits = 0;
+export let rBits = 0;
 
 /** Round (-1)^s * m * 2^e to a multiple of 2^ulpE under `rc` into rM/rE. */
-function roundAt(s: number, m: bigint, e: number, ulpE: number, rc: number, nb: number): void {
+export function roundAt(s: number, m: bigint, e: number, ulpE: number, rc: number, nb: number): void {
   const sh = ulpE - e;
   if (sh <= 0) {
     rM = m;
