@@ -85,3 +85,50 @@ describe('difftest comparison across host vendors', () => {
     expect(diffOutcomes(tc, amdHost, outcome(fpu(FST_EIP, 0x3800)), 'AuthenticAMD').join('\n')).toMatch(/status word/);
   });
 });
+
+describe('difftest comparison of XMM registers, MXCSR and FXSAVE images', () => {
+  const sseCase: DiffCase = { family: 'MOVSS', asm: 'movss xmm1, [0x500100]', regs: [...tc.regs], eflags: 0x202, memSeed: 1, undefinedFlags: 0 };
+  const xmm = (): Uint8Array => Uint8Array.from({ length: 128 }, (_, i) => i);
+  const sse = (x: Uint8Array, mxcsr = 0x1f80, mem = new Map<number, number>()): Outcome => ({ ...outcome(fpu(FST_EIP)), mem, xmm: x, mxcsr });
+
+  it('reports a differing XMM lane as dwords, with the case and the register before it ran', () => {
+    const ours = xmm();
+    ours[16 + 9] ^= 0x80; // xmm1, dword 2
+    const d = diffOutcomes(sseCase, sse(xmm()), sse(ours));
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatch(/^ {2}xmm1: host 1f1e1d1c_1b1a1918_17161514_13121110 terrarium 1f1e1d1c_1b1a9918_17161514_13121110 \(dwords 3\.\.0; differ in dword 2; before /);
+  });
+
+  it('leaves out only the bits a case marks undefined', () => {
+    const ours = xmm();
+    ours[16 + 9] ^= 0x80;
+    expect(diffOutcomes({ ...sseCase, xmmUndefined: { 1: 0xffn << 72n } }, sse(xmm()), sse(ours))).toEqual([]);
+    expect(diffOutcomes({ ...sseCase, xmmUndefined: { 1: 0x7fn << 72n } }, sse(xmm()), sse(ours))).toHaveLength(1);
+    expect(diffOutcomes({ ...sseCase, xmmUndefined: { 2: 0xffn << 72n } }, sse(xmm()), sse(ours))).toHaveLength(1);
+  });
+
+  it('reports MXCSR with its fields named', () => {
+    const d = diffOutcomes(sseCase, sse(xmm(), 0x1f81), sse(xmm(), 0x1f80));
+    expect(d).toEqual([expect.stringMatching(/mxcsr: host 0x00001f81 \[IE IM DM ZM OM UM PM RC=nearest\] terrarium 0x00001f80/)]);
+    expect(diffOutcomes({ ...sseCase, mxcsrUndefined: 1 }, sse(xmm(), 0x1f81), sse(xmm(), 0x1f80))).toEqual([]);
+  });
+
+  it('masks FXSAVE image bytes: FOP always, MXCSR_MASK bit 17 only on AMD hosts', () => {
+    const img = 0x200;
+    const fx: DiffCase = { ...sseCase, asm: 'fxsave [0x500200]', fxsaveImages: [img] };
+    const host = new Map([
+      [img + 6, 0x12], // FOP
+      [img + 28, 0xff],
+      [img + 29, 0xff],
+      [img + 30, 0x02], // MXCSR_MASK 0x2FFFF (AMD)
+      [img + 31, 0x00],
+    ]);
+    const ours = new Map([...host, [img + 6, 0x34], [img + 30, 0x00]]);
+    expect(diffOutcomes(fx, sse(xmm(), 0x1f80, host), sse(xmm(), 0x1f80, ours), 'AuthenticAMD')).toEqual([]);
+    const intel = diffOutcomes(fx, sse(xmm(), 0x1f80, host), sse(xmm(), 0x1f80, ours), 'GenuineIntel');
+    expect(intel).toEqual([expect.stringMatching(/mem\[0x0050021e\]: host 0x02 terrarium 0x00/)]);
+    // Other bits of the same byte still count on AMD.
+    ours.set(img + 30, 0x01);
+    expect(diffOutcomes(fx, sse(xmm(), 0x1f80, host), sse(xmm(), 0x1f80, ours), 'AuthenticAMD')).toHaveLength(1);
+  });
+});

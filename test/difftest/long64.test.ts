@@ -2,8 +2,8 @@
  * 64-bit mode against the host CPU (long64/): ALU with REX registers and every operand
  * size, shifts and rotates, MUL/IMUL/DIV/IDIV, MOVSXD/MOVZX/MOVSX, RIP-relative operands,
  * stack and near branches, string instructions, CMPXCHG/XADD/CMPXCHG8B/16B, bit
- * instructions and exceptions (#DE, #GP on non-canonical addresses, #UD on removed
- * opcodes, #PF). DIFFTEST_SEED reproduces a run; DIFFTEST_SCALE multiplies the cases.
+ * instructions, exceptions (#DE, #GP on non-canonical addresses, #UD on removed
+ * opcodes, #PF), x87, MMX and SSE moves (XMM0-15 and MXCSR compared). DIFFTEST_SEED reproduces a run; DIFFTEST_SCALE multiplies the cases.
  */
 import { describe, expect, it } from 'vitest';
 import { FAMILIES, generate } from './long64/gen.js';
@@ -65,5 +65,20 @@ describe.skipIf(!status.ok)(`64-bit mode against the host CPU${status.ok ? '' : 
     expect(compare(rep, { ...base, gpr: hostRcx }, base, 'GenuineIntel')).toHaveLength(1);
     hostRcx[1] = 1n;
     expect(compare(rep, { ...base, gpr: hostRcx }, base, 'AuthenticAMD')).toHaveLength(1);
+  });
+
+  it('the comparison sees XMM8-15 and MXCSR, masking only what the case leaves undefined', () => {
+    const k: Case64 = { family: 't', body: 'movq xmm12, rax', regs: [], rflags: 2, flagMask: 0x8d5 };
+    const base: Outcome64 = { gpr: new Array<bigint>(16).fill(0n), rip: 1n, rflags: 2, vector: -1, errorCode: 0, cr2: 0n, xmm: new Uint8Array(256), mxcsr: 0x1f80, data: new Uint8Array(4), stack: new Uint8Array(4) };
+    const xmm = new Uint8Array(256);
+    xmm[12 * 16 + 15] = 0x80;
+    expect(compare(k, base, { ...base, xmm })).toEqual(['xmm12: host 00000000_00000000_00000000_00000000 terrarium 80000000_00000000_00000000_00000000 (dwords 3..0)']);
+    expect(compare({ ...k, xmmUndefined: { 12: 0xffn << 120n } }, base, { ...base, xmm })).toEqual([]);
+    expect(compare(k, base, { ...base, mxcsr: 0x9f80 })).toEqual([expect.stringMatching(/^mxcsr: host 0x00001f80 .* terrarium 0x00009f80 \[IM DM ZM OM UM PM FZ RC=nearest\]/)]);
+    // CR2 of an FXSAVE fault: AMD reports the image's last byte (vendor.ts).
+    const fx: Case64 = { ...k, body: 'fxsave [rax]' };
+    const pf: Outcome64 = { ...base, vector: 14, errorCode: 7, cr2: 0x100001ffn };
+    expect(compare(fx, pf, { ...pf, cr2: 0x10000000n }, 'AuthenticAMD')).toEqual([]);
+    expect(compare(fx, pf, { ...pf, cr2: 0x10000000n }, 'GenuineIntel')).toHaveLength(1);
   });
 });

@@ -61,6 +61,15 @@ export function fxsaveVendorMasked(vendor: string, hostStatus: number): [number,
   return out;
 }
 
+/**
+ * CR2 of a page fault raised by FXSAVE/FXRSTOR: AMD reports the address of the image's last
+ * byte (it probes the end of the 512 bytes first), Intel and Terrarium the first byte on
+ * the faulting page. The vector and error code are still compared.
+ */
+export function fxsaveFaultCr2Comparable(vendor: string): boolean {
+  return vendor === MODELLED_VENDOR;
+}
+
 /** What the suites mask on this host, one line for the report (null on Intel). */
 export function vendorMaskNotice(vendor: string): string | null {
   if (vendor === MODELLED_VENDOR) return null;
@@ -68,6 +77,7 @@ export function vendorMaskNotice(vendor: string): string | null {
     `*** difftest: the host CPU is ${vendor}; Terrarium models ${MODELLED_VENDOR}. Masked as vendor-specific: ` +
     `the x87 FIP in FNSAVE and FXSAVE images unless the host's status word has ES set (AMD stores 0), ` +
     `MXCSR_MASK bit 17 in FXSAVE images (AMD's MM bit; LDMXCSR/FXRSTOR cases never set it), ` +
+    `CR2 of page faults raised by FXSAVE/FXRSTOR (AMD reports the image's last byte), ` +
     `and RCX[63:32] after a32 REP string instructions in 64-bit mode (AMD keeps them). ` +
     `Everything else the SDM defines is compared. ***`
   );

@@ -11,7 +11,7 @@
 import { EAX, type DiffCase } from '../case.js';
 import { DATA_BASE, DATA_SIZE, GUARD_PAGE, RO_PAGE } from '../layout.js';
 import type { Rng } from '../prng.js';
-import { hostCpuVendor, mxcsrReservedTestable } from '../vendor.js';
+import { fxsaveFaultCr2Comparable, hostCpuVendor, mxcsrReservedTestable } from '../vendor.js';
 import { Draft, hex, regName } from './draft.js';
 import { f64Value, mxcsrValue, putLane, xmmFile, xmmValue } from './sse-values.js';
 
@@ -201,10 +201,11 @@ function pageFault(rng: Rng): DiffCase {
     const op = rng.pick(['fxsave', 'fxrstor']);
     d.regs[base] = near(rng, op === 'fxsave' ? RO_PAGE : GUARD_PAGE, 512) & ~15;
     asm = `${op} [${regName(32, base)}]`;
-    // A straddling FXSAVE/FXRSTOR accesses its image in an implementation-specific order (as
-    // FNSAVE does): the bytes written before the fault and the address in CR2 vary (AMD
-    // reports the image's last byte).
-    d.onFault = { cr2: true };
+    // A straddling FXSAVE accesses its image in an implementation-specific order (as FNSAVE
+    // does): the bytes written before the fault and the address in CR2 vary. Otherwise CR2
+    // is compared except on AMD (vendor.ts fxsaveFaultCr2Comparable).
+    d.onFault = { cr2: !fxsaveFaultCr2Comparable(hostCpuVendor()) };
+    if (d.regs[base] < RO_PAGE) d.onFault.cr2 = true;
     if (d.regs[base] < RO_PAGE) d.onFault.undefinedMem = [[d.regs[base] - DATA_BASE, RO_PAGE - d.regs[base]]];
     d.fxsaveImages = [d.regs[base] - DATA_BASE];
     d.fpu = { statusUndefined: 0 };

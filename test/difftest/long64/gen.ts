@@ -5,7 +5,9 @@
  * opcodes).
  */
 import { Rng } from '../prng.js';
-import { DATA, DATA_SIZE, fillRegion, RSP_INIT, type Case64 } from './run.js';
+import { hostCpuVendor, mxcsrReservedTestable } from '../vendor.js';
+import { mxcsrValue, xmmFile } from '../gen/sse-values.js';
+import { CODE, DATA, DATA_SIZE, fillRegion, RSP_INIT, type Case64 } from './run.js';
 
 const CF = 1;
 const PF = 4;
@@ -432,7 +434,97 @@ function mmx(rng: Rng, i: number): Case64 {
   return d.done('mmx', body, ALL);
 }
 
+const MOVES128 = [
+  { op: 'movups', aligned: false },
+  { op: 'movupd', aligned: false },
+  { op: 'movaps', aligned: true },
+  { op: 'movapd', aligned: true },
+  { op: 'movdqa', aligned: true },
+  { op: 'movdqu', aligned: false },
+] as const;
+
+/**
+ * SSE moves with REX (XMM8-15, R8-R15), MOVD/MOVQ with 32- and 64-bit registers,
+ * RIP-relative operands, XORPS/PXOR, LDMXCSR/STMXCSR, FXSAVE/FXSAVE64/FXRSTOR, and their
+ * faults (#GP for misalignment, reserved MXCSR bits and non-canonical addresses, #PF on
+ * the read-only code and unmapped pages). XMM0-15 and MXCSR are compared.
+ */
+function sseMoves(rng: Rng, i: number): Case64 {
+  const d = new Draft(rng, i);
+  const x = (r: number): string => `xmm${r}`;
+  const a = rng.int(16);
+  const b = rng.int(16);
+  const base = d.reg();
+  d.fixed.add(base);
+  /** `[base]` at a data-region offset with room for n bytes, 16-aligned or at any alignment. */
+  const at = (n: number, align16: boolean): { text: string; off: number } => {
+    let off = 0x100 + rng.int(DATA_SIZE - 0x100 - n - 16);
+    if (align16) off &= ~15;
+    else if (rng.bool(0.1)) off = 0x1000 - 1 - rng.int(n - 1); // across the inner page boundary
+    d.regs[base] = BigInt(DATA + off);
+    return { text: `[${R64[base]}]`, off };
+  };
+  const k = rng.int(11);
+  let body: string;
+  const extra: Partial<Case64> = {};
+  if (k === 0) body = `${rng.pick(MOVES128).op} ${x(a)}, ${x(b)}`;
+  else if (k === 1 || k === 2) {
+    const m = rng.pick(MOVES128);
+    const misaligned = m.aligned && rng.bool(0.15);
+    const mem = at(16, m.aligned && !misaligned);
+    if (misaligned && (mem.off & 15) === 0) d.regs[base] += BigInt(1 + rng.int(15));
+    body = k === 1 ? `${m.op} ${x(a)}, oword ${mem.text}` : `${m.op} oword ${mem.text}, ${x(a)}`;
+  } else if (k === 3) {
+    const op = rng.pick(['movss', 'movsd']);
+    const mem = at(8, false);
+    body = rng.pick([`${op} ${x(a)}, ${x(b)}`, `${op} ${x(a)}, ${mem.text}`, `${op} ${mem.text}, ${x(a)}`]);
+  } else if (k === 4) {
+    const r = d.reg();
+    body = rng.pick([`movq ${x(a)}, ${R64[r]}`, `movq ${R64[r]}, ${x(a)}`, `movd ${x(a)}, ${R32[r]}`, `movd ${R32[r]}, ${x(a)}`, `movq ${x(a)}, ${x(b)}`]);
+  } else if (k === 5) {
+    const off = DATA + 0x100 + rng.int(DATA_SIZE - 0x200);
+    const rel = `[rel 0x${off.toString(16)}]`;
+    body = rng.pick([`movq ${x(a)}, qword ${rel}`, `movq qword ${rel}, ${x(a)}`, `movdqu ${x(a)}, oword ${rel}`, `movdqu oword ${rel}, ${x(a)}`, `movd ${x(a)}, dword ${rel}`, `movss dword ${rel}, ${x(a)}`, `movq ${x(a)}, qword ${d.mem(64)}`]);
+  } else if (k === 6) {
+    const op = rng.pick(['xorps', 'xorpd', 'pxor']);
+    body = rng.bool() ? `${op} ${x(a)}, ${x(b)}` : `${op} ${x(a)}, oword ${at(16, true).text}`;
+  } else if (k === 7) {
+    // FXSAVE (64-bit FIP/FDP with REX.W), sometimes changed (MXCSR, an XMM dword) and restored.
+    const img = at(512, true);
+    const w = rng.bool() ? '64' : '';
+    extra.fxsaveImages = [img.off];
+    const lines = ['fninit', 'fld1', 'fldpi', `fxsave${w} ${img.text}`];
+    if (rng.bool(0.6)) {
+      let mx = mxcsrValue(rng, { allMasked: true });
+      if (rng.bool(0.2)) mx |= (1 << (16 + rng.int(16))) & mxcsrReservedTestable(hostCpuVendor());
+      lines.push(`mov dword [${R64[base]} + 24], 0x${(mx >>> 0).toString(16)}`);
+      lines.push(`mov dword [${R64[base]} + ${160 + rng.int(16) * 16 + rng.int(4) * 4}], ${d.imm(32)}`);
+      lines.push('pxor xmm0, xmm0', 'pxor xmm15, xmm15', `fxrstor${rng.bool() ? '64' : ''} ${img.text}`);
+    }
+    body = lines.join('\n');
+  } else if (k === 8) {
+    const mem = at(4, false);
+    let mx = mxcsrValue(rng);
+    if (rng.bool(0.2)) mx |= (1 << (16 + rng.int(16))) & mxcsrReservedTestable(hostCpuVendor());
+    body = `mov dword ${mem.text}, 0x${(mx >>> 0).toString(16)}\nldmxcsr ${mem.text}\nstmxcsr [${R64[base]} + 8]`;
+  } else if (k === 9) {
+    // #PF: stores into the read-only code, loads from an unmapped page; #GP: non-canonical.
+    // (Not near the top of the lower half: Linux reports user faults at or above
+    // 0x7ffffffff000 with P=1, to hide its page tables.)
+    const m = rng.pick(MOVES128);
+    const target = rng.pick([BigInt(CODE + 0x10 * rng.int(64)), 0x50000000n, 0x0000800000000000n, 0xffff800000000000n - 16n]);
+    d.regs[base] = target;
+    body = rng.pick([`${m.op} ${x(a)}, [${R64[base]}]`, `${m.op} [${R64[base]}], ${x(a)}`, `movq [${R64[base]}], ${x(a)}`, `fxsave [${R64[base]}]`, `ldmxcsr [${R64[base]}]`]);
+  } else {
+    // 66 0F D6 in the register form (nasm emits F3 0F 7E for movq xmm, xmm), with REX.R/B.
+    const rex = 0x40 | ((b >> 3) << 2) | (a >> 3);
+    body = `db 0x66, 0x${rex.toString(16)}, 0x0f, 0xd6, 0x${(0xc0 | ((b & 7) << 3) | (a & 7)).toString(16)} ; movq xmm${a}, xmm${b}`;
+  }
+  return { ...d.done('sse', body, ALL), xmm: xmmFile(rng, 16), mxcsr: rng.bool(0.3) ? mxcsrValue(rng) : undefined, ...extra };
+}
+
 export const FAMILIES: Record<string, (rng: Rng, i: number) => Case64> = {
+  sse: sseMoves,
   x87,
   mmx,
   alu,
