@@ -1,0 +1,10 @@
+// Differential tests (host CPU as oracle): SSE-SSE4.1 moves, shuffles, blends, logic and
+// insert/extract (emulator-core/cpu/sse/float-moves.ts), 32-bit code.
+import { FLOAT_MOVES_FAMILIES, genFloatMoves } from './gen/sse-float-moves.js';
+import { diffSuite } from './vitest-glue.js';
+
+diffSuite({
+  title: 'difftest: SSE float moves vs host CPU',
+  families: FLOAT_MOVES_FAMILIES,
+  generate: (rng, scale) => genFloatMoves(rng, Math.round(40 * scale)),
+});
