@@ -256,6 +256,41 @@ describe.skipIf(!nasmAvailable())('CRC32, POPCNT, MOVBE', () => {
     expect(r.regs.eax).toBe(crc >>> 0);
   });
 
+  it('16-bit code: CRC32/POPCNT/MOVBE default to 16-bit operands, 66 makes them 32-bit; CRC32 still writes EAX', () => {
+    const h = new FlatHarness({ mode: 'real16' });
+    h.cpu.sse.enabled = true;
+    const code = assemble(
+      `
+      mov eax, -1
+      mov si, s
+      crc32 eax, word [si]          ; F2 0F 38 F1: r/m16 here
+      crc32 eax, dword [si + 2]     ; 66 F2 0F 38 F1
+      crc32 eax, word [si + 6]
+      crc32 eax, byte [si + 8]
+      not eax
+      mov ebx, 0xffff0000
+      popcnt bx, [si]               ; "12" = 0x3231: 3 + 3 bits
+      popcnt edx, [si]              ; "1234"
+      mov ecx, 0x11110000
+      movbe cx, [si]
+      jmp done
+    s: db "123456789"
+    done:`,
+      16,
+      0x7c00,
+    );
+    h.writeMemory(0x7c00, code);
+    h.cpu.loadRealSegmentRaw(1, 0, 0xffff, h.cpu.segAccess[1]!);
+    h.cpu.setEip(0x7c00);
+    const res = h.run(0x7c00 + code.length);
+    expect(res.exception).toBeNull();
+    const r = h.getRegs();
+    expect(r.eax).toBe(CHECK);
+    expect(r.ebx).toBe(0xffff0006);
+    expect(r.edx).toBe(3 + 3 + 4 + 3);
+    expect(r.ecx).toBe(0x11113132);
+  });
+
   it('PCMPISTRI still needs CR4.OSFXSR (#UD without it)', () => {
     expect(run('pcmpistri xmm0, xmm1, 0', false).res.exception).toBe(6);
   });

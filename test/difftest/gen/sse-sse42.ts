@@ -88,7 +88,9 @@ function gpSource(d: Draft, rng: Rng, size: 8 | 16 | 32, fault: boolean): string
     d.expect = 'any';
     return `${PTR[size]} [${regName(32, base)}]`;
   }
-  if (rng.bool(0.5)) {
+  // A register only while one is free (8-bit registers live in EAX..EBX); memory otherwise.
+  const free = [0, 1, 2, 3, 5, 6, 7].filter((r) => d.isFree(r) && (size !== 8 || r < 4));
+  if (rng.bool(0.5) && free.length > 0) {
     const r = d.reg(size);
     d.setReg(size, r, rng.operand(size));
     return regName(size, r);
