@@ -254,4 +254,56 @@ describe.skipIf(!nasmAvailable())('SSE floating-point arithmetic (guest view)', 
     expect([...x.f32.subarray(0, 4)]).toEqual([3, 7, 30, 70]);
     expect([x.f64[2], x.f64[3]]).toEqual([4, 6]);
   });
+
+  it('CVTPI2PS and CVTPS2PI go through MMX registers and switch the x87 unit to MMX state', () => {
+    const { regs, x, res } = run(`
+      fninit
+      fld1
+      fld1
+      movq mm1, [ints]
+      movups xmm0, [keep]
+      cvtpi2ps xmm0, mm1
+      cvttps2pi mm2, [vals]
+      fnstsw ax
+      mov ebx, eax
+      fnstenv [esp - 32]
+      mov ecx, [esp - 32 + 8]
+      movd esi, mm2
+      psrlq mm2, 32
+      movd edi, mm2
+      ${DATA_BLOCK}
+    keep: dd 9.0, 9.0, 9.0, 9.0
+    ints: dd -3, 16777217
+    vals: dd -2.75, 1e10`);
+    expect(res.exception).toBeNull();
+    expect([...x.f32.subarray(0, 4)]).toEqual([-3, 16777216, 9, 9]); // upper half kept, 2^24+1 rounded
+    expect((regs.ebx >> 11) & 7).toBe(0); // TOP = 0
+    // No register is empty (tag 11); FNSTENV derives the rest of each tag from the contents.
+    for (let r = 0; r < 8; r++) expect((regs.ecx >> (2 * r)) & 3).not.toBe(3);
+    expect(regs.esi | 0).toBe(-2);
+    expect(regs.edi >>> 0).toBe(0x80000000); // 1e10 is out of range: the integer indefinite
+    expect(x.mxcsr & 0x3f).toBe(0x21);
+  });
+
+  it('CVTPI2PD from memory leaves the x87 stack alone; from an MMX register it enters MMX state', () => {
+    const mem = run(`
+      fninit
+      fld1
+      cvtpi2pd xmm0, [ints]
+      fnstsw ax
+      ${DATA_BLOCK}
+    ints: dd -5, 7`);
+    expect([mem.x.f64[0], mem.x.f64[1]]).toEqual([-5, 7]);
+    expect((mem.regs.eax >> 11) & 7).toBe(7);
+    const reg = run(`
+      fninit
+      fld1
+      movq mm3, [ints]
+      cvtpi2pd xmm0, mm3
+      fnstsw ax
+      ${DATA_BLOCK}
+    ints: dd -5, 7`);
+    expect([reg.x.f64[0], reg.x.f64[1]]).toEqual([-5, 7]);
+    expect((reg.regs.eax >> 11) & 7).toBe(0);
+  });
 });

@@ -12,8 +12,9 @@
 import { CR4_OSXMMEXCPT, EXC_UD, EXC_XM } from '../constants.js';
 import type { DecodedInsn } from '../decoder/decoded-insn.js';
 import type { SseHost } from './sse-host.js';
+import { mmxBegin, mmxSrc } from './int-sse2.js';
 import { defineSse } from './sse-table.js';
-import type { SseUnit } from './sse-unit.js';
+import type { MmxRegisters, SseUnit } from './sse-unit.js';
 import {
   approx32,
   arith32,
@@ -546,3 +547,67 @@ defineSse(MAP_0F3A, '6', 0x41, (u, d, h) => {
     u32[r + 2 * i + 1] = on ? st.hi : 0;
   }
 });
+
+// ---------------------------------------------------------------------------------------
+// MMX-register conversions. Every form with an MMX register enters MMX state (TOP=0, all
+// tags valid) after reporting a pending x87 exception; CVTPI2PS does so even from memory,
+// CVTPI2PD from memory does not (SDM vol. 2A, CVTPI2PS and CVTPI2PD).
+
+defineSse(MAP_0F, '-', 0x2a, (u, d, h) => {
+  // CVTPI2PS xmm, mm/m64: the upper half of xmm is kept
+  const m = mmxBegin(u, h);
+  const x = u.x;
+  const s = mmxSrc(m, u, d, h) * 4;
+  st.begin(x.mxcsr);
+  for (let i = 0; i < 2; i++) {
+    const v = x.i32[s + i]!;
+    cvtInt(st, false, v, v >> 31);
+    x.u32[TMP * 4 + i] = st.lo;
+  }
+  settle(x, h);
+  m.mmxEnter();
+  x.u32[d.reg * 4] = x.u32[TMP * 4]!;
+  x.u32[d.reg * 4 + 1] = x.u32[TMP * 4 + 1]!;
+});
+
+defineSse(MAP_0F, '6', 0x2a, (u, d, h) => {
+  // CVTPI2PD xmm, mm/m64 (exact)
+  const x = u.x;
+  let s: number;
+  let m: MmxRegisters | null = null;
+  if (d.mod === 3) {
+    m = mmxBegin(u, h);
+    s = mmxSrc(m, u, d, h) * 4;
+  } else s = u.src(d, h, 8) * 4;
+  st.begin(x.mxcsr);
+  for (let i = 0; i < 2; i++) {
+    const v = x.i32[s + i]!;
+    cvtInt(st, true, v, v >> 31);
+    x.u32[TMP * 4 + 2 * i] = st.lo;
+    x.u32[TMP * 4 + 2 * i + 1] = st.hi;
+  }
+  if (m !== null) m.mmxEnter();
+  x.copy(d.reg, TMP);
+});
+
+/** CVT(T)PS2PI mm, xmm/m64 (`wide` false) and CVT(T)PD2PI mm, xmm/m128 (aligned). */
+function toMmx(wide: boolean, trunc: boolean) {
+  return (u: SseUnit, d: DecodedInsn, h: SseHost): void => {
+    const m = mmxBegin(u, h);
+    const x = u.x;
+    const s = u.src(d, h, wide ? 16 : 8, wide) * 4;
+    st.begin(x.mxcsr);
+    for (let i = 0; i < 2; i++) {
+      if (wide) cvtToInt(st, true, x.u32[s + 2 * i]!, x.u32[s + 2 * i + 1]!, false, trunc);
+      else cvtToInt(st, false, x.u32[s + i]!, 0, false, trunc);
+      x.u32[TMP2 * 4 + i] = st.lo;
+    }
+    settle(x, h);
+    m.mmxEnter();
+    m.mmxStore(d.reg & 7, x.u8, TMP2 * 16);
+  };
+}
+defineSse(MAP_0F, '-', 0x2c, toMmx(false, true));
+defineSse(MAP_0F, '-', 0x2d, toMmx(false, false));
+defineSse(MAP_0F, '6', 0x2c, toMmx(true, true));
+defineSse(MAP_0F, '6', 0x2d, toMmx(true, false));
