@@ -541,9 +541,13 @@ export const FAMILIES: Record<string, (rng: Rng, i: number) => Case64> = {
 };
 
 /** `perFamily` cases of every family. */
-export function generate(seed: number, perFamily: number): Case64[] {
+/** `perFamily` cases of every family (of those named in `only`, when given). */
+export function generate(seed: number, perFamily: number, only?: readonly string[]): Case64[] {
   const rng = new Rng(seed);
   const out: Case64[] = [];
-  for (const f of Object.values(FAMILIES)) for (let k = 0; k < perFamily; k++) out.push(f(rng, out.length));
+  for (const [name, f] of Object.entries(FAMILIES)) {
+    if (only !== undefined && !only.includes(name)) continue;
+    for (let k = 0; k < perFamily; k++) out.push(f(rng, out.length));
+  }
   return out;
 }
