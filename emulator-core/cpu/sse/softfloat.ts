@@ -823,8 +823,8 @@ export function cvt64to32(st: SseStatus, lo: number, hi: number): void {
  */
 export function cvtInt(st: SseStatus, wide: boolean, lo: number, hi: number): void {
   const v = (hi | 0) * 4294967296 + (lo >>> 0);
-  if (Math.abs(v) <= 2 ** 53) {
-    // Exact as a double (the sum above is exact in this range).
+  if (Math.abs(v) < 2 ** 53) {
+    // Exact as a double: a rounded sum is never below 2^53 when the integer is not.
     if (wide) {
       setF64(st, v);
       return;
