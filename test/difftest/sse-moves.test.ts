@@ -6,5 +6,5 @@ import { diffSuite } from './vitest-glue.js';
 diffSuite({
   title: 'difftest: SSE moves vs host CPU',
   families: SSE_MOVES_FAMILIES,
-  generate: (rng, scale) => genSseMoves(rng, Math.round(300 * scale)),
+  generate: (rng, scale) => genSseMoves(rng, Math.round(250 * scale)),
 });

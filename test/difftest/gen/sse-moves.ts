@@ -86,9 +86,18 @@ function move128(rng: Rng): DiffCase {
   const m = rng.pick(MOVES128);
   const a = rng.int(8);
   const b = rng.int(8);
-  const form = rng.int(4);
+  const form = rng.int(5);
   let asm: string;
   if (form === 0) asm = `${m.op} ${xmm(a)}, ${xmm(b)}`;
+  else if (form === 4) {
+    // MOVDQU with a 66 prefix too (F3 decides), or a segment override on a memory operand.
+    if (rng.bool()) asm = `db ${[...(rng.bool() ? [0x66, 0xf3] : [0xf3, 0x66]), 0x0f, rng.pick([0x6f, 0x7f]), 0xc0 | (b << 3) | a].map(hex).join(', ')} ; movdqu with a redundant 66`;
+    else {
+      const off = operandOffset(d, 16, m.aligned ? 16 : 'any');
+      fill(d, off, 16);
+      asm = `${m.op} ${xmm(a)}, oword [${rng.pick(['ds', 'es', 'ss', 'fs'])}:${hex(DATA_BASE + off)}]`;
+    }
+  }
   else if (form === 1) asm = storeForm(m.prefix, m.store, a, b, m.op);
   else {
     const al = alignment(d, m.aligned);
@@ -111,10 +120,17 @@ function scalarMove(rng: Rng): DiffCase {
   const n = sd ? 8 : 4;
   const a = rng.int(8);
   const b = rng.int(8);
-  const form = rng.int(4);
+  const form = rng.int(5);
   let asm: string;
   if (form === 0) asm = `${op} ${xmm(a)}, ${xmm(b)}`;
   else if (form === 1) asm = storeForm([sd ? 0xf2 : 0xf3], 0x11, a, b, op);
+  else if (form === 4) {
+    // A 66 prefix beside the mandatory F3/F2, before or after it: F3/F2 decides.
+    const mandatory = sd ? 0xf2 : 0xf3;
+    const prefix = rng.bool() ? [0x66, mandatory] : [mandatory, 0x66];
+    const opcode = rng.pick([0x10, 0x11]);
+    asm = `db ${[...prefix, 0x0f, opcode, 0xc0 | (b << 3) | a].map(hex).join(', ')} ; ${op} with a redundant 66`;
+  }
   else {
     const off = operandOffset(d, n, 'any');
     if (form === 2) fill(d, off, n);
@@ -306,12 +322,9 @@ function mxcsrOps(rng: Rng): DiffCase {
   return d.finish('LDMXCSR/STMXCSR', lines.join('\n'));
 }
 
-/** `perFamily` cases of each family (the #PF and FXSAVE families at half that). */
+/** `perFamily` cases of each family. */
 export function genSseMoves(rng: Rng, perFamily: number): DiffCase[] {
   const out: DiffCase[] = [];
-  for (let i = 0; i < perFamily; i++) {
-    out.push(move128(rng), scalarMove(rng), movdMovq(rng), xorOp(rng), mxcsrOps(rng));
-    if (i % 2 === 0) out.push(pageFault(rng), fxsaveRestore(rng));
-  }
+  for (let i = 0; i < perFamily; i++) out.push(move128(rng), scalarMove(rng), movdMovq(rng), xorOp(rng), mxcsrOps(rng), pageFault(rng), fxsaveRestore(rng));
   return out;
 }
