@@ -309,6 +309,13 @@ function undefinedForm(x: Ctx): string {
     ] as const);
     return `db ${pre}${rex}${op}, ${absMem(x, reg, x.rng.int(x.layout.size - 16))} ; register-only opcode with memory`;
   }
+  if (k === 13 && r.bool()) {
+    // MOVNTI has no 16-bit form (66 0F C3), and the SSE4.1 opcodes no F2/F3 forms.
+    if (r.bool()) return `db 0x66, ${rex}0x0f, 0xc3, ${absMem(x, reg, x.rng.int(x.layout.size - 16))} ; movnti with 66`;
+    const body = r.pick([blend, insertExtract, insrExtr])(x);
+    x.expect = 6;
+    return `db ${r.pick(['0xf2', '0xf3'])} ; a REP prefix on a 66-only opcode\n${body}`;
+  }
   // LOCK on an SSE instruction (with a register or a memory operand).
   const body = r.pick([logic, shuffle, halves, blend, insertExtract, dup])(x);
   x.expect = 6;
