@@ -9,3 +9,15 @@ diffSuite({
   families: SSE_INT_FAMILIES,
   generate: (rng, scale) => genSseInt(rng, Math.round(250 * scale)),
 });
+
+// The same mix through both JIT code generators (SSE instructions run as interpreter
+// fallbacks inside compiled blocks; each case runs until compiled, so fewer of them).
+for (const backend of ['js', 'wasm'] as const) {
+  diffSuite({
+    title: `difftest: SSE2/SSSE3 integer under the block JIT (${backend}) vs host CPU`,
+    families: SSE_INT_FAMILIES,
+    generate: (rng, scale) => genSseInt(rng, Math.max(1, Math.round(25 * scale))),
+    jit: true,
+    jitBackend: backend,
+  });
+}
