@@ -231,6 +231,30 @@ describe.skipIf(!nasmAvailable())('float moves (32-bit code)', () => {
     expect(run(`pxor xmm3, xmm3\nmov edi, 0x200000\nes maskmovdqu xmm1, xmm3`, limitDs).res.exception).toBeNull();
   });
 
+  it('MASKMOVDQU adds the base of DS, or of the override segment, to EDI', () => {
+    const bases = (h: FlatHarness): void => {
+      h.cpu.cr4 |= CR4_OSFXSR;
+      h.cpu.segBase[DS] = 0x1000;
+      h.cpu.segBase[ES] = 0x2000;
+      h.cpu.updateSegCheck(DS);
+      h.cpu.updateSegCheck(ES);
+    };
+    // The code's own absolute operands go through DS too: set EDI and the mask by register.
+    const { h, res } = run(
+      `pcmpeqb xmm2, xmm2
+      mov eax, 0x44332211
+      movd xmm1, eax
+      mov edi, ${DATA}
+      maskmovdqu xmm1, xmm2
+      es maskmovdqu xmm1, xmm2`,
+      bases,
+    );
+    expect(res.exception).toBeNull();
+    expect([...h.readMemory(DATA + 0x1000, 6)]).toEqual([0x11, 0x22, 0x33, 0x44, 0, 0]);
+    expect([...h.readMemory(DATA + 0x2000, 6)]).toEqual([0x11, 0x22, 0x33, 0x44, 0, 0]);
+    expect([...h.readMemory(DATA, 4)]).toEqual([1, 2, 3, 4]);
+  });
+
   it('MOVSLDUP/MOVSHDUP/MOVDDUP duplicate lanes; MOVSLDUP wants aligned memory, MOVDDUP reads 8 bytes anywhere', () => {
     const { res, x } = run(`
       movdqu xmm1, [${DATA}]
