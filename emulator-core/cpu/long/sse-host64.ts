@@ -7,9 +7,15 @@ import type { Cpu } from '../cpu.js';
 import type { DecodedInsn } from '../decoder/decoded-insn.js';
 import type { SseHost } from '../sse/sse-host.js';
 import { computeEa, segAddr, setReg } from './decode.js';
-import { checkWritable64, readSized, writeSized } from './memory.js';
+import { checkCanonical, checkWritable64, readSized, writeSized } from './memory.js';
 
 const ARITH = OF | SF | ZF | AF | PF | CF;
+
+/** An operand whose last byte leaves the canonical half faults with #GP(0)/#SS(0) before any page walk, as the CPU does. */
+function lastCanonical(c: Cpu, hi: number, lo: number, n: number): void {
+  const s = (lo >>> 0) + n - 1;
+  checkCanonical(c, s > 0xffffffff ? (hi + 1) | 0 : hi);
+}
 
 export class LongSseHost implements SseHost {
   readonly long = true;
@@ -49,6 +55,7 @@ export class LongSseHost implements SseHost {
       if (n === 2) u8[at + 1] = v >>> 8;
       return;
     }
+    lastCanonical(c, hi, lo, n);
     for (let k = 0; k < n; k += 4) {
       const s = (lo >>> 0) + k;
       const v = readSized(c, s > 0xffffffff ? (hi + 1) | 0 : hi, s | 0, 4);
@@ -75,6 +82,7 @@ export class LongSseHost implements SseHost {
       writeSized(c, hi, lo, n, n === 1 ? u8[at]! : u8[at]! | (u8[at + 1]! << 8), 0);
       return;
     }
+    lastCanonical(c, hi, lo, n);
     checkWritable64(c, hi, lo, n, c.cpl === 3);
     for (let k = 0; k < n; k += 4) {
       const s = (lo >>> 0) + k;
