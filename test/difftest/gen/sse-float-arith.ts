@@ -6,12 +6,14 @@
  * the source in a register or in memory: scalar forms at any address (no alignment rule),
  * packed forms aligned or, in a fifth of the cases, misaligned (#GP(0) before anything).
  * GPR conversions use a random free register; CVTSI2SS/SD also read m32.
- * (Lane-level coverage with many more cases, 64-bit REX.W forms included, is
- * test/difftest/sse-float/sse-float.test.ts; the MMX-register forms are unit-tested.)
+ * genSseFloatArith64 is the same in 64-bit code. (Lane-level coverage with many more
+ * cases is test/difftest/sse-float/sse-float.test.ts; the MMX-register forms are
+ * unit-tested beside float-arith.ts.)
  * RCPPS/RSQRTPS results are masked by the lane-level test's bound, not here: these
  * families leave them out.
  */
 import { ESP, REG32, type DiffCase } from '../case.js';
+import type { Case64 } from '../long64/run.js';
 import type { Rng } from '../prng.js';
 import { Draft, hex } from './draft.js';
 import { f32Value, f64Value, intLane, mxcsrValue, xmmF32, xmmF64, xmmFile, xmmInt } from './sse-values.js';
@@ -142,5 +144,71 @@ function case32(rng: Rng, fam: Family): DiffCase {
 export function genSseFloatArith(rng: Rng, perFamily: number): DiffCase[] {
   const out: DiffCase[] = [];
   for (let i = 0; i < perFamily; i++) for (const f of SSE_FLOAT_ARITH_FAMILIES) out.push(case32(rng, f));
+  return out;
+}
+
+// ------------------------------------------------------------------ 64-bit code
+
+const GPR64 = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
+const R32_64 = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi', 'r8d', 'r9d', 'r10d', 'r11d', 'r12d', 'r13d', 'r14d', 'r15d'];
+/** CF PF AF ZF SF OF DF: all defined after these instructions (COMIS clears OF SF AF). */
+const FLAGS64 = 0xcd5;
+
+export interface SseFloatArithCase64 {
+  k: Case64;
+  expect: number | null | 'any';
+}
+
+/**
+ * 64-bit code: XMM0-15, REX.W conversions (CVTSI2SS/SD r64/m64, CVT(T)SS2SI/SD2SI r64),
+ * 32-bit destinations zero-extending, and memory sources RIP-relative to lanes embedded in
+ * the case (aligned, or misaligned for #GP(0)).
+ */
+export function genSseFloatArith64(rng: Rng, perFamily: number): SseFloatArithCase64[] {
+  const out: SseFloatArithCase64[] = [];
+  for (let i = 0; i < perFamily; i++) {
+    for (const fam of SSE_FLOAT_ARITH_FAMILIES) {
+      const f = rng.pick(FORMS[fam]);
+      const regs: bigint[] = [];
+      for (let r = 0; r < 16; r++) regs.push((BigInt(rng.u32()) << 32n) | BigInt(rng.u32()));
+      const mxcsr = mxcsrValue(rng);
+      let expect: number | null | 'any' = (mxcsr & 0x1f80) !== 0x1f80 ? 'any' : null;
+      const wide = f.gpr !== undefined && rng.bool();
+      const gpr = (): number => {
+        let r = rng.int(16);
+        if (r === 4) r = 0;
+        return r;
+      };
+      let pre = '';
+      let src: string;
+      if (f.gpr === 'src' && rng.bool(0.6)) {
+        const g = gpr();
+        regs[g] = BigInt.asUintN(64, wide ? intLane(rng, 64) : intLane(rng, 32) | (BigInt(rng.u32()) << 32n));
+        src = wide ? GPR64[g]! : R32_64[g]!;
+      } else if (f.gpr !== 'src' && rng.bool(0.5)) {
+        src = `xmm${rng.int(16)}`;
+      } else {
+        const mem = f.gpr === 'src' && wide ? 8 : f.mem;
+        const misalign = mem === 16 && rng.bool(0.2);
+        const off = misalign ? 1 + rng.int(15) : mem === 16 ? 0 : rng.int(16);
+        const bytes = new Uint8Array(48);
+        const size = f.lane === 'f64' || mem === 8 && f.gpr === 'src' ? 8 : 4;
+        for (let at = 0; at < mem; at += size) {
+          const v = f.lane === 'f32' ? f32Value(rng) : f.lane === 'f64' ? f64Value(rng) : intLane(rng, size === 8 ? 64 : 32);
+          let b = BigInt.asUintN(size * 8, BigInt(v));
+          for (let k = 0; k < size; k++, b >>= 8n) bytes[off + at + k] = Number(b & 0xffn);
+        }
+        pre = `jmp .fa_go\nalign 16, db 0\n.fa_d: db ${[...bytes].join(',')}\n.fa_go:\n`;
+        if (misalign) expect = 13;
+        const ptr = f.op === 'cmpsd' ? '' : `${PTR[mem]} `;
+        src = `${ptr}[rel .fa_d + ${off}]`;
+      }
+      const dest = f.gpr === 'dst' ? (wide ? GPR64[gpr()]! : R32_64[gpr()]!) : `xmm${rng.int(16)}`;
+      const imm = f.imm ? `, ${hex(f.imm(rng))}` : '';
+      const rflags = (rng.u32() & FLAGS64) | 2;
+      const body = `${pre}${f.op} ${dest}, ${src}${imm}`;
+      out.push({ k: { family: fam, body, regs, rflags, flagMask: FLAGS64, xmm: xmmFile(rng, 16, laneFill(f.lane)), mxcsr }, expect });
+    }
+  }
   return out;
 }
