@@ -973,7 +973,8 @@ export function approx32(b: number, rsqrt: boolean): number {
   // Round the significand to 12 fraction bits (nearest, ties up).
   const e = Math.floor(Math.log2(ar));
   let scale = 2 ** (e - 12);
-  if (ar / scale >= 8192) scale *= 2; // log2 rounded up at a binade edge
+  if (ar / scale >= 8192) scale *= 2; // log2 misjudged at a binade edge, either way
+  else if (ar / scale < 4096) scale /= 2;
   const q = Math.round(ar / scale) * scale;
   if (q >= 2 ** 128) return (s | 0x7f7ff800) >>> 0;
   return (s | f32bits(q)) >>> 0;

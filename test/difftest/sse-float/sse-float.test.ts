@@ -481,10 +481,12 @@ function runFamily(name: string, specs: Spec[]): void {
     for (let i = 0; i < CASES; i++) cases.push(makeCase(r, r.pick(specs)));
     const host = runNative(cases);
     const failures: string[] = [];
+    let approxMasked = 0;
     for (let i = 0; i < cases.length; i++) {
       const c = cases[i]!;
       const h = host[i]!;
       const t = runTerrarium(c);
+      if (c.approx && h.xmm0 !== t.xmm0) approxMasked++;
       const same =
         (h.xmm0 === t.xmm0 || (c.approx && approxOk(c, h.xmm0, t.xmm0))) &&
         h.rax === t.rax &&
@@ -499,6 +501,7 @@ function runFamily(name: string, specs: Spec[]): void {
         );
       }
     }
+    if (approxMasked > 0) console.info(`${name}: ${approxMasked} RCP/RSQRT cases differ from the host's table but are within the SDM's 1.5*2^-12`);
     expect(failures.join('\n')).toBe('');
   }, 120_000);
 }
