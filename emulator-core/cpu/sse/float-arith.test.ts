@@ -285,15 +285,17 @@ describe.skipIf(!nasmAvailable())('SSE floating-point arithmetic (guest view)', 
     expect(x.mxcsr & 0x3f).toBe(0x21);
   });
 
-  it('CVTPI2PD from memory leaves the x87 stack alone; from an MMX register it enters MMX state', () => {
+  it('CVTPI2PD and CVTPI2PS from memory leave the x87 stack alone; from an MMX register they enter MMX state', () => {
     const mem = run(`
       fninit
       fld1
       cvtpi2pd xmm0, [ints]
+      cvtpi2ps xmm1, [ints]
       fnstsw ax
       ${DATA_BLOCK}
     ints: dd -5, 7`);
     expect([mem.x.f64[0], mem.x.f64[1]]).toEqual([-5, 7]);
+    expect([mem.x.f32[4], mem.x.f32[5]]).toEqual([-5, 7]);
     expect((mem.regs.eax >> 11) & 7).toBe(7);
     const reg = run(`
       fninit

@@ -14,7 +14,7 @@ import type { DecodedInsn } from '../decoder/decoded-insn.js';
 import type { SseHost } from './sse-host.js';
 import { mmxBegin, mmxSrc } from './int-sse2.js';
 import { defineSse } from './sse-table.js';
-import type { MmxRegisters, SseUnit } from './sse-unit.js';
+import type { SseUnit } from './sse-unit.js';
 import {
   approx32,
   arith32,
@@ -549,15 +549,26 @@ defineSse(MAP_0F3A, '6', 0x41, (u, d, h) => {
 });
 
 // ---------------------------------------------------------------------------------------
-// MMX-register conversions. Every form with an MMX register enters MMX state (TOP=0, all
-// tags valid) after reporting a pending x87 exception; CVTPI2PS does so even from memory,
-// CVTPI2PD from memory does not (SDM vol. 2A, CVTPI2PS and CVTPI2PD).
+// MMX-register conversions. A form with an MMX register operand reports a pending x87
+// exception, then enters MMX state (TOP=0, all tags valid) before any SIMD exception: the
+// host shows the switch even when #XM stops the instruction. CVTPI2PS and CVTPI2PD from
+// memory leave the x87 unit alone (the SDM says so for CVTPI2PD; for CVTPI2PS its text
+// says the switch always happens, but the host does not make it, and Terrarium follows the
+// host, as for CVTPI2PD).
+
+/** CVTPI2PS/CVTPI2PD source: SRC holds two int32 from MMrm (entering MMX state) or m64. */
+function piSource(u: SseUnit, d: DecodedInsn, h: SseHost): number {
+  if (d.mod !== 3) return u.src(d, h, 8) * 4;
+  const m = mmxBegin(u, h);
+  mmxSrc(m, u, d, h);
+  m.mmxEnter();
+  return SRC * 4;
+}
 
 defineSse(MAP_0F, '-', 0x2a, (u, d, h) => {
   // CVTPI2PS xmm, mm/m64: the upper half of xmm is kept
-  const m = mmxBegin(u, h);
   const x = u.x;
-  const s = mmxSrc(m, u, d, h) * 4;
+  const s = piSource(u, d, h);
   st.begin(x.mxcsr);
   for (let i = 0; i < 2; i++) {
     const v = x.i32[s + i]!;
@@ -565,7 +576,6 @@ defineSse(MAP_0F, '-', 0x2a, (u, d, h) => {
     x.u32[TMP * 4 + i] = st.lo;
   }
   settle(x, h);
-  m.mmxEnter();
   x.u32[d.reg * 4] = x.u32[TMP * 4]!;
   x.u32[d.reg * 4 + 1] = x.u32[TMP * 4 + 1]!;
 });
@@ -573,12 +583,7 @@ defineSse(MAP_0F, '-', 0x2a, (u, d, h) => {
 defineSse(MAP_0F, '6', 0x2a, (u, d, h) => {
   // CVTPI2PD xmm, mm/m64 (exact)
   const x = u.x;
-  let s: number;
-  let m: MmxRegisters | null = null;
-  if (d.mod === 3) {
-    m = mmxBegin(u, h);
-    s = mmxSrc(m, u, d, h) * 4;
-  } else s = u.src(d, h, 8) * 4;
+  const s = piSource(u, d, h);
   st.begin(x.mxcsr);
   for (let i = 0; i < 2; i++) {
     const v = x.i32[s + i]!;
@@ -586,7 +591,6 @@ defineSse(MAP_0F, '6', 0x2a, (u, d, h) => {
     x.u32[TMP * 4 + 2 * i] = st.lo;
     x.u32[TMP * 4 + 2 * i + 1] = st.hi;
   }
-  if (m !== null) m.mmxEnter();
   x.copy(d.reg, TMP);
 });
 
@@ -596,6 +600,7 @@ function toMmx(wide: boolean, trunc: boolean) {
     const m = mmxBegin(u, h);
     const x = u.x;
     const s = u.src(d, h, wide ? 16 : 8, wide) * 4;
+    m.mmxEnter();
     st.begin(x.mxcsr);
     for (let i = 0; i < 2; i++) {
       if (wide) cvtToInt(st, true, x.u32[s + 2 * i]!, x.u32[s + 2 * i + 1]!, false, trunc);
@@ -603,7 +608,6 @@ function toMmx(wide: boolean, trunc: boolean) {
       x.u32[TMP2 * 4 + i] = st.lo;
     }
     settle(x, h);
-    m.mmxEnter();
     m.mmxStore(d.reg & 7, x.u8, TMP2 * 16);
   };
 }

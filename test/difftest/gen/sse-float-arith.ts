@@ -23,6 +23,7 @@ export const SSE_FLOAT_ARITH_FAMILIES = [
   'float arith: CMP/COMIS/UCOMIS',
   'float arith: conversions',
   'float arith: SSE3/SSE4.1 (ADDSUB HADD HSUB ROUND DP)',
+  'float arith: MMX-register conversions',
 ] as const;
 type Family = (typeof SSE_FLOAT_ARITH_FAMILIES)[number];
 
@@ -91,7 +92,17 @@ const SSE3_41: Form[] = [
   { op: 'dpps', lane: 'f32', mem: 16, imm: dp },
   { op: 'dppd', lane: 'f64', mem: 16, imm: dp },
 ];
+/** CVTPI2PS/PD (mm or m64 source) and CVT(T)PS2PI/CVT(T)PD2PI (mm destination). */
+const MMX: Form[] = [
+  { op: 'cvtpi2ps', lane: 'i32', mem: 8 },
+  { op: 'cvtpi2pd', lane: 'i32', mem: 8 },
+  { op: 'cvtps2pi', lane: 'f32', mem: 8 },
+  { op: 'cvttps2pi', lane: 'f32', mem: 8 },
+  { op: 'cvtpd2pi', lane: 'f64', mem: 16 },
+  { op: 'cvttpd2pi', lane: 'f64', mem: 16 },
+];
 const FORMS: Record<Family, Form[]> = {
+  'float arith: MMX-register conversions': MMX,
   'float arith: ADD/SUB/MUL/DIV/MIN/MAX/SQRT': arithForms(),
   'float arith: CMP/COMIS/UCOMIS': COMPARE,
   'float arith: conversions': CONVERT,
@@ -138,6 +149,11 @@ function case32(rng: Rng, fam: Family): DiffCase {
   const dest = f.gpr === 'dst' ? REG32[d.reg(32)]! : `xmm${dst}`;
   const imm = f.imm ? `, ${hex(f.imm(rng))}` : '';
   d.expect = expect;
+  if (fam === 'float arith: MMX-register conversions') {
+    // x87 registers in use first, so the switch to MMX state (TOP=0, tags valid) shows.
+    d.fpu = { statusUndefined: 0 };
+    return d.finish(fam, mmxBody(rng, f, src));
+  }
   return d.finish(fam, `${f.op} ${dest}, ${src}${imm}`);
 }
 
@@ -145,6 +161,27 @@ export function genSseFloatArith(rng: Rng, perFamily: number): DiffCase[] {
   const out: DiffCase[] = [];
   for (let i = 0; i < perFamily; i++) for (const f of SSE_FLOAT_ARITH_FAMILIES) out.push(case32(rng, f));
   return out;
+}
+
+/**
+ * An MMX-register conversion with x87 registers in use beforehand. `src` is the XMM-side
+ * operand the generic builder chose (an XMM register or memory); for CVTPI2PS/PD an
+ * xmm source becomes MMX register MMn loaded from memory-free random contents.
+ */
+function mmxBody(rng: Rng, f: Form, src: string): string {
+  const lines: string[] = ['fninit'];
+  for (let i = rng.int(3); i > 0; i--) lines.push(rng.pick(['fld1', 'fldz', 'fldpi']));
+  const m = rng.int(8);
+  const x = rng.int(8);
+  if (f.op.startsWith('cvtpi2')) {
+    if (src.startsWith('xmm')) {
+      // Integer lanes for MMn: the low quadword of an XMM register, through MOVDQ2Q.
+      lines.push(`movdq2q mm${m}, ${src}`);
+      src = `mm${m}`;
+    }
+    lines.push(`${f.op} xmm${x}, ${src}`);
+  } else lines.push(`${f.op} mm${m}, ${src}`);
+  return lines.join('\n');
 }
 
 // ------------------------------------------------------------------ 64-bit code
@@ -206,7 +243,7 @@ export function genSseFloatArith64(rng: Rng, perFamily: number): SseFloatArithCa
       const dest = f.gpr === 'dst' ? (wide ? GPR64[gpr()]! : R32_64[gpr()]!) : `xmm${rng.int(16)}`;
       const imm = f.imm ? `, ${hex(f.imm(rng))}` : '';
       const rflags = (rng.u32() & FLAGS64) | 2;
-      const body = `${pre}${f.op} ${dest}, ${src}${imm}`;
+      const body = fam === 'float arith: MMX-register conversions' ? `${pre}${mmxBody(rng, f, src)}` : `${pre}${f.op} ${dest}, ${src}${imm}`;
       out.push({ k: { family: fam, body, regs, rflags, flagMask: FLAGS64, xmm: xmmFile(rng, 16, laneFill(f.lane)), mxcsr }, expect });
     }
   }
