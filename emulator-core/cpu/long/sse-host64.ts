@@ -49,13 +49,13 @@ export class LongSseHost implements SseHost {
       if (s > 0xffffffff) hi = (hi + 1) | 0;
       lo = s | 0;
     }
+    lastCanonical(c, hi, lo, n); // 2-byte operands too (PMOVSXBQ, CRC32 r/m16, MOVBE m16)
     if (n < 4) {
       const v = readSized(c, hi, lo, n);
       u8[at] = v;
       if (n === 2) u8[at + 1] = v >>> 8;
       return;
     }
-    lastCanonical(c, hi, lo, n);
     for (let k = 0; k < n; k += 4) {
       const s = (lo >>> 0) + k;
       const v = readSized(c, s > 0xffffffff ? (hi + 1) | 0 : hi, s | 0, 4);
@@ -78,11 +78,11 @@ export class LongSseHost implements SseHost {
     const t = (x.eaLo >>> 0) + disp;
     const lo = t | 0;
     const hi = t > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi;
+    lastCanonical(c, hi, lo, n);
     if (n < 4) {
       writeSized(c, hi, lo, n, n === 1 ? u8[at]! : u8[at]! | (u8[at + 1]! << 8), 0);
       return;
     }
-    lastCanonical(c, hi, lo, n);
     checkWritable64(c, hi, lo, n, c.cpl === 3);
     for (let k = 0; k < n; k += 4) {
       const s = (lo >>> 0) + k;

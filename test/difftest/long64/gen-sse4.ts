@@ -4,7 +4,8 @@
  * CRC32 r64 with r/m64 and a 64-bit destination zero-extended, POPCNT r64, MOVBE r64),
  * the byte registers SPL..DIL and R8B..R15B as CRC32 sources (and AH..BH without REX),
  * and faults: operands crossing into the unmapped page after the data region (#PF),
- * misaligned 16-byte operands (#GP(0)) and MOVBE stores into the read-only code page.
+ * misaligned 16-byte operands (#GP(0)), operands running off the lower canonical half
+ * (#GP(0)) and MOVBE stores into the read-only code page.
  *
  * Crafted memory operands live in the case's own code (read through RIP-relative or
  * register addresses); operands near the data region's end read its seeded fill.
@@ -213,9 +214,17 @@ function faults(rng: Rng): Case64 {
   const d = new Draft64(rng);
   const base = d.reg();
   const end = DATA + DATA_SIZE;
-  const k = rng.int(6);
+  const k = rng.int(7);
   let body: string;
-  if (k < 2) {
+  if (k === 6) {
+    // The end of the lower canonical half: an operand running past it is #GP(0), not #PF.
+    // Only operands that really cross: one wholly in the last page takes a #PF there, whose
+    // error code Linux reports as a protection fault (it hides kernel page tables from user
+    // mode at and above TASK_SIZE_MAX, 2^47 - 4096), which no CPU would report.
+    const op = rng.bool() ? { mn: rng.pick(STRING_OPS), size: 16, imm: stringImm(rng) } : pickOp(rng);
+    d.regs[base] = 0x0000800000000000n - BigInt(1 + rng.int(op.size - 1));
+    body = `${op.mn} xmm${rng.int(16)}, ${PTR[op.size]} [${R64[base]}]${op.imm === undefined ? '' : `, ${op.imm}`}`;
+  } else if (k < 2) {
     // 16-byte string operands crossing into the unmapped page; or the page boundary inside the region.
     const addr = rng.bool(0.7) ? end - rng.int(20) + rng.int(4) : DATA + 0x1000 - rng.int(16);
     d.regs[base] = BigInt(addr);
