@@ -16,6 +16,7 @@
  *   TERRARIUM_LINUX_ENTRY=32|64       force the 32- or 64-bit Linux boot entry
  *   TERRARIUM_TRACE_EIP=lo-hi         post-mortem interrupt trace, dumped at a fault in [lo, hi) (hex)
  *   TERRARIUM_APIC=1                  local APIC and I/O APIC on the software CPU (MADT on direct boots)
+ *   TERRARIUM_SSE=1                   SSE through SSE4.2 on the software CPU, advertised in CPUID
  *   TERRARIUM_KVM_TRACE=1             log the KVM run loop
  *   TERRARIUM_KVM_IRQCHIP=auto|kernel|user   where KVM's PIC, PIT and APIC live
  *   TERRARIUM_KVM_DEVICE=path         the KVM device (tests)
@@ -92,5 +93,6 @@ export function emulatorOptionsFromEnv(env: EnvSource): EmulatorOptions {
     linuxEntry: choice<LinuxEntry>(env, 'TERRARIUM_LINUX_ENTRY', ['auto', '32', '64'], 'auto'),
     traceEip: eipRange(env, 'TERRARIUM_TRACE_EIP'),
     apic: env.TERRARIUM_APIC === '1',
+    sse: env.TERRARIUM_SSE === '1',
   };
 }

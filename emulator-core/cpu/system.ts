@@ -51,6 +51,9 @@ const FEAT_MMX = 1 << 23;
 /** CPUID.1:ECX RDRAND. */
 const FEAT_RDRAND = 1 << 30;
 const FEAT2_TSC_DEADLINE = 1 << 24;
+// What the SSE unit (cpu/sse/) implements, advertised together once it is enabled.
+const FEAT_SSE_EDX = (1 << 24) | (1 << 25) | (1 << 26); // FXSR, SSE, SSE2
+const FEAT_SSE_ECX = (1 << 0) | (1 << 9) | (1 << 13) | (1 << 19) | (1 << 20) | (1 << 23); // SSE3, SSSE3, CX16, SSE4.1, SSE4.2, POPCNT
 const MSR_TSC_DEADLINE = 0x6e0;
 /** CPUID.80000001h:EDX NX, SYSCALL, LM; ECX LAHF/SAHF in 64-bit mode. */
 const FEAT_NX = 1 << 20;
@@ -99,6 +102,10 @@ export function cpuid(c: Cpu, features: CpuidFeatures): void {
       // RDRAND lets a kernel seed its RNG at boot however it was loaded (host randomness).
       cc = FEAT_RDRAND;
       d = FEAT_FPU | FEAT_DE | FEAT_PSE | FEAT_TSC | FEAT_MSR | FEAT_PAE | FEAT_CX8 | FEAT_SEP | FEAT_PGE | FEAT_CMOV | FEAT_PAT | FEAT_MMX;
+      if (c.sse.enabled) {
+        d |= FEAT_SSE_EDX;
+        cc |= FEAT_SSE_ECX;
+      }
       if (c.apic !== null) {
         // The APIC bit follows IA32_APIC_BASE.EN; EBX[31:24] is the initial APIC ID.
         if (c.apic.hardwareEnabled) d |= FEAT_APIC;

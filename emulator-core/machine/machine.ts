@@ -123,6 +123,7 @@ export class Machine implements MachineControl {
       sharedMemory: onKvm,
     });
     this.cpu = new Cpu(this.board.memory, this.board.io, { clock: this.clock });
+    this.cpu.sse.enabled = options.sse;
     if (vclock !== null) vclock.counter = this.cpu;
     if (paced !== null) paced.counter = this.cpu;
     // Local and I/O APIC on the software CPU when asked; under KVM the kernel's irqchip has them.

@@ -66,6 +66,8 @@ export interface EmulatorOptions {
    * boots (TERRARIUM_APIC=1). Off until several CPUs land and every guest suite passes with it.
    */
   apic: boolean;
+  /** SSE through SSE4.2 in the software CPU and CPUID (TERRARIUM_SSE=1): off until every family is in and difftested. */
+  sse: boolean;
 }
 
 /** Options as callers give them: any part may be left out, and takes its default. */
@@ -112,5 +114,6 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     linuxEntry: input.linuxEntry ?? 'auto',
     traceEip: input.traceEip ?? null,
     apic: input.apic ?? false,
+    sse: input.sse ?? false,
   };
 }
