@@ -75,7 +75,8 @@ export function readN(c: Cpu, hi: number, lo: number, n: number, user: boolean):
     if (p === PHYS_NONE) return n === 4 ? -1 : (1 << (n * 8)) - 1;
     return n === 4 ? c.mem.read32(p) : n === 2 ? c.mem.read16(p) : c.mem.read8(p);
   }
-  // Page-crossing: translate both pages before reading.
+  // Page-crossing: the last byte must be canonical too (#GP, not #PF, across 2^47), then translate both pages before reading.
+  checkCanonical(c, hiAfter(hi, lo, n - 1));
   physFor64(c, hi, lo, ACCESS_READ, user);
   physFor64(c, hiAfter(hi, lo, n - 1), (lo + n - 1) | 0, ACCESS_READ, user);
   let v = 0;
@@ -86,6 +87,7 @@ export function readN(c: Cpu, hi: number, lo: number, n: number, user: boolean):
 /** Fault now unless hi:lo .. +n-1 is writable. */
 export function checkWritable64(c: Cpu, hi: number, lo: number, n: number, user: boolean): void {
   checkCanonical(c, hi);
+  checkCanonical(c, hiAfter(hi, lo, n - 1));
   physFor64(c, hi, lo, ACCESS_WRITE, user);
   const last = (lo + n - 1) | 0;
   if (last >>> 12 !== lo >>> 12) physFor64(c, hiAfter(hi, lo, n - 1), last & ~0xfff, ACCESS_WRITE, user);
