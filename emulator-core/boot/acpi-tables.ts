@@ -16,8 +16,16 @@ export interface AcpiLayout {
   sciIrq: number;
   /** Declare the PCI host bridge (bus 0) in the DSDT. */
   pciRoot?: boolean;
+  /** The memory window the bridge forwards to PCI (its _CRS); without it the DSDT gives none. */
+  pciWindows?: PciWindows;
   /** Add a MADT for this many CPUs (APIC IDs 0..n-1) and an I/O APIC with ID n. */
   apic?: { cpus: number; ioapicAddress: number; lapicAddress: number; levelIrqs: readonly number[] };
+}
+
+export interface PciWindows {
+  /** First and last address of the PCI memory hole below 4 GiB. */
+  memStart: number;
+  memEnd: number;
 }
 
 export interface AcpiImage {
@@ -52,15 +60,61 @@ function s5Aml(): number[] {
 
 const nameSeg = (name: string): number[] => name.split('').map((c) => c.charCodeAt(0));
 
-/** AML for: Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0) Name (_UID, 0) } } */
-function pciRootAml(): number[] {
+/** An AML PkgLength followed by `contents` (the length counts its own bytes). */
+function pkg(contents: number[]): number[] {
+  if (contents.length + 1 <= 0x3f) return [contents.length + 1, ...contents];
+  const n2 = contents.length + 2;
+  if (n2 <= 0xfff) return [0x40 | (n2 & 0xf), n2 >> 4, ...contents];
+  const n3 = contents.length + 3;
+  return [0x80 | (n3 & 0xf), (n3 >> 4) & 0xff, n3 >> 12, ...contents];
+}
+
+const le16 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff];
+const le32 = (v: number): number[] => [...le16(v & 0xffff), ...le16(v >>> 16)];
+
+/** A Word Address Space Descriptor (bus numbers or I/O): producer, fixed min and max. */
+function wordSpace(type: number, typeFlags: number, min: number, max: number): number[] {
+  return [0x88, 0x0d, 0x00, type, 0x0c, typeFlags, ...le16(0), ...le16(min), ...le16(max), ...le16(0), ...le16(max - min + 1)];
+}
+
+/** A DWord memory range descriptor: producer, fixed, cacheable, read-write. */
+function dwordMemory(min: number, max: number): number[] {
+  return [0x87, 0x17, 0x00, 0x00, 0x0c, 0x03, ...le32(0), ...le32(min), ...le32(max), ...le32(0), ...le32(max - min + 1)];
+}
+
+/**
+ * The root bridge's _CRS: bus 0-255, I/O below and above the config ports (which it decodes
+ * itself), the legacy VGA window and the PCI memory hole. Without it Linux does not know
+ * which ranges the bridge forwards and refuses fixed resources such as the IDE's legacy ports.
+ */
+function pciRootCrs(window: PciWindows): number[] {
+  const template = [
+    ...wordSpace(2, 0x00, 0x0000, 0x00ff),
+    0x47, 0x01, ...le16(0x0cf8), ...le16(0x0cf8), 0x01, 0x08, // IO (Decode16, 0xCF8, 0xCF8, 1, 8)
+    ...wordSpace(1, 0x03, 0x0000, 0x0cf7),
+    ...wordSpace(1, 0x03, 0x0d00, 0xffff),
+    ...dwordMemory(0x000a0000, 0x000bffff),
+    ...dwordMemory(window.memStart, window.memEnd),
+    0x79, 0x00, // End Tag
+  ];
+  const buffer = [0x11, ...pkg([0x0b, ...le16(template.length), ...template])];
+  return [0x08, ...nameSeg('_CRS'), ...buffer];
+}
+
+/** AML for: Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0) Name (_UID, 0) [Name (_CRS, ...)] } } */
+function pciRootAml(window: PciWindows | undefined): number[] {
   // EisaId("PNP0A03"): three 5-bit letters and four hex digits, stored big-endian.
   const hid = [0x41, 0xd0, 0x0a, 0x03];
-  const body = [...nameSeg('PCI0'), 0x08, ...nameSeg('_HID'), 0x0c, ...hid, 0x08, ...nameSeg('_ADR'), 0x00, 0x08, ...nameSeg('_UID'), 0x00];
-  const device = [0x5b, 0x82, body.length + 1, ...body];
+  const body = [
+    ...nameSeg('PCI0'),
+    0x08, ...nameSeg('_HID'), 0x0c, ...hid,
+    0x08, ...nameSeg('_ADR'), 0x00,
+    0x08, ...nameSeg('_UID'), 0x00,
+    ...(window !== undefined ? pciRootCrs(window) : []),
+  ];
+  const device = [0x5b, 0x82, ...pkg(body)];
   const scope = [0x5c, ...nameSeg('_SB_'), ...device];
-  // Single-byte PkgLength (< 64 bytes, counting itself).
-  return [0x10, scope.length + 1, ...scope];
+  return [0x10, ...pkg(scope)];
 }
 
 /**
@@ -93,7 +147,7 @@ export function buildAcpiTables(layout: AcpiLayout): AcpiImage {
   const FADT = 0x60;
   const FACS = 0x100; // 64-byte aligned
   const DSDT = 0x140;
-  const aml = [...s5Aml(), ...(layout.pciRoot === true ? pciRootAml() : [])];
+  const aml = [...s5Aml(), ...(layout.pciRoot === true ? pciRootAml(layout.pciWindows) : [])];
   const dsdtLen = 36 + aml.length;
   const apicTable = layout.apic !== undefined ? madt(layout.apic) : null;
   const MADT = (DSDT + dsdtLen + 15) & ~15;

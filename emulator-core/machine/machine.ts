@@ -211,7 +211,15 @@ export class Machine implements MachineControl {
       // Without firmware, the machine sets up its chipset and describes it itself.
       setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
       const apic = this.apics === null ? undefined : { cpus: this.apics.lapics.length, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
-      const acpi = buildAcpiTables({ base: ACPI_TABLES_ADDR, pmBase: ACPI_PM_BASE, sciIrq: ACPI_SCI_IRQ, pciRoot: true, apic });
+      const acpi = buildAcpiTables({
+        base: ACPI_TABLES_ADDR,
+        pmBase: ACPI_PM_BASE,
+        sciIrq: ACPI_SCI_IRQ,
+        pciRoot: true,
+        // The PCI hole from the end of RAM (16 MiB aligned) up to the I/O APIC, as QEMU's tables say.
+        pciWindows: { memStart: Math.ceil(this.board.memory.ramBytes / 0x1000000) * 0x1000000, memEnd: 0xfebfffff },
+        apic,
+      });
       this.board.memory.loadInto(ACPI_TABLES_ADDR, acpi.bytes);
       this.bootPlan = loadLinux(this.board.memory, this.kernelImage, {
         kernelName: this.config.kernel ?? 'kernel',

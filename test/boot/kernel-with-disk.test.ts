@@ -111,19 +111,31 @@ describe.skipIf(missing.length > 0)('--kernel with --disk: the guest finds the d
     await guest?.exit;
   });
 
-  it('sees the raw disk as /dev/sda and the qcow2 disk as /dev/sdb, with their sizes and contents', async () => {
+  /** The sd names of the primary master and slave: Linux probes them asynchronously, so which is sda varies. */
+  let master = '';
+  let slave = '';
+
+  it('sees the raw disk as the primary master and the qcow2 disk as the primary slave, with their sizes and contents', async () => {
     const sh = guest.shell;
     await waitForDevices(sh, 'sda sdb');
+    // libata puts the master at SCSI target 0 and the slave at target 1 of the channel's host.
+    const map = await sh.run('for d in sda sdb; do echo $d $(basename $(readlink /sys/block/$d/device)); done', 10_000);
+    for (const line of map.split('\n')) {
+      const [dev, addr] = line.trim().split(' ');
+      if (addr?.endsWith(':0:0:0')) master = dev!;
+      else if (addr?.endsWith(':0:1:0')) slave = dev!;
+    }
+    expect([master, slave].sort(), map).toEqual(['sda', 'sdb']);
     // Sizes in 512-byte sectors, as the IDENTIFY data gives them.
-    expect(await sh.run('cat /sys/block/sda/size /sys/block/sdb/size', 10_000)).toBe(`${DISK_BYTES / 512}\n${DISK_BYTES / 512}`);
-    const sums = await sh.run('sha256sum /dev/sda /dev/sdb', 60_000);
-    expect(sums).toBe(`${sha256(rawData)}  /dev/sda\n${sha256(qcowData)}  /dev/sdb`);
+    expect(await sh.run(`cat /sys/block/${master}/size /sys/block/${slave}/size`, 10_000)).toBe(`${DISK_BYTES / 512}\n${DISK_BYTES / 512}`);
+    const sums = await sh.run(`sha256sum /dev/${master} /dev/${slave}`, 60_000);
+    expect(sums).toBe(`${sha256(rawData)}  /dev/${master}\n${sha256(qcowData)}  /dev/${slave}`);
   }, 240_000);
 
   it('writes to both disks; after power-off the host files hold what it wrote', async () => {
     const sh = guest.shell;
     const seek = WRITE_OFFSET / 512;
-    for (const dev of ['sda', 'sdb']) await sh.run(`echo '${text}' | dd of=/dev/${dev} bs=512 seek=${seek} conv=sync,fsync 2>/dev/null`, 60_000);
+    for (const dev of [master, slave]) await sh.run(`echo '${text}' | dd of=/dev/${dev} bs=512 seek=${seek} conv=sync,fsync 2>/dev/null`, 60_000);
     sh.exec('sync; poweroff -f', 60_000).catch(() => undefined); // the guest goes away mid-command
     const exit = await guest.exit;
     expect(exit.kind, exit.reason).toBe('poweroff');

@@ -8,7 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
+/** The project root, whether this file runs from source (vitest) or compiled under dist/. */
+export const REPO = (() => {
+  const here = path.resolve(import.meta.dirname, '../..');
+  return path.basename(here) === 'dist' ? path.dirname(here) : here;
+})();
 export const CHROMIUM = process.env.TERRARIUM_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO, 'docs', 'screenshots');
 
