@@ -7,8 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FAMILIES, generate } from './long64/gen.js';
-import { assembleBatch, compare, Long64Machine, native64Status, runNative, type Case64, type Outcome64 } from './long64/run.js';
-import { hostCpuVendor, vendorMaskNotice } from './vendor.js';
+import { compare, native64Status, runCases64, type Case64, type Outcome64 } from './long64/run.js';
 
 const status = native64Status();
 if (!status.ok) console.warn(`*** SKIPPING the 64-bit differential tests: ${status.reason} ***`);
@@ -24,23 +23,12 @@ describe.skipIf(!status.ok)(`64-bit mode against the host CPU${status.ok ? '' : 
   it(`every family matches the host (seed ${seed})`, () => {
     if (!status.ok) return;
     const cases = generate(seed, PER_FAMILY, ONLY);
-    const vendor = hostCpuVendor();
-    const notice = vendorMaskNotice(vendor);
-    if (notice !== null) console.warn(notice);
     const failures: string[] = [];
     let faulted = 0;
-    for (let start = 0; start < cases.length; start += BATCH) {
-      const batch = cases.slice(start, start + BATCH);
-      const bin = assembleBatch(batch);
-      const host = runNative(status.harness, bin, batch.length);
-      const machine = new Long64Machine(bin);
-      for (let i = 0; i < batch.length; i++) {
-        const ours = machine.run(i);
-        if (host[i].vector >= 0) faulted++;
-        const d = compare(batch[i], host[i], ours, vendor);
-        if (d.length > 0) failures.push(`[${batch[i].family}] ${JSON.stringify(batch[i].body)}: ${d.slice(0, 4).join('; ')}`);
-      }
-    }
+    runCases64(status.harness, cases, BATCH, ({ index, host, diffs }) => {
+      if (host.vector >= 0) faulted++;
+      if (diffs.length > 0) failures.push(`[${cases[index]!.family}] ${JSON.stringify(cases[index]!.body)}: ${diffs.slice(0, 4).join('; ')}`);
+    });
     console.log(`64-bit difftest (seed ${seed}): ${cases.length} cases in ${ONLY?.length ?? Object.keys(FAMILIES).length} families, ${faulted} raised exceptions on the host, ${failures.length} differ`);
     // Sanity: the families really exercise both completions and exceptions.
     expect(faulted).toBeGreaterThan(cases.length / 50);

@@ -7,9 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FLOAT_MOVES_FAMILIES, genFloatMoves64 } from './gen/sse-float-moves.js';
-import { assembleBatch, compare, Long64Machine, native64Status, runNative } from './long64/run.js';
+import { native64Status, runCases64 } from './long64/run.js';
 import { Rng } from './prng.js';
-import { hostCpuVendor, vendorMaskNotice } from './vendor.js';
 import { difftestScale, difftestSeed } from './vitest-glue.js';
 
 const status = native64Status();
@@ -22,31 +21,20 @@ describe.skipIf(!status.ok)(`difftest: SSE float moves, 64-bit code, vs host CPU
     if (!status.ok) return;
     const seed = difftestSeed();
     const cases = genFloatMoves64(new Rng(seed), Math.max(1, Math.round(40 * difftestScale())));
-    const vendor = hostCpuVendor();
-    const notice = vendorMaskNotice(vendor);
-    if (notice !== null) console.warn(notice);
     const failures: string[] = [];
     const mispredicted: string[] = [];
     const raised = new Map<number, number>();
     const perFamily = new Map<string, number>();
-    for (let start = 0; start < cases.length; start += BATCH) {
-      const batch = cases.slice(start, start + BATCH);
-      const bin = assembleBatch(batch.map((c) => c.k));
-      const host = runNative(status.harness, bin, batch.length);
-      const machine = new Long64Machine(bin);
-      for (let i = 0; i < batch.length; i++) {
-        const { k, expect: predicted } = batch[i]!;
-        const h = host[i]!;
-        perFamily.set(k.family, (perFamily.get(k.family) ?? 0) + 1);
-        if (h.vector >= 0) raised.set(h.vector, (raised.get(h.vector) ?? 0) + 1);
-        const hostVector = h.vector < 0 ? null : h.vector;
-        if (predicted !== 'any' && predicted !== hostVector) {
-          mispredicted.push(`[${k.family}] ${JSON.stringify(k.body)}: predicted ${predicted ?? 'completion'}, host ${hostVector ?? 'completion'}`);
-        }
-        const d = compare(k, h, machine.run(i), vendor);
-        if (d.length > 0) failures.push(`[${k.family}] ${JSON.stringify(k.body)} (seed ${seed}, case ${start + i}): ${d.slice(0, 4).join('; ')}`);
+    runCases64(status.harness, cases.map((c) => c.k), BATCH, ({ index, host: h, diffs }) => {
+      const { k, expect: predicted } = cases[index]!;
+      perFamily.set(k.family, (perFamily.get(k.family) ?? 0) + 1);
+      if (h.vector >= 0) raised.set(h.vector, (raised.get(h.vector) ?? 0) + 1);
+      const hostVector = h.vector < 0 ? null : h.vector;
+      if (predicted !== 'any' && predicted !== hostVector) {
+        mispredicted.push(`[${k.family}] ${JSON.stringify(k.body)}: predicted ${predicted ?? 'completion'}, host ${hostVector ?? 'completion'}`);
       }
-    }
+      if (diffs.length > 0) failures.push(`[${k.family}] ${JSON.stringify(k.body)} (seed ${seed}, case ${index}): ${diffs.slice(0, 4).join('; ')}`);
+    });
     const summary = [...raised].map(([v, n]) => `#${v}x${n}`).join(' ');
     console.info(`64-bit SSE float moves (seed ${seed}; DIFFTEST_SEED=${seed} reproduces): ${cases.length} cases, host exceptions ${summary || 'none'}, ${failures.length} differ`);
     expect([...perFamily.keys()].sort()).toEqual([...FLOAT_MOVES_FAMILIES].sort());

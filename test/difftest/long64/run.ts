@@ -20,7 +20,7 @@ import { step64 } from '../../../emulator-core/cpu/long/exec64.js';
 import { nasmAvailable } from '../../support/nasm.js';
 import { describeMxcsr } from '../sse-state.js';
 import { FXSAVE_UNDEFINED } from '../masks.js';
-import { a32RepRcxHighComparable, fxsaveFaultCr2Comparable, fxsaveVendorMasked, MODELLED_VENDOR } from '../vendor.js';
+import { a32RepRcxHighComparable, fxsaveFaultCr2Comparable, fxsaveVendorMasked, hostCpuVendor, MODELLED_VENDOR, vendorMaskNotice } from '../vendor.js';
 
 export const CODE = 0x10000000;
 export const CASE_STRIDE = 0x400;
@@ -371,4 +371,32 @@ export function compare(k: Case64, host: Outcome64, ours: Outcome64, hostVendor 
     }
   }
   return d;
+}
+
+/** One case run on both sides: its index in the run, the host's outcome, and the differences (empty: they agree). */
+export interface Ran64 {
+  index: number;
+  host: Outcome64;
+  diffs: string[];
+}
+
+/**
+ * Run `cases` natively in batches of `batchSize` and on Terrarium, compare each, and hand every
+ * result to `each`; the suites tally families, faults and predictions their own way. Prints the
+ * vendor-mask notice once when the host is not the vendor Terrarium models.
+ */
+export function runCases64(harness: string, cases: readonly Case64[], batchSize: number, each: (r: Ran64) => void): void {
+  const vendor = hostCpuVendor();
+  const notice = vendorMaskNotice(vendor);
+  if (notice !== null) console.warn(notice);
+  for (let start = 0; start < cases.length; start += batchSize) {
+    const batch = cases.slice(start, start + batchSize);
+    const bin = assembleBatch(batch);
+    const host = runNative(harness, bin, batch.length);
+    const machine = new Long64Machine(bin);
+    for (let i = 0; i < batch.length; i++) {
+      const ours = machine.run(i);
+      each({ index: start + i, host: host[i]!, diffs: compare(batch[i]!, host[i]!, ours, vendor) });
+    }
+  }
 }
