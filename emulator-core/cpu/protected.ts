@@ -938,43 +938,60 @@ function visibleAtCpl(c: Cpu, sel: number, access: number): boolean {
   return conformingCode || (dpl(access) >= c.cpl && dpl(access) >= (sel & 3));
 }
 
-/** LAR: returns the access-rights dword, or null when not visible (ZF=0). */
-export function lar(c: Cpu, sel: number): number | null {
-  if (!peekDescriptor(c, sel)) return null;
-  const access = descAccess(dHi);
-  if ((access & AR_S) === 0) {
-    const t = access & 0xf;
-    if (t === 0 || t === 0x6 || t === 0x7 || t === 0x8 || t === 0xa || t === 0xd || t === 0xe || t === 0xf) return null;
-  }
+/** System descriptor types LAR accepts: legacy (16-/32-bit TSS, LDT, gates) and in IA-32e mode (LDT, 64-bit TSS, call gate). */
+const LAR_TYPES = 0b0001_1010_0011_1110; // 1 2 3 4 5 9 B C
+const LAR_TYPES_LONG = 0b0001_1010_0000_0100; // 2 9 B C
+const LSL_TYPES = 0b0000_1010_0000_1110; // 1 2 3 9 B
+const LSL_TYPES_LONG = 0b0000_1010_0000_0100; // 2 9 B
+
+/**
+ * LAR, LSL, VERR and VERW on a descriptor already read (words lo, hi): one semantic for
+ * legacy and IA-32e mode, which differ only in where the table is and which system types count.
+ * Null (ZF=0) when the selector's descriptor is not visible or of the wrong type.
+ */
+export function larOf(c: Cpu, sel: number, hi: number, long: boolean): number | null {
+  const access = descAccess(hi);
+  if ((access & AR_S) === 0 && ((long ? LAR_TYPES_LONG : LAR_TYPES) & (1 << (access & 0xf))) === 0) return null;
   if (!visibleAtCpl(c, sel, access)) return null;
-  return dHi & 0x00f0ff00;
+  return hi & 0x00f0ff00;
 }
 
-/** LSL: returns the byte limit, or null when not visible (ZF=0). */
-export function lsl(c: Cpu, sel: number): number | null {
-  if (!peekDescriptor(c, sel)) return null;
-  const access = descAccess(dHi);
-  if ((access & AR_S) === 0) {
-    const t = access & 0xf;
-    if (t !== 0x1 && t !== 0x2 && t !== 0x3 && t !== 0x9 && t !== 0xb) return null;
-  }
+export function lslOf(c: Cpu, sel: number, lo: number, hi: number, long: boolean): number | null {
+  const access = descAccess(hi);
+  if ((access & AR_S) === 0 && ((long ? LSL_TYPES_LONG : LSL_TYPES) & (1 << (access & 0xf))) === 0) return null;
   if (!visibleAtCpl(c, sel, access)) return null;
-  return descLimit(dLo, dHi);
+  return descLimit(lo, hi);
 }
 
-export function verr(c: Cpu, sel: number): boolean {
-  if (!peekDescriptor(c, sel)) return false;
-  const access = descAccess(dHi);
+export function verrOf(c: Cpu, sel: number, hi: number): boolean {
+  const access = descAccess(hi);
   if ((access & AR_S) === 0) return false;
   if ((access & 0xa) === 0x8) return false; // execute-only code
   return visibleAtCpl(c, sel, access);
 }
 
-export function verw(c: Cpu, sel: number): boolean {
-  if (!peekDescriptor(c, sel)) return false;
-  const access = descAccess(dHi);
+export function verwOf(c: Cpu, sel: number, hi: number): boolean {
+  const access = descAccess(hi);
   if ((access & AR_S) === 0 || (access & 0xa) !== 0x2) return false;
   return dpl(access) >= c.cpl && dpl(access) >= (sel & 3);
+}
+
+/** LAR: returns the access-rights dword, or null when not visible (ZF=0). */
+export function lar(c: Cpu, sel: number): number | null {
+  return peekDescriptor(c, sel) ? larOf(c, sel, dHi, false) : null;
+}
+
+/** LSL: returns the byte limit, or null when not visible (ZF=0). */
+export function lsl(c: Cpu, sel: number): number | null {
+  return peekDescriptor(c, sel) ? lslOf(c, sel, dLo, dHi, false) : null;
+}
+
+export function verr(c: Cpu, sel: number): boolean {
+  return peekDescriptor(c, sel) && verrOf(c, sel, dHi);
+}
+
+export function verw(c: Cpu, sel: number): boolean {
+  return peekDescriptor(c, sel) && verwOf(c, sel, dHi);
 }
 
 export function sysenter(c: Cpu): void {

@@ -8,12 +8,11 @@ import type { Cpu } from '../cpu.js';
 import { FPU_OUT_GPR } from '../fpu.js';
 import { X87Unit } from '../x87.js';
 import { cpuid, rdmsr, writeCr0, writeCr3, writeCr4, wrmsr } from '../system.js';
-import { lar, lsl, verr, verw } from '../protected.js';
 import { doubleShift64, RH, setArith } from './alu64.js';
 import { computeEa, getReg, jumpRel, readE, readEForWrite, setEa, setReg, writeE } from './decode.js';
 import { aH, aluSized, imulInto } from './exec64.js';
 import { checkWritable64, H, read64, readSized, writeSized } from './memory.js';
-import { lldt64, loadSegment64, ltr64, pop, push, swapgs, syscall, sysret } from './system64.js';
+import { lar64, lldt64, loadSegment64, lsl64, ltr64, pop, push, swapgs, syscall, sysret, verr64, verw64 } from './system64.js';
 
 function privileged(c: Cpu): void {
   if (c.cpl !== 0) c.gp(0);
@@ -68,7 +67,7 @@ export function exec0f(c: Cpu, op: number): void {
     case 0x03: {
       computeEa(c);
       const sel = readE(c, 2);
-      const v = op === 0x02 ? lar(c, sel) : lsl(c, sel);
+      const v = op === 0x02 ? lar64(c, sel) : lsl64(c, sel);
       if (v === null) c.setFlagBit(ZF, false);
       else {
         c.setFlagBit(ZF, true);
@@ -372,10 +371,10 @@ function group6(c: Cpu): void {
       ltr64(c, readE(c, 2));
       return;
     case 4:
-      c.setFlagBit(ZF, verr(c, readE(c, 2)));
+      c.setFlagBit(ZF, verr64(c, readE(c, 2)));
       return;
     case 5:
-      c.setFlagBit(ZF, verw(c, readE(c, 2)));
+      c.setFlagBit(ZF, verw64(c, readE(c, 2)));
       return;
     default:
       c.undefinedOpcode();

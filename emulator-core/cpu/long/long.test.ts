@@ -16,6 +16,7 @@ import { assemble, nasmAvailable } from '../../../test/support/nasm.js';
 import { getCpuState, setCpuState } from '../state-convert.js';
 import type { CpuState } from '../state.js';
 import { physFor64 } from './memory.js';
+import { lar64, lsl64, verr64, verw64 } from './system64.js';
 
 const P = 1;
 const RW = 2;
@@ -294,6 +295,37 @@ function labelOffsets(bin: Uint8Array): { int40: number; gp: number; fault: numb
     fault: find([0x48, 0x8b, 0x13]),
   };
 }
+
+describe('LAR, LSL, VERR, VERW in 64-bit mode', () => {
+  it('read the GDT at its 64-bit base and accept only the IA-32e system types', () => {
+    const c = longModeCpu();
+    // 0xffff800000000000 (PML4 256) -> PDPT 0x4000 -> PD 0x9000 -> 2 MiB page at 0x200000.
+    w64(c, 0x1000 + 256 * 8, 0x4000 | P | RW);
+    w64(c, 0x4000, 0x9000 | P | RW);
+    w64(c, 0x9000, 0x200000 | P | RW | PS);
+    // The GDT at 0xffff800000005000 (physical 0x205000); linear 0x5000 holds zeros.
+    const g = 0x205000;
+    w64(c, g + 0x08, 0x0000ffff, 0x00af9a00); // code64, readable
+    w64(c, g + 0x10, 0x0000ffff, 0x00cf9200); // data, writable
+    w64(c, g + 0x18, 0x0000ffff, 0x00cff200); // data, DPL 3
+    w64(c, g + 0x20, 0x00000067, 0x00008100); // type 1: 16-bit TSS (no such type in IA-32e mode)
+    w64(c, g + 0x28, 0x60000067, 0x00008900); // 64-bit TSS, available
+    c.gdtBase = 0x5000;
+    c.lm.gdtHi = 0xffff8000 | 0;
+    c.gdtLimit = 0x37;
+    // Linux's MDS mitigation: VERW of __KERNEL_DS on every return to user mode.
+    expect(verw64(c, 0x10)).toBe(true);
+    expect(verw64(c, 0x08)).toBe(false);
+    expect(verr64(c, 0x08)).toBe(true);
+    expect(lar64(c, 0x18)).toBe(0x00c0f200);
+    expect(lsl64(c, 0x10)).toBe(-1);
+    expect(lsl64(c, 0x28)).toBe(0x67);
+    expect(lar64(c, 0x20)).toBeNull();
+    expect(lsl64(c, 0x20)).toBeNull();
+    expect(verw64(c, 0)).toBe(false);
+    expect(verr64(c, 0x38)).toBe(false); // beyond the limit
+  });
+});
 
 describe('long-mode state conversion', () => {
   it('carries 64-bit registers, RIP, EFER, FS/GS/KernelGS bases, SYSCALL MSRs and 64-bit table bases', () => {

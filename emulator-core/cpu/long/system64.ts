@@ -44,6 +44,7 @@ import {
 } from '../constants.js';
 import type { Cpu } from '../cpu.js';
 import { checkWritable64, H, read64, readN, readSized, setStackRef, write64, writeSized } from './memory.js';
+import { larOf, lslOf, verrOf, verwOf } from '../protected.js';
 
 // ------------------------------------------------------------------ stack (64-bit mode)
 
@@ -114,6 +115,26 @@ function fetchDescriptor(c: Cpu, sel: number): boolean {
   dLo = readN(c, dAddrHi, dAddrLo, 4, false);
   dHi = readN(c, dAddrHi, (dAddrLo + 4) | 0, 4, false);
   return true;
+}
+
+/**
+ * LAR, LSL, VERR, VERW with the IA-32e descriptor tables (64-bit bases). Linux's MDS
+ * mitigation runs VERW on every return to user mode, with the GDT above 4 GiB.
+ */
+export function lar64(c: Cpu, sel: number): number | null {
+  return (sel & ~3) !== 0 && fetchDescriptor(c, sel) ? larOf(c, sel, dHi, true) : null;
+}
+
+export function lsl64(c: Cpu, sel: number): number | null {
+  return (sel & ~3) !== 0 && fetchDescriptor(c, sel) ? lslOf(c, sel, dLo, dHi, true) : null;
+}
+
+export function verr64(c: Cpu, sel: number): boolean {
+  return (sel & ~3) !== 0 && fetchDescriptor(c, sel) && verrOf(c, sel, dHi);
+}
+
+export function verw64(c: Cpu, sel: number): boolean {
+  return (sel & ~3) !== 0 && fetchDescriptor(c, sel) && verwOf(c, sel, dHi);
 }
 
 /** Upper 8 bytes of a 16-byte system descriptor (base 63:32). */
