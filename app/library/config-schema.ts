@@ -15,7 +15,8 @@ export const CONFIG_SUFFIX = '.terrarium.json';
 /** Static bounds; the host's own limit (its RAM) is checked where the host is known. */
 export const MEMORY_MIN_MIB = 4;
 export const MEMORY_MAX_MIB = 1024 * 1024;
-export const CPUS_MAX = 64;
+/** The emulator core's MAX_CPUS (emulator-core/machine/machine.ts): each software CPU's state takes 8 MiB of the one 4 GiB memory. */
+export const CPUS_MAX = 16;
 export const DISK_MIN_MIB = 1;
 export const DISK_MAX_MIB = 16 * 1024 * 1024;
 

@@ -14,6 +14,7 @@ export function toMachineConfig(entry: OkEntry, firmware: Firmware): MachineConf
   const { system, storage, display, network } = entry.config;
   const config: MachineConfig = {
     memoryMiB: system.memoryMiB,
+    cpus: system.cpus,
     accel: system.accel,
     clock: 'realtime',
     disks: storage.disks.map((d) => ({ path: path.resolve(entry.dir, d.path), format: d.format, readOnly: d.readOnly })),

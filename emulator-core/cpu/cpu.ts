@@ -384,10 +384,11 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.sseLegacy = new LegacySseHost(this);
     this.sseLong = new LongSseHost(this);
     this.fetcher = new InsnFetcher(this);
-    mem.onCodeWrite = (page) => {
+    mem.addCodeWriteListener((page) => {
       this.fetcher.pageWritten(page);
       if (this.onCodeWrite !== null) this.onCodeWrite(page);
-    };
+    });
+    mem.addNewCodePageListener(() => this.flushTlb(true));
     // A remapped physical page (BAR moved, shadow RAM enabled) invalidates translations.
     mem.onMapChange(() => this.flushTlb(true));
     this.reset();
@@ -396,7 +397,37 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   // ---------------------------------------------------------------- reset & mode
 
   /** Power-on / RESET state: real mode at F000:FFF0. */
+  /** Power-on or RESET: every register, the TSC and the decode cache's trust start over. */
   reset(): void {
+    this.resetRegisters();
+    this.tscOffset = -this.clockTsc();
+    this.mtrrDefType = 0;
+    this.mtrrs.clear();
+    this.fetcher.reset();
+  }
+
+  /**
+   * INIT (an IPI from another processor's local APIC): the registers go to their reset
+   * values as with RESET, but the TSC and the MTRRs keep running and memory is untouched, so
+   * what other CPUs decoded stays trusted (SDM vol. 3 §9.1.1).
+   */
+  init(): void {
+    this.resetRegisters();
+  }
+
+  /**
+   * Start-up IPI to a processor waiting after INIT: real mode at vector:0000, the page at
+   * physical vector << 12 (SDM vol. 3 §8.4.4.1).
+   */
+  startup(vector: number): void {
+    this.loadRealSegmentRaw(CS, (vector & 0xff) << 8, 0xffff, AR_P | AR_S | 0xb);
+    this.ip = this.segBase[CS];
+    this.fetchSpan = -1;
+    this.halted = false;
+    this.updateMode();
+  }
+
+  private resetRegisters(): void {
     this.r32.fill(0);
     this.rh.fill(0);
     this.lm.reset();
@@ -434,10 +465,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.patLo = 0x00070406;
     this.patHi = 0x00070406;
     this.apicBase = 0xfee00900 | 0;
-    this.tscOffset = -this.clockTsc();
     this.miscEnable = 1;
-    this.mtrrDefType = 0;
-    this.mtrrs.clear();
     this.intr = false;
     this.nmiPending = false;
     this.nmiBlocked = false;
@@ -447,7 +475,6 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.delivering = -1;
     this.fpu.reset();
     this.sse.reset();
-    this.fetcher.reset();
     this.updateMode();
     this.flushTlb(true);
   }

@@ -102,9 +102,8 @@ export class InsnFetcher {
     const flags = cp[page];
     if ((flags & CODE_PAGE_DECODED) !== 0) return true;
     if (this.unprotects[page] >= MAX_UNPROTECTS) return false;
-    cp[page] = flags | CODE_PAGE_DECODED;
-    // Existing TLB entries may allow direct writes to this page; drop them.
-    if (flags === 0) c.flushTlb(true);
+    // The first flag on a page drops every CPU's direct-write translations to it.
+    c.mem.flagCodePage(page, CODE_PAGE_DECODED);
     return true;
   }
 

@@ -50,7 +50,7 @@ class WriteOnlyShadow implements MmioHandler {
   mmioWrite(addr: number, size: AccessSize, value: number): void {
     // DRAM at these addresses sits at the same offset of the backing buffer.
     const page = addr >>> 12;
-    if (this.memory.codePages[page] !== 0) this.memory.onCodeWrite?.(page);
+    if (this.memory.codePages[page] !== 0) this.memory.codeWritten(page);
     for (let i = 0; i < size; i++) this.memory.u8[addr + i] = (value >>> (i * 8)) & 0xff;
   }
 }

@@ -10,17 +10,23 @@ import { ApicBus, IOAPIC_BASE, IOAPIC_SIZE, IoApic, LAPIC_BASE, LAPIC_SIZE, Loca
 import type { InterruptController, IrqSink } from '../bus/irq.js';
 import type { Cpu } from '../cpu/cpu.js';
 import type { PcBoard } from './pc.js';
+import type { StartupSink } from './vcpus.js';
 
 /** Turns a local APIC's pending state into its CPU's INTR/NMI inputs, and answers the CPU's INTA. */
 class ApicCpuLink implements InterruptController {
   constructor(
     private readonly cpu: Cpu,
     private readonly lapic: LocalApic,
+    private readonly index: number,
+    private readonly startup: StartupSink,
   ) {
     lapic.onSignal = () => this.sync();
   }
 
   sync(): void {
+    if (this.lapic.takeInit()) this.startup.init(this.index);
+    const sipi = this.lapic.takeSipi();
+    if (sipi >= 0) this.startup.startup(this.index, sipi);
     if (this.lapic.takeNmi()) this.cpu.raiseNmi();
     this.cpu.setIntr(this.lapic.hasInterrupt());
   }
@@ -46,8 +52,11 @@ export interface Apics {
   ioapic: IoApic;
 }
 
-/** Build the APICs for `cpus` (index 0 is the BSP) on `board` and connect them. */
-export function wireApics(board: PcBoard, cpus: readonly Cpu[]): Apics {
+/**
+ * Build the APICs for `cpus` (index 0 is the BSP) on `board` and connect them; INIT and
+ * start-up IPIs go to `startup`.
+ */
+export function wireApics(board: PcBoard, cpus: readonly Cpu[], startup: StartupSink): Apics {
   const bus = new ApicBus();
   const lapics = cpus.map(
     (cpu, i) =>
@@ -67,7 +76,7 @@ export function wireApics(board: PcBoard, cpus: readonly Cpu[]): Apics {
   cpus.forEach((cpu, i) => {
     const lapic = lapics[i]!;
     cpu.apic = lapic;
-    cpu.pic = new ApicCpuLink(cpu, lapic);
+    cpu.pic = new ApicCpuLink(cpu, lapic, i, startup);
   });
   const bsp = lapics[0]!;
   bsp.extIntAcknowledge = () => board.pic.acknowledge();

@@ -1,11 +1,9 @@
 /**
- * The run loop for the software CPU (interpreter and JIT): run the CPU up to the next
- * timer deadline in guest time, fire timers, and when the guest halts, jump guest time to
- * the next event and wait for the host clock to get there.
+ * The run loop for the software CPU (interpreter and JIT): run the processors in turn up to
+ * the next timer deadline in guest time, fire timers, and when every processor halts, jump
+ * guest time to the next event and wait for the host clock to get there.
  */
-import { IF } from '../cpu/constants.js';
-import { EXIT_HALT, EXIT_SHUTDOWN } from '../cpu/cpu.js';
-import { run as runInterpreter } from '../cpu/interpreter.js';
+import { EXIT_SHUTDOWN } from '../cpu/cpu.js';
 import { PacedClock } from './clock.js';
 import type { Machine } from './machine.js';
 import { VirtualClock } from './virtual-clock.js';
@@ -13,12 +11,18 @@ import type { MachineExit } from './types.js';
 
 /** Instructions per slice at most, before timers and host events are looked at. */
 const MAX_SLICE = 200_000;
+/**
+ * With several processors, each turn is shorter: a CPU spinning on a lock the other holds,
+ * or waiting for its IPI to be answered, wastes at most this much before the other runs.
+ */
+const SMP_SLICE = 20_000;
 const MIN_SLICE = 500;
 /** Yield to the host event loop at least this often (ms of wall time). */
 const YIELD_MS = 4;
 
 export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
-  const cpu = m.cpu;
+  const vcpus = m.vcpus;
+  const maxSlice = vcpus.count > 1 ? SMP_SLICE : MAX_SLICE;
   const timers = m.board.timers;
   let lastYield = performance.now();
   let udWindowStart = 0;
@@ -39,14 +43,15 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
     let now = m.clock.now();
     timers.runExpired(now);
     const deadline = timers.nextDeadline();
-    let slice = MAX_SLICE;
+    let slice = maxSlice;
     if (deadline !== Infinity) {
       // Run exactly up to the next timer event in guest time.
       const clock = m.clock as PacedClock | VirtualClock;
       const wanted = Math.ceil(clock.instructionsUntil(deadline));
-      slice = Math.max(MIN_SLICE, Math.min(MAX_SLICE, wanted));
+      slice = Math.max(MIN_SLICE, Math.min(maxSlice, wanted));
     }
-    const exit = m.jit !== null ? m.jit.run(slice) : runInterpreter(cpu, slice);
+    const next = vcpus.next();
+    const exit = next >= 0 ? vcpus.run(next, slice) : null;
     const t1 = performance.now();
     if (m.clock instanceof PacedClock) m.clock.pace();
 
@@ -63,18 +68,20 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
     // An unknown-opcode storm: thousands of #UD in a second of guest time.
     now = m.clock.now();
     if (now - udWindowStart > 1e9) {
-      if (cpu.undefinedOpcodeCount - udAtWindowStart > 10_000) {
+      const uds = vcpus.undefinedOpcodeCount;
+      if (uds - udAtWindowStart > 10_000) {
         return {
           kind: 'crash',
-          reason: `unknown opcode storm (${cpu.undefinedOpcodeCount - udAtWindowStart} invalid opcodes in one second) at ${m.whereString()}`,
+          reason: `unknown opcode storm (${uds - udAtWindowStart} invalid opcodes in one second) at ${m.whereString()}`,
         };
       }
       udWindowStart = now;
-      udAtWindowStart = cpu.undefinedOpcodeCount;
+      udAtWindowStart = uds;
     }
 
-    if (exit === EXIT_HALT) {
-      if ((cpu.flags & IF) === 0 && !cpu.nmiPending) {
+    // Every processor halted (or waits for a start-up IPI): idle until the next event.
+    if (exit === null || vcpus.next() < 0) {
+      if (vcpus.allHaltedForGood()) {
         return { kind: 'halt', reason: `the guest halted with interrupts disabled at ${m.whereString()}` };
       }
       // Wait for the next timer or a host event.

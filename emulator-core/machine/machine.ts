@@ -4,9 +4,10 @@ import { IOAPIC_BASE, LAPIC_BASE } from '../devices/apic/index.js';
 import { wireApics, type Apics } from './apic-wiring.js';
 import { hasLinux64Entry, linux32EntryState, linux64EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
-import { Cpu } from '../cpu/cpu.js';
+import type { Cpu } from '../cpu/cpu.js';
 import { EipTrace } from '../cpu/debug-trace.js';
-import { Jit } from '../cpu/jit/jit.js';
+import type { Jit } from '../cpu/jit/jit.js';
+import { CPU_STATE_BYTES } from '../cpu/state-layout.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
 import type { CpuState } from '../cpu/state.js';
 import { KvmBackend } from '../kvm/backend.js';
@@ -24,10 +25,13 @@ import { PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import { buildPciChipset, type PciChipset } from './pci-chipset.js';
 import { DIRECT_BOOT_PIRQ_IRQS, setUpPciForDirectBoot } from './pci-setup.js';
 import { NetAdapter } from './net-adapter.js';
+import { Vcpus } from './vcpus.js';
 import type { MachineConfig, MachineExit, MachineListener, NetStatus, PortForward, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
 export const MAX_MEMORY_MIB = 3584;
+/** Processors a machine may have: each software CPU's state block (TLB included) takes 8 MiB of the one 4 GiB memory. */
+export const MAX_CPUS = 16;
 
 function readInput(path: string, what: string): Uint8Array {
   let size: number;
@@ -56,6 +60,8 @@ export function validateConfig(config: MachineConfig): void {
   if (!Number.isInteger(mem) || mem < MIN_MEMORY_MIB || mem > MAX_MEMORY_MIB) {
     throw new BadInputError(`memory must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB}; got ${mem}`);
   }
+  const cpus = config.cpus ?? 1;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) throw new BadInputError(`cpus must be a whole number from 1 to ${MAX_CPUS}; got ${cpus}`);
   if (config.initrd !== undefined && config.kernel === undefined) throw new BadInputError('--initrd needs --kernel');
   if (config.cmdline !== undefined && config.kernel === undefined) throw new BadInputError('--append needs --kernel');
   if (config.kernel === undefined && config.bios === undefined && config.cdrom === undefined && (config.disks ?? []).length === 0) {
@@ -70,8 +76,11 @@ export function validateConfig(config: MachineConfig): void {
  */
 export class Machine implements MachineControl {
   readonly board: PcBoard;
+  /** The processors of the software CPU (one under KVM, where it only holds the entry state). */
+  readonly vcpus: Vcpus;
+  /** The bootstrap processor. */
   readonly cpu: Cpu;
-  /** Compiles hot guest code; null runs the pure interpreter (options.jit.enabled false, TERRARIUM_JIT=0). */
+  /** The BSP's JIT; null runs the pure interpreter (options.jit.enabled false, TERRARIUM_JIT=0). */
   readonly jit: Jit | null;
   readonly clock: Clock;
   /** The CPU's INTR/NMI pins as the PIC drives them (the KVM loop re-targets them). */
@@ -109,6 +118,7 @@ export class Machine implements MachineControl {
     onKvm = false,
   ) {
     const virtual = config.clock === 'virtual' && !onKvm;
+    const cpuCount = onKvm ? 1 : (config.cpus ?? 1);
     const vclock = virtual ? new VirtualClock(1) : null;
     const paced = virtual || onKvm ? null : new PacedClock(undefined, options.clockDebug);
     // Under KVM the guest runs at host speed and reads the host's TSC: devices follow the host clock.
@@ -121,22 +131,37 @@ export class Machine implements MachineControl {
       control: this,
       serialOutput: (bytes) => this.listener.serialOutput?.(bytes),
       sharedMemory: onKvm,
+      stateBytes: cpuCount * CPU_STATE_BYTES,
     });
-    this.cpu = new Cpu(this.board.memory, this.board.io, { clock: this.clock });
-    this.cpu.sse.enabled = options.sse;
-    if (vclock !== null) vclock.counter = this.cpu;
-    if (paced !== null) paced.counter = this.cpu;
-    // Local and I/O APIC on the software CPU when asked; under KVM the kernel's irqchip has them.
-    this.apics = options.apic && !onKvm ? wireApics(this.board, [this.cpu]) : null;
-    if (this.apics === null) this.cpu.pic = this.board.pic;
-    this.cpu.hooks = {
-      onShutdown: () => {},
-      onFerr: () => this.board.irq(13).pulse(),
-    };
+    this.vcpus = new Vcpus({
+      count: cpuCount,
+      memory: this.board.memory,
+      io: this.board.io,
+      clock: this.clock,
+      sse: options.sse,
+      jit: options.jit.enabled ? options.jit : null,
+    });
+    this.cpu = this.vcpus.cpus[0]!;
+    this.jit = this.vcpus.jits[0] ?? null;
+    if (vclock !== null) vclock.counter = this.vcpus;
+    if (paced !== null) paced.counter = this.vcpus;
+    // Local and I/O APIC on the software CPU when asked or when there is more than one CPU
+    // (processors start each other through their APICs); under KVM the kernel's irqchip has them.
+    const apics = (options.apic || cpuCount > 1) && !onKvm;
+    this.apics = apics ? wireApics(this.board, this.vcpus.cpus, this.vcpus) : null;
+    if (this.apics !== null) {
+      const bus = this.apics.bus;
+      this.vcpus.onSwitch = (i) => (bus.current = i);
+    } else this.cpu.pic = this.board.pic;
+    for (const cpu of this.vcpus.cpus) {
+      cpu.hooks = {
+        onShutdown: () => {},
+        onFerr: () => this.board.irq(13).pulse(),
+      };
+    }
     // The PIC's output: the CPU's INTR, or the BSP's LINT0 (ExtINT) with APICs.
     this.pins.attach(this.apics?.lapics[0] ?? this.cpu);
     if (options.traceEip !== null) this.cpu.eipTrace = new EipTrace(options.traceEip.lo, options.traceEip.hi);
-    this.jit = options.jit.enabled ? new Jit(this.cpu, options.jit) : null;
     const timers = this.board.timers;
     this.board.io.beforeAccess = () => {
       const now = this.clock.now();
@@ -152,8 +177,14 @@ export class Machine implements MachineControl {
   static async create(config: MachineConfig, listener: MachineListener = {}, options: EmulatorOptionsInput = {}): Promise<Machine> {
     validateConfig(config);
     const opts = resolveEmulatorOptions(options);
-    const accel = chooseAccel(config.accel, { device: opts.kvm.device });
+    let accel = chooseAccel(config.accel, { device: opts.kvm.device });
     if (accel.accel === 'kvm' && accel.probe?.usable !== true) throw new HostError(`--accel kvm: ${accel.probe?.reason ?? 'KVM is not available'}`);
+    const cpus = config.cpus ?? 1;
+    if (cpus > 1 && accel.accel === 'kvm') {
+      // The KVM backend runs one vCPU for now; several run on the software CPU.
+      if (config.accel === 'kvm') throw new BadInputError(`--accel kvm runs one CPU for now; ${cpus} CPUs need the software CPU (--accel auto or interpreter)`);
+      accel = { accel: 'interpreter', why: `interpreter: ${cpus} CPUs (the KVM backend runs one for now)`, probe: accel.probe };
+    }
     const kernel = config.kernel !== undefined ? readInput(config.kernel, 'kernel') : null;
     const initrd = config.initrd !== undefined ? readInput(config.initrd, 'initrd') : null;
     // The NAT first: a forward whose host port is taken fails before anything else is opened.
@@ -202,6 +233,7 @@ export class Machine implements MachineControl {
       bootOrder: this.config.boot ?? (this.config.cdrom !== undefined ? 'cdrom' : 'disk'),
       serialConsole: this.config.firmwareSerialConsole ?? false,
       firmwareDebug: debug ? (line) => this.listener.log?.(`firmware: ${line}`) : null,
+      cpus: this.vcpus.count,
     });
     this.chipset = this.pci.chipset;
   }
@@ -243,19 +275,19 @@ export class Machine implements MachineControl {
 
   requestReset(reason: string): void {
     this.resetRequested = reason;
-    this.cpu.exitRequested = true;
+    this.vcpus.kick();
   }
 
   requestPowerOff(reason: string): void {
     this.powerOffRequested = reason;
-    this.cpu.exitRequested = true;
+    this.vcpus.kick();
   }
 
   setA20(enabled: boolean): void {
     if (enabled === this.a20Enabled) return;
     this.a20Enabled = enabled;
-    this.cpu.a20Mask = enabled ? -1 : ~(1 << 20);
-    this.cpu.flushTlb(true);
+    this.vcpus.a20Mask = enabled ? -1 : ~(1 << 20);
+    this.vcpus.flushTlbs();
   }
 
   get a20(): boolean {
@@ -343,9 +375,8 @@ export class Machine implements MachineControl {
   }
 
   hardReset(): void {
-    this.jit?.clear();
     this.board.reset();
-    this.cpu.reset();
+    this.vcpus.reset();
     this.setA20(true);
     this.loadBoot();
   }
@@ -353,7 +384,7 @@ export class Machine implements MachineControl {
   pause(): void {
     if (this.state !== 'running') return;
     this.paused = true;
-    this.cpu.exitRequested = true;
+    this.vcpus.kick();
     this.setState('paused');
     this.wakeUp();
   }
@@ -374,7 +405,7 @@ export class Machine implements MachineControl {
   /** Pull the plug: run() resolves with { kind: 'stopped' }. */
   powerOff(): void {
     this.stopRequested = 'powered off by the user';
-    this.cpu.exitRequested = true;
+    this.vcpus.kick();
     this.paused = false;
     this.wakeUp();
   }

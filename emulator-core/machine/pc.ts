@@ -28,6 +28,8 @@ export interface PcBoardOptions {
   control: MachineControl;
   serialOutput: (bytes: Uint8Array) => void;
   sharedMemory?: boolean;
+  /** Room for the software CPUs' state blocks (GuestMemory stateBytes; default one CPU). */
+  stateBytes?: number;
 }
 
 /** Forwards to the CPU pins assigned later, so devices can be built before the CPU. */
@@ -73,7 +75,7 @@ export class PcBoard {
   private readonly isaOutputs: IrqSink[] = [];
 
   constructor(options: PcBoardOptions) {
-    this.memory = new GuestMemory(options.ramBytes, { romBytes: options.romBytes, shared: options.sharedMemory });
+    this.memory = new GuestMemory(options.ramBytes, { romBytes: options.romBytes, shared: options.sharedMemory, stateBytes: options.stateBytes });
     this.timers = new TimerQueue(options.clock);
     this.pic = new Pic(options.pins);
     this.isaOutputs.push(this.pic);

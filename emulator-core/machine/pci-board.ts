@@ -52,6 +52,8 @@ export interface PciPcOptions {
   serialConsole: boolean;
   /** Firmware debug lines (port 0x402); null leaves the port unclaimed (SeaBIOS stays quiet). */
   firmwareDebug: ((line: string) => void) | null;
+  /** Processors: SeaBIOS starts and counts them, then lists them in its MP and ACPI tables. */
+  cpus: number;
 }
 
 export class PciPc {
@@ -149,8 +151,8 @@ export class PciPc {
     const board = o.board;
     const ram = board.memory.ramBytes;
     fw.setItem(FW_CFG_RAM_SIZE, leInt(ram, 8));
-    fw.setItem(FW_CFG_NB_CPUS, leInt(1, 2));
-    fw.setItem(FW_CFG_MAX_CPUS, leInt(1, 2));
+    fw.setItem(FW_CFG_NB_CPUS, leInt(o.cpus, 2));
+    fw.setItem(FW_CFG_MAX_CPUS, leInt(o.cpus, 2));
     fw.setItem(FW_CFG_NOGRAPHIC, leInt(o.vgaBios === null ? 1 : 0, 2));
     fw.setItem(FW_CFG_BOOT_MENU, leInt(0, 2));
     fw.setItem(FW_CFG_UUID, new Uint8Array(16));

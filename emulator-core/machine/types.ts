@@ -17,6 +17,11 @@ export interface DiskConfig {
 export interface MachineConfig {
   memoryMiB: number;
   accel: Accel;
+  /**
+   * Processors (default 1). The software CPU runs them round-robin with local APICs; more
+   * than one needs the software CPU for now (the KVM backend runs one vCPU).
+   */
+  cpus?: number;
   /** Direct Linux boot. */
   kernel?: string;
   initrd?: string;

@@ -88,8 +88,10 @@ export class GuestMemory {
   readonly pageMap = new Int32Array(PHYS_PAGES);
   /** Non-zero for backing pages that hold code the software CPU has decoded. */
   readonly codePages: Uint8Array;
-  /** Called when a write lands on a backing page flagged in codePages. */
-  onCodeWrite: ((backingPage: number) => void) | null = null;
+  /** Every software CPU's decode cache and JIT: told when a write lands on a page flagged in codePages. */
+  private readonly codeWriteListeners: ((backingPage: number) => void)[] = [];
+  /** Every software CPU's TLB: told when a page first becomes code, so no CPU keeps a direct-write translation to it. */
+  private readonly newCodePageListeners: (() => void)[] = [];
 
   private readonly mmioIndex = new Int16Array(PHYS_PAGES).fill(-1);
   private readonly mmio: { start: number; end: number; handler: MmioHandler; name: string }[] = [];
@@ -381,7 +383,31 @@ export class GuestMemory {
     }
   }
 
-  private codeWritten(page: number): void {
-    if (this.onCodeWrite !== null) this.onCodeWrite(page);
+  /** A write is about to land on backing page `page`, flagged in codePages. */
+  codeWritten(page: number): void {
+    const ls = this.codeWriteListeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(page);
+  }
+
+  /** Hear about writes to code pages (each CPU: its decode cache, its JIT). */
+  addCodeWriteListener(listener: (backingPage: number) => void): void {
+    this.codeWriteListeners.push(listener);
+  }
+
+  /** Hear when a page first becomes code (each CPU drops its direct-write translations). */
+  addNewCodePageListener(listener: () => void): void {
+    this.newCodePageListeners.push(listener);
+  }
+
+  /**
+   * Flag backing page `page` in codePages with `bit` (a decode cache or compiled code depends
+   * on it). The first flag on a page makes every CPU drop the translations that let its
+   * writes bypass the check, not only the CPU that decoded it.
+   */
+  flagCodePage(page: number, bit: number): void {
+    const flags = this.codePages[page]!;
+    if ((flags & bit) !== 0) return;
+    this.codePages[page] = flags | bit;
+    if (flags === 0) for (const l of this.newCodePageListeners) l();
   }
 }

@@ -33,6 +33,12 @@ function parseMemory(text: string | undefined): number {
   return /^g/i.test(m[2] ?? '') ? n * 1024 : n;
 }
 
+function parseCpus(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--cpus ${text}: give a whole number of processors (e.g. 2)`);
+  return Number(text.trim());
+}
+
 function parseAccel(text: string | undefined): Accel {
   const a = text ?? 'auto';
   if (a !== 'auto' && a !== 'kvm' && a !== 'interpreter') throw new UsageError(`--accel ${a}: choose auto, kvm or interpreter`);
@@ -193,12 +199,13 @@ export const command: CliCommand = {
   name: 'run',
   summary: 'Boot a machine directly from a kernel, firmware, CD or disk image (headless, COM1 on the terminal)',
   usage:
-    'run (--kernel FILE [--initrd FILE] [--append STRING] | [--boot cdrom|disk] [--bios FILE] [--vga-bios FILE]) [--cdrom ISO] [--disk FILE]... [--memory MiB] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--keys KEY@SECONDS,...] [--exit-after SECONDS] [--screenshot FILE.png] [--net nat|none] [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--timeout SECONDS]',
+    'run (--kernel FILE [--initrd FILE] [--append STRING] | [--boot cdrom|disk] [--bios FILE] [--vga-bios FILE]) [--cdrom ISO] [--disk FILE]... [--memory MiB] [--cpus N] [--accel auto|interpreter|kvm] [--serial stdio|FILE|none] [--keys KEY@SECONDS,...] [--exit-after SECONDS] [--screenshot FILE.png] [--net nat|none] [--forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT]... [--timeout SECONDS]',
   options: {
     kernel: { type: 'string' },
     initrd: { type: 'string' },
     append: { type: 'string' },
     memory: { type: 'string' },
+    cpus: { type: 'string' },
     accel: { type: 'string' },
     serial: { type: 'string' },
     timeout: { type: 'string' },
@@ -219,6 +226,7 @@ export const command: CliCommand = {
     initrd: 'initial ramdisk for --kernel',
     append: 'kernel command line',
     memory: 'guest RAM in MiB (default 128)',
+    cpus: 'processors (default 1, at most 16); more than one run on the software CPU, round-robin',
     accel: 'auto (default), interpreter or kvm',
     serial: 'where COM1 goes: stdio (default), a file, or none',
     timeout: 'stop after this many seconds with exit code 124',
@@ -266,6 +274,7 @@ export const command: CliCommand = {
       if (screenshot !== undefined && kernel !== undefined) throw new UsageError('--screenshot needs a display; direct --kernel boot has none');
       config = {
         memoryMiB: parseMemory(str(values, 'memory')),
+        cpus: parseCpus(str(values, 'cpus')),
         accel: parseAccel(str(values, 'accel')),
         kernel,
         initrd: str(values, 'initrd'),

@@ -288,12 +288,8 @@ export class Jit {
       entry.fn = fn;
       list.push(entry);
     }
-    const flags = c.mem.codePages[b.backingPage];
-    if ((flags & CODE_PAGE_JIT) === 0) {
-      c.mem.codePages[b.backingPage] = flags | CODE_PAGE_JIT;
-      // Existing TLB entries may allow direct writes to this page (unless the interpreter protects it already); drop them.
-      if (flags === 0) c.flushTlb(true);
-    }
+    // Every CPU's TLB drops direct-write entries to the page when it first becomes code.
+    c.mem.flagCodePage(b.backingPage, CODE_PAGE_JIT);
   }
 
   /**
