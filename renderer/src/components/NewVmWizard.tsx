@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import type { CreateVmParams, FieldErrors, IsoInfo, OsTypeInfo } from '../../../app/contract/api';
 import { formatMiB, newOpId } from '../lib/format';
+import { processorsHelp } from '../lib/processors';
 import { useCheck } from '../lib/use-check';
 import { useApi, useApp } from '../store/app';
 import { Dialog, Field } from './Dialog';
@@ -153,7 +154,7 @@ export function NewVmWizard({ prefill }: { prefill?: { name: string; osType: str
               <input data-testid="wizard-memory" className="num" inputMode="numeric" value={draft.memoryMiB} onChange={(e) => update({ memoryMiB: e.target.value })} />
             </div>
           </Field>
-          <Field label="Processors" error={errors.cpus} help={host ? `This host has ${host.cpus}.` : undefined}>
+          <Field label="Processors" error={errors.cpus} help={host ? processorsHelp(host) : undefined}>
             <input data-testid="wizard-cpus" className="num" inputMode="numeric" value={draft.cpus} onChange={(e) => update({ cpus: e.target.value })} />
           </Field>
         </>

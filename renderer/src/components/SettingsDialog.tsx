@@ -9,6 +9,7 @@ import type { BootDevice, DiskEntry, FieldErrors, VmInfo, VmSettings } from '../
 import { ApiError } from '../api/client';
 import { formatBytes, newOpId } from '../lib/format';
 import { forwardsOf, rowsOf, type ForwardRow } from '../lib/network';
+import { processorsHelp } from '../lib/processors';
 import { useCheck } from '../lib/use-check';
 import { useApi, useApp } from '../store/app';
 import { Dialog, Field } from './Dialog';
@@ -128,7 +129,7 @@ export function SettingsDialog({ vm }: { vm: OkVm }) {
               <Field label="Memory (MiB)" error={errors['system.memoryMiB']} help={host ? `Up to ${host.maxVmMemoryMiB} MiB on this host.` : undefined}>
                 <input data-testid="settings-memory" className="num" value={memoryText} onChange={(e) => setMemoryText(e.target.value)} />
               </Field>
-              <Field label="Processors" error={errors['system.cpus']}>
+              <Field label="Processors" error={errors['system.cpus']} help={host ? processorsHelp(host) : undefined}>
                 <input data-testid="settings-cpus" className="num" value={cpusText} onChange={(e) => setCpusText(e.target.value)} />
               </Field>
               <Field label="Accelerator" error={errors['system.accel']} help={host?.kvm.why}>
