@@ -19,7 +19,7 @@ export interface AcpiLayout {
   /** The memory window the bridge forwards to PCI (its _CRS); without it the DSDT gives none. */
   pciWindows?: PciWindows;
   /** Add a MADT for this many CPUs (APIC IDs 0..n-1) and an I/O APIC with ID n. */
-  apic?: { cpus: number; ioapicAddress: number; lapicAddress: number; levelIrqs: readonly number[] };
+  apic?: { cpus: number; ioapicId: number; ioapicAddress: number; lapicAddress: number; levelIrqs: readonly number[] };
 }
 
 export interface PciWindows {
@@ -126,7 +126,7 @@ function madt(apic: NonNullable<AcpiLayout['apic']>): Uint8Array {
   const entries: number[] = [];
   const u32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
   for (let i = 0; i < apic.cpus; i++) entries.push(0, 8, i, i, ...u32(1));
-  entries.push(1, 12, apic.cpus, 0, ...u32(apic.ioapicAddress), ...u32(0));
+  entries.push(1, 12, apic.ioapicId, 0, ...u32(apic.ioapicAddress), ...u32(0));
   entries.push(2, 10, 0, 0, ...u32(2), 0, 0);
   const LEVEL_HIGH = (3 << 2) | 1;
   for (const irq of apic.levelIrqs) entries.push(2, 10, 0, irq, ...u32(irq), LEVEL_HIGH, 0);

@@ -6,7 +6,7 @@
  * line (with the PCI interrupts the PIIX routes onto it) reaches the I/O APIC pin of the
  * same number except IRQ0, which is pin 2 (the MADT says so with an override).
  */
-import { ApicBus, IOAPIC_BASE, IOAPIC_SIZE, IoApic, LAPIC_BASE, LAPIC_SIZE, LocalApic } from '../devices/apic/index.js';
+import { ApicBus, IOAPIC_BASE, IOAPIC_ID, IOAPIC_SIZE, IoApic, LAPIC_BASE, LAPIC_SIZE, LocalApic } from '../devices/apic/index.js';
 import type { InterruptController, IrqSink } from '../bus/irq.js';
 import type { Cpu } from '../cpu/cpu.js';
 import type { PcBoard } from './pc.js';
@@ -69,7 +69,7 @@ export function wireApics(board: PcBoard, cpus: readonly Cpu[], startup: Startup
         readTsc: () => cpu.readTsc(),
       }),
   );
-  const ioapic = new IoApic({ bus, id: cpus.length });
+  const ioapic = new IoApic({ bus, id: IOAPIC_ID });
   board.memory.registerMmio(LAPIC_BASE, LAPIC_SIZE, bus, 'lapic');
   board.memory.registerMmio(IOAPIC_BASE, IOAPIC_SIZE, ioapic, 'ioapic');
   board.addIsaOutput(new IsaToIoApic(ioapic));

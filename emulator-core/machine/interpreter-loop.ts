@@ -24,6 +24,7 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
   const vcpus = m.vcpus;
   const maxSlice = vcpus.count > 1 ? SMP_SLICE : MAX_SLICE;
   const timers = m.board.timers;
+  timers.onEarlierDeadline = () => vcpus.kickCurrent();
   let lastYield = performance.now();
   let udWindowStart = 0;
   let udAtWindowStart = 0;
@@ -51,7 +52,9 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
       slice = Math.max(MIN_SLICE, Math.min(maxSlice, wanted));
     }
     const next = vcpus.next();
+    timers.sliceDeadline = deadline;
     const exit = next >= 0 ? vcpus.run(next, slice) : null;
+    timers.sliceDeadline = -Infinity;
     const t1 = performance.now();
     if (m.clock instanceof PacedClock) m.clock.pace();
 

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { buildAcpiTables } from '../boot/acpi-tables.js';
-import { IOAPIC_BASE, LAPIC_BASE } from '../devices/apic/index.js';
+import { IOAPIC_BASE, IOAPIC_ID, LAPIC_BASE } from '../devices/apic/index.js';
 import { wireApics, type Apics } from './apic-wiring.js';
 import { hasLinux64Entry, linux32EntryState, linux64EntryState } from '../boot/entry.js';
 import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
@@ -242,7 +242,7 @@ export class Machine implements MachineControl {
     if (this.kernelImage !== null) {
       // Without firmware, the machine sets up its chipset and describes it itself.
       setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
-      const apic = this.apics === null ? undefined : { cpus: this.apics.lapics.length, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
+      const apic = this.apics === null ? undefined : { cpus: this.apics.lapics.length, ioapicId: IOAPIC_ID, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
       const acpi = buildAcpiTables({
         base: ACPI_TABLES_ADDR,
         pmBase: ACPI_PM_BASE,

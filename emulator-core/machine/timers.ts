@@ -21,6 +21,7 @@ export class Timer {
   arm(deadlineNs: number): void {
     this.deadline = deadlineNs;
     this.queue.changed();
+    if (deadlineNs < this.queue.sliceDeadline) this.queue.onEarlierDeadline();
   }
 
   /** Fire `delayNs` from now. */
@@ -40,6 +41,15 @@ export class TimerQueue {
   private readonly timers: Timer[] = [];
   private next = Infinity;
   private dirty = false;
+  /**
+   * While the CPU runs a slice: the guest time the run loop planned to stop at (the earliest
+   * deadline it knew of); -Infinity between slices. A timer armed earlier than that from
+   * inside the slice (a guest programming its APIC timer, say) calls onEarlierDeadline so
+   * the CPU stops in time: on a slow host one slice can span many milliseconds of guest time,
+   * and a tick delivered that late is a tick the guest loses.
+   */
+  sliceDeadline = -Infinity;
+  onEarlierDeadline: () => void = () => {};
 
   constructor(readonly clock: Clock) {}
 

@@ -107,6 +107,11 @@ export class Vcpus implements InstructionCounter, StartupSink {
     return this.cpus.every((c, i) => this.waitingForSipi[i] || (c.halted && (c.flags & IF) === 0 && !c.nmiPending));
   }
 
+  /** Make the running processor return to the run loop at its next instruction boundary. */
+  kickCurrent(): void {
+    this.cpus[this.current]!.exitRequested = true;
+  }
+
   /** Make whichever processor runs return to the run loop soon (pause, reset, a device's request). */
   kick(): void {
     for (const c of this.cpus) c.exitRequested = true;

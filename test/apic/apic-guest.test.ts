@@ -53,7 +53,7 @@ describe.skipIf(missing.length > 0)('Linux with a local APIC and an I/O APIC (so
   it('boots with the APICs from the MADT and gets its DHCP lease through the I/O APIC', async () => {
     const lease = await bootNetGuest(shell, 900_000);
     expect(lease.ip).toBe('10.0.2.15');
-    expect(log).toContain('IOAPIC[0]: apic_id 1, version 17, address 0xfec00000, GSI 0-23');
+    expect(log).toContain('IOAPIC[0]: apic_id 0, version 17, address 0xfec00000, GSI 0-23');
     expect(log).toContain('ACPI: INT_SRC_OVR (bus 0 bus_irq 0 global_irq 2 dfl dfl)');
     expect(log).toMatch(/Enabling APIC mode: +Flat\. +Using 1 I\/O APICs/);
     expect(log).toContain('..TIMER: vector=0x30 apic1=0 pin1=2');

@@ -86,7 +86,7 @@ const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 describe.skipIf(!haveNasm)('a guest starts its APs with INIT-SIPI-SIPI and counts them', () => {
-  for (const n of [1, 2, 4]) {
+  for (const n of [1, 2, 4, 16]) {
     it(`with ${n} CPU${n > 1 ? 's' : ''} it reports ${n} and the APIC IDs 0..${n - 1}`, async () => {
       const r = await runGuest(n, ROUND2.none);
       expect(r.exit.kind, r.serial).toBe('halt');

@@ -4,6 +4,11 @@
 export const LAPIC_BASE = 0xfee00000;
 export const LAPIC_SIZE = 0x1000;
 export const IOAPIC_BASE = 0xfec00000;
+/**
+ * The I/O APIC's ID, 0 as on QEMU's PCs: its 4-bit ID register could not follow the local
+ * APIC IDs past 15 CPUs, and xAPIC systems keep I/O APIC and local APIC IDs apart anyway.
+ */
+export const IOAPIC_ID = 0;
 export const IOAPIC_SIZE = 0x1000;
 
 /** MSRs the CPU forwards to the local APIC. */

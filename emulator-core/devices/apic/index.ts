@@ -3,6 +3,7 @@ export { DEFAULT_APIC_BUS_HZ, LocalApic, type LocalApicOptions } from './local-a
 export { IoApic, type IoApicOptions } from './io-apic.js';
 export {
   IOAPIC_BASE,
+  IOAPIC_ID,
   IOAPIC_SIZE,
   LAPIC_BASE,
   LAPIC_SIZE,
