@@ -15,14 +15,14 @@
  *   TERRARIUM_FIRMWARE_DIR=dir        look for SeaBIOS there first
  *   TERRARIUM_LINUX_ENTRY=32|64       force the 32- or 64-bit Linux boot entry
  *   TERRARIUM_TRACE_EIP=lo-hi         post-mortem interrupt trace, dumped at a fault in [lo, hi) (hex)
- *   TERRARIUM_APIC=1                  local APIC and I/O APIC on the software CPU (MADT on direct boots)
- *   TERRARIUM_SSE=1                   SSE through SSE4.2 on the software CPU, advertised in CPUID
+ *   TERRARIUM_APIC=0                  no local APIC and I/O APIC on the software CPU (a PIC-only PC; one CPU)
+ *   TERRARIUM_SSE=0                   no SSE on the software CPU (CPUID stops at MMX)
  *   TERRARIUM_KVM_TRACE=1             log the KVM run loop
  *   TERRARIUM_KVM_IRQCHIP=auto|kernel|user   where KVM's PIC, PIT and APIC live
  *   TERRARIUM_KVM_DEVICE=path         the KVM device (tests)
  *
- * The switches keep their historical meaning (TERRARIUM_JIT is on unless exactly 0, the
- * debug flags are on only when exactly 1). An empty variable counts as unset. A value that
+ * The switches keep their historical meaning (TERRARIUM_JIT, TERRARIUM_APIC and TERRARIUM_SSE
+ * are on unless exactly 0, the debug flags are on only when exactly 1). An empty variable counts as unset. A value that
  * cannot mean anything (a threshold that is not a number, an unknown mode) is refused with
  * an AppError naming the variable, instead of being silently ignored.
  */
@@ -92,7 +92,7 @@ export function emulatorOptionsFromEnv(env: EnvSource): EmulatorOptions {
     firmwareEnv: { TERRARIUM_FIRMWARE_DIR: value(env, 'TERRARIUM_FIRMWARE_DIR'), ProgramFiles: env.ProgramFiles },
     linuxEntry: choice<LinuxEntry>(env, 'TERRARIUM_LINUX_ENTRY', ['auto', '32', '64'], 'auto'),
     traceEip: eipRange(env, 'TERRARIUM_TRACE_EIP'),
-    apic: env.TERRARIUM_APIC === '1',
-    sse: env.TERRARIUM_SSE === '1',
+    apic: env.TERRARIUM_APIC !== '0',
+    sse: env.TERRARIUM_SSE !== '0',
   };
 }

@@ -63,10 +63,11 @@ export interface EmulatorOptions {
   traceEip: EipRange | null;
   /**
    * Give the software CPU a local APIC and the machine an I/O APIC, with a MADT on direct
-   * boots (TERRARIUM_APIC=1). Off until several CPUs land and every guest suite passes with it.
+   * boots, as every PC since the Pentium has (TERRARIUM_APIC=0 turns it off: a PIC-only PC).
+   * Machines with several CPUs always have them.
    */
   apic: boolean;
-  /** SSE through SSE4.2 in the software CPU and CPUID (TERRARIUM_SSE=1): off until every family is in and difftested. */
+  /** SSE through SSE4.2 in the software CPU and CPUID (TERRARIUM_SSE=0 turns it off: a Pentium Pro level CPU). */
   sse: boolean;
 }
 
@@ -113,7 +114,7 @@ export function resolveEmulatorOptions(input: EmulatorOptionsInput = {}): Emulat
     firmwareEnv: input.firmwareEnv ?? {},
     linuxEntry: input.linuxEntry ?? 'auto',
     traceEip: input.traceEip ?? null,
-    apic: input.apic ?? false,
-    sse: input.sse ?? false,
+    apic: input.apic ?? true,
+    sse: input.sse ?? true,
   };
 }

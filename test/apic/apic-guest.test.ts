@@ -38,7 +38,7 @@ describe.skipIf(missing.length > 0)('Linux with a local APIC and an I/O APIC (so
           shell.feed(bytes);
         },
       },
-      { apic: true },
+      {},
     );
     shell = new SerialShell((text) => machine.sendSerial(Buffer.from(text, 'latin1')));
     run = machine.run();
