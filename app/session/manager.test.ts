@@ -41,12 +41,12 @@ afterEach(async () => {
 });
 
 /** A VM with an ISO that exists (its content does not matter to the test double). */
-async function vmWithIso(name: string, memoryMiB = 64) {
+async function vmWithIso(name: string, memoryMiB = 64, cpus = 1) {
   const dir = tempDir();
   const iso = path.join(dir, 'disc.iso');
   writeFileSync(iso, Buffer.alloc(2048 * 16));
   const lib = new Library(path.join(dir, 'VMs'));
-  const vm = await lib.create(newVm(name, { cdrom: iso, system: { ...newVm(name).system, memoryMiB } }));
+  const vm = await lib.create(newVm(name, { cdrom: iso, system: { ...newVm(name).system, memoryMiB, cpus } }));
   return { lib, vm };
 }
 
@@ -157,9 +157,21 @@ describe('VM log', () => {
     await until(() => !existsSync(path.join(vm.dir, LOCK_FILE)));
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(path.join(vm.dir, 'Logs', 'vm.log'), 'utf8');
-    expect(text).toMatch(/start by test \(process \d+\): 64 MiB, accel auto/);
+    expect(text).toMatch(/start by test \(process \d+\): 64 MiB, 1 CPU, accel auto,/);
     expect(text).toContain('state: running');
     expect(text).toContain('accelerator: interpreter (test double)');
     expect(text).toContain('ended: guest shut down (ACPI)');
+  });
+
+  it('names the CPU count in the start line of a VM with several CPUs', async () => {
+    const h = harness(testDoubleWorkerUrl());
+    managers.push(h.manager);
+    const { vm } = await vmWithIso('Pair', 64, 2);
+    const session = await h.manager.start(vm);
+    await until(() => session.state === 'running');
+    session.powerOff();
+    await session.done;
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(path.join(vm.dir, 'Logs', 'vm.log'), 'utf8')).toMatch(/start by test \(process \d+\): 64 MiB, 2 CPUs, accel auto,/);
   });
 });

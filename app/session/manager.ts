@@ -194,7 +194,8 @@ export class SessionManager {
 }
 
 function describeConfig(c: MachineConfig): string {
-  const parts = [`${c.memoryMiB} MiB`, `accel ${c.accel}`];
+  const cpus = c.cpus ?? 1;
+  const parts = [`${c.memoryMiB} MiB`, `${cpus} CPU${cpus === 1 ? '' : 's'}`, `accel ${c.accel}`];
   if (c.kernel !== undefined) parts.push(`kernel ${c.kernel}`);
   if (c.boot !== undefined) parts.push(`boot ${c.boot}`);
   if (c.cdrom !== undefined) parts.push(`cdrom ${c.cdrom}`);
