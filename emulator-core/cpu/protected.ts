@@ -41,6 +41,7 @@ import {
 } from './constants.js';
 import { FAULT, type Cpu } from './cpu.js';
 import { deliverInterrupt64 } from './long/system64.js';
+import { readN, writeN } from './long/memory.js';
 import { EV_INT, EV_INT_DONE, EV_IRET, EV_IRET_DONE } from './debug-trace.js';
 
 // Scratch for the descriptor just read (avoids allocating on every segment load):
@@ -48,6 +49,8 @@ import { EV_INT, EV_INT_DONE, EV_IRET, EV_IRET_DONE } from './debug-trace.js';
 let dLo = 0;
 let dHi = 0;
 let dAddr = 0;
+/** High half of dAddr in IA-32e mode (the table's 64-bit base); 0 otherwise. */
+let dAddrHi = 0;
 
 function descBase(lo: number, hi: number): number {
   return ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) | 0;
@@ -74,19 +77,31 @@ function dpl(access: number): number {
 function fetchDescriptor(c: Cpu, sel: number): boolean {
   let base: number;
   let limit: number;
+  let hi = 0;
+  const long = (c.efer & EFER_LMA) !== 0;
   if ((sel & 4) !== 0) {
     if ((c.segAccess[LDTR] & AR_P) === 0 || (c.segAccess[LDTR] & AR_UNUSABLE) !== 0) return false;
     base = c.segBase[LDTR];
     limit = c.segLimit[LDTR] >>> 0;
+    if (long) hi = c.lm.ldtHi;
   } else {
     base = c.gdtBase;
     limit = c.gdtLimit;
+    if (long) hi = c.lm.gdtHi;
   }
   const off = sel & ~7;
   if (off + 7 > limit) return false;
   const addr = (base + off) | 0;
-  dLo = c.readSys32(addr);
-  dHi = c.readSys32((addr + 4) | 0);
+  // Compatibility mode: the tables have 64-bit bases (Linux keeps its GDT at 0xfffffe00_00001000).
+  if (long && (base >>> 0) + off > 0xffffffff) hi = (hi + 1) | 0;
+  dAddrHi = hi;
+  if (hi === 0) {
+    dLo = c.readSys32(addr);
+    dHi = c.readSys32((addr + 4) | 0);
+  } else {
+    dLo = readN(c, hi, addr, 4, false);
+    dHi = readN(c, hi, (addr + 4) | 0, 4, false);
+  }
   dAddr = addr;
   return true;
 }
@@ -94,7 +109,8 @@ function fetchDescriptor(c: Cpu, sel: number): boolean {
 function setAccessed(c: Cpu, addr: number): void {
   if ((dHi & 0x100) === 0) {
     dHi |= 0x100;
-    c.writeSys8((addr + 5) | 0, (dHi >>> 8) & 0xff);
+    if (dAddrHi === 0) c.writeSys8((addr + 5) | 0, (dHi >>> 8) & 0xff);
+    else writeN(c, dAddrHi, (addr + 5) | 0, 1, (dHi >>> 8) & 0xff, false);
   }
 }
 

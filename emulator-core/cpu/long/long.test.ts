@@ -441,6 +441,66 @@ idtr: dw 0xfff
   });
 });
 
+describe.skipIf(!haveNasm)('segment loads in compatibility mode', () => {
+  it('read the GDT at its 64-bit base and set the accessed bit as a system access from CPL 3', () => {
+    const c = longModeCpu();
+    const CODE = 0x100000;
+    w64(c, 0x1000, 0x2000 | P | RW | US);
+    w64(c, 0x2000, 0x3000 | P | RW | US);
+    w64(c, 0x3000, 0 | P | RW | US | PS);
+    // The GDT at 0xffff800000005000 (physical 0x205000), in a supervisor-only page, as
+    // Linux keeps it; linear 0x5000 holds zeros.
+    w64(c, 0x1000 + 256 * 8, 0x4000 | P | RW);
+    w64(c, 0x4000, 0x9000 | P | RW);
+    w64(c, 0x9000, 0x200000 | P | RW | PS);
+    const g = 0x205000;
+    w64(c, g + 0x08, 0x0000ffff, 0x00af9a00); // 0x08 code64 DPL0
+    w64(c, g + 0x10, 0x0000ffff, 0x00cf9200); // 0x10 data DPL0
+    w64(c, g + 0x18, 0x0000ffff, 0x00cffa00); // 0x18 code32 DPL3 (SYSRET CS)
+    w64(c, g + 0x20, 0x0000ffff, 0x00cff300); // 0x20 data DPL3 (SYSRET SS)
+    w64(c, g + 0x28, 0x5000ffff, 0x00cff034); // 0x28 data DPL3, base 0x345000, not yet accessed
+    c.gdtBase = 0x5000;
+    c.lm.gdtHi = 0xffff8000 | 0;
+    c.gdtLimit = 0x2f;
+    const bin = assemble(
+      `
+bits 64
+  mov ecx, 0xc0000081
+  xor eax, eax
+  mov edx, 0x00180008
+  wrmsr
+  mov ecx, 0xc0000083      ; CSTAR
+  lea rax, [rel cstar]
+  xor edx, edx
+  wrmsr
+  lea rcx, [rel user32]
+  mov r11, 0x202
+  sysret                   ; compatibility mode, CPL 3
+bits 32
+user32:
+  mov ax, 0x2b
+  mov es, ax               ; reads GDT entry 5 above 4 GiB, sets its accessed bit
+  mov ebx, es
+  syscall
+bits 64
+cstar:
+  hlt
+`,
+      64,
+      CODE,
+    );
+    c.mem.u8.set(bin, CODE);
+    c.r32[4] = 0x70000;
+    c.ip = CODE;
+    expect(run(c, 10_000)).toBe(EXIT_HALT);
+    expect(c.segSel[CS]).toBe(0x08); // back through CSTAR, no fault on the way
+    expect(c.r32[3] & 0xffff).toBe(0x2b);
+    expect(c.segSel[ES]).toBe(0x2b);
+    expect(c.segBase[ES]).toBe(0x345000);
+    expect(c.mem.u8[g + 0x28 + 5]! & 1).toBe(1);
+  });
+});
+
 describe.skipIf(!haveNasm)('SYSRET to compatibility mode and SYSCALL from it', () => {
   it('returns to 32-bit CPL 3 code at ECX and enters CSTAR with RCX = the next EIP', () => {
     const c = longModeCpu();

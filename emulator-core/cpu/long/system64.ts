@@ -43,7 +43,7 @@ import {
   ZF,
 } from '../constants.js';
 import type { Cpu } from '../cpu.js';
-import { checkWritable64, H, read64, readN, readSized, setStackRef, write64, writeSized } from './memory.js';
+import { checkWritable64, H, read64, readN, readSized, setStackRef, write64, writeN, writeSized } from './memory.js';
 import { larOf, lslOf, verrOf, verwOf } from '../protected.js';
 
 // ------------------------------------------------------------------ stack (64-bit mode)
@@ -145,7 +145,8 @@ function fetchDescriptorHigh(c: Cpu): number {
 function setAccessed(c: Cpu): void {
   if ((dHi & 0x100) === 0) {
     dHi |= 0x100;
-    writeSized(c, dAddrHi, (dAddrLo + 5) | 0, 1, (dHi >>> 8) & 0xff, 0);
+    // A system access: user code loading a segment still sets the bit in a supervisor page.
+    writeN(c, dAddrHi, (dAddrLo + 5) | 0, 1, (dHi >>> 8) & 0xff, false);
   }
 }
 
