@@ -3,8 +3,11 @@
  * i386 netboot installer, started from the app in Chromium, answers language, location and
  * keymap with Enter, detects the e1000, gets its address from the NAT's DHCP server and stops
  * at the hostname question. Saves docs/screenshots/18-installer-network-hostname.png.
+ * With `--arch amd64 --first-screen` it boots the amd64 installer ISO instead (64-bit code,
+ * SSE) and stops at its first dialog, "Select a language", saving
+ * docs/screenshots/19-installer-amd64-language.png.
  *
- *   npm run build && node dist/test/e2e/walkthroughs/installer-network.js [--out DIR]
+ *   npm run build && node dist/test/e2e/walkthroughs/installer-network.js [--out DIR] [--arch i386|amd64] [--first-screen]
  *
  * Screens are told apart by the guest's own pixels: a screen counts as "waiting for the user"
  * once its coarse image has not changed for STILL_MS (the installer's cursor may blink, so a
@@ -19,11 +22,13 @@ import type { Page } from 'playwright-core';
 import { tempDir } from '../../../app/library/test-helpers.js';
 import { launchBrowser, missingPrerequisite, REPO, SCREENSHOTS, serve } from '../harness.js';
 
-const ISO = path.join(REPO, 'test/fixtures/out/debian-installer-i386.iso');
+const ARCH = process.argv.includes('--arch') ? process.argv[process.argv.indexOf('--arch') + 1]! : 'i386';
+const FIRST_SCREEN_ONLY = process.argv.includes('--first-screen');
+const ISO = path.join(REPO, `test/fixtures/out/debian-installer-${ARCH}.iso`);
 const VM = 'Debian installer';
 const STILL_MS = 20_000;
 const POLL_MS = 2_000;
-const DEADLINE_MS = 100 * 60_000;
+const DEADLINE_MS = 180 * 60_000;
 const ANSWERS = ['language', 'location', 'keymap'];
 
 interface Coarse {
@@ -135,6 +140,14 @@ async function main(): Promise<void> {
     await page.keyboard.press('Enter');
 
     let previous: Coarse | null = null;
+    if (FIRST_SCREEN_ONLY) {
+      const first = await waitForDialog(page, previous, deadline);
+      log(`first dialog still for ${STILL_MS / 1000} s at ${elapsed()} (${first.width}×${first.height})`);
+      const file = path.join(out, `19-installer-${ARCH}-language.png`);
+      await page.screenshot({ path: file });
+      log(`saved ${file}`);
+      return;
+    }
     for (const [i, name] of ANSWERS.entries()) {
       previous = await waitForDialog(page, previous, deadline);
       await page.screenshot({ path: path.join(steps, `${i + 1}-${name}.png`) });
