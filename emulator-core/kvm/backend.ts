@@ -3,6 +3,7 @@
  * board's page map, the interrupt controllers (in the kernel where KVM has them, else ours),
  * and the vCPU thread. Lives on the machine thread; the run loop is machine/kvm-loop.ts.
  */
+import type { IrqSink } from '../bus/irq.js';
 import type { CpuState } from '../cpu/state.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { IDENTITY_MAP_ADDR, PIT_SPEAKER_DUMMY, TSS_ADDR } from './abi.js';
@@ -21,6 +22,19 @@ export interface KvmBackendOptions {
   probe: KvmProbe;
   /** Where the PIC, PIT and local APIC live (the machine's `kvm.irqchip` option, TERRARIUM_KVM_IRQCHIP); default 'auto'. */
   irqchip?: IrqchipMode;
+}
+
+/**
+ * The ISA interrupt lines into KVM's in-kernel irqchip (KVM_IRQ_LINE): the machine routes
+ * its lines here instead of to its own PIC. IRQ 0 is the kernel PIT's; IRQ 2 is wired to
+ * IRQ 9 on an AT, as our PIC does.
+ */
+export class KvmIrqchipLines implements IrqSink {
+  constructor(private readonly kvm: KvmBackend) {}
+
+  setIrqLevel(line: number, high: boolean): void {
+    if (line !== 0) this.kvm.irqLine(line === 2 ? 9 : line, high);
+  }
 }
 
 export class KvmBackend {

@@ -119,14 +119,10 @@ export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<Machi
   let probing = false;
 
   // Interrupt wiring -------------------------------------------------------------------
+  // With the in-kernel irqchip, the machine routes our lines into it (KvmIrqchipLines);
+  // otherwise our PIC's INTR reaches the vCPU thread, which injects with KVM_INTERRUPT.
   const pic = board.pic;
-  if (kvm.kernelIrqchip) {
-    // Our lines go to the kernel's PIC and I/O APIC; IRQ 0 is the kernel PIT's, and IRQ 2
-    // is wired to IRQ 9 on an AT, as our PIC does.
-    pic.setIrqLevel = (line: number, high: boolean): void => {
-      if (line !== 0) kvm.irqLine(line === 2 ? 9 : line, high);
-    };
-  } else {
+  if (!kvm.kernelIrqchip) {
     const pins: CpuInterruptPins = {
       setIntr: (high) => thread?.setIntr(high),
       // Nothing on this board raises NMI.
@@ -417,7 +413,6 @@ export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<Machi
     if (tracing && !t.gone && commandSync(t, CMD_GET_STATE)) trace(`vCPU state at the end: ${JSON.stringify(t.takeState())}`);
     await t.stop();
     thread = null;
-    if (kvm.kernelIrqchip) Reflect.deleteProperty(pic, 'setIrqLevel');
     // A machine runs once: give the VM and /dev/kvm back (an app process runs many VMs).
     kvm.close();
   }

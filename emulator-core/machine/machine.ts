@@ -10,7 +10,7 @@ import type { Jit } from '../cpu/jit/jit.js';
 import { CPU_STATE_BYTES } from '../cpu/state-layout.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
 import type { CpuState } from '../cpu/state.js';
-import { KvmBackend } from '../kvm/backend.js';
+import { KvmBackend, KvmIrqchipLines } from '../kvm/backend.js';
 import { chooseAccel } from '../kvm/probe.js';
 import { BadInputError, EmulatorError, HostError } from '../errors.js';
 import { PacedClock, RealtimeClock, type Clock } from './clock.js';
@@ -210,7 +210,11 @@ export class Machine implements MachineControl {
       net.attach(m.board, m.chipset, () => m.wakeUp());
       m.net = net;
     }
-    if (accel.accel === 'kvm' && accel.probe !== null) m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe, irqchip: opts.kvm.irqchip });
+    if (accel.accel === 'kvm' && accel.probe !== null) {
+      m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe, irqchip: opts.kvm.irqchip });
+      // The in-kernel irqchip is the interrupt sink: our lines feed it instead of our PIC.
+      if (m.kvm.kernelIrqchip) m.board.replaceIsaOutputs([new KvmIrqchipLines(m.kvm)]);
+    }
     m.kernelImage = kernel;
     m.initrdImage = initrd;
     m.loadBoot();

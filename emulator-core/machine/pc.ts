@@ -116,6 +116,15 @@ export class PcBoard {
     this.isaOutputs.push(sink);
   }
 
+  /**
+   * Route the ISA lines to `sinks` instead of the PIC (and whatever else was added): KVM's
+   * in-kernel irqchip has its own PIC and I/O APIC, fed with KVM_IRQ_LINE.
+   */
+  replaceIsaOutputs(sinks: readonly IrqSink[]): void {
+    this.isaOutputs.length = 0;
+    this.isaOutputs.push(...sinks);
+  }
+
   irq(line: number): IrqLine {
     return this.irqLines[line];
   }
