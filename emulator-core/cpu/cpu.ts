@@ -312,6 +312,13 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   /** STI / MOV SS inhibit interrupts for one instruction. */
   irqInhibit = false;
   halted = false;
+  /**
+   * PAUSE requests an exit from the run loop: set when several CPUs take turns on one
+   * thread, so one spinning on a lock yields to the CPU that holds it (as PAUSE-loop
+   * exiting does under hardware virtualization). Without it a lock released and taken back
+   * within one turn is never seen free by the others: SeaBIOS's AP start-up livelocked.
+   */
+  pauseExits = false;
   exitRequested = false;
   shutdown = false;
   instructionCount = 0;

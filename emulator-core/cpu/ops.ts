@@ -672,7 +672,11 @@ sized(
 
 // ------------------------------------------------------------------ 90-9F
 
-both(0x90, () => {});
+both(0x90, (c) => {
+  // PAUSE (F3 90): a spin-wait loop. With several CPUs taking turns, the spinning one
+  // gives up its turn so the CPU holding the lock can run (Cpu.pauseExits).
+  if (c.insn.rep !== 0 && c.pauseExits) c.exitRequested = true;
+});
 for (let n = 1; n < 8; n++) {
   sized(
     0x90 + n,

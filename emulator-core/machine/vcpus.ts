@@ -47,6 +47,7 @@ export class Vcpus implements InstructionCounter, StartupSink {
     for (let i = 0; i < o.count; i++) {
       const cpu = new Cpu(o.memory, o.io, { clock: o.clock });
       cpu.sse.enabled = o.sse;
+      cpu.pauseExits = o.count > 1;
       cpus.push(cpu);
     }
     this.cpus = cpus;

@@ -481,7 +481,9 @@ export class BlockCompiler {
     // LOCK is only valid on read-modify-write memory forms; the interpreter raises #UD
     // for the rest. A single CPU needs no bus lock, so valid forms compile as usual.
     if (d.lock && !lockValid(d)) return Kind.Fallback;
-    // A REP prefix outside the string instructions (and PAUSE, REP RET): interpreter.
+    // PAUSE may end the CPU's turn (Cpu.pauseExits): the interpreter's, ending the block.
+    if (d.rep !== 0 && op === 0x90) return Kind.FallbackEnd;
+    // A REP prefix outside the string instructions (and REP RET): interpreter.
     if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2) return op >= 0xa4 && op <= 0xaf ? Kind.FallbackEnd : Kind.Fallback;
     if (op < 0x40 && (op & 7) < 6) {
       const g = op >> 3;

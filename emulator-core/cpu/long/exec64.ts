@@ -270,8 +270,9 @@ function exec(c: Cpu, op: number): void {
       return;
     }
     case 0x90:
-      // NOP / PAUSE; with REX.B it is XCHG R8, rAX.
+      // NOP / PAUSE; with REX.B it is XCHG R8, rAX. PAUSE ends the turn of a spinning CPU (Cpu.pauseExits).
       if ((ins.rex & 1) !== 0) xchgAcc(c, 8);
+      else if (ins.rep !== 0 && c.pauseExits) c.exitRequested = true;
       return;
     case 0x91:
     case 0x92:

@@ -66,6 +66,8 @@ export function classify(d: DecodedInsn, mode: BlockMode | null): How {
   const op = d.op;
   const fallback = (): How => (d.rep !== 0 && op >= 0xa4 && op <= 0xaf ? How.StepEnd : continues(d) ? How.Step : How.StepEnd);
   if (d.lock) return fallback();
+  // PAUSE may end the CPU's turn (Cpu.pauseExits): the interpreter's, ending the block.
+  if (d.rep !== 0 && op === 0x90) return How.StepEnd;
   if (d.rep !== 0 && op !== 0x90 && op !== 0xc3 && op !== 0xc2) return fallback();
   const control = (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xe8 || op === 0xe9 || op === 0xeb || op === 0xc3 || op === 0xc2;
   if (control) {
