@@ -3,8 +3,10 @@
  *   Linux boot to the marker: Terrarium (software CPU + JIT) vs qemu-system-i386 (TCG) and
  *   v86 (the npm package, wasm JIT) on the same kernel and initrd, as wall-time ratios, with
  *   Terrarium's guest instructions per second.
- * Sections from other modules (full PC, 64-bit CPU-bound guest, KVM) run when present;
- * `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64, kvm, net).
+ * Sections from other modules (full PC, 64-bit CPU-bound guest, amd64 kernel boot, KVM) run
+ * when present; `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64,
+ * amd64, kvm, net). debian64 (the Debian amd64 system to its login prompt, over an hour on
+ * Terrarium) runs only when named: `npm run bench -- debian64`.
  * Every peer is timed from its process start; a missing peer or fixture is one loud line,
  * never a failure of the whole bench.
  */
@@ -53,8 +55,10 @@ async function optionalSection(file: string): Promise<void> {
   }
 }
 
-// `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64, kvm, net); none: all.
+// `npm run bench -- linux cpu64` runs only the sections named (linux, pc, cpu64, amd64, kvm, net); none: all
+// of those. Opt-in sections (debian64) run only when named.
 const only = new Set(process.argv.slice(2));
 const wanted = (name: string): boolean => only.size === 0 || only.has(name);
 if (wanted('linux')) await linuxBootSection();
-for (const name of ['pc', 'cpu64', 'kvm', 'net']) if (wanted(name)) await optionalSection(`${name}.js`);
+for (const name of ['pc', 'cpu64', 'amd64', 'kvm', 'net']) if (wanted(name)) await optionalSection(`${name}.js`);
+for (const name of ['debian64']) if (only.has(name)) await optionalSection(`${name}.js`);

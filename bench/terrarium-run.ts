@@ -3,6 +3,7 @@
  * when each awaited line first appears on COM1 and how many guest instructions had run by
  * then; reported as one JSON line on stdout. bench/common.ts spawns it, one fresh process per
  * measurement, so start-up and compilation warm-up are counted like a peer's.
+ * With several CPUs the count is all of them together.
  *   node dist/bench/terrarium-run.js '{"config": MachineConfig, "marks": {name: regex}, "last": name, "timeoutMs": n}'
  * Times are from this process's start (performance.now()), comparable to a peer timed from spawn.
  */
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
         out += Buffer.from(bytes).toString('latin1');
         for (const [name, re] of marks) {
           if (at[name] === undefined && re.test(out)) {
-            at[name] = { ms: performance.now(), instructions: machine.cpu.instructionCount + machine.cpu.sliceInstructions };
+            at[name] = { ms: performance.now(), instructions: machine.vcpus.instructionCount + machine.vcpus.sliceInstructions };
             if (name === spec.last) machine.powerOff();
           }
         }

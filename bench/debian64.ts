@@ -1,0 +1,113 @@
+/**
+ * The debootstrapped Debian 12 amd64 system (test/fixtures/build-debian-amd64-system.sh) to
+ * its login prompt on the serial console: its own kernel and initrd booted directly onto the
+ * bare ext4 disk with "root=/dev/sda console=ttyS0", as `terrarium run --kernel --initrd
+ * --disk --append` does (NIC behind NAT included, as QEMU's default NIC), on the software CPU
+ * beside `qemu-system-x86_64 -accel tcg` with the command line of
+ * test/fixtures/check-debian-amd64-system.sh. Neither writes the built image: QEMU runs with
+ * -snapshot, Terrarium on a temporary qcow2 overlay backed by it.
+ * Opt-in (it can take over an hour on Terrarium): `npm run bench -- debian64`, never part of a
+ * full run. Each side stops at the prompt or at the limit (TERRARIUM_BENCH_DEBIAN_LIMIT
+ * seconds, default 3600), which is reported with the last serial line.
+ * `node dist/bench/debian64.js [qemu|terrarium] [--cpus N]` runs it alone (or one side).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDisk } from '../emulator-core/storage/create.js';
+import { lastLine } from './amd64.js';
+import { FIXTURES, fmt, mips, qemuArgs, qemuVersion, runTerrarium, timeline } from './common.js';
+
+const IMAGE = join(FIXTURES, 'debian-amd64.qcow2');
+const KERNEL = join(FIXTURES, 'debian-amd64-vmlinuz');
+const INITRD = join(FIXTURES, 'debian-amd64-initrd.img');
+const APPEND = 'root=/dev/sda console=ttyS0';
+const MEMORY = 1024;
+/** The serial getty's prompt, e.g. "terrarium-guest login: ". */
+const LOGIN = /(?:^|\n)[\w.-]+ login: /;
+
+function limitSeconds(): number {
+  const text = process.env.TERRARIUM_BENCH_DEBIAN_LIMIT;
+  if (text === undefined || text === '') return 3600;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`TERRARIUM_BENCH_DEBIAN_LIMIT=${text}: give a positive number of seconds`);
+  return n;
+}
+
+async function qemuSide(cpus: number, limit: number): Promise<number | null> {
+  const qv = qemuVersion('qemu-system-x86_64');
+  if (qv === null) {
+    console.log('  *** QEMU TCG SKIPPED: qemu-system-x86_64 not installed (apt install qemu-system-x86); no ratio ***');
+    return null;
+  }
+  const drive = `file=${IMAGE},format=qcow2,if=ide,index=0,media=disk`;
+  const args = qemuArgs(MEMORY, ['-smp', String(cpus), '-snapshot', '-kernel', KERNEL, '-initrd', INITRD, '-drive', drive, '-append', APPEND]);
+  const q = await timeline('qemu-system-x86_64', args, { login: LOGIN }, 'login', limit * 1000);
+  if (!q.ok) {
+    console.log(`  *** QEMU TCG: did not reach login within ${limit} s; last serial line: ${lastLine(q.output)}; no ratio ***`);
+    return null;
+  }
+  const ms = q.at.get('login')!;
+  console.log(`  QEMU TCG (${qv}, -smp ${cpus}): ${fmt(ms)}`);
+  return ms;
+}
+
+async function terrariumSide(cpus: number, limit: number): Promise<number | null> {
+  const dir = mkdtempSync(join(tmpdir(), 'terrarium-bench-debian-'));
+  try {
+    const overlay = join(dir, 'debian-amd64-overlay.qcow2');
+    await createDisk({ path: overlay, format: 'qcow2', backing: IMAGE });
+    const t = await runTerrarium({
+      config: {
+        memoryMiB: MEMORY,
+        cpus,
+        accel: 'interpreter',
+        kernel: KERNEL,
+        initrd: INITRD,
+        cmdline: APPEND,
+        disks: [{ path: overlay, format: 'qcow2' }],
+        onTripleFault: 'crash',
+        net: { mode: 'nat', forwards: [] },
+      },
+      marks: { login: LOGIN.source },
+      last: 'login',
+      timeoutMs: limit * 1000,
+    });
+    const at = t.at.login;
+    if (!t.ok || at === undefined) {
+      const why = t.exit.startsWith('timed out') ? `did not reach login within ${limit} s` : `did not reach login (${t.exit})`;
+      console.log(`  Terrarium: ${why}; last serial line: ${lastLine(t.output)}`);
+      process.exitCode = 1;
+      return null;
+    }
+    console.log(`  Terrarium (software CPU${cpus > 1 ? `, --cpus ${cpus}` : ''}): ${fmt(at.ms)}   ${mips(at.instructions, at.ms)}`);
+    return at.ms;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function bench(sides: string[] = [], cpus = 1): Promise<void> {
+  const limit = limitSeconds();
+  console.log(`Debian 12 amd64 system to the login prompt (debootstrapped, own kernel + initrd, ext4 on IDE, ${cpus} CPU${cpus > 1 ? 's' : ''}, ${MEMORY} MiB, "${APPEND}", limit ${limit} s)`);
+  for (const f of [IMAGE, KERNEL, INITRD]) {
+    if (!existsSync(f)) {
+      console.log(`  *** SKIPPED: ${f} missing; run test/fixtures/build-debian-amd64-system.sh (as root) first ***`);
+      return;
+    }
+  }
+  const qemu = sides.length === 0 || sides.includes('qemu') ? await qemuSide(cpus, limit) : null;
+  const terrarium = sides.length === 0 || sides.includes('terrarium') ? await terrariumSide(cpus, limit) : null;
+  if (qemu !== null && terrarium !== null) console.log(`  ratio Terrarium / QEMU TCG: ${(terrarium / qemu).toFixed(2)}x`);
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--cpus');
+  const cpus = at >= 0 ? Number(args[at + 1]) : 1;
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > 16) throw new Error(`--cpus ${args[at + 1]}: give 1 to 16`);
+  const sides = args.filter((a, i) => a !== '--cpus' && (at < 0 || i !== at + 1));
+  for (const s of sides) if (s !== 'qemu' && s !== 'terrarium') throw new Error(`${s}: give qemu, terrarium or neither`);
+  await bench(sides, cpus);
+}
