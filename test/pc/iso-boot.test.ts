@@ -3,6 +3,8 @@
  * busybox marker initramfs, SERIAL 0 and console=ttyS0) boots through SeaBIOS on the
  * software CPU to the marker, the guest powers off through ACPI S5, exit code 0; the
  * screenshot taken at exit is the VGA text screen with SeaBIOS's and isolinux's lines.
+ * The machine has two CPUs: SeaBIOS starts and counts the AP, lists it in its tables, and
+ * Linux brings it up (the marker reports cpus=2).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +19,10 @@ const dir = mkdtempSync(join(tmpdir(), 'terrarium-iso-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(missing.length > 0)('SeaBIOS → isolinux → Linux from a CD', () => {
-  it('reaches the marker, powers off, exit 0, and leaves a text-mode screenshot', async () => {
+  it('reaches the marker with 2 CPUs, powers off, exit 0, and leaves a text-mode screenshot', async () => {
     const shot = join(dir, 'screen.png');
-    const r = await terrarium(['run', '--cdrom', fixturePath('isolinux-i386.iso'), '--memory', '256', '--accel', 'interpreter', '--screenshot', shot, '--timeout', '900']);
-    expect(r.stdout, tail(r)).toMatch(/TERRARIUM-MARKER uptime=\d+\.\d+ \d+\.\d+ model=Terrarium Virtual CPU/);
+    const r = await terrarium(['run', '--cdrom', fixturePath('isolinux-i386.iso'), '--memory', '256', '--cpus', '2', '--accel', 'interpreter', '--screenshot', shot, '--timeout', '900']);
+    expect(r.stdout, tail(r)).toMatch(/TERRARIUM-MARKER uptime=\d+\.\d+ \d+\.\d+ model=Terrarium Virtual CPU cpus=2/);
     expect(r.stdout).toContain('ISOLINUX');
     expect(r.stdout).toMatch(/reboot: Power down/);
     expect(r.code, tail(r)).toBe(0);
