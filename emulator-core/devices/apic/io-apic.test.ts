@@ -124,22 +124,27 @@ describe('I/O APIC delivery', () => {
     expect(take(rig)).toBe(0x35);
   });
 
-  it('active-low pins assert when the line goes low', () => {
+  it('lines are logical: an asserted line delivers whatever the polarity bit says', () => {
     const { rig, io } = setup();
-    io.setIrq(7, true); // idle high, as a shared PCI line is
+    // Linux programs PCI pins active-low (the wire's convention); the board's line is
+    // already "asserted" or not.
     route(io, 7, ACTIVE_LOW | LEVEL | 0x37);
-    expect(take(rig)).toBe(-1);
     io.setIrq(7, false);
-    expect(take(rig)).toBe(0x37);
+    expect(take(rig)).toBe(-1);
     io.setIrq(7, true);
+    expect(take(rig)).toBe(0x37);
+    eoi(rig);
+    // Still asserted after the EOI: delivered again.
+    expect(take(rig)).toBe(0x37);
+    io.setIrq(7, false);
     eoi(rig);
     expect(take(rig)).toBe(-1);
-    // Active-low edge: the falling edge delivers.
+    // An active-low edge pin: the assertion delivers, the release does not.
     route(io, 8, ACTIVE_LOW | 0x38);
     io.setIrq(8, true);
-    expect(take(rig)).toBe(-1);
-    io.setIrq(8, false);
     expect(take(rig)).toBe(0x38);
+    io.setIrq(8, false);
+    expect(take(rig)).toBe(-1);
   });
 
   it('routes by physical and logical destination', () => {

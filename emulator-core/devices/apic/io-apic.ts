@@ -17,7 +17,6 @@ import {
   IOAPIC_REG_REDTBL,
   IOAPIC_REG_VERSION,
   IOAPIC_VERSION_VALUE,
-  LVT_ACTIVE_LOW,
   LVT_MASKED,
   LVT_REMOTE_IRR,
   LVT_TRIGGER_LEVEL,
@@ -50,7 +49,7 @@ export class IoApic implements Device, MmioHandler, IrqSink, EoiListener {
   private ioregsel = 0;
   private readonly lo = new Uint32Array(IOAPIC_PINS);
   private readonly hi = new Uint32Array(IOAPIC_PINS);
-  /** Raw input levels, one bit per pin (before polarity). */
+  /** Input levels, one bit per pin: logical (asserted), whatever the polarity bit says. */
   private lines = 0;
 
   constructor(options: IoApicOptions) {
@@ -62,9 +61,14 @@ export class IoApic implements Device, MmioHandler, IrqSink, EoiListener {
     this.reset();
   }
 
-  /** Whether pin `pin` is asserted, after the entry's polarity. */
+  /**
+   * Whether pin `pin` is asserted. The board's lines are logical (true: the device requests
+   * an interrupt), so the entry's polarity bit, which describes the wire, changes nothing, as
+   * in QEMU: Linux programs PCI pins active-low (their wires are), and inverting our logical
+   * level then masked the e1000's interrupts whenever the NIC had something to say.
+   */
   private asserted(pin: number): boolean {
-    return (((this.lines >>> pin) & 1) === 1) !== ((this.lo[pin] & LVT_ACTIVE_LOW) !== 0);
+    return ((this.lines >>> pin) & 1) === 1;
   }
 
   /** Level-triggered in the Remote IRR sense: only fixed and lowest-priority entries are. */
