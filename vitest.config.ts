@@ -1,4 +1,36 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Guest boots that take minutes, longest first. On a fresh clone vitest knows no durations
+ * and starts small files last, so a 7-minute boot started alone at the end stretched CI past
+ * 30 minutes; started first, they overlap with everything else.
+ */
+const SLOW_FIRST = [
+  'test/boot/linux-amd64.test.ts',
+  'test/net/nat-guest.test.ts',
+  'test/e2e/network-guest.e2e.test.ts',
+  'test/boot/kernel-with-disk.test.ts',
+  'test/e2e/ui.e2e.test.ts',
+  'test/pc/disk.test.ts',
+  'test/apic/apic-guest.test.ts',
+  'test/pc/iso-boot.test.ts',
+  'app/service/cpus.test.ts',
+];
+
+class SlowFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification): number => {
+      const i = SLOW_FIRST.findIndex((p) => f.moduleId.endsWith(p));
+      return i < 0 ? SLOW_FIRST.length : i;
+    };
+    return sorted
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i)
+      .map(({ f }) => f);
+  }
+}
 
 export default defineConfig({
   test: {
@@ -7,5 +39,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: 'forks',
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
