@@ -1,10 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Guest boots that take minutes, longest first. On a fresh clone vitest knows no durations
- * and starts small files last, so a 7-minute boot started alone at the end stretched CI past
- * 30 minutes; started first, they overlap with everything else.
+ * and starts small files last, so a 7-minute boot started alone at the end would stretch the
+ * run; started first, they overlap with everything else.
  */
 const SLOW_FIRST = [
   'test/boot/linux-amd64.test.ts',
@@ -39,6 +40,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: 'forks',
+    // vitest's default (cores - 1) runs one file at a time on a 2-core CI host, and a guest
+    // test waiting on its `terrarium run` child leaves a core idle: use every core.
+    maxWorkers: Math.max(2, availableParallelism()),
     sequence: { sequencer: SlowFirstSequencer },
   },
 });
