@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
@@ -40,9 +39,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: 'forks',
-    // vitest's default (cores - 1) runs one file at a time on a 2-core CI host, and a guest
-    // test waiting on its `terrarium run` child leaves a core idle: use every core.
-    maxWorkers: Math.max(2, availableParallelism()),
+    // vitest's default (cores - 1) runs one file at a time on a 2-core CI host. Two workers
+    // cut the time but made the NAT guest's DHCP test fail once beside the network e2e test
+    // (stop 11): kept at the default until that is understood.
     sequence: { sequencer: SlowFirstSequencer },
   },
 });
