@@ -296,23 +296,49 @@ function labelOffsets(bin: Uint8Array): { int40: number; gp: number; fault: numb
   };
 }
 
+/**
+ * Map 0xffff800000000000 (PML4 256 -> PDPT 0x4000 -> PD 0x9000) onto the supervisor-only 2 MiB
+ * page at physical 0x200000 and put the GDT at 0xffff800000005000 (physical 0x205000), as
+ * Linux keeps its GDT above 4 GiB; linear 0x5000 holds zeros. Returns the GDT's physical address.
+ */
+function highGdt(c: Cpu, limit: number): number {
+  w64(c, 0x1000 + 256 * 8, 0x4000 | P | RW);
+  w64(c, 0x4000, 0x9000 | P | RW);
+  w64(c, 0x9000, 0x200000 | P | RW | PS);
+  c.gdtBase = 0x5000;
+  c.lm.gdtHi = 0xffff8000 | 0;
+  c.gdtLimit = limit;
+  return 0x205000;
+}
+
+/**
+ * Set up SYSCALL (STAR: kernel CS 0x08, SYSRET to CS 0x1b, SS 0x23; CSTAR
+ * at `cstar`) and SYSRET in its 32-bit form to `user32`: compatibility mode at CPL 3.
+ */
+const SYSRET_TO_COMPAT = `
+bits 64
+  mov ecx, 0xc0000081
+  xor eax, eax
+  mov edx, 0x00180008
+  wrmsr
+  mov ecx, 0xc0000083      ; CSTAR
+  lea rax, [rel cstar]
+  xor edx, edx
+  wrmsr
+  lea rcx, [rel user32]
+  mov r11, 0x202
+  sysret                   ; 32-bit form: compatibility mode, CPL 3
+`;
+
 describe('LAR, LSL, VERR, VERW in 64-bit mode', () => {
   it('read the GDT at its 64-bit base and accept only the IA-32e system types', () => {
     const c = longModeCpu();
-    // 0xffff800000000000 (PML4 256) -> PDPT 0x4000 -> PD 0x9000 -> 2 MiB page at 0x200000.
-    w64(c, 0x1000 + 256 * 8, 0x4000 | P | RW);
-    w64(c, 0x4000, 0x9000 | P | RW);
-    w64(c, 0x9000, 0x200000 | P | RW | PS);
-    // The GDT at 0xffff800000005000 (physical 0x205000); linear 0x5000 holds zeros.
-    const g = 0x205000;
+    const g = highGdt(c, 0x37);
     w64(c, g + 0x08, 0x0000ffff, 0x00af9a00); // code64, readable
     w64(c, g + 0x10, 0x0000ffff, 0x00cf9200); // data, writable
     w64(c, g + 0x18, 0x0000ffff, 0x00cff200); // data, DPL 3
     w64(c, g + 0x20, 0x00000067, 0x00008100); // type 1: 16-bit TSS (no such type in IA-32e mode)
     w64(c, g + 0x28, 0x60000067, 0x00008900); // 64-bit TSS, available
-    c.gdtBase = 0x5000;
-    c.lm.gdtHi = 0xffff8000 | 0;
-    c.gdtLimit = 0x37;
     // Linux's MDS mitigation: VERW of __KERNEL_DS on every return to user mode.
     expect(verw64(c, 0x10)).toBe(true);
     expect(verw64(c, 0x08)).toBe(false);
@@ -448,34 +474,14 @@ describe.skipIf(!haveNasm)('segment loads in compatibility mode', () => {
     w64(c, 0x1000, 0x2000 | P | RW | US);
     w64(c, 0x2000, 0x3000 | P | RW | US);
     w64(c, 0x3000, 0 | P | RW | US | PS);
-    // The GDT at 0xffff800000005000 (physical 0x205000), in a supervisor-only page, as
-    // Linux keeps it; linear 0x5000 holds zeros.
-    w64(c, 0x1000 + 256 * 8, 0x4000 | P | RW);
-    w64(c, 0x4000, 0x9000 | P | RW);
-    w64(c, 0x9000, 0x200000 | P | RW | PS);
-    const g = 0x205000;
+    const g = highGdt(c, 0x2f);
     w64(c, g + 0x08, 0x0000ffff, 0x00af9a00); // 0x08 code64 DPL0
     w64(c, g + 0x10, 0x0000ffff, 0x00cf9200); // 0x10 data DPL0
     w64(c, g + 0x18, 0x0000ffff, 0x00cffa00); // 0x18 code32 DPL3 (SYSRET CS)
     w64(c, g + 0x20, 0x0000ffff, 0x00cff300); // 0x20 data DPL3 (SYSRET SS)
     w64(c, g + 0x28, 0x5000ffff, 0x00cff034); // 0x28 data DPL3, base 0x345000, not yet accessed
-    c.gdtBase = 0x5000;
-    c.lm.gdtHi = 0xffff8000 | 0;
-    c.gdtLimit = 0x2f;
     const bin = assemble(
-      `
-bits 64
-  mov ecx, 0xc0000081
-  xor eax, eax
-  mov edx, 0x00180008
-  wrmsr
-  mov ecx, 0xc0000083      ; CSTAR
-  lea rax, [rel cstar]
-  xor edx, edx
-  wrmsr
-  lea rcx, [rel user32]
-  mov r11, 0x202
-  sysret                   ; compatibility mode, CPL 3
+      `${SYSRET_TO_COMPAT}
 bits 32
 user32:
   mov ax, 0x2b
@@ -515,19 +521,7 @@ describe.skipIf(!haveNasm)('SYSRET to compatibility mode and SYSCALL from it', (
     c.gdtBase = 0x5000;
     c.gdtLimit = 0x27;
     const bin = assemble(
-      `
-bits 64
-  mov ecx, 0xc0000081
-  xor eax, eax
-  mov edx, 0x00180008
-  wrmsr
-  mov ecx, 0xc0000083      ; CSTAR
-  lea rax, [rel cstar]
-  xor edx, edx
-  wrmsr
-  lea rcx, [rel user32]
-  mov r11, 0x202
-  sysret                   ; 32-bit form: compatibility mode, CPL 3
+      `${SYSRET_TO_COMPAT}
 bits 32
 user32:
   mov edi, 41
