@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FLOAT_MOVES_FAMILIES, genFloatMoves64 } from './gen/sse-float-moves.js';
-import { native64Status, runCases64 } from './long64/run.js';
+import { describeCase64, misprediction, native64Status, tallyCases64 } from './long64/run.js';
 import { Rng } from './prng.js';
 import { difftestScale, difftestSeed } from './vitest-glue.js';
 
@@ -21,20 +21,17 @@ describe.skipIf(!status.ok)(`difftest: SSE float moves, 64-bit code, vs host CPU
     if (!status.ok) return;
     const seed = difftestSeed();
     const cases = genFloatMoves64(new Rng(seed), Math.max(1, Math.round(40 * difftestScale())));
-    const failures: string[] = [];
     const mispredicted: string[] = [];
-    const raised = new Map<number, number>();
-    const perFamily = new Map<string, number>();
-    runCases64(status.harness, cases.map((c) => c.k), BATCH, ({ index, host: h, diffs }) => {
-      const { k, expect: predicted } = cases[index]!;
-      perFamily.set(k.family, (perFamily.get(k.family) ?? 0) + 1);
-      if (h.vector >= 0) raised.set(h.vector, (raised.get(h.vector) ?? 0) + 1);
-      const hostVector = h.vector < 0 ? null : h.vector;
-      if (predicted !== 'any' && predicted !== hostVector) {
-        mispredicted.push(`[${k.family}] ${JSON.stringify(k.body)}: predicted ${predicted ?? 'completion'}, host ${hostVector ?? 'completion'}`);
-      }
-      if (diffs.length > 0) failures.push(`[${k.family}] ${JSON.stringify(k.body)} (seed ${seed}, case ${index}): ${diffs.slice(0, 4).join('; ')}`);
-    });
+    const { perFamily, raised, failures } = tallyCases64(
+      status.harness,
+      cases.map((c) => c.k),
+      BATCH,
+      (k, index) => `${describeCase64(k)} (seed ${seed}, case ${index})`,
+      ({ index, host }) => {
+        const m = misprediction(cases[index]!.k, cases[index]!.expect, host.vector);
+        if (m !== null) mispredicted.push(m);
+      },
+    );
     const summary = [...raised].map(([v, n]) => `#${v}x${n}`).join(' ');
     console.info(`64-bit SSE float moves (seed ${seed}; DIFFTEST_SEED=${seed} reproduces): ${cases.length} cases, host exceptions ${summary || 'none'}, ${failures.length} differ`);
     expect([...perFamily.keys()].sort()).toEqual([...FLOAT_MOVES_FAMILIES].sort());

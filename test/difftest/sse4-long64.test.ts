@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { generateSse4, SSE4_64_FAMILIES } from './long64/gen-sse4.js';
-import { native64Status, runCases64 } from './long64/run.js';
+import { describeCase64WithoutData, native64Status, tallyCases64 } from './long64/run.js';
 import { difftestScale, difftestSeed } from './vitest-glue.js';
 
 const status = native64Status();
@@ -20,19 +20,7 @@ describe.skipIf(!status.ok)(`64-bit SSE4.1/SSE4.2 against the host CPU${status.o
   it(`every family matches the host (seed ${seed}; DIFFTEST_SEED=${seed} reproduces)`, () => {
     if (!status.ok) return;
     const cases = generateSse4(seed, COUNT);
-    const failures: string[] = [];
-    const perFamily = new Map<string, { cases: number; faulted: number; differ: number }>();
-    runCases64(status.harness, cases, BATCH, ({ index, host, diffs }) => {
-      const k = cases[index]!;
-      const f = perFamily.get(k.family) ?? { cases: 0, faulted: 0, differ: 0 };
-      perFamily.set(k.family, f);
-      f.cases++;
-      if (host.vector >= 0) f.faulted++;
-      if (diffs.length > 0) {
-        f.differ++;
-        failures.push(`[${k.family}] ${JSON.stringify(k.body.split('\n').filter((l) => !l.includes('.s4_data:')).join('; '))}: ${diffs.slice(0, 4).join('; ')}`);
-      }
-    });
+    const { perFamily, failures } = tallyCases64(status.harness, cases, BATCH, describeCase64WithoutData);
     const summary = [...perFamily].map(([n, f]) => `${n} ${f.cases} (${f.faulted} faulted, ${f.differ} differ)`).join(', ');
     console.log(`64-bit SSE4 difftest (seed ${seed}): ${cases.length} cases: ${summary}`);
     // Every family ran, and the fault family really faults (and not always).

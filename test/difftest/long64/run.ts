@@ -400,3 +400,71 @@ export function runCases64(harness: string, cases: readonly Case64[], batchSize:
     }
   }
 }
+
+/** What a family-based suite counts per family: cases, host exceptions, differing cases. */
+export interface FamilyTally {
+  cases: number;
+  faulted: number;
+  differ: number;
+}
+
+export interface Tally64 {
+  perFamily: Map<string, FamilyTally>;
+  /** Host exception vector -> count. */
+  raised: Map<number, number>;
+  /** One line per differing case: `describe(case, index)`, then its first differences. */
+  failures: string[];
+}
+
+/** A case named by its family and body. */
+export function describeCase64(k: Case64): string {
+  return `[${k.family}] ${JSON.stringify(k.body)}`;
+}
+
+/** A case named by its family and body, without its data-fill lines. */
+export function describeCase64WithoutData(k: Case64): string {
+  return `[${k.family}] ${JSON.stringify(k.body.split('\n').filter((l) => !l.includes('.s4_data:')).join('; '))}`;
+}
+
+/**
+ * runCases64 with the tallies the family-based suites keep: per family (cases, host
+ * exceptions, differences), host exception vectors, and a line per differing case.
+ * `each` also sees every result (a suite's own checks, e.g. predicted exceptions).
+ */
+export function tallyCases64<C extends Case64>(
+  harness: string,
+  cases: readonly C[],
+  batchSize: number,
+  describe: (k: C, index: number) => string = describeCase64,
+  each: (r: Ran64) => void = () => {},
+): Tally64 {
+  const perFamily = new Map<string, FamilyTally>();
+  const raised = new Map<number, number>();
+  const failures: string[] = [];
+  runCases64(harness, cases, batchSize, (r) => {
+    const k = cases[r.index]!;
+    const f = perFamily.get(k.family) ?? { cases: 0, faulted: 0, differ: 0 };
+    perFamily.set(k.family, f);
+    f.cases++;
+    if (r.host.vector >= 0) {
+      f.faulted++;
+      raised.set(r.host.vector, (raised.get(r.host.vector) ?? 0) + 1);
+    }
+    if (r.diffs.length > 0) {
+      f.differ++;
+      failures.push(`${describe(k, r.index)}: ${r.diffs.slice(0, 4).join('; ')}`);
+    }
+    each(r);
+  });
+  return { perFamily, raised, failures };
+}
+
+/**
+ * A generator's prediction of a case's outcome (an exception vector, null for completion,
+ * 'any' when not predicted) against the host's: a line saying how they disagree, or null.
+ */
+export function misprediction(k: Case64, predicted: number | null | 'any', hostVector: number): string | null {
+  const host = hostVector < 0 ? null : hostVector;
+  if (predicted === 'any' || predicted === host) return null;
+  return `${describeCase64(k)}: predicted ${predicted ?? 'completion'}, host ${host ?? 'completion'}`;
+}
