@@ -9,7 +9,7 @@
  */
 import { IF } from '../cpu/constants.js';
 import { Cpu } from '../cpu/cpu.js';
-import { run as runInterpreter } from '../cpu/interpreter.js';
+import { canTakeInterrupt, run as runInterpreter } from '../cpu/interpreter.js';
 import { Jit } from '../cpu/jit/jit.js';
 import type { JitOptions } from './options.js';
 import type { Clock, InstructionCounter } from './clock.js';
@@ -81,8 +81,7 @@ export class Vcpus implements InstructionCounter, StartupSink {
     if (this.waitingForSipi[i]) return false;
     const c = this.cpus[i]!;
     if (c.shutdown) return false;
-    if (!c.halted) return true;
-    return (c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0);
+    return !c.halted || canTakeInterrupt(c);
   }
 
   /** The next runnable processor after the current one, round-robin; -1 when all are idle. */
