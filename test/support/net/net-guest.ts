@@ -19,8 +19,11 @@ export const NET_GUEST = {
   prompt: 'net-guest# ',
   marks: {
     boot: /NET-GUEST: boot/,
-    /** "dhcp IP gw ROUTER dns DNS..." or "dhcp failed"; printed once, before ready. */
-    dhcp: /NET-GUEST: dhcp (?:(\d+\.\d+\.\d+\.\d+) gw (\S*) dns ([^\r\n]*)|failed)/,
+    /**
+     * "dhcp IP gw ROUTER dns DNS..." or "dhcp failed"; printed once, before ready. Matched only
+     * with its line end, so a line still arriving on the serial port is never taken half-read.
+     */
+    dhcp: /NET-GUEST: dhcp (?:(\d+\.\d+\.\d+\.\d+) gw (\S*) dns ([^\r\n]*)|failed)\r?\n/,
     ready: /NET-GUEST: ready/,
   },
 } as const;
