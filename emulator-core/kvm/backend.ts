@@ -48,6 +48,7 @@ export class KvmBackend {
   private readonly hostBase: number;
   private vmHandle: KvmVm | null = null;
   private slotMap: SlotMap | null = null;
+  private closed = false;
 
   private constructor(
     private readonly sys: KvmSystem,
@@ -130,11 +131,15 @@ export class KvmBackend {
     this.vm.irqLine(line, high);
   }
 
-  startVcpu(state: CpuState): Promise<VcpuThread> {
+  /** Start the vCPU thread, held; `state` null keeps KVM's power-on state. */
+  startVcpu(state: CpuState | null): Promise<VcpuThread> {
     return VcpuThread.start({ vmFd: this.vm.fd, mmapSize: this.mmapSize, cpuid: this.cpuid, kernelIrqchip: this.kernelIrqchip, state });
   }
 
+  /** Close the VM and /dev/kvm; later calls do nothing. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.vmHandle?.close();
     this.vmHandle = null;
     this.slotMap = null;

@@ -70,7 +70,8 @@ export interface VcpuThreadOptions {
   mmapSize: number;
   cpuid: CpuidEntry[];
   kernelIrqchip: boolean;
-  state: CpuState;
+  /** The state to load; null keeps KVM's own power-on state (the reset vector). */
+  state: CpuState | null;
 }
 
 export class VcpuThread {

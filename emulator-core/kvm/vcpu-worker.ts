@@ -98,7 +98,8 @@ export interface VcpuWorkerData {
   cpuid: CpuidEntry[];
   /** PIC, PIT and LAPIC live in the kernel; otherwise our PIC interrupts through KVM_INTERRUPT. */
   kernelIrqchip: boolean;
-  state: CpuState;
+  /** Null: KVM's own power-on state. */
+  state: CpuState | null;
   signal: number;
 }
 
@@ -359,7 +360,7 @@ function main(d: VcpuWorkerData): void {
     }
   };
 
-  loadState(d.state);
+  if (d.state !== null) loadState(d.state);
   ch.thread[0] = c.pthreadSelf();
   Atomics.store(i32, S_VCPU, VCPU_READY);
   ring(i32, S_DOORBELL);

@@ -10,7 +10,7 @@ import { ApicBus, IOAPIC_BASE, IOAPIC_ID, IOAPIC_SIZE, IoApic, LAPIC_BASE, LAPIC
 import type { InterruptController, IrqSink } from '../bus/irq.js';
 import type { Cpu } from '../cpu/cpu.js';
 import type { PcBoard } from './pc.js';
-import type { StartupSink } from './vcpus.js';
+import type { StartupSink } from './software-vcpus.js';
 
 /** Turns a local APIC's pending state into its CPU's INTR/NMI inputs, and answers the CPU's INTA. */
 class ApicCpuLink implements InterruptController {

@@ -20,12 +20,12 @@
 import { writeSync } from 'node:fs';
 import type { AccessSize } from '../bus/io-bus.js';
 import type { CpuInterruptPins } from '../bus/irq.js';
-import type { CpuState } from '../cpu/state.js';
 import { SYSTEM_EVENT_CRASH, SYSTEM_EVENT_RESET, SYSTEM_EVENT_SHUTDOWN, IO_OUT } from '../kvm/abi.js';
 import type { KvmBackend } from '../kvm/backend.js';
 import {
   CMD_GET_STATE,
   CMD_PROBE,
+  CMD_SET_STATE,
   EXIT_KIND_FAIL_ENTRY,
   EXIT_KIND_INTERNAL_ERROR,
   EXIT_KIND_RUN_FAILED,
@@ -56,31 +56,12 @@ import {
   VCPU_HALTED,
   VCPU_HELD,
 } from '../kvm/channel.js';
+import { EmulatorError } from '../errors.js';
 import { errnoName } from '../kvm/errors.js';
 import { waitChange, type VcpuThread } from '../kvm/vcpu-thread.js';
-import { RealtimeClock, type Clock } from './clock.js';
-import type { EmulatorOptions } from './options.js';
-import type { DeferredPins, PcBoard } from './pc.js';
-import type { MachineConfig, MachineExit } from './types.js';
-
-/** What the loop needs of the Machine. */
-export interface KvmLoopHost {
-  readonly board: PcBoard;
-  readonly clock: Clock;
-  readonly config: MachineConfig;
-  readonly pins: DeferredPins;
-  resetRequested: string | null;
-  powerOffRequested: string | null;
-  stopRequested: string | null;
-  paused: boolean;
-  /** Devices, memory and boot images back to power-on. */
-  hardReset(): void;
-  waitForWake(): Promise<void>;
-  /** The register state the guest starts in (after create() and after each reset). */
-  entryState(): CpuState;
-  /** `kvm.trace` logs the loop's steps and the final vCPU state to stderr (TERRARIUM_KVM_TRACE=1). */
-  readonly options: EmulatorOptions;
-}
+import { RealtimeClock } from './clock.js';
+import type { MachineExit } from './types.js';
+import type { EntryEdit, RunHost } from './vcpus.js';
 
 /** Longest synchronous stretch before the event loop gets a turn. */
 const YIELD_MS = 4;
@@ -104,7 +85,11 @@ function where(cs: number, ripLo: number, ripHigh: number): string {
   return `${(cs & 0xffff).toString(16).padStart(4, '0')}:${rip}`;
 }
 
-export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<MachineExit> {
+/**
+ * Run the guest on `kvm`'s vCPU until the machine's run is over. `entry()` is where the BSP
+ * starts after power-on and after each reset (asked again after `m.hardReset()`).
+ */
+export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => EntryEdit | null): Promise<MachineExit> {
   const tracing = m.options.kvm.trace;
   const trace = (msg: string): void => {
     if (tracing) writeSync(2, `[machine ${performance.now().toFixed(1)}] ${msg}\n`);
@@ -139,8 +124,16 @@ export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<Machi
 
   const start = async (): Promise<VcpuThread> => {
     mirrorLevels();
-    const t = await kvm.startVcpu(m.entryState());
+    // The vCPU starts in KVM's own power-on state, held; the entry edits that state.
+    const t = await kvm.startVcpu(null);
     thread = t;
+    const edit = entry();
+    if (edit !== null) {
+      const powerOn = commandSync(t, CMD_GET_STATE) ? t.takeState() : null;
+      if (powerOn === null) throw t.failure ?? new EmulatorError('INTERNAL', 'the vCPU did not report its power-on state');
+      t.command(CMD_SET_STATE, edit(powerOn));
+      if (!awaitCommand(t)) throw t.failure ?? new EmulatorError('INTERNAL', 'the vCPU did not take its entry state');
+    }
     if (!kvm.kernelIrqchip) t.setIntr(pic.intrHigh);
     t.setMode(m.paused ? MODE_HOLD : MODE_RUN);
     lastActivity = performance.now();
@@ -282,6 +275,11 @@ export async function runKvmLoop(m: KvmLoopHost, kvm: KvmBackend): Promise<Machi
   /** Run a command to completion, serving requests meanwhile (synchronous). */
   const commandSync = (t: VcpuThread, cmd: typeof CMD_GET_STATE | typeof CMD_PROBE): boolean => {
     t.command(cmd);
+    return awaitCommand(t);
+  };
+
+  /** Wait for the posted command to complete, serving requests meanwhile (synchronous). */
+  const awaitCommand = (t: VcpuThread): boolean => {
     const deadline = performance.now() + COMMAND_TIMEOUT_MS;
     while (!t.commandDone) {
       const seen = Atomics.load(t.i32, S_DOORBELL);

@@ -1,23 +1,15 @@
 import { readFileSync, statSync } from 'node:fs';
 import { buildAcpiTables } from '../boot/acpi-tables.js';
 import { IOAPIC_BASE, IOAPIC_ID, LAPIC_BASE } from '../devices/apic/index.js';
-import { wireApics, type Apics } from './apic-wiring.js';
 import { hasLinux64Entry, linux32EntryState, linux64EntryState } from '../boot/entry.js';
-import { loadLinux, type LinuxBootPlan } from '../boot/linux.js';
-import type { Cpu } from '../cpu/cpu.js';
-import { EipTrace } from '../cpu/debug-trace.js';
-import type { Jit } from '../cpu/jit/jit.js';
+import { loadLinux } from '../boot/linux.js';
 import { CPU_STATE_BYTES } from '../cpu/state-layout.js';
-import { getCpuState, setCpuState } from '../cpu/state-convert.js';
-import type { CpuState } from '../cpu/state.js';
-import { KvmBackend, KvmIrqchipLines } from '../kvm/backend.js';
-import { chooseAccel } from '../kvm/probe.js';
+import { chooseAccel, type KvmProbe } from '../kvm/probe.js';
 import { BadInputError, EmulatorError, HostError } from '../errors.js';
 import { PacedClock, RealtimeClock, type Clock } from './clock.js';
 import { VirtualClock } from './virtual-clock.js';
 import type { MachineControl } from './control.js';
-import { runInterpreterLoop } from './interpreter-loop.js';
-import { runKvmLoop } from './kvm-loop.js';
+import { KvmVcpus } from './kvm-vcpus.js';
 import { resolveEmulatorOptions, type EmulatorOptions, type EmulatorOptionsInput } from './options.js';
 import { ACPI_PM_BASE, ACPI_SCI_IRQ, ACPI_TABLES_ADDR, DeferredPins, PcBoard } from './pc.js';
 import { openCdrom, openIdeMedia, type IdeMedia } from './ide-drives.js';
@@ -25,7 +17,8 @@ import { PciPc, preparePciPc, type PciPcPlan } from './pci-board.js';
 import { buildPciChipset, type PciChipset } from './pci-chipset.js';
 import { DIRECT_BOOT_PIRQ_IRQS, setUpPciForDirectBoot } from './pci-setup.js';
 import { NetAdapter } from './net-adapter.js';
-import { Vcpus } from './vcpus.js';
+import { SoftwareVcpus } from './software-vcpus.js';
+import type { EntryEdit, RunHost, Vcpus } from './vcpus.js';
 import type { MachineConfig, MachineExit, MachineListener, NetStatus, PortForward, RunState, ScreenUpdate } from './types.js';
 
 export const MIN_MEMORY_MIB = 4;
@@ -70,25 +63,20 @@ export function validateConfig(config: MachineConfig): void {
 }
 
 
+/** Which backend runs the processors (decided once, by Machine.create). */
+type Backend = { kind: 'software' } | { kind: 'kvm'; probe: KvmProbe };
+
 /**
- * A PC assembled from a MachineConfig, running on the software CPU (the KVM backend plugs
- * in beside it). run() drives the CPU in slices between timer deadlines and host events.
+ * A PC assembled from a MachineConfig. Its processors are one `Vcpus` (the software CPU's or
+ * KVM's); run() hands the machine to their run loop until the guest stops.
  */
-export class Machine implements MachineControl {
+export class Machine implements MachineControl, RunHost {
   readonly board: PcBoard;
-  /** The processors of the software CPU (one under KVM, where it only holds the entry state). */
+  /** The guest's processors, on whichever backend runs them. */
   readonly vcpus: Vcpus;
-  /** The bootstrap processor. */
-  readonly cpu: Cpu;
-  /** The BSP's JIT; null runs the pure interpreter (options.jit.enabled false, TERRARIUM_JIT=0). */
-  readonly jit: Jit | null;
   readonly clock: Clock;
-  /** The CPU's INTR/NMI pins as the PIC drives them (the KVM loop re-targets them). */
+  /** The CPU's INTR/NMI pins as the PIC drives them (the backend attaches them to a processor). */
   readonly pins = new DeferredPins();
-  /** The KVM virtual machine when the guest runs on KVM; null on the software CPU. */
-  kvm: KvmBackend | null = null;
-  /** Entry state only KVM can take (64-bit Linux entry); otherwise the software CPU's state is the entry state. */
-  private kvmEntry: CpuState | null = null;
   private state: RunState = 'stopped';
   private a20Enabled = true;
   resetRequested: string | null = null;
@@ -96,33 +84,29 @@ export class Machine implements MachineControl {
   stopRequested: string | null = null;
   paused = false;
   private wake: (() => void) | null = null;
-  private bootPlan: LinuxBootPlan | null = null;
   private kernelImage: Uint8Array | null = null;
   private initrdImage: Uint8Array | null = null;
-  crashReason: string | null = null;
   /** The firmware, fw_cfg and display when firmware boots the machine (null for direct Linux boot). */
   pci: PciPc | null = null;
   /** The chipset (PCI bus, host and ISA bridges, IDE and its drives, PM), with or without firmware. */
   chipset!: PciChipset;
   /** The NIC and its NAT; null when the machine has no network adapter. */
   net: NetAdapter | null = null;
-  /** Local APICs and the I/O APIC (options.apic on the software CPU); null: the PIC alone. */
-  readonly apics: Apics | null;
 
   private constructor(
     readonly config: MachineConfig,
     readonly listener: MachineListener,
     /** Tuning and debugging switches (parsed from TERRARIUM_* in app/, or given by tests). */
     readonly options: EmulatorOptions,
-    firmware: PciPcPlan | null = null,
-    onKvm = false,
+    firmware: PciPcPlan | null,
+    backend: Backend,
   ) {
-    const virtual = config.clock === 'virtual' && !onKvm;
-    const cpuCount = onKvm ? 1 : (config.cpus ?? 1);
-    const vclock = virtual ? new VirtualClock(1) : null;
-    const paced = virtual || onKvm ? null : new PacedClock(undefined, options.clockDebug);
+    const onKvm = backend.kind === 'kvm';
+    const cpuCount = config.cpus ?? 1;
+    const vclock = config.clock === 'virtual' && !onKvm ? new VirtualClock(1) : null;
+    const paced = vclock === null && !onKvm ? new PacedClock(undefined, options.clockDebug) : null;
     // Under KVM the guest runs at host speed and reads the host's TSC: devices follow the host clock.
-    this.clock = onKvm ? new RealtimeClock() : (vclock ?? paced!);
+    this.clock = vclock ?? paced ?? new RealtimeClock();
     this.board = new PcBoard({
       ramBytes: config.memoryMiB * 1048576,
       romBytes: firmware?.romBytes ?? 256 * 1024,
@@ -130,38 +114,19 @@ export class Machine implements MachineControl {
       pins: this.pins,
       control: this,
       serialOutput: (bytes) => this.listener.serialOutput?.(bytes),
+      // KVM maps the same memory into its vCPU threads; the software CPUs keep their state blocks in it.
       sharedMemory: onKvm,
-      stateBytes: cpuCount * CPU_STATE_BYTES,
+      stateBytes: onKvm ? 0 : cpuCount * CPU_STATE_BYTES,
     });
-    this.vcpus = new Vcpus({
-      count: cpuCount,
-      memory: this.board.memory,
-      io: this.board.io,
-      clock: this.clock,
-      sse: options.sse,
-      jit: options.jit.enabled ? options.jit : null,
-    });
-    this.cpu = this.vcpus.cpus[0]!;
-    this.jit = this.vcpus.jits[0] ?? null;
-    if (vclock !== null) vclock.counter = this.vcpus;
-    if (paced !== null) paced.counter = this.vcpus;
-    // Local and I/O APIC on the software CPU when asked or when there is more than one CPU
-    // (processors start each other through their APICs); under KVM the kernel's irqchip has them.
-    const apics = (options.apic || cpuCount > 1) && !onKvm;
-    this.apics = apics ? wireApics(this.board, this.vcpus.cpus, this.vcpus) : null;
-    if (this.apics !== null) {
-      const bus = this.apics.bus;
-      this.vcpus.onSwitch = (i) => (bus.current = i);
-    } else this.cpu.pic = this.board.pic;
-    for (const cpu of this.vcpus.cpus) {
-      cpu.hooks = {
-        onShutdown: () => {},
-        onFerr: () => this.board.irq(13).pulse(),
-      };
+    if (backend.kind === 'kvm') {
+      this.vcpus = new KvmVcpus({ board: this.board, probe: backend.probe, irqchip: options.kvm.irqchip });
+    } else {
+      const software = new SoftwareVcpus({ count: cpuCount, board: this.board, clock: this.clock, pins: this.pins, options });
+      // Guest time follows the instructions the software CPUs retire.
+      if (vclock !== null) vclock.counter = software;
+      if (paced !== null) paced.counter = software;
+      this.vcpus = software;
     }
-    // The PIC's output: the CPU's INTR, or the BSP's LINT0 (ExtINT) with APICs.
-    this.pins.attach(this.apics?.lapics[0] ?? this.cpu);
-    if (options.traceEip !== null) this.cpu.eipTrace = new EipTrace(options.traceEip.lo, options.traceEip.hi);
     const timers = this.board.timers;
     this.board.io.beforeAccess = () => {
       const now = this.clock.now();
@@ -203,21 +168,22 @@ export class Machine implements MachineControl {
       net?.close();
       throw e;
     }
-    const m = new Machine(config, listener, opts, firmware, accel.accel === 'kvm');
+    let m: Machine;
+    try {
+      m = new Machine(config, listener, opts, firmware, accel.accel === 'kvm' && accel.probe !== null ? { kind: 'kvm', probe: accel.probe } : { kind: 'software' });
+    } catch (e) {
+      net?.close();
+      throw e;
+    }
     if (firmware !== null) m.attachPciPc(firmware);
     else m.chipset = buildPciChipset(m.board, m, null, { media: directMedia ?? { disks: [], cdrom: null }, wake: () => m.wakeUp(), log: (line) => listener.log?.(line) });
     if (net !== null) {
       net.attach(m.board, m.chipset, () => m.wakeUp());
       m.net = net;
     }
-    if (accel.accel === 'kvm' && accel.probe !== null) {
-      m.kvm = KvmBackend.create({ memory: m.board.memory, probe: accel.probe, irqchip: opts.kvm.irqchip });
-      // The in-kernel irqchip is the interrupt sink: our lines feed it instead of our PIC.
-      if (m.kvm.kernelIrqchip) m.board.replaceIsaOutputs([new KvmIrqchipLines(m.kvm)]);
-    }
     m.kernelImage = kernel;
     m.initrdImage = initrd;
-    m.loadBoot();
+    m.vcpus.reset(m.loadBoot());
     listener.accelChosen?.(accel.accel, accel.why);
     return m;
   }
@@ -242,37 +208,35 @@ export class Machine implements MachineControl {
     this.chipset = this.pci.chipset;
   }
 
-  private loadBoot(): void {
-    if (this.kernelImage !== null) {
-      // Without firmware, the machine sets up its chipset and describes it itself.
-      setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
-      const apic = this.apics === null ? undefined : { cpus: this.apics.lapics.length, ioapicId: IOAPIC_ID, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
-      const acpi = buildAcpiTables({
-        base: ACPI_TABLES_ADDR,
-        pmBase: ACPI_PM_BASE,
-        sciIrq: ACPI_SCI_IRQ,
-        pciRoot: true,
-        // The PCI hole from the end of RAM (16 MiB aligned) up to the I/O APIC, as QEMU's tables say.
-        pciWindows: { memStart: Math.ceil(this.board.memory.ramBytes / 0x1000000) * 0x1000000, memEnd: 0xfebfffff },
-        apic,
-      });
-      this.board.memory.loadInto(ACPI_TABLES_ADDR, acpi.bytes);
-      this.bootPlan = loadLinux(this.board.memory, this.kernelImage, {
-        kernelName: this.config.kernel ?? 'kernel',
-        initrd: this.initrdImage ?? undefined,
-        initrdName: this.config.initrd,
-        cmdline: this.config.cmdline ?? '',
-      });
-      setCpuState(this.cpu, linux32EntryState(getCpuState(this.cpu), this.bootPlan));
-      // KVM enters a 64-bit kernel in long mode (linuxEntry '32', TERRARIUM_LINUX_ENTRY=32,
-      // keeps the 32-bit entry). The software CPU has long mode but no SSE, which 64-bit Linux
-      // requires, so it takes the 64-bit entry only when asked (TERRARIUM_LINUX_ENTRY=64).
-      const entry = this.options.linuxEntry;
-      const entry64 = hasLinux64Entry(this.kernelImage) && (entry === '64' || (this.kvm !== null && entry !== '32'));
-      const state64 = entry64 ? linux64EntryState(getCpuState(this.cpu), this.bootPlan, this.board.memory) : null;
-      if (this.kvm !== null) this.kvmEntry = state64;
-      else if (state64 !== null) setCpuState(this.cpu, state64);
-    }
+  /** Load what boots the machine; returns where the BSP starts (null: the firmware's reset vector). */
+  private loadBoot(): EntryEdit | null {
+    if (this.kernelImage === null) return null;
+    // Without firmware, the machine sets up its chipset and describes it itself.
+    setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
+    const apics = this.vcpus.apics;
+    const apic = apics === null ? undefined : { cpus: apics.lapics.length, ioapicId: IOAPIC_ID, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
+    const acpi = buildAcpiTables({
+      base: ACPI_TABLES_ADDR,
+      pmBase: ACPI_PM_BASE,
+      sciIrq: ACPI_SCI_IRQ,
+      pciRoot: true,
+      // The PCI hole from the end of RAM (16 MiB aligned) up to the I/O APIC, as QEMU's tables say.
+      pciWindows: { memStart: Math.ceil(this.board.memory.ramBytes / 0x1000000) * 0x1000000, memEnd: 0xfebfffff },
+      apic,
+    });
+    this.board.memory.loadInto(ACPI_TABLES_ADDR, acpi.bytes);
+    const plan = loadLinux(this.board.memory, this.kernelImage, {
+      kernelName: this.config.kernel ?? 'kernel',
+      initrd: this.initrdImage ?? undefined,
+      initrdName: this.config.initrd,
+      cmdline: this.config.cmdline ?? '',
+    });
+    // A 64-bit kernel is entered in long mode where the backend prefers it (KVM) or when asked
+    // (linuxEntry '64', TERRARIUM_LINUX_ENTRY=64); '32' keeps the 32-bit entry everywhere.
+    const wanted = this.options.linuxEntry === 'auto' ? this.vcpus.preferredLinuxEntry : this.options.linuxEntry;
+    const memory = this.board.memory;
+    if (wanted === '64' && hasLinux64Entry(this.kernelImage)) return (s) => linux64EntryState(s, plan, memory);
+    return (s) => linux32EntryState(s, plan);
   }
 
   // MachineControl ------------------------------------------------------------
@@ -290,8 +254,7 @@ export class Machine implements MachineControl {
   setA20(enabled: boolean): void {
     if (enabled === this.a20Enabled) return;
     this.a20Enabled = enabled;
-    this.vcpus.a20Mask = enabled ? -1 : ~(1 << 20);
-    this.vcpus.flushTlbs();
+    this.vcpus.setA20(enabled);
   }
 
   get a20(): boolean {
@@ -316,7 +279,7 @@ export class Machine implements MachineControl {
     const screen = this.listener.screenUpdate;
     if (screen !== undefined) this.pci?.startDisplay((u) => screen.call(this.listener, u));
     try {
-      const exit = this.kvm !== null ? await runKvmLoop(this, this.kvm) : await runInterpreterLoop(this);
+      const exit = await this.vcpus.run(this);
       this.board.com1.flush();
       this.setState(exit.kind === 'crash' ? 'error' : 'stopped');
       return exit;
@@ -327,6 +290,7 @@ export class Machine implements MachineControl {
     } finally {
       // Drives are flushed and closed, and host sockets released, once the machine stops for good.
       this.net?.close();
+      this.vcpus.close();
       if (this.pci !== null) await this.pci.close();
       else await this.chipset.ide.close();
     }
@@ -360,29 +324,10 @@ export class Machine implements MachineControl {
     });
   }
 
-  clockPause(): void {
-    if (this.clock instanceof PacedClock) this.clock.pause();
-  }
-
-  clockResume(): void {
-    if (this.clock instanceof PacedClock) this.clock.resume();
-  }
-
-  /** The register state the guest starts in, for backends that load it (KVM). */
-  entryState(): CpuState {
-    return this.kvmEntry ?? getCpuState(this.cpu);
-  }
-
-  whereString(): string {
-    const c = this.cpu;
-    return `${c.segSel[1].toString(16).padStart(4, '0')}:${(c.eip >>> 0).toString(16).padStart(8, '0')}`;
-  }
-
   hardReset(): void {
     this.board.reset();
-    this.vcpus.reset();
     this.setA20(true);
-    this.loadBoot();
+    this.vcpus.reset(this.loadBoot());
   }
 
   pause(): void {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EipTrace } from '../cpu/debug-trace.js';
 import { Machine } from './machine.js';
 import { resolveEmulatorOptions, type EmulatorOptionsInput } from './options.js';
+import { SoftwareVcpus } from './software-vcpus.js';
 
 let dir = '';
 let rom = '';
@@ -33,6 +34,12 @@ async function runLoop(options: EmulatorOptionsInput): Promise<Machine> {
   return m;
 }
 
+/** The machine's processors, which `accel: 'interpreter'` puts on the software CPU. */
+function software(m: Machine): SoftwareVcpus {
+  if (!(m.vcpus instanceof SoftwareVcpus)) throw new Error('the machine is not on the software CPU');
+  return m.vcpus;
+}
+
 describe('Machine options', () => {
   it('fills in defaults for what the caller leaves out', () => {
     const o = resolveEmulatorOptions({ jit: { hotThreshold: 3, dumpFile: undefined }, kvm: { trace: true } });
@@ -41,16 +48,16 @@ describe('Machine options', () => {
   });
 
   it('runs the pure interpreter, without a Jit, when the JIT is off', async () => {
-    const m = await runLoop({ jit: { enabled: false }, traceEip: { lo: 0xc0000000, hi: 0xc1000000 } });
-    expect(m.jit).toBeNull();
-    expect(m.cpu.eipTrace).toBeInstanceOf(EipTrace);
+    const m = software(await runLoop({ jit: { enabled: false }, traceEip: { lo: 0xc0000000, hi: 0xc1000000 } }));
+    expect(m.jits[0]).toBeNull();
+    expect(m.cpus[0]!.eipTrace).toBeInstanceOf(EipTrace);
   });
 
   it('compiles the hot loop by default, and not below a hot threshold it never reaches', async () => {
-    const m = await runLoop({});
-    expect(m.jit?.stats.compiled).toBeGreaterThan(0);
-    expect(m.cpu.eipTrace).toBeNull();
-    const cold = await runLoop({ jit: { hotThreshold: 1_000_000 } });
-    expect(cold.jit?.stats.compiled).toBe(0);
+    const m = software(await runLoop({}));
+    expect(m.jits[0]?.stats.compiled).toBeGreaterThan(0);
+    expect(m.cpus[0]!.eipTrace).toBeNull();
+    const cold = software(await runLoop({ jit: { hotThreshold: 1_000_000 } }));
+    expect(cold.jits[0]?.stats.compiled).toBe(0);
   });
 });

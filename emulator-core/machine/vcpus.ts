@@ -1,154 +1,64 @@
 /**
- * The software CPU's processors: N `Cpu`s over one guest memory, each with its own state
- * block (registers, TLB) in the WebAssembly memory and its own JIT, run round-robin on one
- * thread as QEMU's single-threaded TCG does. Guest time follows the instructions all of them
- * retired (one combined counter), so two CPUs each run at half the pace of one.
- *
- * Application processors start in wait-for-SIPI: the BSP's local APIC wakes them with INIT
- * and a start-up IPI (StartupSink), exactly as firmware and kernels expect.
+ * One interface over the machine's processors, whichever backend runs them (cloud-hypervisor's
+ * `Vcpu` trait, at the scope of the whole set): the software CPU's processors taking turns on
+ * this thread (software-vcpus.ts), or KVM's vCPUs in their worker threads (kvm-vcpus.ts). The
+ * Machine holds one `Vcpus` and never asks which kind it is; devices reach the processors
+ * only through interrupt sinks (the PIC's pins, the APIC bus, or KVM's in-kernel irqchip).
  */
-import { IF } from '../cpu/constants.js';
-import { Cpu } from '../cpu/cpu.js';
-import { canTakeInterrupt, run as runInterpreter } from '../cpu/interpreter.js';
-import { Jit } from '../cpu/jit/jit.js';
-import type { JitOptions } from './options.js';
-import type { Clock, InstructionCounter } from './clock.js';
-import type { GuestMemory } from '../memory/guest-memory.js';
-import type { IoBus } from '../bus/io-bus.js';
+import type { CpuState } from '../cpu/state.js';
+import type { Apics } from './apic-wiring.js';
+import type { Clock } from './clock.js';
+import type { EmulatorOptions } from './options.js';
+import type { DeferredPins, PcBoard } from './pc.js';
+import type { MachineConfig, MachineExit } from './types.js';
 
-/** What a local APIC's INIT and start-up IPIs do to its processor. */
-export interface StartupSink {
-  init(index: number): void;
-  startup(index: number, vector: number): void;
+/**
+ * Where the bootstrap processor starts, as an edit of its power-on state (direct Linux boot);
+ * null keeps the reset vector (firmware boot). Each backend applies it to its own power-on
+ * state, so the reset values are defined once per backend and nowhere else.
+ */
+export type EntryEdit = (powerOn: CpuState) => CpuState;
+
+/** What a backend's run loop needs of the machine around it. */
+export interface RunHost {
+  readonly board: PcBoard;
+  readonly clock: Clock;
+  readonly config: MachineConfig;
+  readonly options: EmulatorOptions;
+  /** The PIC's INTR/NMI output, for a backend that delivers it itself. */
+  readonly pins: DeferredPins;
+  resetRequested: string | null;
+  powerOffRequested: string | null;
+  stopRequested: string | null;
+  paused: boolean;
+  /** Devices, memory, boot images and processors back to power-on (calls `Vcpus.reset`). */
+  hardReset(): void;
+  /** Resolve when a host event (resume, input, stop) wakes the machine. */
+  waitForWake(): Promise<void>;
+  /** Sleep up to `ms`, or less when a host event wakes the machine. */
+  sleep(ms: number): Promise<void>;
 }
 
-export interface VcpusOptions {
-  count: number;
-  memory: GuestMemory;
-  io: IoBus;
-  clock: Clock;
-  sse: boolean;
-  /** Null: the pure interpreter. */
-  jit: Partial<JitOptions> | null;
-}
-
-export class Vcpus implements InstructionCounter, StartupSink {
-  readonly cpus: readonly Cpu[];
-  readonly jits: readonly (Jit | null)[];
-  /** Processors after INIT that wait for a start-up IPI (every AP at power-on). */
-  private readonly waitingForSipi: boolean[];
-  /** The processor running now (the one whose sliceInstructions count). */
-  current = 0;
-  /** Called before processor i runs (the APIC bus learns whose MMIO accesses follow). */
-  onSwitch: (index: number) => void = () => {};
-
-  constructor(o: VcpusOptions) {
-    const cpus: Cpu[] = [];
-    for (let i = 0; i < o.count; i++) {
-      const cpu = new Cpu(o.memory, o.io, { clock: o.clock });
-      cpu.sse.enabled = o.sse;
-      cpu.pauseExits = o.count > 1;
-      cpus.push(cpu);
-    }
-    this.cpus = cpus;
-    this.jits = cpus.map((cpu) => (o.jit !== null ? new Jit(cpu, o.jit) : null));
-    this.waitingForSipi = cpus.map((_, i) => i !== 0);
-  }
-
-  get count(): number {
-    return this.cpus.length;
-  }
-
-  /** Instructions retired in completed slices, all processors together (the clock's counter). */
-  get instructionCount(): number {
-    let n = 0;
-    for (const c of this.cpus) n += c.instructionCount;
-    return n;
-  }
-
-  get sliceInstructions(): number {
-    return this.cpus[this.current]!.sliceInstructions;
-  }
-
-  get undefinedOpcodeCount(): number {
-    let n = 0;
-    for (const c of this.cpus) n += c.undefinedOpcodeCount;
-    return n;
-  }
-
-  /** Can processor i make progress now (running, or halted with an interrupt it will take)? */
-  runnable(i: number): boolean {
-    if (this.waitingForSipi[i]) return false;
-    const c = this.cpus[i]!;
-    if (c.shutdown) return false;
-    return !c.halted || canTakeInterrupt(c);
-  }
-
-  /** The next runnable processor after the current one, round-robin; -1 when all are idle. */
-  next(): number {
-    const n = this.cpus.length;
-    for (let k = 1; k <= n; k++) {
-      const i = (this.current + k) % n;
-      if (this.runnable(i)) return i;
-    }
-    return -1;
-  }
-
-  /** Run processor i for up to `budget` instructions; returns the run loop's EXIT_*. */
-  run(i: number, budget: number): number {
-    this.current = i;
-    this.onSwitch(i);
-    const jit = this.jits[i] ?? null;
-    return jit !== null ? jit.run(budget) : runInterpreter(this.cpus[i]!, budget);
-  }
-
-  /** Has every started processor halted with interrupts and NMIs shut out (the guest stopped for good)? */
-  allHaltedForGood(): boolean {
-    return this.cpus.every((c, i) => this.waitingForSipi[i] || (c.halted && (c.flags & IF) === 0 && !c.nmiPending));
-  }
-
-  /** Make the running processor return to the run loop at its next instruction boundary. */
-  kickCurrent(): void {
-    this.cpus[this.current]!.exitRequested = true;
-  }
-
-  /** Make whichever processor runs return to the run loop soon (pause, reset, a device's request). */
-  kick(): void {
-    for (const c of this.cpus) c.exitRequested = true;
-  }
-
-  /** Power-on or RESET: every processor resets; the APs wait for a start-up IPI again. */
-  reset(): void {
-    for (const j of this.jits) j?.clear();
-    this.cpus.forEach((c, i) => {
-      c.reset();
-      this.waitingForSipi[i] = i !== 0;
-    });
-    this.current = 0;
-  }
-
-  flushTlbs(): void {
-    for (const c of this.cpus) c.flushTlb(true);
-  }
-
-  set a20Mask(mask: number) {
-    for (const c of this.cpus) c.a20Mask = mask;
-  }
-
-  // StartupSink ---------------------------------------------------------------
-
-  /** INIT: registers to their reset values; an AP then waits for a start-up IPI, the BSP restarts at the reset vector. */
-  init(index: number): void {
-    const c = this.cpus[index]!;
-    c.init();
-    this.waitingForSipi[index] = index !== 0;
-    c.exitRequested = true;
-  }
-
-  /** A start-up IPI starts a processor only while it waits for one (SDM: otherwise ignored). */
-  startup(index: number, vector: number): void {
-    if (!this.waitingForSipi[index]) return;
-    this.waitingForSipi[index] = false;
-    this.cpus[index]!.startup(vector);
-  }
+export interface Vcpus {
+  /** How many processors the guest has. */
+  readonly count: number;
+  /** Which Linux entry suits this backend when the options leave it to us ('auto'). */
+  readonly preferredLinuxEntry: '32' | '64';
+  /** The local APICs and I/O APIC the machine's ACPI tables describe; null when the board has none of ours. */
+  readonly apics: Apics | null;
+  /** Instructions the guest has retired, all processors together; null where the hardware does not count them. */
+  readonly instructionsRetired: number | null;
+  /**
+   * Power-on or RESET: every processor to its power-on state, the application processors
+   * waiting for a start-up IPI; the BSP then takes `entry` (null: the reset vector).
+   */
+  reset(entry: EntryEdit | null): void;
+  /** Run the guest until it powers off, halts for good, crashes or the machine stops it. */
+  run(host: RunHost): Promise<MachineExit>;
+  /** Make the processors come back to their run loop soon (pause, reset, power-off). */
+  kick(): void;
+  /** The A20 gate (the keyboard controller's or port 0x92's). */
+  setA20(enabled: boolean): void;
+  /** Give back what the backend holds (KVM's VM and /dev/kvm); the machine has stopped. */
+  close(): void;
 }

@@ -4,6 +4,9 @@
  * loudly only where /dev/kvm is missing; guests need nasm.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CPU_STATE_BYTES } from '../../emulator-core/cpu/state-layout.js';
+import { KvmVcpus } from '../../emulator-core/machine/kvm-vcpus.js';
+import { SoftwareVcpus } from '../../emulator-core/machine/software-vcpus.js';
 import { nasmAvailable } from '../support/nasm.js';
 import { buildRom, GUESTS, REBOOTER, SLEEPER, SPINNER, TRIPLE_FAULT } from './guests.js';
 import { BACKENDS, kvmMissing, runGuest, startGuest, until, type Backend } from './harness.js';
@@ -42,6 +45,15 @@ for (const backend of BACKENDS) {
         }
       });
     }
+
+    it('runs on processors of its backend only: no software CPU, and no room for one, under KVM', async () => {
+      const g = await startGuest(roms.get('real mode')!, backend);
+      const onKvm = backend !== 'interpreter';
+      expect(g.machine.vcpus).toBeInstanceOf(onKvm ? KvmVcpus : SoftwareVcpus);
+      expect(g.machine.board.memory.stateBytes).toBe(onKvm ? 0 : CPU_STATE_BYTES);
+      expect(g.machine.vcpus.instructionsRetired === null).toBe(onKvm);
+      expect((await g.done).kind).toBe('poweroff');
+    });
 
     it('a guest that resets the machine (0xCF9) boots again', async () => {
       const r = await runGuest(roms.get('rebooter')!, backend);

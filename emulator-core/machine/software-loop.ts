@@ -5,9 +5,10 @@
  */
 import { EXIT_SHUTDOWN } from '../cpu/cpu.js';
 import { PacedClock } from './clock.js';
-import type { Machine } from './machine.js';
+import type { SoftwareVcpus } from './software-vcpus.js';
 import { VirtualClock } from './virtual-clock.js';
 import type { MachineExit } from './types.js';
+import type { RunHost } from './vcpus.js';
 
 /** Instructions per slice at most, before timers and host events are looked at. */
 const MAX_SLICE = 200_000;
@@ -20,8 +21,7 @@ const MIN_SLICE = 500;
 /** Yield to the host event loop at least this often (ms of wall time). */
 const YIELD_MS = 4;
 
-export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
-  const vcpus = m.vcpus;
+export async function runSoftwareLoop(m: RunHost, vcpus: SoftwareVcpus): Promise<MachineExit> {
   const maxSlice = vcpus.count > 1 ? SMP_SLICE : MAX_SLICE;
   const timers = m.board.timers;
   timers.onEarlierDeadline = () => vcpus.kickCurrent();
@@ -36,9 +36,9 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
       m.hardReset();
     }
     if (m.paused) {
-      m.clockPause();
+      if (m.clock instanceof PacedClock) m.clock.pause();
       await m.waitForWake();
-      m.clockResume();
+      if (m.clock instanceof PacedClock) m.clock.resume();
       continue;
     }
     let now = m.clock.now();
@@ -53,7 +53,7 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
     }
     const next = vcpus.next();
     timers.sliceDeadline = deadline;
-    const exit = next >= 0 ? vcpus.run(next, slice) : null;
+    const exit = next >= 0 ? vcpus.runSlice(next, slice) : null;
     timers.sliceDeadline = -Infinity;
     const t1 = performance.now();
     if (m.clock instanceof PacedClock) m.clock.pace();
@@ -64,9 +64,8 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
         m.hardReset();
         continue;
       }
-      return { kind: 'crash', reason: `triple fault at ${m.whereString()}` };
+      return { kind: 'crash', reason: `triple fault at ${vcpus.where()}` };
     }
-    if (m.crashReason !== null) return { kind: 'crash', reason: m.crashReason };
 
     // An unknown-opcode storm: thousands of #UD in a second of guest time.
     now = m.clock.now();
@@ -75,7 +74,7 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
       if (uds - udAtWindowStart > 10_000) {
         return {
           kind: 'crash',
-          reason: `unknown opcode storm (${uds - udAtWindowStart} invalid opcodes in one second) at ${m.whereString()}`,
+          reason: `unknown opcode storm (${uds - udAtWindowStart} invalid opcodes in one second) at ${vcpus.where()}`,
         };
       }
       udWindowStart = now;
@@ -85,7 +84,7 @@ export async function runInterpreterLoop(m: Machine): Promise<MachineExit> {
     // Every processor halted (or waits for a start-up IPI): idle until the next event.
     if (exit === null || vcpus.next() < 0) {
       if (vcpus.allHaltedForGood()) {
-        return { kind: 'halt', reason: `the guest halted with interrupts disabled at ${m.whereString()}` };
+        return { kind: 'halt', reason: `the guest halted with interrupts disabled at ${vcpus.where()}` };
       }
       // Wait for the next timer or a host event.
       m.board.com1.flush();

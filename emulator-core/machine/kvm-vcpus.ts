@@ -1,0 +1,54 @@
+/**
+ * KVM's vCPUs behind the machine's `Vcpus` interface: the VM (kvm/backend.ts), its vCPU
+ * thread, and the run loop that serves the vCPU's port and MMIO exits (kvm-loop.ts). The
+ * kernel keeps each vCPU's state; nothing of the software CPU is built. One vCPU for now.
+ */
+import { KvmBackend, KvmIrqchipLines, type IrqchipMode } from '../kvm/backend.js';
+import type { KvmProbe } from '../kvm/probe.js';
+import { runKvmLoop } from './kvm-loop.js';
+import type { PcBoard } from './pc.js';
+import type { MachineExit } from './types.js';
+import type { EntryEdit, RunHost, Vcpus } from './vcpus.js';
+
+export interface KvmVcpusOptions {
+  board: PcBoard;
+  probe: KvmProbe;
+  irqchip: IrqchipMode;
+}
+
+export class KvmVcpus implements Vcpus {
+  readonly count = 1;
+  /** KVM runs 64-bit code at host speed; the 64-bit entry skips the 32-bit start-up. */
+  readonly preferredLinuxEntry = '64';
+  /** The in-kernel irqchip has the APICs, or there are none (user-space PIC). */
+  readonly apics = null;
+  /** The hardware does not count retired instructions for us. */
+  readonly instructionsRetired = null;
+  readonly kvm: KvmBackend;
+  private entry: EntryEdit | null = null;
+
+  constructor(o: KvmVcpusOptions) {
+    this.kvm = KvmBackend.create({ memory: o.board.memory, probe: o.probe, irqchip: o.irqchip });
+    // The in-kernel irqchip is the interrupt sink: our lines feed it instead of our PIC.
+    if (this.kvm.kernelIrqchip) o.board.replaceIsaOutputs([new KvmIrqchipLines(this.kvm)]);
+  }
+
+  /** The vCPU thread starts when the run does (and again after each reset), from this entry. */
+  reset(entry: EntryEdit | null): void {
+    this.entry = entry;
+  }
+
+  run(host: RunHost): Promise<MachineExit> {
+    return runKvmLoop(host, this.kvm, () => this.entry);
+  }
+
+  /** The KVM loop looks at the machine's requests after every exit it serves and whenever it wakes. */
+  kick(): void {}
+
+  /** KVM has no A20 gate of ours to model: guests under it run with A20 on, as on modern PCs. */
+  setA20(_enabled: boolean): void {}
+
+  close(): void {
+    this.kvm.close();
+  }
+}
