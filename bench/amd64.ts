@@ -31,11 +31,15 @@ function guestLine(output: string): string {
   return `guest uptime ${uptime} s, cpus=${cpus ?? '?'}, ${model ?? '?'}`;
 }
 
-/** The last non-empty serial line, without CRs and terminal escapes (for "did not reach …" reports). */
-export function lastLine(output: string): string {
+/** Serial output as plain lines: no CRs, no terminal escapes. */
+export function serialLines(output: string): string[] {
   // eslint-disable-next-line no-control-regex -- terminal escapes start with ESC
-  const lines = output.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '').split('\n');
-  return lines.reverse().find((l) => l.trim() !== '') ?? '(no output)';
+  return output.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '').split('\n');
+}
+
+/** The last non-empty serial line (for "did not reach …" reports). */
+export function lastLine(output: string): string {
+  return serialLines(output).reverse().find((l) => l.trim() !== '') ?? '(no output)';
 }
 
 async function bootSection(cpus: number): Promise<void> {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDisk } from '../emulator-core/storage/create.js';
-import { lastLine } from './amd64.js';
+import { lastLine, serialLines } from './amd64.js';
 import { FIXTURES, fmt, mips, qemuArgs, qemuVersion, runTerrarium, timeline } from './common.js';
 
 const IMAGE = join(FIXTURES, 'debian-amd64.qcow2');
@@ -26,6 +26,18 @@ const APPEND = 'root=/dev/sda console=ttyS0';
 const MEMORY = 1024;
 /** The serial getty's prompt, e.g. "terrarium-guest login: ". */
 const LOGIN = /(?:^|\n)[\w.-]+ login: /;
+/** root's shell prompt (the image's root has an empty password). */
+const ROOT_PROMPT = /root@[\w.-]+:~# /;
+/** The scripted login's command (test/fixtures/check-debian-amd64-system.sh runs the same); $((6*7)) keeps the end mark out of the echo. */
+const COMMAND = "uname -m; nproc; python3 -c 'print(2**100)'; echo CHECK-END-$((6*7))\n";
+const END = /\nCHECK-END-42\r?\n/;
+
+/** The three lines the command printed before its end mark, without kernel messages or terminal escapes. */
+export function commandAnswer(serial: string): string {
+  const lines = serialLines(serial).filter((l) => !/^\[ *\d+\.\d+\] /.test(l));
+  const end = lines.lastIndexOf('CHECK-END-42');
+  return end < 3 ? '' : lines.slice(end - 3, end).join('\n');
+}
 
 function limitSeconds(): number {
   const text = process.env.TERRARIUM_BENCH_DEBIAN_LIMIT;
@@ -70,18 +82,31 @@ async function terrariumSide(cpus: number, limit: number): Promise<number | null
         onTripleFault: 'crash',
         net: { mode: 'nat', forwards: [] },
       },
-      marks: { login: LOGIN.source },
-      last: 'login',
+      marks: { login: LOGIN.source, shell: ROOT_PROMPT.source, answer: END.source },
+      last: 'answer',
       timeoutMs: limit * 1000,
+      // Acceptance 3 of issue 11: a root login answers uname -m, nproc and Python's 2**100.
+      script: [
+        { waitFor: LOGIN.source, send: 'root\n' },
+        { waitFor: ROOT_PROMPT.source, send: 'dmesg -n 1\n' },
+        { waitFor: ROOT_PROMPT.source, send: COMMAND },
+      ],
     });
     const at = t.at.login;
-    if (!t.ok || at === undefined) {
+    if (at === undefined) {
       const why = t.exit.startsWith('timed out') ? `did not reach login within ${limit} s` : `did not reach login (${t.exit})`;
       console.log(`  Terrarium: ${why}; last serial line: ${lastLine(t.output)}`);
       process.exitCode = 1;
       return null;
     }
     console.log(`  Terrarium (software CPU${cpus > 1 ? `, --cpus ${cpus}` : ''}): ${fmt(at.ms)}   ${mips(at.instructions, at.ms)}`);
+    const answered = t.at.answer;
+    const answer = commandAnswer(t.output);
+    const expected = `x86_64\n${cpus}\n1267650600228229401496703205376`;
+    if (answered === undefined || answer !== expected) {
+      console.log(`  *** Terrarium: the scripted root login did not answer as expected (${t.exit}); got ${JSON.stringify(answer)}, want ${JSON.stringify(expected)}; last serial line: ${lastLine(t.output)} ***`);
+      process.exitCode = 1;
+    } else console.log(`  Terrarium: root login answered ${JSON.stringify(answer)} at ${fmt(answered.ms)}`);
     return at.ms;
   } finally {
     rmSync(dir, { recursive: true, force: true });

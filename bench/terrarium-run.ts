@@ -18,6 +18,11 @@ export interface TerrariumRunSpec {
   /** The mark after which the machine is powered off. */
   last: string;
   timeoutMs: number;
+  /**
+   * Typed into COM1 in order, each once its regex (source) matches the serial output that came
+   * after the previous step's match: a scripted login and command.
+   */
+  script?: { waitFor: string; send: string }[];
 }
 
 export interface MarkAt {
@@ -31,13 +36,17 @@ export interface TerrariumRunResult {
   ok: boolean;
   at: Record<string, MarkAt>;
   exit: string;
-  /** The last 2000 characters of serial output. */
+  /** The last 4000 characters of serial output. */
   output: string;
 }
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as TerrariumRunSpec;
   const marks = Object.entries(spec.marks).map(([name, re]) => [name, new RegExp(re)] as const);
+  const script = (spec.script ?? []).map((s) => ({ re: new RegExp(s.waitFor), send: new TextEncoder().encode(s.send) }));
+  let step = 0;
+  /** Where the output the next script step looks at starts. */
+  let scriptFrom = 0;
   const options = emulatorOptionsFromEnv(process.env);
   const at: Record<string, MarkAt> = {};
   let out = '';
@@ -47,6 +56,15 @@ async function main(): Promise<void> {
     {
       serialOutput: (bytes) => {
         out += Buffer.from(bytes).toString('latin1');
+        const next = script[step];
+        if (next !== undefined) {
+          const m = next.re.exec(out.slice(scriptFrom));
+          if (m !== null) {
+            scriptFrom += m.index + m[0].length;
+            step++;
+            machine.sendSerial(next.send);
+          }
+        }
         for (const [name, re] of marks) {
           if (at[name] === undefined && re.test(out)) {
             at[name] = { ms: performance.now(), instructions: machine.vcpus.instructionsRetired ?? NaN };
@@ -67,7 +85,7 @@ async function main(): Promise<void> {
     ok: at[spec.last] !== undefined,
     at,
     exit: timedOut ? `timed out after ${spec.timeoutMs / 1000} s` : `${exit.kind}: ${exit.reason}`,
-    output: out.slice(-2000),
+    output: out.slice(-4000),
   };
   process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
