@@ -95,6 +95,18 @@ export const EXIT_HALT = 1;
 export const EXIT_REQUESTED = 2;
 export const EXIT_SHUTDOWN = 3; // triple fault
 
+/** An NMI or an enabled maskable interrupt can be taken now (every run loop asks this). */
+export function canTakeInterrupt(c: Cpu): boolean {
+  return (c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0);
+}
+
+/** Triple fault: the CPU enters shutdown; the run loop returns EXIT_SHUTDOWN. */
+export function shutdown(c: Cpu): number {
+  c.shutdown = true;
+  c.hooks.onShutdown();
+  return EXIT_SHUTDOWN;
+}
+
 export const ACCESS_READ = 0;
 export const ACCESS_WRITE = 1;
 export const ACCESS_EXEC = 2;

@@ -4,7 +4,7 @@
  * delivery.
  */
 import { IF, TF } from './constants.js';
-import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from './cpu.js';
+import { canTakeInterrupt, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, shutdown, type Cpu } from './cpu.js';
 import './ops-sse.js';
 import { T16, T32 } from './ops.js';
 import { lockValid } from './decoder/decoded-insn.js';
@@ -36,11 +36,6 @@ export function stepTraced(c: Cpu): boolean {
     if (e !== FAULT) throw e;
     return deliverException(c);
   }
-}
-
-/** An NMI or an enabled maskable interrupt can be taken now. */
-export function canTakeInterrupt(c: Cpu): boolean {
-  return (c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0);
 }
 
 /** Deliver a pending NMI or maskable interrupt; returns false if the CPU shut down. */
@@ -126,8 +121,3 @@ function runLegacy(c: Cpu, budget: number): number {
 }
 
 /** Enter the shutdown state (triple fault) and tell the machine. */
-export function shutdown(c: Cpu): number {
-  c.shutdown = true;
-  c.hooks.onShutdown();
-  return EXIT_SHUTDOWN;
-}

@@ -8,9 +8,9 @@
  * and a start-up IPI (StartupSink), exactly as firmware and kernels expect.
  */
 import { IF } from '../cpu/constants.js';
-import { Cpu } from '../cpu/cpu.js';
+import { canTakeInterrupt, Cpu } from '../cpu/cpu.js';
 import { EipTrace } from '../cpu/debug-trace.js';
-import { canTakeInterrupt, run as runInterpreter } from '../cpu/interpreter.js';
+import { run as runInterpreter } from '../cpu/interpreter.js';
 import { Jit } from '../cpu/jit/jit.js';
 import { getCpuState, setCpuState } from '../cpu/state-convert.js';
 import { wireApics, type Apics } from './apic-wiring.js';

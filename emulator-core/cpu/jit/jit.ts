@@ -7,9 +7,9 @@
  */
 import { runModes } from '../long/run64.js';
 import { appendFileSync } from 'node:fs';
-import { ACCESS_EXEC, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN } from '../cpu.js';
+import { ACCESS_EXEC, canTakeInterrupt, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, shutdown } from '../cpu.js';
 import { IF, TF } from '../constants.js';
-import { canTakeInterrupt, shutdown, step, stepTraced, takeInterrupt } from '../interpreter.js';
+import { step, stepTraced, takeInterrupt } from '../interpreter.js';
 import { CODE_PAGE_JIT } from '../insn-fetch.js';
 import { deliverException } from '../protected.js';
 import { BlockCompiler, REG_NAMES, RegionRegs, RELOAD, SYNC, type BlockMode } from './codegen.js';

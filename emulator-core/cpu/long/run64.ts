@@ -5,17 +5,11 @@
  * cpu.modeSwitch with exitRequested (cpu.updateMode), the loop returns, and runModes
  * continues the slice in the other loop.
  */
-import { IF, TF } from '../constants.js';
-import { EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, type Cpu } from '../cpu.js';
+import { TF } from '../constants.js';
+import { canTakeInterrupt, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, FAULT, shutdown, type Cpu } from '../cpu.js';
 import { deliverException } from '../protected.js';
 import { step64 } from './exec64.js';
 import { deliverInterrupt64 } from './system64.js';
-
-function shutdown(c: Cpu): number {
-  c.shutdown = true;
-  c.hooks.onShutdown();
-  return EXIT_SHUTDOWN;
-}
 
 function takeInterrupt64(c: Cpu): boolean {
   c.instrStart = c.ip;
@@ -37,17 +31,13 @@ function takeInterrupt64(c: Cpu): boolean {
   }
 }
 
-function canTake(c: Cpu): boolean {
-  return (c.nmiPending && !c.nmiBlocked) || (c.intr && (c.flags & IF) !== 0);
-}
-
 /** Run up to `budget` instructions in 64-bit mode (same exits as the 32-bit loops). */
 export function run64(c: Cpu, budget: number): number {
   if (c.shutdown) return EXIT_SHUTDOWN;
   c.exitRequested = false;
   c.modeSwitch = false;
   if (c.halted) {
-    if (!canTake(c)) return EXIT_HALT;
+    if (!canTakeInterrupt(c)) return EXIT_HALT;
     if (!takeInterrupt64(c)) return shutdown(c);
   }
   let n = 0;
@@ -60,7 +50,7 @@ export function run64(c: Cpu, budget: number): number {
     try {
       for (; n < budget; ) {
         if (c.irqInhibit) c.irqInhibit = false;
-        else if (canTake(c) && !takeInterrupt64(c)) return finish(shutdown(c));
+        else if (canTakeInterrupt(c) && !takeInterrupt64(c)) return finish(shutdown(c));
         if (c.modeSwitch) return finish(EXIT_REQUESTED);
         const traced = (c.flags & TF) !== 0;
         step64(c);
