@@ -38,9 +38,6 @@ function memoryProblem(memoryMiB: number, max: number): string | null {
     : `This host can give a VM at most ${max} MiB (it keeps the rest for itself).`;
 }
 
-/** Names the options as the Settings dialog's Accelerator list shows them. */
-const KVM_ONE_CPU = 'KVM runs one processor for now: choose 1 CPU, or the Automatic or Interpreter accelerator.';
-
 async function isoProblem(file: string, ctx: CheckContext): Promise<string | null> {
   try {
     await inspectIso(await ctx.paths.check(file, 'iso'));
@@ -95,8 +92,6 @@ export async function checkSettings(entry: OkEntry, settings: unknown, ctx: Chec
     const p = memoryProblem(s.system.memoryMiB, ctx.maxMemoryMiB);
     if (p !== null) fields['system.memoryMiB'] = p;
   }
-  // The machine refuses this pair at start (KVM runs one vCPU); say so while the user can still change it.
-  if (s.system.accel === 'kvm' && s.system.cpus > 1) fields['system.cpus'] = KVM_ONE_CPU;
   if (s.storage.cdrom !== null && s.storage.cdrom !== old.storage.cdrom) {
     const p = await isoProblem(s.storage.cdrom, ctx);
     if (p !== null) fields['storage.cdrom'] = p;

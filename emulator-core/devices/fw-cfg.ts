@@ -27,6 +27,8 @@ export const FW_CFG_BOOT_MENU = 0x0e;
 export const FW_CFG_MAX_CPUS = 0x0f;
 export const FW_CFG_FILE_DIR = 0x19;
 export const FW_CFG_FILE_FIRST = 0x20;
+/** x86: 1 when ISA IRQ0 (the timer) is wired to I/O APIC pin 2; SeaBIOS then puts that override in its MADT and MP table. */
+export const FW_CFG_IRQ0_OVERRIDE = 0x8002;
 
 /** FW_CFG_ID bits: the traditional port interface and the DMA interface. */
 const ID_TRADITIONAL = 1;

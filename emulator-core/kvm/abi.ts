@@ -32,6 +32,13 @@ export const SIZEOF_CPUID_ENTRY = 40;
 export const SIZEOF_MSR_ENTRY = 16;
 export const SIZEOF_MEMORY_REGION = 32;
 export const SIZEOF_IRQ_LEVEL = 8;
+/** struct kvm_irq_routing's header (nr, flags), then its entries. */
+export const SIZEOF_IRQ_ROUTING = 8;
+export const SIZEOF_IRQ_ROUTING_ENTRY = 48;
+export const IRQ_ROUTING_IRQCHIP = 1;
+export const IRQCHIP_PIC_MASTER = 0;
+export const IRQCHIP_PIC_SLAVE = 1;
+export const IRQCHIP_IOAPIC = 2;
 export const SIZEOF_PIT_CONFIG = 64;
 export const SIZEOF_VCPU_EVENTS = 64;
 export const SIZEOF_DEBUGREGS = 128;
@@ -54,6 +61,7 @@ export const IOCTL = {
   KVM_SET_IDENTITY_MAP_ADDR: iow(0x48, 8),
   KVM_CREATE_IRQCHIP: io(0x60),
   KVM_IRQ_LINE: iow(0x61, SIZEOF_IRQ_LEVEL),
+  KVM_SET_GSI_ROUTING: iow(0x6a, SIZEOF_IRQ_ROUTING),
   KVM_CREATE_PIT2: iow(0x77, SIZEOF_PIT_CONFIG),
   KVM_RUN: io(0x80),
   KVM_GET_REGS: ior(0x81, SIZEOF_REGS),
@@ -117,6 +125,8 @@ export const MEM_READONLY = 2;
 export const PIT_SPEAKER_DUMMY = 1;
 export const MP_STATE_RUNNABLE = 0;
 export const MP_STATE_HALTED = 3;
+export const MP_STATE_UNINITIALIZED = 1;
+export const MP_STATE_INIT_RECEIVED = 2;
 export const SYSTEM_EVENT_SHUTDOWN = 1;
 export const SYSTEM_EVENT_RESET = 2;
 export const SYSTEM_EVENT_CRASH = 3;
@@ -142,6 +152,8 @@ export interface KvmLayouts {
   msrEntry: KType;
   memoryRegion: KType;
   irqLevel: KType;
+  irqRouting: KType;
+  irqRoutingEntry: KType;
   pitConfig: KType;
   vcpuEvents: KType;
   debugregs: KType;
@@ -198,6 +210,9 @@ export function layouts(): KvmLayouts {
   const msrEntry = k.struct({ index: 'uint32_t', reserved: 'uint32_t', data: 'uint64_t' });
   const memoryRegion = k.struct({ slot: 'uint32_t', flags: 'uint32_t', guest_phys_addr: 'uint64_t', memory_size: 'uint64_t', userspace_addr: 'uint64_t' });
   const irqLevel = k.struct({ irq: 'uint32_t', level: 'uint32_t' });
+  const irqRouting = k.struct({ nr: 'uint32_t', flags: 'uint32_t' });
+  // The union `u` is 32 bytes; an irqchip route uses its first two words (irqchip, pin).
+  const irqRoutingEntry = k.struct({ gsi: 'uint32_t', type: 'uint32_t', flags: 'uint32_t', pad: 'uint32_t', u: k.array('uint32_t', 8) });
   const pitConfig = k.struct({ flags: 'uint32_t', pad: k.array('uint32_t', 15) });
   const vcpuEvents = k.struct({
     exception: k.struct({ injected: 'uint8_t', nr: 'uint8_t', has_error_code: 'uint8_t', pending: 'uint8_t', error_code: 'uint32_t' }),
@@ -209,12 +224,13 @@ export function layouts(): KvmLayouts {
   const debugregs = k.struct({ db: u64s(4), dr6: 'uint64_t', dr7: 'uint64_t', flags: 'uint64_t', reserved: u64s(9) });
   cached = {
     regs, segment, dtable, sregs, fpu, run, runIo, runMmio, runFailEntry, runInternal, runSystemEvent,
-    cpuidEntry, msrEntry, memoryRegion, irqLevel, pitConfig, vcpuEvents, debugregs,
+    cpuidEntry, msrEntry, memoryRegion, irqLevel, irqRouting, irqRoutingEntry, pitConfig, vcpuEvents, debugregs,
   };
   const expect: [KType, number, string][] = [
     [regs, SIZEOF_REGS, 'kvm_regs'], [sregs, SIZEOF_SREGS, 'kvm_sregs'], [fpu, SIZEOF_FPU, 'kvm_fpu'], [run, SIZEOF_RUN, 'kvm_run'],
     [segment, SIZEOF_SEGMENT, 'kvm_segment'], [cpuidEntry, SIZEOF_CPUID_ENTRY, 'kvm_cpuid_entry2'], [msrEntry, SIZEOF_MSR_ENTRY, 'kvm_msr_entry'],
     [memoryRegion, SIZEOF_MEMORY_REGION, 'kvm_userspace_memory_region'], [irqLevel, SIZEOF_IRQ_LEVEL, 'kvm_irq_level'],
+    [irqRouting, SIZEOF_IRQ_ROUTING, 'kvm_irq_routing'], [irqRoutingEntry, SIZEOF_IRQ_ROUTING_ENTRY, 'kvm_irq_routing_entry'],
     [pitConfig, SIZEOF_PIT_CONFIG, 'kvm_pit_config'], [vcpuEvents, SIZEOF_VCPU_EVENTS, 'kvm_vcpu_events'], [debugregs, SIZEOF_DEBUGREGS, 'kvm_debugregs'],
   ];
   for (const [t, size, name] of expect) {

@@ -6,14 +6,14 @@
 import type { IrqSink } from '../bus/irq.js';
 import type { CpuState } from '../cpu/state.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { IDENTITY_MAP_ADDR, PIT_SPEAKER_DUMMY, TSS_ADDR } from './abi.js';
+import { IDENTITY_MAP_ADDR, IRQCHIP_IOAPIC, IRQCHIP_PIC_MASTER, IRQCHIP_PIC_SLAVE, PIT_SPEAKER_DUMMY, TSS_ADDR } from './abi.js';
 import { guestCpuid } from './cpuid.js';
 import { KvmError } from './errors.js';
-import { KvmSystem, readCaps, type CpuidEntry, type KvmCaps, type KvmVm } from './kvm.js';
+import { KvmSystem, readCaps, type CpuidEntry, type GsiRoute, type KvmCaps, type KvmVm } from './kvm.js';
 import { SlotMap } from './memory-slots.js';
 import { libc } from './native.js';
 import type { KvmProbe } from './probe.js';
-import { VcpuThread } from './vcpu-thread.js';
+import { VcpuThread, type VcpuBell } from './vcpu-thread.js';
 
 export type IrqchipMode = 'auto' | 'kernel' | 'user';
 
@@ -35,6 +35,23 @@ export class KvmIrqchipLines implements IrqSink {
   setIrqLevel(line: number, high: boolean): void {
     if (line !== 0) this.kvm.irqLine(line === 2 ? 9 : line, high);
   }
+}
+
+/**
+ * The in-kernel irqchip wired as our board is (and as the MADT and SeaBIOS's tables say, with
+ * their IRQ0 override): ISA IRQs 0-15 on the PIC pair (2 is the cascade), GSIs 1-23 on the I/O
+ * APIC pin of the same number, and the timer's GSI 0 on pin 2, as QEMU routes it. KVM's
+ * default routing puts GSI 0 on pin 0, where a guest following the override finds no timer.
+ */
+export function pcGsiRoutes(): GsiRoute[] {
+  const routes: GsiRoute[] = [];
+  for (let irq = 0; irq < 16; irq++) {
+    if (irq === 2) continue;
+    routes.push({ gsi: irq, chip: irq < 8 ? IRQCHIP_PIC_MASTER : IRQCHIP_PIC_SLAVE, pin: irq & 7 });
+  }
+  routes.push({ gsi: 0, chip: IRQCHIP_IOAPIC, pin: 2 });
+  for (let gsi = 1; gsi < 24; gsi++) if (gsi !== 2) routes.push({ gsi, chip: IRQCHIP_IOAPIC, pin: gsi });
+  return routes;
 }
 
 export class KvmBackend {
@@ -87,9 +104,9 @@ export class KvmBackend {
     return this.vmHandle;
   }
 
-  /** The CPUID the guest sees. */
-  get cpuid(): CpuidEntry[] {
-    return guestCpuid(this.supportedCpuid, { lapic: this.kernelIrqchip });
+  /** The CPUID vCPU `index` sees. */
+  cpuidFor(index: number): CpuidEntry[] {
+    return guestCpuid(this.supportedCpuid, { lapic: this.kernelIrqchip, apicId: index });
   }
 
   private createVm(): void {
@@ -101,6 +118,7 @@ export class KvmBackend {
       if (this.caps.identityMapAddr) vm.setIdentityMapAddr(IDENTITY_MAP_ADDR);
       if (this.kernelIrqchip) {
         vm.createIrqchip();
+        vm.setGsiRouting(pcGsiRoutes());
         // The kernel PIT also owns port 0x61, so the speaker gate matches its channel 2.
         vm.createPit2(PIT_SPEAKER_DUMMY);
       }
@@ -131,9 +149,13 @@ export class KvmBackend {
     this.vm.irqLine(line, high);
   }
 
-  /** Start the vCPU thread, held; `state` null keeps KVM's power-on state. */
-  startVcpu(state: CpuState | null): Promise<VcpuThread> {
-    return VcpuThread.start({ vmFd: this.vm.fd, mmapSize: this.mmapSize, cpuid: this.cpuid, kernelIrqchip: this.kernelIrqchip, state });
+  /**
+   * Start vCPU `index`'s thread, held; `state` null keeps KVM's power-on state (the reset
+   * vector for the BSP; with the in-kernel irqchip, wait-for-SIPI for the others). Its
+   * doorbell also rings `bell`, shared by the VM's vCPUs.
+   */
+  startVcpu(state: CpuState | null, index = 0, bell?: VcpuBell): Promise<VcpuThread> {
+    return VcpuThread.start({ vmFd: this.vm.fd, vcpuId: index, bell, mmapSize: this.mmapSize, cpuid: this.cpuidFor(index), kernelIrqchip: this.kernelIrqchip, state });
   }
 
   /** Close the VM and /dev/kvm; later calls do nothing. */

@@ -14,7 +14,7 @@
  */
 
 /** Bumped when the layout or protocol changes: the worker refuses a machine of another version. */
-export const CHANNEL_VERSION = 3;
+export const CHANNEL_VERSION = 4;
 
 // Int32 slots.
 export const S_VERSION = 0;
@@ -42,8 +42,12 @@ export const S_F = 16;
 export const S_REPLY = 17;
 /** KVM_RUN exits since start (wraps). */
 export const S_EXITS = 18;
-/** Result of CMD_PROBE: 0 running, 1 halted. */
+/** Result of CMD_PROBE: PROBE_RUNNING, PROBE_HALTED or PROBE_WAITS_FOR_SIPI. */
 export const S_PROBE_HALTED = 19;
+export const PROBE_RUNNING = 0;
+export const PROBE_HALTED = 1;
+/** An application processor never started, or INITed again: it runs nothing until a start-up IPI. */
+export const PROBE_WAITS_FOR_SIPI = 2;
 export const INT32_SLOTS = 32;
 
 /** Byte offset of the vCPU thread's pthread_t (a Float64: it fits in 53 bits on Linux). */

@@ -1,7 +1,8 @@
 /**
  * The CPUID a KVM guest sees: what KVM supports on this host, less what our machine does not
- * have. One CPU, no nested virtualization, no MONITOR/MWAIT, no performance counters, and
- * without the in-kernel irqchip no local APIC (nor the paravirtual features built on it).
+ * have. Each vCPU a package of its own (one core, one thread) whose APIC ID is its vCPU id,
+ * no nested virtualization, no MONITOR/MWAIT, no performance counters, and without the
+ * in-kernel irqchip no local APIC (nor the paravirtual features built on it).
  */
 import type { CpuidEntry } from './kvm.js';
 
@@ -25,16 +26,19 @@ const KVM_FEATURES_NEEDING_LAPIC = bit(4) | bit(6) | bit(7) | bit(9) | bit(10) |
 export interface GuestCpuidOptions {
   /** The local APIC exists (in-kernel irqchip). */
   lapic: boolean;
+  /** This vCPU's APIC ID (KVM's vCPU id); default 0. */
+  apicId?: number;
 }
 
 export function guestCpuid(supported: CpuidEntry[], options: GuestCpuidOptions): CpuidEntry[] {
   const out: CpuidEntry[] = [];
   for (const e of supported) {
     const x = { ...e };
+    const apicId = options.apicId ?? 0;
     switch (x.function) {
       case 1:
-        // APIC ID 0, one logical processor.
-        x.ebx = (x.ebx & 0x0000ffff) | (1 << 16);
+        // Its initial APIC ID, one logical processor in its package.
+        x.ebx = (x.ebx & 0x0000ffff) | (1 << 16) | ((apicId & 0xff) << 24);
         x.ecx = (x.ecx & ~(ECX_MONITOR | ECX_VMX | ECX_SMX | ECX_OSXSAVE)) | ECX_HYPERVISOR;
         x.edx &= ~EDX_HTT;
         if (!options.lapic) {
@@ -50,8 +54,17 @@ export function guestCpuid(supported: CpuidEntry[], options: GuestCpuidOptions):
       case 0xa:
         x.eax = x.ebx = x.ecx = x.edx = 0;
         break;
+      case 0xb:
+      case 0x1f:
+        // Extended topology: the x2APIC ID in every level.
+        x.edx = apicId;
+        break;
       case 0x80000001:
         x.ecx &= ~EXT_ECX_SVM;
+        break;
+      case 0x8000001e:
+        // AMD's extended APIC ID.
+        x.eax = apicId;
         break;
       case 0x40000001:
         if (!options.lapic) x.eax &= ~KVM_FEATURES_NEEDING_LAPIC;

@@ -2,7 +2,14 @@
  * Typed handles on /dev/kvm, a VM and a vCPU. Every ioctl goes through one helper that turns
  * a failure into a KvmError naming the ioctl and the errno.
  */
-import { CAP, IOCTL, KVM_API_VERSION, layouts, off, SIZEOF_CPUID_ENTRY, SIZEOF_RUN, type IoctlName } from './abi.js';
+import { CAP, IOCTL, IRQ_ROUTING_IRQCHIP, KVM_API_VERSION, layouts, off, SIZEOF_CPUID_ENTRY, SIZEOF_IRQ_ROUTING, SIZEOF_IRQ_ROUTING_ENTRY, SIZEOF_RUN, type IoctlName } from './abi.js';
+
+/** One GSI's route to a pin of the in-kernel PIC pair or I/O APIC (abi.ts IRQCHIP_*). */
+export interface GsiRoute {
+  gsi: number;
+  chip: number;
+  pin: number;
+}
 import { KvmError } from './errors.js';
 import { libc, O_CLOEXEC, O_RDWR, type Libc } from './native.js';
 
@@ -180,6 +187,21 @@ export class KvmVm {
     const b = new Uint8Array(64);
     new DataView(b.buffer).setUint32(0, flags, true);
     ioctlPtr(this.c, this.fd, 'KVM_CREATE_PIT2', b, 'cannot create the in-kernel PIT');
+  }
+
+  /** Replace the in-kernel irqchip's GSI routing with these irqchip pins (KVM_SET_GSI_ROUTING). */
+  setGsiRouting(routes: readonly GsiRoute[]): void {
+    const b = new Uint8Array(SIZEOF_IRQ_ROUTING + routes.length * SIZEOF_IRQ_ROUTING_ENTRY);
+    const d = new DataView(b.buffer);
+    d.setUint32(0, routes.length, true);
+    routes.forEach((r, i) => {
+      const o = SIZEOF_IRQ_ROUTING + i * SIZEOF_IRQ_ROUTING_ENTRY;
+      d.setUint32(o, r.gsi, true);
+      d.setUint32(o + 4, IRQ_ROUTING_IRQCHIP, true);
+      d.setUint32(o + 16, r.chip, true);
+      d.setUint32(o + 20, r.pin, true);
+    });
+    ioctlPtr(this.c, this.fd, 'KVM_SET_GSI_ROUTING', b, 'cannot set the interrupt routing');
   }
 
   /** Drive an interrupt line of the in-kernel irqchip (GSI = ISA IRQ for 0..15). */

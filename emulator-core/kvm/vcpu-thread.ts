@@ -65,11 +65,28 @@ export function vcpuWorkerUrl(): URL {
   return url;
 }
 
+/**
+ * One word every vCPU thread of a VM bumps (and notifies) whenever it rings its own doorbell,
+ * so the machine thread can sleep until any of them wants something.
+ */
+export class VcpuBell {
+  readonly sab = new SharedArrayBuffer(4);
+  readonly i32 = new Int32Array(this.sab);
+
+  get value(): number {
+    return Atomics.load(this.i32, 0);
+  }
+}
+
 export interface VcpuThreadOptions {
   vmFd: number;
   mmapSize: number;
   cpuid: CpuidEntry[];
   kernelIrqchip: boolean;
+  /** KVM's vCPU id (its local APIC ID); 0 is the bootstrap processor. */
+  vcpuId?: number;
+  /** The VM's bell (VcpuBell), rung with this vCPU's doorbell; omitted: a bell of its own. */
+  bell?: VcpuBell;
   /** The state to load; null keeps KVM's own power-on state (the reset vector). */
   state: CpuState | null;
 }
@@ -118,6 +135,8 @@ export class VcpuThread {
       channel: ch.sab,
       port: port2,
       vmFd: options.vmFd,
+      vcpuId: options.vcpuId ?? 0,
+      bell: (options.bell ?? new VcpuBell()).sab,
       mmapSize: options.mmapSize,
       cpuid: options.cpuid,
       kernelIrqchip: options.kernelIrqchip,
@@ -125,7 +144,7 @@ export class VcpuThread {
       signal,
     };
     Atomics.store(ch.i32, S_MODE, MODE_HOLD);
-    const worker = new Worker(vcpuWorkerUrl(), { workerData: data, transferList: [port2], name: 'vcpu0' });
+    const worker = new Worker(vcpuWorkerUrl(), { workerData: data, transferList: [port2], name: `vcpu${data.vcpuId}` });
     const t = new VcpuThread(worker, port1, ch, signal);
     for (;;) {
       const seen = Atomics.load(ch.i32, S_DOORBELL);

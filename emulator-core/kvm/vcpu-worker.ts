@@ -12,7 +12,7 @@
  */
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { CpuState } from '../cpu/state.js';
-import { EXIT, exitName, IO_OUT, MP_STATE_HALTED, MP_STATE_RUNNABLE, SIZEOF_DEBUGREGS, SIZEOF_FPU, SIZEOF_REGS, SIZEOF_SREGS, SIZEOF_VCPU_EVENTS, SIZEOF_XSAVE, SYSTEM_EVENT_CRASH, SYSTEM_EVENT_RESET, SYSTEM_EVENT_SHUTDOWN, XSAVE_MXCSR, XSAVE_XSTATE_BV } from './abi.js';
+import { EXIT, exitName, IO_OUT, MP_STATE_HALTED, MP_STATE_INIT_RECEIVED, MP_STATE_RUNNABLE, MP_STATE_UNINITIALIZED, SIZEOF_DEBUGREGS, SIZEOF_FPU, SIZEOF_REGS, SIZEOF_SREGS, SIZEOF_VCPU_EVENTS, SIZEOF_XSAVE, SYSTEM_EVENT_CRASH, SYSTEM_EVENT_RESET, SYSTEM_EVENT_SHUTDOWN, XSAVE_MXCSR, XSAVE_XSTATE_BV } from './abi.js';
 import {
   CHANNEL_VERSION,
   CMD_GET_STATE,
@@ -52,6 +52,9 @@ import {
   S_MAIL,
   S_MODE,
   S_PROBE_HALTED,
+  PROBE_HALTED,
+  PROBE_RUNNING,
+  PROBE_WAITS_FOR_SIPI,
   S_REPLY,
   S_REQ,
   S_VCPU,
@@ -94,6 +97,10 @@ export interface VcpuWorkerData {
   channel: SharedArrayBuffer;
   port: MessagePort;
   vmFd: number;
+  /** KVM's vCPU id, which is also its local APIC ID; 0 is the bootstrap processor. */
+  vcpuId: number;
+  /** One Int32 the machine thread waits on for every vCPU of the VM; bumped with each doorbell. */
+  bell: SharedArrayBuffer;
   mmapSize: number;
   cpuid: CpuidEntry[];
   /** PIC, PIT and LAPIC live in the kernel; otherwise our PIC interrupts through KVM_INTERRUPT. */
@@ -120,13 +127,19 @@ function main(d: VcpuWorkerData): void {
   const c = libc();
   const R = runOffsets();
   const post = (m: VcpuMessage): void => port.postMessage(m);
+  const bell = new Int32Array(d.bell);
+  /** Tell the machine thread something changed: this vCPU's doorbell, and the VM's bell. */
+  const ringMachine = (): void => {
+    ring(i32, S_DOORBELL);
+    ring(bell, 0);
+  };
   if (d.version !== CHANNEL_VERSION || Atomics.load(i32, S_VERSION) !== CHANNEL_VERSION) {
     throw new KvmError(`the vCPU worker speaks channel version ${CHANNEL_VERSION}, the machine ${d.version}; rebuild (npm run build)`, 'worker', 0);
   }
 
   // Block the kick signal here, and let KVM_RUN run with the thread's previous mask.
   const oldMask = c.blockSignal(d.signal);
-  const vcpu = KvmVcpu.create(d.vmFd, 0, d.mmapSize);
+  const vcpu = KvmVcpu.create(d.vmFd, d.vcpuId, d.mmapSize);
   const mask = new Uint8Array(4 + KERNEL_SIGSET_BYTES);
   new DataView(mask.buffer).setUint32(0, KERNEL_SIGSET_BYTES, true);
   mask.set(oldMask.subarray(0, KERNEL_SIGSET_BYTES), 4);
@@ -162,7 +175,7 @@ function main(d: VcpuWorkerData): void {
     i32[S_F] = f;
     Atomics.store(i32, S_VCPU, VCPU_REQUEST);
     Atomics.store(i32, S_MAIL, MAIL_REQUEST);
-    ring(i32, S_DOORBELL);
+    ringMachine();
     for (let spins = 0; ; spins++) {
       const w = Atomics.load(i32, S_WAKE);
       if (Atomics.load(i32, S_MAIL) === MAIL_REPLY) break;
@@ -327,15 +340,17 @@ function main(d: VcpuWorkerData): void {
         post({ type: 'state', state: readState() });
         break;
       case CMD_PROBE: {
-        const isHalted = d.kernelIrqchip ? vcpu.tryIoctl('KVM_GET_MP_STATE', mp) >= 0 && mpv.getUint32(0, true) === MP_STATE_HALTED : halted;
+        const state = d.kernelIrqchip && vcpu.tryIoctl('KVM_GET_MP_STATE', mp) >= 0 ? mpv.getUint32(0, true) : -1;
+        const waitsForSipi = state === MP_STATE_UNINITIALIZED || state === MP_STATE_INIT_RECEIVED;
+        const isHalted = d.kernelIrqchip ? state === MP_STATE_HALTED : halted;
         vcpu.readRun(hdr, 0, HEADER_BYTES);
         Atomics.store(i32, S_HALT_IF, hdr[R.ifFlag]);
-        Atomics.store(i32, S_PROBE_HALTED, isHalted ? 1 : 0);
+        Atomics.store(i32, S_PROBE_HALTED, waitsForSipi ? PROBE_WAITS_FOR_SIPI : isHalted ? PROBE_HALTED : PROBE_RUNNING);
         break;
       }
     }
     Atomics.store(i32, S_CMD, CMD_NONE);
-    ring(i32, S_DOORBELL);
+    ringMachine();
   };
 
   /** Obey commands and modes; false when told to stop. */
@@ -354,7 +369,7 @@ function main(d: VcpuWorkerData): void {
       const w = Atomics.load(i32, S_WAKE);
       if (Atomics.load(i32, S_VCPU) !== VCPU_HELD) {
         Atomics.store(i32, S_VCPU, VCPU_HELD);
-        ring(i32, S_DOORBELL);
+        ringMachine();
       }
       if (Atomics.load(i32, S_MODE) === MODE_HOLD && Atomics.load(i32, S_CMD) === CMD_NONE) Atomics.wait(i32, S_WAKE, w, 1000);
     }
@@ -363,7 +378,7 @@ function main(d: VcpuWorkerData): void {
   if (d.state !== null) loadState(d.state);
   ch.thread[0] = c.pthreadSelf();
   Atomics.store(i32, S_VCPU, VCPU_READY);
-  ring(i32, S_DOORBELL);
+  ringMachine();
 
   try {
     for (;;) {
@@ -377,7 +392,7 @@ function main(d: VcpuWorkerData): void {
           if (Atomics.load(i32, S_VCPU) !== VCPU_HALTED) {
             Atomics.store(i32, S_HALT_IF, ifFlag);
             Atomics.store(i32, S_VCPU, VCPU_HALTED);
-            ring(i32, S_DOORBELL);
+            ringMachine();
           }
           const w = Atomics.load(i32, S_WAKE);
           if (!canWake() && Atomics.load(i32, S_MODE) === MODE_RUN && Atomics.load(i32, S_CMD) === CMD_NONE) Atomics.wait(i32, S_WAKE, w, 1000);
@@ -415,7 +430,7 @@ function main(d: VcpuWorkerData): void {
     vcpu.close();
   }
   Atomics.store(i32, S_VCPU, VCPU_EXITED);
-  ring(i32, S_DOORBELL);
+  ringMachine();
 }
 
 const data = workerData as VcpuWorkerData;
@@ -428,4 +443,5 @@ try {
   while (Atomics.compareExchange(i32, S_KICK_LOCK, 0, 2) === 1);
   Atomics.store(i32, S_VCPU, VCPU_FAILED);
   ring(i32, S_DOORBELL);
+  ring(new Int32Array(data.bell), 0);
 }

@@ -44,11 +44,12 @@ import {
   S_B,
   S_C,
   S_D,
-  S_DOORBELL,
   S_E,
   S_F,
   S_HALT_IF,
   S_MAIL,
+  PROBE_HALTED,
+  PROBE_WAITS_FOR_SIPI,
   S_PROBE_HALTED,
   S_REPLY,
   S_REQ,
@@ -58,7 +59,7 @@ import {
 } from '../kvm/channel.js';
 import { EmulatorError } from '../errors.js';
 import { errnoName } from '../kvm/errors.js';
-import { waitChange, type VcpuThread } from '../kvm/vcpu-thread.js';
+import { VcpuBell, waitChange, type VcpuThread } from '../kvm/vcpu-thread.js';
 import { RealtimeClock } from './clock.js';
 import type { MachineExit } from './types.js';
 import type { EntryEdit, RunHost } from './vcpus.js';
@@ -86,10 +87,11 @@ function where(cs: number, ripLo: number, ripHigh: number): string {
 }
 
 /**
- * Run the guest on `kvm`'s vCPU until the machine's run is over. `entry()` is where the BSP
- * starts after power-on and after each reset (asked again after `m.hardReset()`).
+ * Run the guest on `count` vCPUs of `kvm` until the machine's run is over. `entry()` is where
+ * the BSP starts after power-on and after each reset (asked again after `m.hardReset()`);
+ * the other vCPUs wait for a start-up IPI (KVM's in-kernel local APICs deliver them).
  */
-export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => EntryEdit | null): Promise<MachineExit> {
+export async function runKvmLoop(m: RunHost, kvm: KvmBackend, count: number, entry: () => EntryEdit | null): Promise<MachineExit> {
   const tracing = m.options.kvm.trace;
   const trace = (msg: string): void => {
     if (tracing) writeSync(2, `[machine ${performance.now().toFixed(1)}] ${msg}\n`);
@@ -99,7 +101,10 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
   const io = board.io;
   const mem = board.memory;
   const clock = m.clock;
-  let thread: VcpuThread | null = null;
+  /** The running vCPU threads, index = vCPU id; empty between a stop and a start. */
+  let threads: VcpuThread[] = [];
+  /** Every vCPU rings it with its doorbell: the one word this thread sleeps on. */
+  const bell = new VcpuBell();
   let lastActivity = performance.now();
   let probing = false;
 
@@ -109,7 +114,7 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
   const pic = board.pic;
   if (!kvm.kernelIrqchip) {
     const pins: CpuInterruptPins = {
-      setIntr: (high) => thread?.setIntr(high),
+      setIntr: (high) => threads[0]?.setIntr(high),
       // Nothing on this board raises NMI.
       raiseNmi: () => {},
     };
@@ -122,24 +127,53 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
     for (let line = 1; line < 16; line++) if (board.irq(line).high || ((pci >> line) & 1) !== 0) kvm.irqLine(line === 2 ? 9 : line, true);
   };
 
+  /** Start every vCPU (held), give the BSP its entry, then let them run (unless paused); returns the BSP. */
   const start = async (): Promise<VcpuThread> => {
     mirrorLevels();
-    // The vCPU starts in KVM's own power-on state, held; the entry edits that state.
-    const t = await kvm.startVcpu(null);
-    thread = t;
+    // Each vCPU starts in KVM's own power-on state; the entry edits the BSP's.
+    try {
+      for (let i = 0; i < count; i++) threads.push(await kvm.startVcpu(null, i, bell));
+    } catch (e) {
+      await stopAll();
+      throw e;
+    }
+    const bsp = threads[0]!;
     const edit = entry();
     if (edit !== null) {
-      const powerOn = commandSync(t, CMD_GET_STATE) ? t.takeState() : null;
-      if (powerOn === null) throw t.failure ?? new EmulatorError('INTERNAL', 'the vCPU did not report its power-on state');
-      t.command(CMD_SET_STATE, edit(powerOn));
-      if (!awaitCommand(t)) throw t.failure ?? new EmulatorError('INTERNAL', 'the vCPU did not take its entry state');
+      const powerOn = commandSync(bsp, CMD_GET_STATE) ? bsp.takeState() : null;
+      if (powerOn === null) throw bsp.failure ?? new EmulatorError('INTERNAL', 'the vCPU did not report its power-on state');
+      bsp.command(CMD_SET_STATE, edit(powerOn));
+      if (!awaitCommand(bsp)) throw bsp.failure ?? new EmulatorError('INTERNAL', 'the vCPU did not take its entry state');
     }
-    if (!kvm.kernelIrqchip) t.setIntr(pic.intrHigh);
-    t.setMode(m.paused ? MODE_HOLD : MODE_RUN);
+    if (!kvm.kernelIrqchip) bsp.setIntr(pic.intrHigh);
+    for (const t of threads) t.setMode(m.paused ? MODE_HOLD : MODE_RUN);
     lastActivity = performance.now();
     probing = false;
-    return t;
+    return bsp;
   };
+
+  const stopAll = async (): Promise<void> => {
+    const all = threads;
+    threads = [];
+    for (const t of all) await t.stop();
+  };
+
+  /** A vCPU whose request waits in its mailbox, or null. */
+  const pendingRequest = (): VcpuThread | null => {
+    for (const t of threads) if (Atomics.load(t.i32, S_MAIL) === MAIL_REQUEST) return t;
+    return null;
+  };
+
+  /** The first vCPU thread that failed or went away, as an error. */
+  const checkThreads = (): void => {
+    for (const t of threads) {
+      t.takeMessages();
+      if (t.failure !== null) throw t.failure;
+      if (t.gone) throw new EmulatorError('INTERNAL', `the thread of vCPU ${threads.indexOf(t)} is gone`);
+    }
+  };
+
+  const holdRequested = (): boolean => m.resetRequested !== null || m.powerOffRequested !== null || m.stopRequested !== null;
 
   // Requests ---------------------------------------------------------------------------
   const reply = (t: VcpuThread, value: number): void => {
@@ -267,7 +301,7 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
       }
     }
     // A device asked for reset or power-off: the guest must not run on meanwhile.
-    if (m.resetRequested !== null || m.powerOffRequested !== null || m.stopRequested !== null) t.setMode(MODE_HOLD);
+    if (holdRequested()) for (const v of threads) v.setMode(MODE_HOLD);
     reply(t, 0);
     return null;
   };
@@ -278,17 +312,18 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
     return awaitCommand(t);
   };
 
-  /** Wait for the posted command to complete, serving requests meanwhile (synchronous). */
+  /** Wait for the posted command to complete, serving every vCPU's requests meanwhile (synchronous). */
   const awaitCommand = (t: VcpuThread): boolean => {
     const deadline = performance.now() + COMMAND_TIMEOUT_MS;
     while (!t.commandDone) {
-      const seen = Atomics.load(t.i32, S_DOORBELL);
-      if (Atomics.load(t.i32, S_MAIL) === MAIL_REQUEST) {
-        serveRequest(t);
+      const seen = bell.value;
+      const asking = pendingRequest();
+      if (asking !== null) {
+        serveRequest(asking);
         continue;
       }
       if (t.gone || performance.now() > deadline) return false;
-      Atomics.wait(t.i32, S_DOORBELL, seen, 10);
+      Atomics.wait(bell.i32, 0, seen, 10);
     }
     return true;
   };
@@ -304,70 +339,81 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
     return { kind: 'halt', reason: `the guest halted with interrupts disabled at ${stateWhere(t)}` };
   };
 
-  /** Serve the vCPU synchronously until `end` (ms) or a quiet spell; a MachineExit ends the run. */
-  const serve = (t: VcpuThread, end: number): MachineExit | null => {
-    const i32 = t.i32;
+  /** Serve the vCPUs synchronously until `end` (ms) or a quiet spell; a MachineExit ends the run. */
+  const serve = (bsp: VcpuThread, end: number): MachineExit | null => {
     for (;;) {
-      const seen = Atomics.load(i32, S_DOORBELL);
-      if (Atomics.load(i32, S_MAIL) === MAIL_REQUEST) {
-        const exit = serveRequest(t);
+      const seen = bell.value;
+      const asking = pendingRequest();
+      if (asking !== null) {
+        const exit = serveRequest(asking);
         if (exit !== null) return exit;
-        if (m.resetRequested !== null || m.powerOffRequested !== null || m.stopRequested !== null) return null;
+        if (holdRequested()) return null;
         // A guest polling a port forever must still let timers and host events in.
         if (performance.now() >= end) return null;
         continue;
       }
-      if (t.gone) throw t.failure ?? new Error('the vCPU thread is gone');
-      if (t.status === VCPU_HALTED && Atomics.load(i32, S_HALT_IF) === 0) return haltExit(t);
+      checkThreads();
+      // User-space irqchip (one vCPU): HLT comes to us.
+      if (bsp.status === VCPU_HALTED && Atomics.load(bsp.i32, S_HALT_IF) === 0) return haltExit(bsp);
       const now = performance.now();
       if (now >= end || now - lastActivity > BUSY_MS) return null;
       if (timers.nextDeadline() <= clock.now()) timers.runExpired(clock.now());
       // Sleep on the futex at once: polling first measured slower (it steals the CPU the vCPU needs).
-      Atomics.wait(i32, S_DOORBELL, seen, Math.min(end - now, BUSY_MS));
+      Atomics.wait(bell.i32, 0, seen, Math.min(end - now, BUSY_MS));
     }
   };
 
-  /** Hold the vCPU (pause, reset) and wait until it says so, serving requests meanwhile. */
-  const hold = async (t: VcpuThread): Promise<void> => {
-    t.setMode(MODE_HOLD);
+  /** Hold every vCPU (pause, reset) and wait until they say so, serving requests meanwhile. */
+  const holdAll = async (): Promise<void> => {
+    for (const t of threads) t.setMode(MODE_HOLD);
     const deadline = performance.now() + COMMAND_TIMEOUT_MS;
-    while (t.status !== VCPU_HELD && !t.gone && performance.now() < deadline) {
-      const seen = Atomics.load(t.i32, S_DOORBELL);
-      if (Atomics.load(t.i32, S_MAIL) === MAIL_REQUEST) {
-        serveRequest(t);
+    while (threads.some((t) => t.status !== VCPU_HELD && !t.gone) && performance.now() < deadline) {
+      const seen = bell.value;
+      const asking = pendingRequest();
+      if (asking !== null) {
+        serveRequest(asking);
         continue;
       }
-      await waitChange(t.i32, S_DOORBELL, seen, 10);
+      await waitChange(bell.i32, 0, seen, 10);
     }
   };
 
+  /**
+   * In-kernel irqchip: has the guest halted for good? Every vCPU halted with interrupts off,
+   * or waiting for a start-up IPI, with the BSP halted (the interpreter's rule).
+   */
+  const haltedForGood = (): boolean =>
+    threads.every((t, i) => {
+      const probe = Atomics.load(t.i32, S_PROBE_HALTED);
+      if (probe === PROBE_WAITS_FOR_SIPI) return i !== 0;
+      return probe === PROBE_HALTED && Atomics.load(t.i32, S_HALT_IF) === 0;
+    });
+
   const isRealtime = clock instanceof RealtimeClock;
-  trace('starting the vCPU');
-  let t = await start();
-  trace('vCPU started');
+  trace(`starting ${count} vCPU${count > 1 ? 's' : ''}`);
+  let bsp = await start();
+  trace('vCPUs started');
   try {
     for (;;) {
-      trace(`loop: vcpu ${t.status} mail ${Atomics.load(t.i32, S_MAIL)} mode ${t.mode}`);
-      t.takeMessages();
-      if (t.failure !== null) throw t.failure;
+      trace(`loop: bsp ${bsp.status} mail ${Atomics.load(bsp.i32, S_MAIL)} mode ${bsp.mode}`);
+      checkThreads();
       if (m.stopRequested !== null) return { kind: 'stopped', reason: m.stopRequested };
       if (m.powerOffRequested !== null) return { kind: 'poweroff', reason: m.powerOffRequested };
       if (m.resetRequested !== null) {
         m.resetRequested = null;
         board.com1.flush();
-        await t.stop();
-        thread = null;
+        await stopAll();
         kvm.recreateVm();
         m.hardReset();
-        t = await start();
+        bsp = await start();
         continue;
       }
       if (m.paused) {
-        await hold(t);
+        await holdAll();
         if (isRealtime) clock.pause();
         while (m.paused && m.stopRequested === null) await m.waitForWake();
         if (isRealtime) clock.resume();
-        t.setMode(MODE_RUN);
+        for (const t of threads) t.setMode(MODE_RUN);
         lastActivity = performance.now();
         continue;
       }
@@ -375,28 +421,28 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
       const sliceStart = performance.now();
       const next = timers.nextDeadline();
       const untilTimer = next === Infinity ? YIELD_MS : Math.max(0, (next - clock.now()) / 1e6);
-      const exit = serve(t, sliceStart + Math.min(YIELD_MS, untilTimer));
+      const exit = serve(bsp, sliceStart + Math.min(YIELD_MS, untilTimer));
       if (exit !== null) return exit;
       board.com1.flush();
 
       // In-kernel irqchip: HLT never comes to us, so look whether a quiet guest halted for good.
       if (kvm.kernelIrqchip && !probing && performance.now() - lastActivity > PROBE_IDLE_MS) {
         probing = true;
-        t.command(CMD_PROBE);
+        for (const t of threads) t.command(CMD_PROBE);
       }
-      if (probing && t.commandDone) {
+      if (probing && threads.every((t) => t.commandDone)) {
         probing = false;
         lastActivity = performance.now();
-        if (Atomics.load(t.i32, S_PROBE_HALTED) !== 0 && Atomics.load(t.i32, S_HALT_IF) === 0) return haltExit(t);
+        if (haltedForGood()) return haltExit(bsp);
       }
 
       if (performance.now() - lastActivity <= BUSY_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
-      // Quiet: sleep until the vCPU rings, the next timer is due, or a host event wakes us.
-      const seen = Atomics.load(t.i32, S_DOORBELL);
-      if (Atomics.load(t.i32, S_MAIL) === MAIL_REQUEST) continue;
+      // Quiet: sleep until a vCPU rings, the next timer is due, or a host event wakes us.
+      const seen = bell.value;
+      if (pendingRequest() !== null) continue;
       const due = timers.nextDeadline();
       const ms = due === Infinity ? IDLE_MS : Math.min(IDLE_MS, Math.max(0, (due - clock.now()) / 1e6));
       if (ms < 0.05) {
@@ -404,13 +450,12 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, entry: () => Entry
         continue;
       }
       trace(`idle wait ${ms.toFixed(2)} ms`);
-      await Promise.race([waitChange(t.i32, S_DOORBELL, seen, ms), m.waitForWake()]);
+      await Promise.race([waitChange(bell.i32, 0, seen, ms), m.waitForWake()]);
     }
   } finally {
     board.com1.flush();
-    if (tracing && !t.gone && commandSync(t, CMD_GET_STATE)) trace(`vCPU state at the end: ${JSON.stringify(t.takeState())}`);
-    await t.stop();
-    thread = null;
+    if (tracing && !bsp.gone && commandSync(bsp, CMD_GET_STATE)) trace(`BSP state at the end: ${JSON.stringify(bsp.takeState())}`);
+    await stopAll();
     // A machine runs once: give the VM and /dev/kvm back (an app process runs many VMs).
     kvm.close();
   }

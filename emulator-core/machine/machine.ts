@@ -119,7 +119,7 @@ export class Machine implements MachineControl, RunHost {
       stateBytes: onKvm ? 0 : cpuCount * CPU_STATE_BYTES,
     });
     if (backend.kind === 'kvm') {
-      this.vcpus = new KvmVcpus({ board: this.board, probe: backend.probe, irqchip: options.kvm.irqchip });
+      this.vcpus = new KvmVcpus({ count: cpuCount, board: this.board, probe: backend.probe, irqchip: options.kvm.irqchip });
     } else {
       const software = new SoftwareVcpus({ count: cpuCount, board: this.board, clock: this.clock, pins: this.pins, options });
       // Guest time follows the instructions the software CPUs retire.
@@ -142,14 +142,8 @@ export class Machine implements MachineControl, RunHost {
   static async create(config: MachineConfig, listener: MachineListener = {}, options: EmulatorOptionsInput = {}): Promise<Machine> {
     validateConfig(config);
     const opts = resolveEmulatorOptions(options);
-    let accel = chooseAccel(config.accel, { device: opts.kvm.device });
+    const accel = chooseAccel(config.accel, { device: opts.kvm.device });
     if (accel.accel === 'kvm' && accel.probe?.usable !== true) throw new HostError(`--accel kvm: ${accel.probe?.reason ?? 'KVM is not available'}`);
-    const cpus = config.cpus ?? 1;
-    if (cpus > 1 && accel.accel === 'kvm') {
-      // The KVM backend runs one vCPU for now; several run on the software CPU.
-      if (config.accel === 'kvm') throw new BadInputError(`--accel kvm runs one CPU for now; ${cpus} CPUs need the software CPU (--accel auto or interpreter)`);
-      accel = { accel: 'interpreter', why: `interpreter: ${cpus} CPUs (the KVM backend runs one for now)`, probe: accel.probe };
-    }
     const kernel = config.kernel !== undefined ? readInput(config.kernel, 'kernel') : null;
     const initrd = config.initrd !== undefined ? readInput(config.initrd, 'initrd') : null;
     // The NAT first: a forward whose host port is taken fails before anything else is opened.
@@ -213,8 +207,8 @@ export class Machine implements MachineControl, RunHost {
     if (this.kernelImage === null) return null;
     // Without firmware, the machine sets up its chipset and describes it itself.
     setUpPciForDirectBoot(this.chipset, this.board.io, ACPI_PM_BASE);
-    const apics = this.vcpus.apics;
-    const apic = apics === null ? undefined : { cpus: apics.lapics.length, ioapicId: IOAPIC_ID, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
+    const cpus = this.vcpus.madtCpus;
+    const apic = cpus === null ? undefined : { cpus, ioapicId: IOAPIC_ID, ioapicAddress: IOAPIC_BASE, lapicAddress: LAPIC_BASE, levelIrqs: [ACPI_SCI_IRQ, ...new Set(DIRECT_BOOT_PIRQ_IRQS)] };
     const acpi = buildAcpiTables({
       base: ACPI_TABLES_ADDR,
       pmBase: ACPI_PM_BASE,

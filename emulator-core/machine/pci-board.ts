@@ -11,7 +11,7 @@ import { checkBiosImage, checkOptionRom, resolveFirmware, type FirmwareEnv } fro
 import { BadInputError } from '../errors.js';
 import type { BlockBackend } from '../storage/index.js';
 import { DebugCon, DEBUGCON_PORT } from '../devices/debugcon.js';
-import { FwCfg, FW_CFG_BOOT_MENU, FW_CFG_MAX_CPUS, FW_CFG_NB_CPUS, FW_CFG_NOGRAPHIC, FW_CFG_PORT_DMA, FW_CFG_PORT_SEL, FW_CFG_RAM_SIZE, FW_CFG_UUID, leInt } from '../devices/fw-cfg.js';
+import { FwCfg, FW_CFG_BOOT_MENU, FW_CFG_IRQ0_OVERRIDE, FW_CFG_MAX_CPUS, FW_CFG_NB_CPUS, FW_CFG_NOGRAPHIC, FW_CFG_PORT_DMA, FW_CFG_PORT_SEL, FW_CFG_RAM_SIZE, FW_CFG_UUID, leInt } from '../devices/fw-cfg.js';
 import type { I440fx } from '../devices/i440fx.js';
 import type { PciBus } from '../devices/pci-bus.js';
 import type { PiixIsa } from '../devices/piix-isa.js';
@@ -153,6 +153,8 @@ export class PciPc {
     fw.setItem(FW_CFG_RAM_SIZE, leInt(ram, 8));
     fw.setItem(FW_CFG_NB_CPUS, leInt(o.cpus, 2));
     fw.setItem(FW_CFG_MAX_CPUS, leInt(o.cpus, 2));
+    // The timer is on I/O APIC pin 2 under both backends (apic-wiring.ts, KVM's GSI routing).
+    fw.setItem(FW_CFG_IRQ0_OVERRIDE, leInt(1, 4));
     fw.setItem(FW_CFG_NOGRAPHIC, leInt(o.vgaBios === null ? 1 : 0, 2));
     fw.setItem(FW_CFG_BOOT_MENU, leInt(0, 2));
     fw.setItem(FW_CFG_UUID, new Uint8Array(16));

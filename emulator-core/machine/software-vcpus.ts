@@ -42,7 +42,9 @@ export class SoftwareVcpus implements Vcpus, InstructionCounter, StartupSink {
   readonly jits: readonly (Jit | null)[];
   /** The JIT's 32-bit code runs the decompressor faster than the 64-bit interpreter would. */
   readonly preferredLinuxEntry = '32';
+  /** Our local APICs and I/O APIC (apic-wiring.ts); null on a PIC-only PC. */
   readonly apics: Apics | null;
+  readonly madtCpus: number | null;
   /** Processors after INIT that wait for a start-up IPI (every AP at power-on). */
   private readonly waitingForSipi: boolean[];
   /** The processor running now (the one whose sliceInstructions count). */
@@ -67,6 +69,7 @@ export class SoftwareVcpus implements Vcpus, InstructionCounter, StartupSink {
     // Local and I/O APICs when asked, and always with more than one CPU (processors start
     // each other through their APICs).
     this.apics = options.apic || o.count > 1 ? wireApics(board, cpus, this) : null;
+    this.madtCpus = this.apics === null ? null : o.count;
     if (this.apics !== null) {
       const bus = this.apics.bus;
       this.onSwitch = (i) => (bus.current = i);

@@ -18,8 +18,8 @@ export interface MachineConfig {
   memoryMiB: number;
   accel: Accel;
   /**
-   * Processors (default 1). The software CPU runs them round-robin with local APICs; more
-   * than one needs the software CPU for now (the KVM backend runs one vCPU).
+   * Processors (default 1). The software CPU runs them round-robin with local APICs; KVM runs
+   * a thread per vCPU (with its in-kernel irqchip).
    */
   cpus?: number;
   /** Direct Linux boot. */

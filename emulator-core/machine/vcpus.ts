@@ -6,7 +6,6 @@
  * only through interrupt sinks (the PIC's pins, the APIC bus, or KVM's in-kernel irqchip).
  */
 import type { CpuState } from '../cpu/state.js';
-import type { Apics } from './apic-wiring.js';
 import type { Clock } from './clock.js';
 import type { EmulatorOptions } from './options.js';
 import type { DeferredPins, PcBoard } from './pc.js';
@@ -44,8 +43,11 @@ export interface Vcpus {
   readonly count: number;
   /** Which Linux entry suits this backend when the options leave it to us ('auto'). */
   readonly preferredLinuxEntry: '32' | '64';
-  /** The local APICs and I/O APIC the machine's ACPI tables describe; null when the board has none of ours. */
-  readonly apics: Apics | null;
+  /**
+   * Processors a direct boot's MADT lists, with the I/O APIC (ID 0 at 0xFEC00000) and the
+   * timer's override to pin 2; null: the guest has no APICs to describe (a PIC-only PC).
+   */
+  readonly madtCpus: number | null;
   /** Instructions the guest has retired, all processors together; null where the hardware does not count them. */
   readonly instructionsRetired: number | null;
   /**

@@ -13,6 +13,7 @@ import { BadInputError } from '../../emulator-core/errors.js';
 import { Machine, MAX_CPUS } from '../../emulator-core/machine/machine.js';
 import type { MachineExit } from '../../emulator-core/machine/types.js';
 import type { EmulatorOptionsInput } from '../../emulator-core/machine/options.js';
+import { probeKvm } from '../../emulator-core/kvm/probe.js';
 import { assemble, nasmAvailable } from '../support/nasm.js';
 
 const haveNasm = nasmAvailable();
@@ -54,11 +55,11 @@ interface GuestRun {
   rounds: Round[];
 }
 
-async function runGuest(cpus: number, round2: number, options: EmulatorOptionsInput = {}): Promise<GuestRun> {
+async function runGuest(cpus: number, round2: number, options: EmulatorOptionsInput = {}, accel: 'interpreter' | 'kvm' = 'interpreter'): Promise<GuestRun> {
   let serial = '';
   const decoder = new TextDecoder();
   const machine = await Machine.create(
-    { memoryMiB: 16, accel: 'interpreter', bios: roms.get(round2)!, cpus, clock: 'virtual', net: { mode: 'none' } },
+    { memoryMiB: 16, accel, bios: roms.get(round2)!, cpus, clock: 'virtual', net: { mode: 'none' } },
     { serialOutput: (b) => (serial += decoder.decode(b, { stream: true })) },
     options,
   );
@@ -129,6 +130,40 @@ describe.skipIf(!haveNasm)('a guest starts its APs with INIT-SIPI-SIPI and count
     expect(sorted(r.rounds[1]!.ids)).toEqual([0, 1, 2, 3]);
     expect(sorted(r.rounds[1]!.cpuid)).toEqual([0, 1, 2, 3]);
   }, 10_000);
+});
+
+const kvm = probeKvm();
+if (!kvm.usable) console.warn(`\n*** SMP start-up guest tests under KVM SKIPPED: ${kvm.reason} ***\n`);
+
+describe.skipIf(!haveNasm || !kvm.usable)('under KVM, one thread per vCPU: the guest starts its APs through the in-kernel local APICs', () => {
+  for (const n of [1, 2, 4]) {
+    it(`with ${n} vCPU${n > 1 ? 's' : ''} it reports ${n} and the APIC IDs 0..${n - 1}, from the APIC and from CPUID`, async () => {
+      const r = await runGuest(n, ROUND2.none, { kvm: { irqchip: 'kernel' } }, 'kvm');
+      expect(r.exit.kind, r.serial).toBe('halt');
+      expect(r.rounds, r.serial).toHaveLength(1);
+      const [first] = r.rounds;
+      expect(first!.cpus).toBe(n);
+      expect(first!.ids[0]).toBe(0);
+      expect(sorted(first!.ids)).toEqual(upTo(n));
+      expect(first!.cpuid).toEqual(first!.ids);
+    }, 20_000);
+  }
+
+  it('INIT then SIPI starts the APs once more', async () => {
+    const r = await runGuest(4, ROUND2.initAndSipi, { kvm: { irqchip: 'kernel' } }, 'kvm');
+    expect(r.exit.kind, r.serial).toBe('halt');
+    expect(r.rounds.map((x) => [x.round, x.cpus]), r.serial).toEqual([
+      [1, 4],
+      [2, 4],
+    ]);
+    expect(sorted(r.rounds[1]!.ids)).toEqual([0, 1, 2, 3]);
+  }, 20_000);
+
+  it('refuses several vCPUs without the in-kernel irqchip, naming why', async () => {
+    const create = Machine.create({ memoryMiB: 16, accel: 'kvm', bios: roms.get(ROUND2.none)!, cpus: 2, net: { mode: 'none' } }, {}, { kvm: { irqchip: 'user' } });
+    await expect(create).rejects.toBeInstanceOf(BadInputError);
+    await expect(create).rejects.toThrow('2 CPUs under KVM need its in-kernel irqchip');
+  });
 });
 
 describe('the number of CPUs is checked', () => {

@@ -4,10 +4,11 @@ import type { HostInfo } from '../../../app/contract/api';
 const CPUS_MAX = 16;
 
 /**
- * The Processors field's help, in the wizard and in Settings. The software CPU runs a VM's
- * processors in turns on one host thread, and KVM runs one: say so, so that neither the
+ * The Processors field's help, in the wizard and in Settings. Under KVM each processor is a
+ * host thread; the software CPU runs them in turns on one: say which, so that neither the
  * host's core count nor a preset's 2 CPUs promises speed the VM will not have.
  */
 export function processorsHelp(host: Pick<HostInfo, 'cpus' | 'kvm'>): string {
-  return `Up to ${CPUS_MAX}. They take turns on one host thread (this host has ${host.cpus} CPUs)${host.kvm.usable ? '; more than one needs the software CPU, not KVM' : ''}.`;
+  const how = host.kvm.usable ? 'Under KVM each runs on a host thread of its own' : 'They take turns on one host thread (the software CPU)';
+  return `Up to ${CPUS_MAX}. ${how}; this host has ${host.cpus} CPUs.`;
 }
