@@ -8,7 +8,7 @@ import { CPU_STATE_BYTES } from '../../emulator-core/cpu/state-layout.js';
 import { KvmVcpus } from '../../emulator-core/machine/kvm-vcpus.js';
 import { SoftwareVcpus } from '../../emulator-core/machine/software-vcpus.js';
 import { nasmAvailable } from '../support/nasm.js';
-import { buildRom, GUESTS, REBOOTER, SLEEPER, SPINNER, TRIPLE_FAULT } from './guests.js';
+import { buildRom, GUESTS, IOAPIC_TIMER, REBOOTER, SLEEPER, SPINNER, TRIPLE_FAULT } from './guests.js';
 import { BACKENDS, kvmMissing, runGuest, startGuest, until, type Backend } from './harness.js';
 
 const haveNasm = nasmAvailable();
@@ -22,6 +22,7 @@ beforeAll(() => {
   roms.set('spinner', buildRom('spinner', SPINNER));
   roms.set('sleeper', buildRom('sleeper', SLEEPER));
   roms.set('rebooter', buildRom('rebooter', REBOOTER.source));
+  roms.set('ioapic-timer', buildRom('ioapic-timer', IOAPIC_TIMER.source));
 });
 
 function skipReason(backend: Backend): string | null {
@@ -53,6 +54,13 @@ for (const backend of BACKENDS) {
       expect(g.machine.board.memory.stateBytes).toBe(onKvm ? 0 : CPU_STATE_BYTES);
       expect(g.machine.vcpus.instructionsRetired === null).toBe(onKvm);
       expect((await g.done).kind).toBe('poweroff');
+    });
+
+    // Our user-space PIC has no local APIC beside it; the other two wire IRQ0 to pin 2 alike.
+    it.skipIf(backend === 'kvm-user-irqchip')(IOAPIC_TIMER.name, async () => {
+      const r = await runGuest(roms.get('ioapic-timer')!, backend);
+      expect(r.serial).toBe(IOAPIC_TIMER.expected);
+      expect(r.exit.kind).toBe('poweroff');
     });
 
     it('a guest that resets the machine (0xCF9) boots again', async () => {

@@ -756,6 +756,51 @@ null_idt:
   ),
 };
 
+/**
+ * The PIT's IRQ0 through the I/O APIC: both PICs masked, the local APIC enabled, I/O APIC pin 2
+ * (where the MADT's and SeaBIOS's IRQ0 override put the timer) sends vector 0x30 to APIC 0,
+ * and with interrupts off the vector must show up in the local APIC's IRR (bit 16 of IRR
+ * word 1). Polled, not taken: PVM's in-kernel emulator cannot run a 32-bit IRET. Needs local
+ * APICs: the software CPU's, or KVM's in-kernel ones.
+ */
+export const IOAPIC_TIMER: Guest = {
+  name: 'the timer (ISA IRQ0) arrives on I/O APIC pin 2',
+  expected: 'ioapic: pin2 vector 30 pending\n',
+  source: frame(
+    `
+  GOTO32 pm
+`,
+    `
+pm:
+  ENTER32
+  PRINT32 'ioapic: '
+  mov al, 0xff
+  out 0x21, al
+  out 0xa1, al
+  ; Local APIC: enabled, spurious vector 0xFF, accept every priority.
+  mov dword [0xFEE000F0], 0x1ff
+  mov dword [0xFEE00080], 0
+  ; I/O APIC redirection entry 2: vector 0x30, fixed, physical, edge, active high, to APIC 0.
+  mov dword [0xFEC00000], 0x15
+  mov dword [0xFEC00010], 0
+  mov dword [0xFEC00000], 0x14
+  mov dword [0xFEC00010], 0x30
+  ; PIT channel 0, rate generator, 100 Hz.
+  mov al, 0x34
+  out 0x43, al
+  mov ax, 11932
+  out 0x40, al
+  mov al, ah
+  out 0x40, al
+.wait:
+  test dword [0xFEE00210], 1 << 16
+  jz .wait
+  PRINT32 {'pin2 vector 30 pending', 10}
+  jmp poweroff32
+`,
+  ),
+};
+
 /** The suite: each guest prints its line and powers off (the triple fault crashes instead). */
 export const GUESTS: Guest[] = [realMode, protectedMode, longMode, portIo, mmio, interrupts, tripleFault];
 export const TRIPLE_FAULT = tripleFault;
