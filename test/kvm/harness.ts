@@ -67,13 +67,13 @@ export interface GuestRun {
   done: Promise<MachineExit>;
 }
 
-/** Create a machine for `rom` on `backend` with the test devices, and start it. */
-export async function startGuest(rom: string, backend: Backend): Promise<GuestRun> {
+/** Create a machine for `rom` on `backend` with `cpus` processors and the test devices, and start it. */
+export async function startGuest(rom: string, backend: Backend, cpus = 1): Promise<GuestRun> {
   const irqchip = backend === 'kvm-user-irqchip' ? 'user' : backend === 'kvm-kernel-irqchip' ? 'kernel' : 'auto';
   let text = '';
   const decoder = new TextDecoder();
   const machine = await Machine.create(
-    { memoryMiB: 16, accel: backend === 'interpreter' ? 'interpreter' : 'kvm', bios: rom, onTripleFault: 'crash' },
+    { memoryMiB: 16, accel: backend === 'interpreter' ? 'interpreter' : 'kvm', bios: rom, onTripleFault: 'crash', cpus },
     { serialOutput: (b) => (text += decoder.decode(b, { stream: true })) },
     { kvm: { irqchip } },
   );
