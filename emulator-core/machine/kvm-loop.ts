@@ -352,7 +352,8 @@ export async function runKvmLoop(m: RunHost, kvm: KvmBackend, count: number, ent
         if (performance.now() >= end) return null;
         continue;
       }
-      checkThreads();
+      // Cheap here (no message port read per wake-up); the main loop reads the messages.
+      for (const t of threads) if (t.gone) checkThreads();
       // User-space irqchip (one vCPU): HLT comes to us.
       if (bsp.status === VCPU_HALTED && Atomics.load(bsp.i32, S_HALT_IF) === 0) return haltExit(bsp);
       const now = performance.now();
