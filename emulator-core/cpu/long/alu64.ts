@@ -1,15 +1,12 @@
 /**
  * 64-bit integer arithmetic on hi:lo int32 pairs with eagerly computed flags (the lazy
  * flag state of the 32-bit model is 32 bits wide). Results: low half returned, high half
- * in `RH`; multiply/divide also use RH2/RH3. Allocation-free.
+ * in the CPU's LongState (`resHi`); multiply/divide also use `res2Lo`/`res2Hi` and
+ * `quotLo`/`quotHi` there. Allocation-free.
  */
 import { AF, ARITH_FLAGS, CF, OF, PF, SF, ZF } from '../constants.js';
 import type { Cpu } from '../cpu.js';
-
-export let RH = 0;
-/** Second result pair (multiply high 64 bits, divide remainder). */
-export let R2L = 0;
-export let R2H = 0;
+import type { LongState } from './state.js';
 
 const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
@@ -42,7 +39,7 @@ export function add64(c: Cpu, al: number, ah: number, bl: number, bh: number, ca
   if (((ah ^ hi) & (bh ^ hi)) < 0) f |= OF;
   if (((al ^ bl ^ lo) & 0x10) !== 0) f |= AF;
   setArith(c, f);
-  RH = hi;
+  c.lm.resHi = hi;
   return lo;
 }
 
@@ -57,13 +54,13 @@ export function sub64(c: Cpu, al: number, ah: number, bl: number, bh: number, bo
   if (((ah ^ bh) & (ah ^ hi)) < 0) f |= OF;
   if (((al ^ bl ^ lo) & 0x10) !== 0) f |= AF;
   setArith(c, f);
-  RH = hi;
+  c.lm.resHi = hi;
   return lo;
 }
 
 export function logic64(c: Cpu, lo: number, hi: number): number {
   setArith(c, szp(lo, hi));
-  RH = hi;
+  c.lm.resHi = hi;
   return lo;
 }
 
@@ -86,7 +83,7 @@ export function alu64(c: Cpu, op: number, al: number, ah: number, bl: number, bh
       return logic64(c, al ^ bl, ah ^ bh);
     default:
       sub64(c, al, ah, bl, bh, 0);
-      RH = ah;
+      c.lm.resHi = ah;
       return al;
   }
 }
@@ -101,43 +98,43 @@ export function incDec64(c: Cpu, lo: number, hi: number, dec: boolean): number {
 
 // ------------------------------------------------------------------ shifts and rotates
 
-/** Shift hi:lo left by n (0-63); result low, RH high. */
-export function shl(lo: number, hi: number, n: number): number {
+/** Shift hi:lo left by n (0-63); result low, lm.resHi high. */
+export function shl(lm: LongState, lo: number, hi: number, n: number): number {
   if (n === 0) {
-    RH = hi;
+    lm.resHi = hi;
     return lo;
   }
   if (n >= 32) {
-    RH = n === 32 ? lo : lo << (n - 32);
+    lm.resHi = n === 32 ? lo : lo << (n - 32);
     return 0;
   }
-  RH = (hi << n) | (lo >>> (32 - n));
+  lm.resHi = (hi << n) | (lo >>> (32 - n));
   return lo << n;
 }
 
-export function shr(lo: number, hi: number, n: number): number {
+export function shr(lm: LongState, lo: number, hi: number, n: number): number {
   if (n === 0) {
-    RH = hi;
+    lm.resHi = hi;
     return lo;
   }
   if (n >= 32) {
-    RH = 0;
+    lm.resHi = 0;
     return n === 32 ? hi : hi >>> (n - 32);
   }
-  RH = hi >>> n;
+  lm.resHi = hi >>> n;
   return (lo >>> n) | (hi << (32 - n));
 }
 
-export function sar(lo: number, hi: number, n: number): number {
+export function sar(lm: LongState, lo: number, hi: number, n: number): number {
   if (n === 0) {
-    RH = hi;
+    lm.resHi = hi;
     return lo;
   }
   if (n >= 32) {
-    RH = hi >> 31;
+    lm.resHi = hi >> 31;
     return n === 32 ? hi : hi >> (n - 32);
   }
-  RH = hi >> n;
+  lm.resHi = hi >> n;
   return (lo >>> n) | (hi << (32 - n));
 }
 
@@ -154,7 +151,7 @@ function setCfOf(c: Cpu, cf: number, of: number): void {
 export function shift64(c: Cpu, op: number, lo: number, hi: number, count: number): number {
   const n = count & 0x3f;
   if (n === 0) {
-    RH = hi;
+    c.lm.resHi = hi;
     return lo;
   }
   let rl: number;
@@ -162,21 +159,21 @@ export function shift64(c: Cpu, op: number, lo: number, hi: number, count: numbe
   let cf: number;
   switch (op) {
     case 0: {
-      rl = shl(lo, hi, n);
-      rh = RH;
-      const l2 = shr(lo, hi, 64 - n);
+      rl = shl(c.lm, lo, hi, n);
+      rh = c.lm.resHi;
+      const l2 = shr(c.lm, lo, hi, 64 - n);
       rl |= l2;
-      rh |= RH;
+      rh |= c.lm.resHi;
       cf = rl & 1;
       setCfOf(c, cf, (rh >>> 31) ^ cf);
       break;
     }
     case 1: {
-      rl = shr(lo, hi, n);
-      rh = RH;
-      const l2 = shl(lo, hi, 64 - n);
+      rl = shr(c.lm, lo, hi, n);
+      rh = c.lm.resHi;
+      const l2 = shl(c.lm, lo, hi, 64 - n);
       rl |= l2;
-      rh |= RH;
+      rh |= c.lm.resHi;
       cf = rh >>> 31;
       setCfOf(c, cf, cf ^ ((rh >>> 30) & 1));
       break;
@@ -211,23 +208,23 @@ export function shift64(c: Cpu, op: number, lo: number, hi: number, count: numbe
     case 4:
     case 6:
       cf = bit(lo, hi, 64 - n);
-      rl = shl(lo, hi, n);
-      rh = RH;
+      rl = shl(c.lm, lo, hi, n);
+      rh = c.lm.resHi;
       setArith(c, szp(rl, rh) | (cf !== 0 ? CF : 0) | ((rh >>> 31) ^ cf ? OF : 0) | AF);
       break;
     case 5:
       cf = bit(lo, hi, n - 1);
-      rl = shr(lo, hi, n);
-      rh = RH;
+      rl = shr(c.lm, lo, hi, n);
+      rh = c.lm.resHi;
       setArith(c, szp(rl, rh) | (cf !== 0 ? CF : 0) | (hi < 0 ? OF : 0) | AF);
       break;
     default:
       cf = bit(lo, hi, n - 1);
-      rl = sar(lo, hi, n);
-      rh = RH;
+      rl = sar(c.lm, lo, hi, n);
+      rh = c.lm.resHi;
       setArith(c, szp(rl, rh) | (cf !== 0 ? CF : 0) | AF);
   }
-  RH = rh;
+  c.lm.resHi = rh;
   return rl;
 }
 
@@ -235,35 +232,35 @@ export function shift64(c: Cpu, op: number, lo: number, hi: number, count: numbe
 export function doubleShift64(c: Cpu, dl: number, dh: number, sl: number, sh: number, count: number, left: boolean): number {
   const n = count & 0x3f;
   if (n === 0) {
-    RH = dh;
+    c.lm.resHi = dh;
     return dl;
   }
   let rl: number;
   let rh: number;
   let cf: number;
   if (left) {
-    rl = shl(dl, dh, n);
-    rh = RH;
-    rl |= shr(sl, sh, 64 - n);
-    rh |= RH;
+    rl = shl(c.lm, dl, dh, n);
+    rh = c.lm.resHi;
+    rl |= shr(c.lm, sl, sh, 64 - n);
+    rh |= c.lm.resHi;
     cf = bit(dl, dh, 64 - n);
   } else {
-    rl = shr(dl, dh, n);
-    rh = RH;
-    rl |= shl(sl, sh, 64 - n);
-    rh |= RH;
+    rl = shr(c.lm, dl, dh, n);
+    rh = c.lm.resHi;
+    rl |= shl(c.lm, sl, sh, 64 - n);
+    rh |= c.lm.resHi;
     cf = bit(dl, dh, n - 1);
   }
   const of = ((rh ^ dh) >>> 31) & 1;
   setArith(c, szp(rl, rh) | (cf !== 0 ? CF : 0) | (of !== 0 ? OF : 0) | AF);
-  RH = rh;
+  c.lm.resHi = rh;
   return rl;
 }
 
 // ------------------------------------------------------------------ multiply and divide
 
-/** Unsigned 32x32 → 64 into (lo, RH). */
-function mul32(a: number, b: number): number {
+/** Unsigned 32x32 → 64 into (lo, lm.resHi). */
+function mul32(lm: LongState, a: number, b: number): number {
   const a0 = a & 0xffff;
   const a1 = a >>> 16;
   const b0 = b & 0xffff;
@@ -273,40 +270,40 @@ function mul32(a: number, b: number): number {
   const p10 = a1 * b0;
   const p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  RH = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
+  lm.resHi = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
   return (p00 & 0xffff) | (mid << 16);
 }
 
-/** Unsigned 64x64 → 128: low 64 in (return, RH), high 64 in (R2L, R2H). */
-export function mulU64(al: number, ah: number, bl: number, bh: number): number {
-  const w0 = mul32(al, bl);
-  let w1 = RH >>> 0;
+/** Unsigned 64x64 → 128: low 64 in (return, lm.resHi), high 64 in (lm.res2Lo, lm.res2Hi). */
+export function mulU64(lm: LongState, al: number, ah: number, bl: number, bh: number): number {
+  const w0 = mul32(lm, al, bl);
+  let w1 = lm.resHi >>> 0;
   let w2 = 0;
   let w3 = 0;
-  let t = mul32(al, bh);
+  let t = mul32(lm, al, bh);
   w1 += t >>> 0;
-  w2 += RH >>> 0;
-  t = mul32(ah, bl);
+  w2 += lm.resHi >>> 0;
+  t = mul32(lm, ah, bl);
   w1 += t >>> 0;
-  w2 += RH >>> 0;
-  t = mul32(ah, bh);
+  w2 += lm.resHi >>> 0;
+  t = mul32(lm, ah, bh);
   w2 += t >>> 0;
-  w3 += RH >>> 0;
+  w3 += lm.resHi >>> 0;
   // Propagate carries (each sum stays far below 2^53).
   w2 += Math.floor(w1 / 4294967296);
   w3 += Math.floor(w2 / 4294967296);
-  R2L = w2 | 0;
-  R2H = w3 | 0;
-  RH = w1 | 0;
+  lm.res2Lo = w2 | 0;
+  lm.res2Hi = w3 | 0;
+  lm.resHi = w1 | 0;
   return w0;
 }
 
 /** Signed 64x64 → 128 (same outputs as mulU64). */
-export function mulS64(al: number, ah: number, bl: number, bh: number): number {
-  const lo = mulU64(al, ah, bl, bh);
-  const rh = RH;
-  let hl = R2L;
-  let hh = R2H;
+export function mulS64(lm: LongState, al: number, ah: number, bl: number, bh: number): number {
+  const lo = mulU64(lm, al, ah, bl, bh);
+  const rh = lm.resHi;
+  let hl = lm.res2Lo;
+  let hh = lm.res2Hi;
   if (ah < 0) {
     const s = (hl >>> 0) - (bl >>> 0);
     hh = (hh - bh - (s < 0 ? 1 : 0)) | 0;
@@ -317,24 +314,22 @@ export function mulS64(al: number, ah: number, bl: number, bh: number): number {
     hh = (hh - ah - (s < 0 ? 1 : 0)) | 0;
     hl = s | 0;
   }
-  R2L = hl;
-  R2H = hh;
-  RH = rh;
+  lm.res2Lo = hl;
+  lm.res2Hi = hh;
+  lm.resHi = rh;
   return lo;
 }
-
-/**
- * Unsigned 128/64: (n3:n2:n1:n0) / (dh:dl). Returns false on #DE (zero divisor or a
- * quotient wider than 64 bits). Quotient in (return value via Q), remainder in (R2L, R2H).
- */
-export let QL = 0;
-export let QH = 0;
 
 function lessU64(ah: number, al: number, bh: number, bl: number): boolean {
   return ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0);
 }
 
-export function divU128(n3: number, n2: number, n1: number, n0: number, dh: number, dl: number): boolean {
+/**
+ * Unsigned 128/64: (n3:n2:n1:n0) / (dh:dl). Returns false on #DE (zero divisor or a
+ * quotient wider than 64 bits). Quotient in (lm.quotLo, lm.quotHi), remainder in
+ * (lm.res2Lo, lm.res2Hi).
+ */
+export function divU128(lm: LongState, n3: number, n2: number, n1: number, n0: number, dh: number, dl: number): boolean {
   if ((dh | dl) === 0) return false;
   if (!lessU64(n3, n2, dh, dl)) return false;
   // Restoring division, one quotient bit per step; the remainder r (< d) lives in rh:rl
@@ -360,20 +355,20 @@ export function divU128(n3: number, n2: number, n1: number, n0: number, dh: numb
       ql |= 1;
     }
   }
-  QL = ql;
-  QH = qh;
-  R2L = rl;
-  R2H = rh;
+  lm.quotLo = ql;
+  lm.quotHi = qh;
+  lm.res2Lo = rl;
+  lm.res2Hi = rh;
   return true;
 }
 
-function neg64(lo: number, hi: number): number {
-  RH = (~hi + (lo === 0 ? 1 : 0)) | 0;
+function neg64(lm: LongState, lo: number, hi: number): number {
+  lm.resHi = (~hi + (lo === 0 ? 1 : 0)) | 0;
   return -lo | 0;
 }
 
 /** Signed 128/64 (same outputs as divU128). */
-export function divS128(n3: number, n2: number, n1: number, n0: number, dh: number, dl: number): boolean {
+export function divS128(lm: LongState, n3: number, n2: number, n1: number, n0: number, dh: number, dl: number): boolean {
   if ((dh | dl) === 0) return false;
   const negN = n3 < 0;
   const negD = dh < 0;
@@ -399,20 +394,20 @@ export function divS128(n3: number, n2: number, n1: number, n0: number, dh: numb
     n3 = x3;
   }
   if (negD) {
-    dl = neg64(dl, dh);
-    dh = RH;
+    dl = neg64(lm, dl, dh);
+    dh = lm.resHi;
   }
-  if (!divU128(n3, n2, n1, n0, dh, dl)) return false;
+  if (!divU128(lm, n3, n2, n1, n0, dh, dl)) return false;
   const negQ = negN !== negD;
   // |q| must fit: q <= 2^63 - 1, or 2^63 when negative.
-  if (QH < 0 && !(negQ && QH === (0x80000000 | 0) && QL === 0)) return false;
+  if (lm.quotHi < 0 && !(negQ && lm.quotHi === (0x80000000 | 0) && lm.quotLo === 0)) return false;
   if (negQ) {
-    QL = neg64(QL, QH);
-    QH = RH;
+    lm.quotLo = neg64(lm, lm.quotLo, lm.quotHi);
+    lm.quotHi = lm.resHi;
   }
   if (negN) {
-    R2L = neg64(R2L, R2H);
-    R2H = RH;
+    lm.res2Lo = neg64(lm, lm.res2Lo, lm.res2Hi);
+    lm.res2Hi = lm.resHi;
   }
   return true;
 }

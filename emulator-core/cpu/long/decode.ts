@@ -8,14 +8,14 @@ import { FS, GS } from '../constants.js';
 import type { Cpu } from '../cpu.js';
 import type { DecodedInsn } from '../decoder/decoded-insn.js';
 import type { Insn64 } from './insn64.js';
-import { checkWritable64, H, readSized, setStackRef, writeSized } from './memory.js';
+import { checkWritable64, readSized, writeSized } from './memory.js';
 
 const SS = 2;
 
 /** Decode the instruction at RIP into cpu.lm.insn (RIP left after it); #GP or #UD as the decoder finds. */
 export function decode64(c: Cpu): DecodedInsn {
   const x = c.lm.insn;
-  setStackRef(false);
+  c.lm.stackRef = false;
   x.d = c.fetcher.next();
   return x.d;
 }
@@ -114,7 +114,7 @@ export function computeEa(c: Cpu, lea = false): void {
   const seg = d.seg;
   if (seg >= 0 && !lea) addEa(x, c.segBase[seg], seg === FS ? c.lm.fsHi : c.lm.gsHi);
   // Only RSP/RBP-based references (not R12/R13) are stack references (#SS, not #GP).
-  setStackRef(d.defSeg === SS && seg < 0);
+  c.lm.stackRef = d.defSeg === SS && seg < 0;
 }
 
 /** Linear address of seg:offset for string/moffs operands (FS/GS base added). */
@@ -136,7 +136,7 @@ export function readE(c: Cpu, size: number): number {
   const x = c.lm.insn;
   if (x.d.mod === 3) return getReg(c, x.d.rm, size);
   const v = readSized(c, x.eaHi, x.eaLo, size);
-  x.vh = H;
+  x.vh = c.lm.readHi;
   return v;
 }
 
@@ -146,7 +146,7 @@ export function readEForWrite(c: Cpu, size: number): number {
   if (x.d.mod === 3) return getReg(c, x.d.rm, size);
   checkWritable64(c, x.eaHi, x.eaLo, size, c.cpl === 3);
   const v = readSized(c, x.eaHi, x.eaLo, size);
-  x.vh = H;
+  x.vh = c.lm.readHi;
   return v;
 }
 

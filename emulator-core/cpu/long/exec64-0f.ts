@@ -8,10 +8,10 @@ import type { Cpu } from '../cpu.js';
 import { FPU_OUT_GPR } from '../fpu.js';
 import { X87Unit } from '../x87.js';
 import { cpuid, rdmsr, writeCr0, writeCr3, writeCr4, wrmsr } from '../system.js';
-import { doubleShift64, RH, setArith } from './alu64.js';
+import { doubleShift64, setArith } from './alu64.js';
 import { computeEa, getReg, jumpRel, readE, readEForWrite, setEa, setReg, writeE } from './decode.js';
-import { aH, aluSized, imulInto } from './exec64.js';
-import { checkWritable64, H, read64, readSized, writeSized } from './memory.js';
+import { aluSized, imulInto } from './exec64.js';
+import { checkWritable64, read64, readSized, writeSized } from './memory.js';
 import { lar64, lldt64, loadSegment64, lsl64, ltr64, pop, push, swapgs, syscall, sysret, verr64, verw64 } from './system64.js';
 
 function privileged(c: Cpu): void {
@@ -176,7 +176,7 @@ export function exec0f(c: Cpu, op: number): void {
       const left = op < 0xa8;
       if (ins.opSize === 8) {
         const r = doubleShift64(c, d, dh, s, sh, count, left);
-        writeE(c, 8, r, RH);
+        writeE(c, 8, r, c.lm.resHi);
       } else writeE(c, ins.opSize, doubleShift(c, d, s, count, ins.opSize * 8, left), 0);
       return;
     }
@@ -213,7 +213,7 @@ export function exec0f(c: Cpu, op: number): void {
       computeEa(c);
       if (ins.mod === 3) c.undefinedOpcode();
       const lo = readSized(c, x.eaHi, x.eaLo, ins.opSize);
-      const hi = ins.opSize === 8 ? H : 0;
+      const hi = ins.opSize === 8 ? c.lm.readHi : 0;
       const s = (x.eaLo >>> 0) + ins.opSize;
       const sel = readSized(c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, 2);
       loadSegment64(c, op === 0xb2 ? 2 : op === 0xb4 ? FS : GS, sel);
@@ -259,7 +259,7 @@ export function exec0f(c: Cpu, op: number): void {
       const s = getReg(c, r, sz);
       const sh = x.vh;
       const sum = aluSized(c, 0, sz, d, dh, s, sh);
-      const sumH = aH;
+      const sumH = c.lm.aluHi;
       setReg(c, r, sz, d, dh);
       writeE(c, sz, sum, sumH);
       return;
@@ -428,7 +428,7 @@ function group7(c: Cpu): void {
       const limit = readSized(c, x.eaHi, x.eaLo, 2);
       const s = (x.eaLo >>> 0) + 2;
       const lo = read64(c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, false);
-      const hi = H;
+      const hi = c.lm.readHi;
       if ((hi << 16) >> 16 !== hi) c.gp(0);
       if (sub === 2) {
         c.gdtLimit = limit;
@@ -542,9 +542,9 @@ function group9(c: Cpu): void {
     if ((x.eaLo & 15) !== 0) c.gp(0);
     checkWritable64(c, x.eaHi, x.eaLo, 16, c.cpl === 3);
     const l0 = read64(c, x.eaHi, x.eaLo, c.cpl === 3);
-    const h0 = H;
+    const h0 = c.lm.readHi;
     const l1 = read64(c, x.eaHi, (x.eaLo + 8) | 0, c.cpl === 3);
-    const h1 = H;
+    const h1 = c.lm.readHi;
     c.materializeFlags();
     if (l0 === c.r32[0] && h0 === c.rh[0] && l1 === c.r32[2] && h1 === c.rh[2]) {
       writeSized(c, x.eaHi, x.eaLo, 8, c.r32[3], c.rh[3]);

@@ -7,24 +7,23 @@
 import { AC, AF, CF, DF, ID, IF, IOPL, NT, OF, PF, SF, TF, VM, ZF } from '../constants.js';
 import { shiftRotate } from '../arith.js';
 import type { Cpu } from '../cpu.js';
-import { alu64, divS128, divU128, incDec64, mulS64, mulU64, QH, QL, R2H, R2L, RH, setArith, shift64, szp } from './alu64.js';
+import { alu64, divS128, divU128, incDec64, mulS64, mulU64, setArith, shift64, szp } from './alu64.js';
 import { lockValid, type DecodedInsn } from '../decoder/decoded-insn.js';
 import { computeEa, decode64, getReg, immS8, immZ, jumpRel, readE, readEForWrite, segAddr, setReg, setRip, writeE } from './decode.js';
 import { exec0f } from './exec64-0f.js';
 import '../sse/index.js';
 import { stringOp } from './string64.js';
-import { addRsp, deliverInterrupt64, loadSegment64, farCall64, farJump64, farRet64, iret64, pop, popHi, push, stackRead } from './system64.js';
-import { H, readSized, setStackRef, writeSized } from './memory.js';
+import { addRsp, deliverInterrupt64, loadSegment64, farCall64, farJump64, farRet64, iret64, pop, push, stackRead } from './system64.js';
+import { readSized, writeSized } from './memory.js';
 
-/** ALU on any size: 64-bit through alu64, else the lazy-flag ALU. High half in `aH`. */
-export let aH = 0;
+/** ALU on any size: 64-bit through alu64, else the lazy-flag ALU. High half in `c.lm.aluHi`. */
 export function aluSized(c: Cpu, op: number, size: number, al: number, ah: number, bl: number, bh: number): number {
   if (size === 8) {
     const r = alu64(c, op, al, ah, bl, bh);
-    aH = RH;
+    c.lm.aluHi = c.lm.resHi;
     return r;
   }
-  aH = 0;
+  c.lm.aluHi = 0;
   return c.alu(op, al, bl, 32 - size * 8);
 }
 
@@ -94,7 +93,7 @@ function exec(c: Cpu, op: number): void {
       if (sz === 2) c.r16[r << 1] = v;
       else {
         c.r32[r] = v;
-        c.rh[r] = popHi;
+        c.rh[r] = c.lm.popHi;
       }
       return;
     }
@@ -184,7 +183,7 @@ function exec(c: Cpu, op: number): void {
         else if (sz === 2) b &= 0xffff;
       }
       const r = aluSized(c, aop, sz, a, ah, b, bh);
-      if (aop !== 7) writeE(c, sz, r, aH);
+      if (aop !== 7) writeE(c, sz, r, c.lm.aluHi);
       return;
     }
     case 0x84:
@@ -254,7 +253,7 @@ function exec(c: Cpu, op: number): void {
       // POP r/m: RSP is incremented before the address is computed.
       const sz = stackSize(ins);
       const v = stackRead(c, sz, 0);
-      const vh = H;
+      const vh = c.lm.readHi;
       const rsp = c.r32[4];
       const rsph = c.rh[4];
       addRsp(c, sz);
@@ -334,7 +333,7 @@ function exec(c: Cpu, op: number): void {
       segAddr(c, ins.seg, lo, hi);
       if (op < 0xa2) {
         const v = readSized(c, x.eaHi, x.eaLo, sz);
-        setReg(c, 0, sz, v, H);
+        setReg(c, 0, sz, v, c.lm.readHi);
       } else {
         const v = getReg(c, 0, sz);
         writeSized(c, x.eaHi, x.eaLo, sz, v, x.vh);
@@ -388,7 +387,7 @@ function exec(c: Cpu, op: number): void {
       const sop = (ins.modrm >> 3) & 7;
       if (sz === 8) {
         const r = shift64(c, sop, v, vh, count);
-        writeE(c, 8, r, RH);
+        writeE(c, 8, r, c.lm.resHi);
       } else {
         const r = shiftRotate(c, sop, v, count, sz * 8);
         writeE(c, sz, r, 0);
@@ -399,7 +398,7 @@ function exec(c: Cpu, op: number): void {
     case 0xc3: {
       const imm = op === 0xc2 ? ins.imm : 0;
       const lo = stackRead(c, 8, 0);
-      setRip(c, lo, H);
+      setRip(c, lo, c.lm.readHi);
       addRsp(c, 8 + imm);
       return;
     }
@@ -421,9 +420,9 @@ function exec(c: Cpu, op: number): void {
       const bl = c.r32[5];
       const bh = c.rh[5];
       const s = (bl >>> 0) + 0;
-      setStackRef(true);
+      c.lm.stackRef = true;
       const v = readSized(c, bh, s | 0, sz);
-      const vh = H;
+      const vh = c.lm.readHi;
       c.r32[4] = bl;
       c.rh[4] = bh;
       addRsp(c, sz);
@@ -601,7 +600,7 @@ function aluOp(c: Cpu, aop: number, form: number, op: number): void {
     const bh = sz === 8 ? x.vh : 0;
     const a = getReg(c, 0, sz);
     const r = aluSized(c, aop, sz, a, x.vh, b, bh);
-    if (aop !== 7) setReg(c, 0, sz, r, aH);
+    if (aop !== 7) setReg(c, 0, sz, r, c.lm.aluHi);
     return;
   }
   computeEa(c);
@@ -611,14 +610,14 @@ function aluOp(c: Cpu, aop: number, form: number, op: number): void {
     const ah = x.vh;
     const b = getReg(c, ins.reg, sz);
     const r = aluSized(c, aop, sz, a, ah, b, x.vh);
-    if (aop !== 7) writeE(c, sz, r, aH);
+    if (aop !== 7) writeE(c, sz, r, c.lm.aluHi);
   } else {
     const reg = ins.reg;
     const b = readE(c, sz);
     const bh = x.vh;
     const a = getReg(c, reg, sz);
     const r = aluSized(c, aop, sz, a, x.vh, b, bh);
-    if (aop !== 7) setReg(c, reg, sz, r, aH);
+    if (aop !== 7) setReg(c, reg, sz, r, c.lm.aluHi);
   }
   void op;
 }
@@ -626,9 +625,9 @@ function aluOp(c: Cpu, aop: number, form: number, op: number): void {
 /** Signed multiply into register `reg` (2/3-operand IMUL): low result, CF=OF=overflow. */
 export function imulInto(c: Cpu, reg: number, sz: number, a: number, ah: number, b: number, bh: number): void {
   if (sz === 8) {
-    const lo = mulS64(a, ah, b, bh);
-    const hi = RH;
-    const ovf = R2L !== hi >> 31 || R2H !== hi >> 31;
+    const lo = mulS64(c.lm, a, ah, b, bh);
+    const hi = c.lm.resHi;
+    const ovf = c.lm.res2Lo !== hi >> 31 || c.lm.res2Hi !== hi >> 31;
     setArith(c, szp(lo, hi) | (ovf ? CF | OF : 0));
     setReg(c, reg, 8, lo, hi);
     return;
@@ -670,7 +669,7 @@ function group3(c: Cpu, sz: number): void {
       const a = readEForWrite(c, sz);
       const ah = x.vh;
       const r = aluSized(c, 5, sz, 0, 0, a, ah);
-      writeE(c, sz, r, aH);
+      writeE(c, sz, r, c.lm.aluHi);
       if (sz !== 8) {
         // NEG: CF = operand != 0 (the SUB already computes that).
       }
@@ -689,26 +688,26 @@ function mulDiv(c: Cpu, sub: number, sz: number): void {
     const al = c.r32[0];
     const ah = c.rh[0];
     if (sub === 4 || sub === 5) {
-      const lo = sub === 4 ? mulU64(al, ah, b, bh) : mulS64(al, ah, b, bh);
-      const hi = RH;
-      const ovf = sub === 4 ? (R2L | R2H) !== 0 : R2L !== hi >> 31 || R2H !== hi >> 31;
+      const lo = sub === 4 ? mulU64(c.lm, al, ah, b, bh) : mulS64(c.lm, al, ah, b, bh);
+      const hi = c.lm.resHi;
+      const ovf = sub === 4 ? (c.lm.res2Lo | c.lm.res2Hi) !== 0 : c.lm.res2Lo !== hi >> 31 || c.lm.res2Hi !== hi >> 31;
       setArith(c, szp(lo, hi) | (ovf ? CF | OF : 0));
       setReg(c, 0, 8, lo, hi);
-      setReg(c, 2, 8, R2L, R2H);
+      setReg(c, 2, 8, c.lm.res2Lo, c.lm.res2Hi);
       return;
     }
-    const ok = sub === 6 ? divU128(c.rh[2], c.r32[2], ah, al, bh, b) : divS128(c.rh[2], c.r32[2], ah, al, bh, b);
+    const ok = sub === 6 ? divU128(c.lm, c.rh[2], c.r32[2], ah, al, bh, b) : divS128(c.lm, c.rh[2], c.r32[2], ah, al, bh, b);
     if (!ok) c.raise(0);
-    setReg(c, 0, 8, QL, QH);
-    setReg(c, 2, 8, R2L, R2H);
+    setReg(c, 0, 8, c.lm.quotLo, c.lm.quotHi);
+    setReg(c, 2, 8, c.lm.res2Lo, c.lm.res2Hi);
     return;
   }
   // 8/16/32-bit forms: same as the 32-bit interpreter, through the register views.
   if (sz === 4) {
     const a = c.r32[0];
     if (sub === 4 || sub === 5) {
-      const lo = sub === 4 ? mulU64(a, 0, b, 0) : mulS64(a, a >> 31, b, b >> 31);
-      const hi = RH;
+      const lo = sub === 4 ? mulU64(c.lm, a, 0, b, 0) : mulS64(c.lm, a, a >> 31, b, b >> 31);
+      const hi = c.lm.resHi;
       const ovf = sub === 4 ? hi !== 0 : hi !== lo >> 31;
       c.setResultFlags(lo, 0, ovf ? CF | OF : 0);
       setReg(c, 0, 4, lo, 0);
@@ -716,10 +715,10 @@ function mulDiv(c: Cpu, sub: number, sz: number): void {
       return;
     }
     const d = c.r32[2];
-    const ok = sub === 6 ? divU128(0, 0, d, a, 0, b) : divS128(d >> 31, d >> 31, d, a, b >> 31, b);
-    if (!ok || (sub === 6 ? QH !== 0 : QH !== QL >> 31)) c.raise(0);
-    setReg(c, 0, 4, QL, 0);
-    setReg(c, 2, 4, R2L, 0);
+    const ok = sub === 6 ? divU128(c.lm, 0, 0, d, a, 0, b) : divS128(c.lm, d >> 31, d >> 31, d, a, b >> 31, b);
+    if (!ok || (sub === 6 ? c.lm.quotHi !== 0 : c.lm.quotHi !== c.lm.quotLo >> 31)) c.raise(0);
+    setReg(c, 0, 4, c.lm.quotLo, 0);
+    setReg(c, 2, 4, c.lm.res2Lo, 0);
     return;
   }
   if (sz === 2) {
@@ -788,7 +787,7 @@ function group45(c: Cpu, op: number): void {
       const a = readEForWrite(c, sz);
       if (sz === 8) {
         const r = incDec64(c, a, x.vh, sub === 1);
-        writeE(c, 8, r, RH);
+        writeE(c, 8, r, c.lm.resHi);
       } else {
         const r = sub === 0 ? c.inc(a, 32 - sz * 8) : c.dec(a, 32 - sz * 8);
         writeE(c, sz, r, 0);
@@ -810,7 +809,7 @@ function group45(c: Cpu, op: number): void {
       if (ins.mod === 3) c.undefinedOpcode();
       const offSize = ins.opSize === 8 ? 8 : ins.opSize;
       const lo = readSized(c, x.eaHi, x.eaLo, offSize);
-      const hi = offSize === 8 ? H : 0;
+      const hi = offSize === 8 ? c.lm.readHi : 0;
       const s = (x.eaLo >>> 0) + offSize;
       const sel = readSized(c, s > 0xffffffff ? (x.eaHi + 1) | 0 : x.eaHi, s | 0, 2);
       if (sub === 3) farCall64(c, sel, lo, hi, offSize);
@@ -847,16 +846,16 @@ function enter(c: Cpu): void {
       const s = (bpLo >>> 0) - sz;
       bpHi = s < 0 ? (bpHi - 1) | 0 : bpHi;
       bpLo = s | 0;
-      setStackRef(true);
+      c.lm.stackRef = true;
       const v = readSized(c, bpHi, bpLo, sz);
-      push(c, sz, v, H);
+      push(c, sz, v, c.lm.readHi);
     }
     if (level > 0) push(c, sz, frameLo, frameHi);
     const s = (c.r32[4] >>> 0) - size;
     const nh = s < 0 ? (c.rh[4] - 1) | 0 : c.rh[4];
     // The new stack top must be writable.
     if (size > 0) {
-      setStackRef(true);
+      c.lm.stackRef = true;
       readSized(c, nh, s | 0, 1);
     }
     if (sz === 2) c.r16[10] = frameLo;

@@ -2,7 +2,8 @@
  * Memory access by 64-bit linear address (hi:lo int32 halves) for the 64-bit executor.
  * Addresses below 4 GiB go through the CPU's 32-bit TLB fast paths; others through the
  * long-mode TLB. Non-canonical addresses raise #GP(0), or #SS(0) for stack references
- * (`stackRef`). 64-bit values come back as the low half with the high half in `H`.
+ * (`c.lm.stackRef`). 64-bit values come back as the low half with the high half in
+ * `c.lm.readHi`.
  */
 import { EXC_GP, EXC_SS } from '../constants.js';
 import type { Cpu } from '../cpu.js';
@@ -12,21 +13,12 @@ const ACCESS_READ = 0;
 const ACCESS_WRITE = 1;
 const ACCESS_EXEC = 2;
 
-/** High half of the last 64-bit value read. */
-export let H = 0;
-/** The current memory reference is through RSP/RBP (non-canonical → #SS instead of #GP). */
-export let stackRef = false;
-
-export function setStackRef(v: boolean): void {
-  stackRef = v;
-}
-
 export function isCanonical(hi: number): boolean {
   return (hi << 16) >> 16 === hi;
 }
 
 export function checkCanonical(c: Cpu, hi: number): void {
-  if ((hi << 16) >> 16 !== hi) c.raise(stackRef ? EXC_SS : EXC_GP, 0);
+  if ((hi << 16) >> 16 !== hi) c.raise(c.lm.stackRef ? EXC_SS : EXC_GP, 0);
 }
 
 function needFlag(c: Cpu, access: number, user: boolean): number {
@@ -113,14 +105,14 @@ export function writeN(c: Cpu, hi: number, lo: number, n: number, v: number, use
   for (let i = 0; i < n; i++) byteWrite(c, hiAfter(hi, lo, i), (lo + i) | 0, (v >> (i * 8)) & 0xff, user);
 }
 
-/** Read 8 bytes: returns the low half, high half in H. */
+/** Read 8 bytes: returns the low half, high half in c.lm.readHi. */
 export function read64(c: Cpu, hi: number, lo: number, user: boolean): number {
   checkCanonical(c, hi);
   if ((lo & 0xfff) > 0xff8) {
     physFor64(c, hiAfter(hi, lo, 7), (lo + 7) | 0, ACCESS_READ, user);
   }
   const l = readN(c, hi, lo, 4, user);
-  H = readN(c, hiAfter(hi, lo, 4), (lo + 4) | 0, 4, user);
+  c.lm.readHi = readN(c, hiAfter(hi, lo, 4), (lo + 4) | 0, 4, user);
   return l;
 }
 
@@ -131,10 +123,10 @@ export function write64(c: Cpu, hi: number, lo: number, vLo: number, vHi: number
   writeN(c, hiAfter(hi, lo, 4), (lo + 4) | 0, 4, vHi, user);
 }
 
-/** Operand of `size` bytes (1, 2, 4, 8) at the current privilege; 8 → low half, H high. */
+/** Operand of `size` bytes (1, 2, 4, 8) at the current privilege; 8 → low half, c.lm.readHi high. */
 export function readSized(c: Cpu, hi: number, lo: number, size: number): number {
   if (size === 8) return read64(c, hi, lo, c.cpl === 3);
-  H = 0;
+  c.lm.readHi = 0;
   return readN(c, hi, lo, size, c.cpl === 3);
 }
 

@@ -90,6 +90,26 @@ export class LongState {
   /** The 64-bit executor's current instruction (decoded record and operand state). */
   readonly insn = new Insn64();
 
+  // Second results of the 64-bit executor's helpers (the first is their return value).
+  /** alu64.ts: high half of the last 64-bit ALU/shift result, or of a negation; bits 32-63 of a product. */
+  resHi = 0;
+  /** alu64.ts: low half of the second result pair (product bits 64-95, or a division's remainder). */
+  res2Lo = 0;
+  /** alu64.ts: high half of the second result pair (product bits 96-127, or a division's remainder). */
+  res2Hi = 0;
+  /** alu64.ts: low half of the last 128/64 division's quotient. */
+  quotLo = 0;
+  /** alu64.ts: high half of the last 128/64 division's quotient. */
+  quotHi = 0;
+  /** exec64.ts aluSized: high half of its result (0 for operands below 64 bits). */
+  aluHi = 0;
+  /** memory.ts: high half of the last 64-bit value read (readSized of a narrower operand sets 0). */
+  readHi = 0;
+  /** memory.ts: the current memory reference is through RSP/RBP (non-canonical → #SS instead of #GP). */
+  stackRef = false;
+  /** system64.ts pop: high half of the value last popped. */
+  popHi = 0;
+
   reset(): void {
     this.ripHi = 0;
     this.instrStartHi = 0;

@@ -8,7 +8,7 @@ import { DF, DS } from '../constants.js';
 import type { Cpu } from '../cpu.js';
 import { getReg, segAddr, setReg } from './decode.js';
 import { aluSized } from './exec64.js';
-import { checkWritable64, H, readSized, writeSized } from './memory.js';
+import { checkWritable64, readSized, writeSized } from './memory.js';
 
 const CHUNK = 4096;
 
@@ -74,7 +74,7 @@ function once(c: Cpu, kind: number, sz: number, d: number, user: boolean): void 
     case 0xa4: {
       src(c);
       const v = readSized(c, x.eaHi, x.eaLo, sz);
-      const vh = H;
+      const vh = c.lm.readHi;
       dst(c);
       writeSized(c, x.eaHi, x.eaLo, sz, v, vh);
       addReg(c, 6, d);
@@ -84,10 +84,10 @@ function once(c: Cpu, kind: number, sz: number, d: number, user: boolean): void 
     case 0xa6: {
       src(c);
       const a = readSized(c, x.eaHi, x.eaLo, sz);
-      const ah = H;
+      const ah = c.lm.readHi;
       dst(c);
       const b = readSized(c, x.eaHi, x.eaLo, sz);
-      aluSized(c, 7, sz, a, ah, b, H);
+      aluSized(c, 7, sz, a, ah, b, c.lm.readHi);
       addReg(c, 6, d);
       addReg(c, 7, d);
       return;
@@ -102,14 +102,14 @@ function once(c: Cpu, kind: number, sz: number, d: number, user: boolean): void 
     case 0xac: {
       src(c);
       const v = readSized(c, x.eaHi, x.eaLo, sz);
-      setReg(c, 0, sz, v, H);
+      setReg(c, 0, sz, v, c.lm.readHi);
       addReg(c, 6, d);
       return;
     }
     case 0xae: {
       dst(c);
       const b = readSized(c, x.eaHi, x.eaLo, sz);
-      const bh = H;
+      const bh = c.lm.readHi;
       const a = getReg(c, 0, sz);
       aluSized(c, 7, sz, a, x.vh, b, bh);
       addReg(c, 7, d);

@@ -43,7 +43,7 @@ import {
   ZF,
 } from '../constants.js';
 import type { Cpu } from '../cpu.js';
-import { checkWritable64, H, read64, readN, readSized, setStackRef, write64, writeN, writeSized } from './memory.js';
+import { checkWritable64, read64, readN, readSized, write64, writeN, writeSized } from './memory.js';
 import { larOf, lslOf, verrOf, verwOf } from '../protected.js';
 
 // ------------------------------------------------------------------ stack (64-bit mode)
@@ -53,17 +53,17 @@ export function push(c: Cpu, size: number, lo: number, hi: number): void {
   const s = (c.r32[4] >>> 0) - size;
   const nl = s | 0;
   const nh = s < 0 ? (c.rh[4] - 1) | 0 : c.rh[4];
-  setStackRef(true);
+  c.lm.stackRef = true;
   writeSized(c, nh, nl, size, lo, hi);
   c.r32[4] = nl;
   c.rh[4] = nh;
 }
 
-/** Read `size` bytes at RSP + delta (no RSP change); high half in H. */
+/** Read `size` bytes at RSP + delta (no RSP change); high half in c.lm.readHi. */
 export function stackRead(c: Cpu, size: number, delta: number): number {
   const s = (c.r32[4] >>> 0) + delta;
   const nh = s > 0xffffffff ? (c.rh[4] + 1) | 0 : c.rh[4];
-  setStackRef(true);
+  c.lm.stackRef = true;
   return readSized(c, nh, s | 0, size);
 }
 
@@ -77,14 +77,11 @@ export function addRsp(c: Cpu, n: number): void {
 
 export function pop(c: Cpu, size: number): number {
   const v = stackRead(c, size, 0);
-  const h = H;
+  const h = c.lm.readHi;
   addRsp(c, size);
-  popHi = h;
+  c.lm.popHi = h;
   return v;
 }
-
-/** High half of the last pop. */
-export let popHi = 0;
 
 // ------------------------------------------------------------------ descriptors
 
@@ -281,7 +278,7 @@ export function deliverInterrupt64(c: Cpu, vector: number, software: boolean, er
     if (tssOff + 7 > c.segLimit[TR] >>> 0) c.raise(EXC_TS, (c.segSel[TR] & 0xfffc) + extBit);
     const t = (c.segBase[TR] >>> 0) + tssOff;
     rspLo = read64(c, t > 0xffffffff ? (c.lm.trHi + 1) | 0 : c.lm.trHi, t | 0, false);
-    rspHi = H;
+    rspHi = c.lm.readHi;
     if ((rspHi << 16) >> 16 !== rspHi) c.raise(EXC_SS, extBit);
   }
   rspLo &= ~0xf;
@@ -290,7 +287,7 @@ export function deliverInterrupt64(c: Cpu, vector: number, software: boolean, er
   const fLo = s2 | 0;
   const fHi = s2 < 0 ? (rspHi - 1) | 0 : rspHi;
   const user = newCpl === 3;
-  setStackRef(true);
+  c.lm.stackRef = true;
   checkWritable64(c, fHi, fLo, frame, user);
   const p = errorCode >= 0 ? fLo + 8 : fLo;
   // Frame (low to high): [error code], RIP, CS, RFLAGS, RSP, SS (16-byte aligned, so no
@@ -318,11 +315,11 @@ export function deliverInterrupt64(c: Cpu, vector: number, software: boolean, er
 export function iret64(c: Cpu, size: number): void {
   if ((c.flags & NT) !== 0) c.gp(0);
   const ripLo = stackRead(c, size, 0);
-  const ripHi = size === 8 ? H : 0;
+  const ripHi = size === 8 ? c.lm.readHi : 0;
   const cs = stackRead(c, size, size) & 0xffff;
   const fl = stackRead(c, size, size * 2);
   const rspLo = stackRead(c, size, size * 3);
-  const rspHi = size === 8 ? H : 0;
+  const rspHi = size === 8 ? c.lm.readHi : 0;
   const ss = stackRead(c, size, size * 4) & 0xffff;
   if ((cs & ~3) === 0) c.gp(0);
   const rpl = cs & 3;
@@ -427,7 +424,7 @@ export function farCall64(c: Cpu, sel: number, ripLo: number, ripHi: number, siz
   const oldCs = c.segSel[CS];
   // Check both pushes before anything changes.
   const s = (c.r32[4] >>> 0) - size * 2;
-  setStackRef(true);
+  c.lm.stackRef = true;
   checkWritable64(c, s < 0 ? (c.rh[4] - 1) | 0 : c.rh[4], s | 0, size * 2, c.cpl === 3);
   const rsp0 = c.r32[4];
   const rsp0h = c.rh[4];
@@ -445,7 +442,7 @@ export function farCall64(c: Cpu, sel: number, ripLo: number, ripHi: number, siz
 /** RETF [imm16] with operand size 2, 4 or 8. */
 export function farRet64(c: Cpu, size: number, imm: number): void {
   const ripLo = stackRead(c, size, 0);
-  const ripHi = size === 8 ? H : 0;
+  const ripHi = size === 8 ? c.lm.readHi : 0;
   const cs = stackRead(c, size, size) & 0xffff;
   const rpl = cs & 3;
   if (rpl === c.cpl) {
@@ -466,7 +463,7 @@ export function farRet64(c: Cpu, size: number, imm: number): void {
   if (rpl < c.cpl) c.gp(cs & 0xfffc);
   // Return to an outer privilege level: also pops RSP and SS.
   const rspLo = stackRead(c, size, size * 2 + imm);
-  const rspHi = size === 8 ? H : 0;
+  const rspHi = size === 8 ? c.lm.readHi : 0;
   const ss = stackRead(c, size, size * 3 + imm) & 0xffff;
   if (!fetchDescriptor(c, cs)) c.gp(cs & 0xfffc);
   const acc = descAccess();
