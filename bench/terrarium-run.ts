@@ -7,6 +7,7 @@
  *   node dist/bench/terrarium-run.js '{"config": MachineConfig, "marks": {name: regex}, "last": name, "timeoutMs": n}'
  * Times are from this process's start (performance.now()), comparable to a peer timed from spawn.
  */
+import { appendFileSync } from 'node:fs';
 import { Machine } from '../emulator-core/machine/machine.js';
 import type { MachineConfig } from '../emulator-core/machine/types.js';
 import { emulatorOptionsFromEnv } from '../app/options/env-options.js';
@@ -43,6 +44,8 @@ export interface TerrariumRunResult {
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as TerrariumRunSpec;
   const marks = Object.entries(spec.marks).map(([name, re]) => [name, new RegExp(re)] as const);
+  /** TERRARIUM_BENCH_SERIAL_LOG=FILE: the guest's serial output as it comes, to follow a long run. */
+  const serialLog = process.env.TERRARIUM_BENCH_SERIAL_LOG;
   const script = (spec.script ?? []).map((s) => ({ re: new RegExp(s.waitFor), send: new TextEncoder().encode(s.send) }));
   let step = 0;
   /** Where the output the next script step looks at starts. */
@@ -56,6 +59,7 @@ async function main(): Promise<void> {
     {
       serialOutput: (bytes) => {
         out += Buffer.from(bytes).toString('latin1');
+        if (serialLog !== undefined) appendFileSync(serialLog, bytes);
         const next = script[step];
         if (next !== undefined) {
           const m = next.re.exec(out.slice(scriptFrom));

@@ -118,7 +118,10 @@ async function main(): Promise<void> {
   latestShot = path.join(steps, 'latest.png');
 
   const home = tempDir('terrarium-walk-installer-');
-  execFileSync(process.execPath, [path.join(REPO, 'bin/terrarium.js'), 'create', VM, '--os', 'debian', '--memory', '512M', '--no-disk', '--iso', ISO], {
+  // The Debian preset's 1 GiB for amd64: with 512 MiB its installer enters low memory mode
+  // (English only, a "Low memory" dialog first) instead of asking for a language.
+  const memory = ARCH === 'amd64' ? '1G' : '512M';
+  execFileSync(process.execPath, [path.join(REPO, 'bin/terrarium.js'), 'create', VM, '--os', 'debian', '--memory', memory, '--no-disk', '--iso', ISO], {
     env: { ...process.env, TERRARIUM_HOME: home },
   });
   const host = await serve(home);
