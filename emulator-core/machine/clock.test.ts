@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { PacedClock, type InstructionCounter } from './clock.js';
 
 /** A CPU that retires instructions at `nsPerInsn` of host time, slice by slice. */
-function rig(): { clock: PacedClock; cpu: InstructionCounter; run: (insns: number, hostNs: number) => void; hostNs: () => number } {
+function rig(maxNsPerInstruction?: number): { clock: PacedClock; cpu: InstructionCounter; run: (insns: number, hostNs: number) => void; hostNs: () => number } {
   let hostMs = 1000;
-  const clock = new PacedClock(() => hostMs);
+  const clock = new PacedClock(() => hostMs, false, maxNsPerInstruction);
   const cpu: InstructionCounter = { instructionCount: 0, sliceInstructions: 0 };
   clock.counter = cpu;
   return {
@@ -68,5 +68,21 @@ describe('PacedClock', () => {
     for (let i = 0; i < 20; i++) r.run(500_000, 500_000 * 5);
     expect(r.clock.nsPerInstruction).toBeGreaterThan(before / 2);
     expect(r.clock.nsPerInstruction).toBeLessThan(before * 2);
+  });
+
+  it("with at most 1 ns per instruction (clock: 'instructions'), a slow host slows the guest's clock and idle time still passes in real time", () => {
+    const r = rig(1);
+    // 2 s of host time at 50 ns/insn: 40 M instructions, so 40 ms of guest time, steadily.
+    for (let i = 0; i < 800; i++) r.run(50_000, 50_000 * 50);
+    expect(r.clock.nsPerInstruction).toBe(1);
+    expect(r.clock.now()).toBeCloseTo(40e6, -6);
+    // Halted until 100 ms of guest time from now: the host must wait those 100 ms, not 0.
+    const target = r.clock.now() + 100e6;
+    r.clock.skipTo(target);
+    expect((target - r.clock.wallNow()) / 1e6).toBeGreaterThan(95);
+    // The realtime default never lets guest time fall that far behind.
+    const realtime = rig();
+    for (let i = 0; i < 800; i++) realtime.run(50_000, 50_000 * 50);
+    expect(Math.abs(realtime.clock.now() - realtime.hostNs())).toBeLessThan(50e6);
   });
 });

@@ -92,11 +92,14 @@ export class PacedClock implements Clock {
 
   /**
    * `hostMs` reads the host's monotonic clock in ms (performance.now, or a test's own);
-   * `debug` logs large corrections to stderr (TERRARIUM_CLOCK_DEBUG=1).
+   * `debug` logs large corrections to stderr (TERRARIUM_CLOCK_DEBUG=1); `maxNsPerInstruction`
+   * is the most guest time one instruction may take: a host slower than that makes the guest's
+   * clock fall behind the wall clock for good, rather than racing to catch up.
    */
   constructor(
     private readonly hostMs: () => number = () => performance.now(),
     private readonly debug = false,
+    private readonly maxNsPerInstruction = MAX_NS_PER_INSTRUCTION,
   ) {
     this.wallOrigin = hostMs();
   }
@@ -151,8 +154,17 @@ export class PacedClock implements Clock {
       this.sampleWall = wall;
       this.sampleInstructions = insns;
     }
+    if (this.measured > this.maxNsPerInstruction) {
+      // The host runs the guest slower than the slowest CPU it may appear to be: the lag is
+      // forgiven (the guest's clock slows) instead of caught up later by running time faster.
+      // Host intervals measured so far stay what they were in the shifted wall time.
+      this.wallOrigin += behind / 1e6;
+      this.lastWall -= behind;
+      this.sampleWall -= behind;
+      behind = 0;
+    }
     const factor = Math.min(4, Math.max(0.25, 1 + behind / 50e6));
-    this.nsPerInstruction = Math.min(MAX_NS_PER_INSTRUCTION, Math.max(0.01, this.measured * factor));
+    this.nsPerInstruction = Math.min(this.maxNsPerInstruction, Math.max(0.01, this.measured * factor));
   }
 
   /** Instructions that take guest time from now to `ns`. */

@@ -104,7 +104,8 @@ export class Machine implements MachineControl, RunHost {
     const onKvm = backend.kind === 'kvm';
     const cpuCount = config.cpus ?? 1;
     const vclock = config.clock === 'virtual' && !onKvm ? new VirtualClock(1) : null;
-    const paced = vclock === null && !onKvm ? new PacedClock(undefined, options.clockDebug) : null;
+    // 'instructions': at most 1 ns of guest time per instruction, so a slow host slows the guest's clock.
+    const paced = vclock === null && !onKvm ? new PacedClock(undefined, options.clockDebug, config.clock === 'instructions' ? 1 : undefined) : null;
     // Under KVM the guest runs at host speed and reads the host's TSC: devices follow the host clock.
     this.clock = vclock ?? paced ?? new RealtimeClock();
     this.board = new PcBoard({

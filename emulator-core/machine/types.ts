@@ -36,9 +36,12 @@ export interface MachineConfig {
   firmwareSerialConsole?: boolean;
   /**
    * 'realtime' follows the host clock (interactive use); 'virtual' advances guest time with
-   * executed instructions and skips idle time (deterministic, fast headless runs).
+   * executed instructions and skips idle time (deterministic, fast headless runs);
+   * 'instructions' follows the host clock too, but never counts more than 1 ns of guest time
+   * per instruction: where the software CPU is slower than that, the guest's clock runs slow
+   * (its timeouts stretch with its work) while idle time still passes in real time.
    */
-  clock?: 'realtime' | 'virtual';
+  clock?: 'realtime' | 'virtual' | 'instructions';
   /** What a triple fault does: reset the PC (default, like hardware) or stop with a crash. */
   onTripleFault?: 'reset' | 'crash';
   /** The network adapter (an e1000); absent or mode 'none': the machine has no NIC. */

@@ -230,7 +230,7 @@ export const command: CliCommand = {
     accel: 'auto (default), interpreter or kvm',
     serial: 'where COM1 goes: stdio (default), a file, or none',
     timeout: 'stop after this many seconds with exit code 124',
-    clock: 'realtime (default) or virtual (guest time follows executed instructions)',
+    clock: 'realtime (default), virtual (guest time follows executed instructions, idle time skipped) or instructions (realtime, but at most 1 ns of guest time per instruction: a slow host slows the guest clock)',
     cdrom: 'ISO image for the CD-ROM drive, the secondary master (booted through the BIOS unless --kernel)',
     disk: 'disk image (raw or qcow2) on the primary master, then slave; repeat for more disks',
     boot: 'cdrom or disk: what the BIOS boots first (default: cdrom when there is one)',
@@ -256,7 +256,7 @@ export const command: CliCommand = {
       options = emulatorOptionsFromEnv(ctx.env);
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const clock = str(values, 'clock') ?? 'realtime';
-      if (clock !== 'realtime' && clock !== 'virtual') throw new UsageError(`--clock ${clock}: choose realtime or virtual`);
+      if (clock !== 'realtime' && clock !== 'virtual' && clock !== 'instructions') throw new UsageError(`--clock ${clock}: choose realtime, virtual or instructions`);
       const boot = str(values, 'boot');
       if (boot !== undefined && boot !== 'cdrom' && boot !== 'disk') throw new UsageError(`--boot ${boot}: choose cdrom or disk`);
       const kernel = str(values, 'kernel');
