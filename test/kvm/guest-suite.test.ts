@@ -56,12 +56,15 @@ for (const backend of BACKENDS) {
       expect((await g.done).kind).toBe('poweroff');
     });
 
-    // Our user-space PIC has no local APIC beside it; the other two wire IRQ0 to pin 2 alike.
-    it.skipIf(backend === 'kvm-user-irqchip')(IOAPIC_TIMER.name, async () => {
-      const r = await runGuest(roms.get('ioapic-timer')!, backend);
-      expect(r.serial).toBe(IOAPIC_TIMER.expected);
-      expect(r.exit.kind).toBe('poweroff');
-    });
+    // Our user-space PIC has no local APIC beside it, so the case does not exist there; the
+    // software CPU and KVM's in-kernel irqchip wire IRQ0 to pin 2 alike.
+    if (backend !== 'kvm-user-irqchip') {
+      it(IOAPIC_TIMER.name, async () => {
+        const r = await runGuest(roms.get('ioapic-timer')!, backend);
+        expect(r.serial).toBe(IOAPIC_TIMER.expected);
+        expect(r.exit.kind).toBe('poweroff');
+      });
+    }
 
     it('a guest that resets the machine (0xCF9) boots again', async () => {
       const r = await runGuest(roms.get('rebooter')!, backend);
