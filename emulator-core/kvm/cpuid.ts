@@ -32,9 +32,9 @@ export interface GuestCpuidOptions {
 
 export function guestCpuid(supported: CpuidEntry[], options: GuestCpuidOptions): CpuidEntry[] {
   const out: CpuidEntry[] = [];
+  const apicId = options.apicId ?? 0;
   for (const e of supported) {
     const x = { ...e };
-    const apicId = options.apicId ?? 0;
     switch (x.function) {
       case 1:
         // Its initial APIC ID, one logical processor in its package.

@@ -3,6 +3,8 @@
  * a failure into a KvmError naming the ioctl and the errno.
  */
 import { CAP, IOCTL, IRQ_ROUTING_IRQCHIP, KVM_API_VERSION, layouts, off, SIZEOF_CPUID_ENTRY, SIZEOF_IRQ_ROUTING, SIZEOF_IRQ_ROUTING_ENTRY, SIZEOF_RUN, type IoctlName } from './abi.js';
+import { KvmError } from './errors.js';
+import { libc, O_CLOEXEC, O_RDWR, type Libc } from './native.js';
 
 /** One GSI's route to a pin of the in-kernel PIC pair or I/O APIC (abi.ts IRQCHIP_*). */
 export interface GsiRoute {
@@ -10,8 +12,6 @@ export interface GsiRoute {
   chip: number;
   pin: number;
 }
-import { KvmError } from './errors.js';
-import { libc, O_CLOEXEC, O_RDWR, type Libc } from './native.js';
 
 export const DEV_KVM = '/dev/kvm';
 

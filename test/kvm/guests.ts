@@ -62,6 +62,16 @@ function frame(body16: string, more = ''): string {
   mov esp, 0x7000
 %endmacro
 
+; PIT channel 0 as a 100 Hz rate generator (IRQ0); clobbers AX.
+%macro PIT_100HZ 0
+  mov al, 0x34
+  out 0x43, al
+  mov ax, 11932
+  out 0x40, al
+  mov al, ah
+  out 0x40, al
+%endmacro
+
 ; From real mode to flat 32-bit protected mode at %1.
 %macro GOTO32 1
   lgdt [cs:gdt_desc]
@@ -664,13 +674,7 @@ const interrupts: Guest = {
   out 0x21, al
   mov al, 0xff
   out 0xa1, al
-  ; PIT channel 0, rate generator, 100 Hz.
-  mov al, 0x34
-  out 0x43, al
-  mov ax, 11932
-  out 0x40, al
-  mov al, ah
-  out 0x40, al
+  PIT_100HZ
   sti
 .ticks:
   hlt
@@ -785,13 +789,7 @@ pm:
   mov dword [0xFEC00010], 0
   mov dword [0xFEC00000], 0x14
   mov dword [0xFEC00010], 0x30
-  ; PIT channel 0, rate generator, 100 Hz.
-  mov al, 0x34
-  out 0x43, al
-  mov ax, 11932
-  out 0x40, al
-  mov al, ah
-  out 0x40, al
+  PIT_100HZ
 .wait:
   test dword [0xFEE00210], 1 << 16
   jz .wait

@@ -86,20 +86,26 @@ function parseRounds(serial: string): Round[] {
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
+/**
+ * One round, all `n` processors counted: each read its own ID from the local APIC register
+ * and from CPUID, both say 0..n-1, each once, BSP first.
+ */
+function expectAllCounted(r: GuestRun, n: number): void {
+  expect(r.exit.kind, r.serial).toBe('halt');
+  expect(r.rounds, r.serial).toHaveLength(1);
+  const [first] = r.rounds;
+  expect(first!.cpus).toBe(n);
+  expect(first!.ids[0]).toBe(0);
+  expect(sorted(first!.ids)).toEqual(upTo(n));
+  expect(sorted(first!.cpuid)).toEqual(upTo(n));
+  expect(first!.cpuid).toEqual(first!.ids);
+}
+
 describe.skipIf(!haveNasm)('a guest starts its APs with INIT-SIPI-SIPI and counts them', () => {
   for (const n of [1, 2, 4, 16]) {
     it(`with ${n} CPU${n > 1 ? 's' : ''} it reports ${n} and the APIC IDs 0..${n - 1}`, async () => {
-      const r = await runGuest(n, ROUND2.none);
-      expect(r.exit.kind, r.serial).toBe('halt');
-      expect(r.rounds, r.serial).toHaveLength(1);
-      const [first] = r.rounds;
-      expect(first!.cpus).toBe(n);
-      // Every processor read its own ID from the local APIC register (the bus routes MMIO to
-      // whichever CPU runs) and from CPUID; both say 0..n-1, each once, BSP first.
-      expect(first!.ids[0]).toBe(0);
-      expect(sorted(first!.ids)).toEqual(upTo(n));
-      expect(sorted(first!.cpuid)).toEqual(upTo(n));
-      expect(first!.cpuid).toEqual(first!.ids);
+      // The APIC bus routes each CPU's MMIO to its own local APIC.
+      expectAllCounted(await runGuest(n, ROUND2.none), n);
     }, 10_000);
   }
 
@@ -138,14 +144,7 @@ if (!kvm.usable) console.warn(`\n*** SMP start-up guest tests under KVM SKIPPED:
 describe.skipIf(!haveNasm || !kvm.usable)('under KVM, one thread per vCPU: the guest starts its APs through the in-kernel local APICs', () => {
   for (const n of [1, 2, 4]) {
     it(`with ${n} vCPU${n > 1 ? 's' : ''} it reports ${n} and the APIC IDs 0..${n - 1}, from the APIC and from CPUID`, async () => {
-      const r = await runGuest(n, ROUND2.none, { kvm: { irqchip: 'kernel' } }, 'kvm');
-      expect(r.exit.kind, r.serial).toBe('halt');
-      expect(r.rounds, r.serial).toHaveLength(1);
-      const [first] = r.rounds;
-      expect(first!.cpus).toBe(n);
-      expect(first!.ids[0]).toBe(0);
-      expect(sorted(first!.ids)).toEqual(upTo(n));
-      expect(first!.cpuid).toEqual(first!.ids);
+      expectAllCounted(await runGuest(n, ROUND2.none, { kvm: { irqchip: 'kernel' } }, 'kvm'), n);
     }, 20_000);
   }
 
