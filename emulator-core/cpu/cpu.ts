@@ -70,7 +70,7 @@ import type { SseHost } from './sse/sse-host.js';
 import { LegacySseHost } from './sse/legacy-host.js';
 import { LongSseHost } from './long/sse-host64.js';
 import { X87Unit } from './x87.js';
-import { LongState } from './long/state.js';
+import { LongState, Tlb64 } from './long/state.js';
 import { walkLong } from './long/paging.js';
 import { CPU_STATE, CPU_STATE_BYTES, TLB_ENTRIES } from './state-layout.js';
 import { DecodedInsn } from './decoder/decoded-insn.js';
@@ -223,7 +223,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
   /** High 32 bits of RAX..R15 (long mode; 32-bit code never reads them). */
   readonly rh: Int32Array;
   /** Long-mode state (RIP high half, 64-bit bases, MSRs, the 64-bit TLB); see long/. */
-  readonly lm = new LongState();
+  readonly lm: LongState;
 
   /** Linear address of the next instruction byte (int32). EIP = ip - csBase. */
   ip = 0;
@@ -387,6 +387,7 @@ export class Cpu implements FpuHost, CpuInterruptPins {
     this.pdpte = new Int32Array(buf, base + CPU_STATE.PDPTE, 8);
     this.tlb = new Int32Array(buf, base + CPU_STATE.TLB, TLB_ENTRIES);
     this.tlbPhys = new Int32Array(buf, base + CPU_STATE.TLB_PHYS, TLB_ENTRIES);
+    this.lm = new LongState(new Tlb64(buf, base));
     this.u8 = mem.u8;
     this.u16 = mem.u16;
     this.i32 = mem.i32;

@@ -9,6 +9,9 @@ import { DEFAULT_STATE_BYTES } from '../memory/guest-memory.js';
 
 /** Entries of each TLB array: one per linear 4 KiB page of the 32-bit address space. */
 export const TLB_ENTRIES = 1 << 20;
+/** Entries of the direct-mapped long-mode TLB (pages whose linear address is at or above 4 GiB). */
+export const TLB64_BITS = 12;
+export const TLB64_ENTRIES = 1 << TLB64_BITS;
 
 /** Byte offsets from the CPU's stateBase. */
 export const CPU_STATE = {
@@ -52,13 +55,23 @@ export const CPU_STATE = {
   /** TLB bits a direct read / write needs at the current CPL (Cpu.readMask, Cpu.writeMask); read only. */
   READ_MASK: 424,
   WRITE_MASK: 428,
+  /** High halves, for 64-bit regions: RIP (Cpu.lm.ripHi), the faulting instruction's RIP (lm.instrStartHi), FS and GS bases (lm.fsHi, lm.gsHi; read only). */
+  RIP_HI: 432,
+  INSTR_START_HI: 436,
+  FS_HI: 440,
+  GS_HI: 444,
   /** TLB: backing offset in the high 20 bits, T_* permissions in the low 12 (int32 per page). */
   TLB: 4096,
   /** Physical page of each TLB entry (int32 per page). */
   TLB_PHYS: 4096 + TLB_ENTRIES * 4,
+  /** The long-mode TLB for pages above 4 GiB (long/state.ts Tlb64): tags (page number's low and high halves), entries, physical pages; int32 x TLB64_ENTRIES each. */
+  TLB64_PAGE_LO: 4096 + TLB_ENTRIES * 8,
+  TLB64_PAGE_HI: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 4,
+  TLB64_ENTRY: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 8,
+  TLB64_PHYS: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 12,
 } as const;
 
 /** Bytes of one CPU's state block. */
-export const CPU_STATE_BYTES = CPU_STATE.TLB_PHYS + TLB_ENTRIES * 4;
+export const CPU_STATE_BYTES = CPU_STATE.TLB64_PHYS + TLB64_ENTRIES * 4;
 
 if (CPU_STATE_BYTES > DEFAULT_STATE_BYTES) throw new Error('CPU_STATE_BYTES outgrew GuestMemory DEFAULT_STATE_BYTES');

@@ -35,6 +35,8 @@ export interface Region {
   readonly mode: BlockMode;
   /** Instructions a region may run before it returns to the dispatcher (interrupts, timers). */
   readonly runLimit: number;
+  /** 64-bit code: block addresses are RIP's low halves, all with this high half (one page). Absent for 16/32-bit code. */
+  readonly hi?: number;
 }
 
 export interface JitBackend {

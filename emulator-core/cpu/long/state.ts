@@ -5,10 +5,10 @@
  * them (cpu.ip, segBase, gdtBase, idtBase, cr2), so compatibility-mode code sees them.
  */
 import { T_GLOBAL, T_VALID } from '../constants.js';
+import { CPU_STATE, TLB64_ENTRIES } from '../state-layout.js';
 import { Insn64 } from './insn64.js';
 
-const TLB64_BITS = 12;
-const TLB64_SIZE = 1 << TLB64_BITS;
+const TLB64_SIZE = TLB64_ENTRIES;
 
 /**
  * Direct-mapped TLB for linear pages whose address has non-zero high 32 bits (pages below
@@ -16,12 +16,20 @@ const TLB64_SIZE = 1 << TLB64_BITS;
  * format (backing offset | T_* flags); tags are the 64-bit linear page number.
  */
 export class Tlb64 {
-  readonly pageLo = new Int32Array(TLB64_SIZE);
-  readonly pageHi = new Int32Array(TLB64_SIZE);
-  readonly entry = new Int32Array(TLB64_SIZE);
-  readonly phys = new Int32Array(TLB64_SIZE);
+  readonly pageLo: Int32Array;
+  readonly pageHi: Int32Array;
+  readonly entry: Int32Array;
+  readonly phys: Int32Array;
   /** Some entry may be valid (flushes of an unused TLB, i.e. outside long mode, cost nothing). */
   private used = false;
+
+  /** Views over the CPU's state block (CPU_STATE.TLB64_*), where compiled 64-bit code looks entries up too. */
+  constructor(buf: ArrayBufferLike, stateBase: number) {
+    this.pageLo = new Int32Array(buf, stateBase + CPU_STATE.TLB64_PAGE_LO, TLB64_SIZE);
+    this.pageHi = new Int32Array(buf, stateBase + CPU_STATE.TLB64_PAGE_HI, TLB64_SIZE);
+    this.entry = new Int32Array(buf, stateBase + CPU_STATE.TLB64_ENTRY, TLB64_SIZE);
+    this.phys = new Int32Array(buf, stateBase + CPU_STATE.TLB64_PHYS, TLB64_SIZE);
+  }
 
   static index(hi: number, lo: number): number {
     return ((lo >>> 12) ^ (hi << 4) ^ (hi >>> 8)) & (TLB64_SIZE - 1);
@@ -86,7 +94,7 @@ export class LongState {
   ldtHi = 0;
   cr2Hi = 0;
   cr8 = 0;
-  readonly tlb = new Tlb64();
+  readonly tlb: Tlb64;
   /** The 64-bit executor's current instruction (decoded record and operand state). */
   readonly insn = new Insn64();
 
@@ -109,6 +117,10 @@ export class LongState {
   stackRef = false;
   /** system64.ts pop: high half of the value last popped. */
   popHi = 0;
+
+  constructor(tlb: Tlb64) {
+    this.tlb = tlb;
+  }
 
   reset(): void {
     this.ripHi = 0;

@@ -1,22 +1,8 @@
 /**
- * One region to one wasm function `run(pc) -> instructions executed`.
- *
- * Layout:
- *
- *   load registers and scalars into locals
- *   block $exit
- *     loop $top                      ;; pc -> block index (an if chain); unknown pc: exit
- *       loop $go                     ;; br_table over the block index
- *         block $bK-1 .. block $b0  br_table  end $b0  <code of block 0>  end $b1 <code 1> ..
- *   end $exit
- *   write registers and scalars back, ip = exitIp, return n
- *
- * A static branch to a block of the region sets the block index and continues at $go; any
- * other target (RET, interpreted control transfers) sets pc and continues at $top; every
- * continuation first checks the run limit and the SMC flag. The guest's eight registers and
- * the lazy-flag state live in locals; they are written to the state block before every
- * helper call (with instrStart of the instruction, so a fault is precise) and reloaded
- * after step().
+ * A 16/32-bit region to one wasm function (the frame: region-frame.ts). The guest's eight
+ * registers and the lazy-flag state live in locals; they are written to the state block
+ * before every helper call (with instrStart of the instruction, so a fault is precise) and
+ * reloaded after step().
  */
 import { ARITH_FLAGS, CF, CS, OF, PF, SF, ZF } from '../../constants.js';
 import { K_ADC, K_ADD, K_LOGIC, K_SBB, K_SUB } from '../../cpu.js';
@@ -24,12 +10,11 @@ import type { DecodedInsn } from '../../decoder/decoded-insn.js';
 import { CPU_STATE } from '../../state-layout.js';
 import type { Region, RegionBlock } from '../backend.js';
 import type { BlockMode } from '../codegen.js';
-import type { CodeBuilder, Label } from '../wasm/code-builder.js';
-import { ModuleBuilder } from '../wasm/module-builder.js';
 import { ValType } from '../wasm/opcodes.js';
 import { classify, flatSeg, How } from './classify.js';
 import { defineFlagsLib, type FlagsLib } from './flags-lib.js';
 import { importHelpers, type HelperName } from './helpers.js';
+import { RegionFrame } from './region-frame.js';
 
 const I = ValType.I32;
 const SH: Record<number, number> = { 8: 24, 16: 16, 32: 0 };
@@ -37,21 +22,12 @@ const SH: Record<number, number> = { 8: 24, 16: 16, 32: 0 };
 /** What produced the lazy flags earlier in this block (conditions then test the locals directly). */
 type FlagSrc = 'sub' | 'logic' | null;
 
-export interface MemoryShape {
-  /** 64 KiB pages of cpu.mem.wasm. */
-  pages: number;
-  shared: boolean;
-}
-
-export class RegionCompiler {
-  private readonly mb = new ModuleBuilder();
-  private f!: CodeBuilder;
+export class RegionCompiler extends RegionFrame {
   private h!: Record<HelperName, number>;
   private lib!: FlagsLib;
   private mode!: BlockMode;
 
   // locals
-  private readonly PC = 0;
   private R: number[] = [];
   private FL = 0;
   private LM = 0;
@@ -60,111 +36,38 @@ export class RegionCompiler {
   private LB = 0;
   private LR = 0;
   private LS = 0;
-  private N = 0;
-  private BLK = 0;
-  private EXIT = 0;
   private RM = 0;
   private WM = 0;
   private T: number[] = [];
   /** An i64 temporary. */
   private W = 0;
 
-  private exitLabel: Label = 0;
-  private topLabel: Label = 0;
-  private goLabel: Label = 0;
-  private blockIndex = new Map<number, number>();
-  private runLimit = 0;
   private flagSrc: FlagSrc = null;
-
-  constructor(
-    /** Backing offset of the CPU's state block. */
-    private readonly stateBase: number,
-    private readonly memory: MemoryShape,
-  ) {}
 
   /** The module's bytes; it imports memory env.mem and the helpers h.*, exports `run`. */
   compile(region: Region): Uint8Array<ArrayBuffer> {
-    const mb = this.mb;
-    mb.reset();
+    this.beginModule(region);
     this.mode = region.mode;
-    this.runLimit = region.runLimit;
-    mb.importMemory('env', 'mem', { min: this.memory.pages, max: this.memory.shared ? this.memory.pages : undefined, shared: this.memory.shared });
-    this.h = importHelpers(mb);
-    this.lib = defineFlagsLib(mb);
-    const f = (this.f = mb.func(mb.type([I], [I])));
+    this.h = importHelpers(this.mb);
+    this.lib = defineFlagsLib(this.mb);
+    const f = this.beginFunction(region, false);
     this.R = [];
     for (let i = 0; i < 8; i++) this.R.push(f.addLocal(I));
-    [this.FL, this.LM, this.LK, this.LA, this.LB, this.LR, this.LS, this.N, this.BLK, this.EXIT, this.RM, this.WM] = Array.from({ length: 12 }, () => f.addLocal(I));
+    [this.FL, this.LM, this.LK, this.LA, this.LB, this.LR, this.LS, this.RM, this.WM] = Array.from({ length: 9 }, () => f.addLocal(I));
     this.T = Array.from({ length: 8 }, () => f.addLocal(I));
     this.W = f.addLocal(ValType.I64);
-    this.blockIndex = new Map(region.blocks.map((b, i) => [b.start, i]));
     return this.emitFunction(region);
   }
 
-  private emitFunction(region: Region): Uint8Array<ArrayBuffer> {
-    const f = this.f;
+  protected prologue(): void {
     this.loadAll();
     this.stateLoad(CPU_STATE.READ_MASK);
-    f.localSet(this.RM);
+    this.f.localSet(this.RM);
     this.stateLoad(CPU_STATE.WRITE_MASK);
-    f.localSet(this.WM);
-    f.i32Const(0);
-    f.localSet(this.N);
-    this.exitLabel = f.block();
-    this.topLabel = f.loop();
-    const dispatch = f.block();
-    for (const [start, i] of this.blockIndex) {
-      f.localGet(this.PC);
-      f.i32Const(start);
-      f.i32Eq();
-      f.if();
-      f.i32Const(i);
-      f.localSet(this.BLK);
-      f.brTo(dispatch);
-      f.end();
-    }
-    f.localGet(this.PC);
-    f.localSet(this.EXIT);
-    f.brTo(this.exitLabel);
-    f.end(); // dispatch: BLK is set
-    this.goLabel = f.loop();
-    const k = region.blocks.length;
-    const labels: Label[] = [];
-    for (let i = k - 1; i >= 0; i--) labels[i] = f.block();
-    f.localGet(this.BLK);
-    f.brTable(
-      Array.from({ length: k }, (_, i) => i),
-      k - 1,
-    );
-    for (let i = 0; i < k; i++) {
-      f.end(); // $b_i
-      this.emitBlock(region.blocks[i]);
-    }
-    f.end(); // $go
-    f.end(); // $top
-    f.end(); // $exit
-    this.storeAll();
-    f.i32Const(0);
-    f.localGet(this.EXIT);
-    f.i32Store(this.stateBase + CPU_STATE.IP);
-    f.localGet(this.N);
-    this.mb.exportFunction('run', f.index);
-    return this.mb.finish();
+    this.f.localSet(this.WM);
   }
 
   // ------------------------------------------------------------ state block
-
-  private stateLoad(off: number): void {
-    this.f.i32Const(0);
-    this.f.i32Load(this.stateBase + off);
-  }
-
-  /** Store local `l` at state offset `off`. */
-  private stateStore(off: number, l: number): void {
-    this.f.i32Const(0);
-    this.f.localGet(l);
-    this.f.i32Store(this.stateBase + off);
-  }
 
   private scalarLocals(): [number, number][] {
     return [
@@ -189,7 +92,7 @@ export class RegionCompiler {
     }
   }
 
-  private storeAll(): void {
+  protected storeAll(): void {
     for (let i = 0; i < 8; i++) this.stateStore(CPU_STATE.R32 + 4 * i, this.R[i]);
     for (const [off, l] of this.scalarLocals()) this.stateStore(off, l);
   }
@@ -202,92 +105,9 @@ export class RegionCompiler {
     this.f.i32Store(this.stateBase + CPU_STATE.INSTR_START);
   }
 
-  // ------------------------------------------------------------ exits
-
-  /** N += count: instructions run so far in this call. */
-  private addCount(count: number): void {
-    const f = this.f;
-    f.localGet(this.N);
-    f.i32Const(count);
-    f.i32Add();
-    f.localSet(this.N);
-  }
-
-  /** Leave (or continue in the region) at a known linear target after `count` instructions of this block. */
-  private exitStatic(target: number, count: number): void {
-    const f = this.f;
-    this.addCount(count);
-    f.i32Const(target);
-    f.localSet(this.EXIT);
-    const j = this.blockIndex.get(target | 0);
-    if (j === undefined) {
-      f.brTo(this.exitLabel);
-      return;
-    }
-    this.limitCheck();
-    f.i32Const(j);
-    f.localSet(this.BLK);
-    f.brTo(this.goLabel);
-  }
-
-  /** Continue at the linear address in EXIT (set by the caller) after `count` instructions. */
-  private exitDynamic(count: number): void {
-    const f = this.f;
-    this.addCount(count);
-    this.limitCheck();
-    f.localGet(this.EXIT);
-    f.localSet(this.PC);
-    f.brTo(this.topLabel);
-  }
-
-  /** Leave through $exit (EXIT holds the target) when the run limit is reached or code was invalidated. */
-  private limitCheck(): void {
-    const f = this.f;
-    f.localGet(this.N);
-    f.i32Const(this.runLimit);
-    f.i32GeS();
-    this.stateLoad(CPU_STATE.SMC);
-    f.i32Or();
-    f.if();
-    f.i32Const(0);
-    f.i32Const(0);
-    f.i32Store(this.stateBase + CPU_STATE.SMC);
-    f.brTo(this.exitLabel);
-    f.end();
-  }
-
-  /** After an instruction that may have written over compiled code: leave at `next` if it did. */
-  private smcCheck(next: number, count: number): void {
-    this.leaveIfSmc(count, () => this.f.i32Const(next));
-  }
-
-  /**
-   * If SMC is set: clear it, count `count` instructions and leave through $exit to the
-   * target `pushTarget` pushes.
-   */
-  private leaveIfSmc(count: number, pushTarget: () => void): void {
-    const f = this.f;
-    this.stateLoad(CPU_STATE.SMC);
-    f.if();
-    f.i32Const(0);
-    f.i32Const(0);
-    f.i32Store(this.stateBase + CPU_STATE.SMC);
-    this.leave(count, pushTarget);
-    f.end();
-  }
-
-  /** Count `count` more instructions and leave through $exit to the target `pushTarget` pushes. */
-  private leave(count: number, pushTarget: () => void): void {
-    const f = this.f;
-    this.addCount(count);
-    pushTarget();
-    f.localSet(this.EXIT);
-    f.brTo(this.exitLabel);
-  }
-
   // ------------------------------------------------------------ blocks
 
-  private emitBlock(b: RegionBlock): void {
+  protected emitBlock(b: RegionBlock): void {
     this.flagSrc = null;
     let count = 0;
     for (const d of b.insns) {
