@@ -204,9 +204,23 @@ export function runNative(harness: string, bin: Uint8Array, count: number): Outc
 const PTE_P = 1;
 const PTE_RW = 2;
 const PTE_US = 4;
+/** The page table of linear 0-2 MiB, where only supervisor pages are mapped (identity). */
+const SYSTEM_PT = 0x8000;
+/** The 64-bit TSS (linear = physical, a supervisor page). */
+export const TSS64 = 0x7000;
+/** Linux's __USER_CS and __USER_DS in 64-bit mode. */
+const USER_CS64 = 0x33;
+const USER_DS64 = 0x2b;
+/** Instructions a case may run before it counts as a runaway (stopped where it is). */
+export const MAX_STEPS = 20000;
+
+/** What runs a batch's cases on Terrarium: Long64Machine (the interpreter, stepped) or another run loop. */
+export interface Machine64 {
+  run(index: number): Outcome64;
+}
 
 /** A CPU at CPL 3 in 64-bit mode with the native harness's address layout. */
-export class Long64Machine {
+export class Long64Machine implements Machine64 {
   readonly mem = new GuestMemory(8 * 1024 * 1024);
   readonly cpu = new Cpu(this.mem, new IoBus(), { clock: new ManualClock() });
 
@@ -226,16 +240,39 @@ export class Long64Machine {
     for (let i = 0; i < code.length / 4096; i++) w64(0x4000 + i * 8, (CODE_PHYS + i * 4096) | PTE_P | PTE_US, 0);
     for (let i = 0; i < DATA_SIZE / 4096; i++) w64(0x5000 + i * 8, (DATA_PHYS + i * 4096) | PTE_P | PTE_RW | PTE_US, 0x80000000 | 0);
     w64(0x6000, STACK_PHYS | PTE_P | PTE_RW | PTE_US, 0x80000000 | 0);
-    // The TSS page (supervisor): linear 0x7000 -> physical 0x7000, I/O bitmap offset past the limit.
-    w64(0x3000, 0x8000 | PTE_P | PTE_RW, 0);
-    w64(0x8000 + 7 * 8, 0x7000 | PTE_P | PTE_RW, 0);
-    m.write16(0x7066, 0x68);
+    // The first 2 MiB hold supervisor pages only (mapSystemPage): the TSS, I/O bitmap offset past the limit.
+    w64(0x3000, SYSTEM_PT | PTE_P | PTE_RW, 0);
+    this.mapSystemPage(TSS64);
+    m.write16(TSS64 + 0x66, 0x68);
     const c = this.cpu;
     c.cr0 = 0x80010033; // PG WP NE ET PE
     c.cr4 = 0x20 | CR4_OSFXSR | CR4_OSXMMEXCPT; // PAE; SSE with FXSAVE and #XM, as Linux sets
     c.sse.enabled = true;
     c.efer = 0xd01; // NXE LMA LME SCE
     c.cr3 = 0x1000;
+    // A 64-bit TSS without an I/O bitmap (IN/OUT at CPL 3 raise #GP, as under Linux).
+    c.segSel[TR] = 0x40;
+    c.segBase[TR] = TSS64;
+    c.segLimit[TR] = 0x67;
+    c.segAccess[TR] = AR_P | 0xb;
+    this.enterUserMode();
+    c.flushTlb(true);
+  }
+
+  /**
+   * Map the supervisor page at `linear` to the same physical address, writable: the TSS, or a
+   * page between the page tables (0x1000-0x8FFF) and the code (CODE_PHYS).
+   */
+  protected mapSystemPage(linear: number): void {
+    const free = linear === TSS64 || (linear > SYSTEM_PT && linear < CODE_PHYS);
+    if (!free || (linear & 0xfff) !== 0) throw new Error(`no system page at 0x${linear.toString(16)}`);
+    this.mem.write32(SYSTEM_PT + (linear >>> 12) * 8, linear | PTE_P | PTE_RW);
+    this.mem.write32(SYSTEM_PT + (linear >>> 12) * 8 + 4, 0);
+  }
+
+  /** Flat CPL 3 in 64-bit mode, as Linux runs a 64-bit process (an interrupt delivered to ring 0 leaves it). */
+  protected enterUserMode(): void {
+    const c = this.cpu;
     const seg = (s: number, sel: number, access: number): void => {
       c.segSel[s] = sel;
       c.segBase[s] = 0;
@@ -243,25 +280,23 @@ export class Long64Machine {
       c.segAccess[s] = access;
       c.updateSegCheck(s);
     };
-    seg(CS, 0x33, AR_P | AR_S | 0xb | AR_L | AR_G | (3 << 5));
-    for (const s of [SS, DS, ES]) seg(s, 0x2b, AR_P | AR_S | 0x3 | AR_DB | AR_G | (3 << 5));
+    seg(CS, USER_CS64, AR_P | AR_S | 0xb | AR_L | AR_G | (3 << 5));
+    for (const s of [SS, DS, ES]) seg(s, USER_DS64, AR_P | AR_S | 0x3 | AR_DB | AR_G | (3 << 5));
     seg(FS, 0, AR_UNUSABLE);
     seg(GS, 0, AR_UNUSABLE);
-    // A 64-bit TSS without an I/O bitmap (IN/OUT at CPL 3 raise #GP, as under Linux).
-    c.segSel[TR] = 0x40;
-    c.segBase[TR] = 0x7000;
-    c.segLimit[TR] = 0x67;
-    c.segAccess[TR] = AR_P | 0xb;
     c.cpl = 3;
+    c.halted = false;
+    c.irqInhibit = false;
     c.updateMode();
-    c.flushTlb(true);
   }
 
-  run(index: number, maxSteps = 20000): Outcome64 {
+  /** Put the CPU (CPL 3 at case `index`'s entry) and the data and stack regions in the case's initial state. */
+  prepare(index: number): void {
     const c = this.cpu;
     const m = this.mem;
     m.u8.set(fillRegion(DATA_SIZE, index), DATA_PHYS);
     m.u8.set(fillRegion(STACK_SIZE, index + 77777), STACK_PHYS);
+    this.enterUserMode();
     c.flushTlb(true);
     c.r32.fill(0);
     c.rh.fill(0);
@@ -271,9 +306,15 @@ export class Long64Machine {
     c.flags = 0x202;
     c.lazyMask = 0;
     c.sse.reset(); // the prologue loads MXCSR and XMM0-15
+  }
+
+  /** Step case `index` until the INT3 after its body (not run) or an exception (reported, not delivered). */
+  run(index: number, maxSteps = MAX_STEPS): Outcome64 {
+    const c = this.cpu;
+    const m = this.mem;
+    this.prepare(index);
     let vector = -1;
     let errorCode = 0;
-    let cr2 = 0n;
     for (let n = 0; n < maxSteps; n++) {
       const off = (c.ip >>> 0) - CODE;
       if (c.lm.ripHi === 0 && off >= 0 && off < m.u8.length - CODE_PHYS && m.u8[CODE_PHYS + off] === 0xcc) break;
@@ -285,10 +326,16 @@ export class Long64Machine {
         c.lm.ripHi = c.lm.instrStartHi;
         vector = c.excVector;
         errorCode = c.excCode < 0 ? 0 : c.excCode;
-        if (vector === 14) cr2 = (BigInt(c.lm.cr2Hi >>> 0) << 32n) | BigInt(c.cr2 >>> 0);
         break;
       }
     }
+    return this.outcome(vector, errorCode);
+  }
+
+  /** The CPU's registers, RIP, RFLAGS, XMM state and the data and stack regions as they stand, with the exception given (-1: none). */
+  protected outcome(vector: number, errorCode: number): Outcome64 {
+    const c = this.cpu;
+    const m = this.mem;
     const gpr: bigint[] = [];
     for (let r = 0; r < 16; r++) gpr.push((BigInt(c.rh[r] >>> 0) << 32n) | BigInt(c.r32[r] >>> 0));
     return {
@@ -297,7 +344,7 @@ export class Long64Machine {
       rflags: c.getEflags(),
       vector,
       errorCode,
-      cr2,
+      cr2: vector === 14 ? (BigInt(c.lm.cr2Hi >>> 0) << 32n) | BigInt(c.cr2 >>> 0) : 0n,
       xmm: c.sse.x.u8.slice(0, 256),
       mxcsr: c.sse.x.mxcsr >>> 0,
       data: m.u8.slice(DATA_PHYS, DATA_PHYS + DATA_SIZE),
@@ -385,7 +432,7 @@ export interface Ran64 {
  * result to `each`; the suites tally families, faults and predictions their own way. Prints the
  * vendor-mask notice once when the host is not the vendor Terrarium models.
  */
-export function runCases64(harness: string, cases: readonly Case64[], batchSize: number, each: (r: Ran64) => void): void {
+export function runCases64(harness: string, cases: readonly Case64[], batchSize: number, each: (r: Ran64) => void, machine: (code: Uint8Array) => Machine64 = (code) => new Long64Machine(code)): void {
   const vendor = hostCpuVendor();
   const notice = vendorMaskNotice(vendor);
   if (notice !== null) console.warn(notice);
@@ -393,9 +440,9 @@ export function runCases64(harness: string, cases: readonly Case64[], batchSize:
     const batch = cases.slice(start, start + batchSize);
     const bin = assembleBatch(batch);
     const host = runNative(harness, bin, batch.length);
-    const machine = new Long64Machine(bin);
+    const ours64 = machine(bin);
     for (let i = 0; i < batch.length; i++) {
-      const ours = machine.run(i);
+      const ours = ours64.run(i);
       each({ index: start + i, host: host[i]!, diffs: compare(batch[i]!, host[i]!, ours, vendor) });
     }
   }
@@ -429,7 +476,8 @@ export function describeCase64WithoutData(k: Case64): string {
 /**
  * runCases64 with the tallies the family-based suites keep: per family (cases, host
  * exceptions, differences), host exception vectors, and a line per differing case.
- * `each` also sees every result (a suite's own checks, e.g. predicted exceptions).
+ * `each` also sees every result (a suite's own checks, e.g. predicted exceptions); `machine`
+ * runs each batch on Terrarium (default: Long64Machine).
  */
 export function tallyCases64<C extends Case64>(
   harness: string,
@@ -437,6 +485,7 @@ export function tallyCases64<C extends Case64>(
   batchSize: number,
   describe: (k: C, index: number) => string = describeCase64,
   each: (r: Ran64) => void = () => {},
+  machine?: (code: Uint8Array) => Machine64,
 ): Tally64 {
   const perFamily = new Map<string, FamilyTally>();
   const raised = new Map<number, number>();
@@ -455,7 +504,7 @@ export function tallyCases64<C extends Case64>(
       failures.push(`${describe(k, r.index)}: ${r.diffs.slice(0, 4).join('; ')}`);
     }
     each(r);
-  });
+  }, machine);
   return { perFamily, raised, failures };
 }
 
