@@ -60,6 +60,8 @@ export const CPU_STATE = {
   INSTR_START_HI: 436,
   FS_HI: 440,
   GS_HI: 444,
+  /** High half of a 64-bit value a 64-bit region's memory helper read (the low half is its return value). */
+  VALUE_HI: 448,
   /** TLB: backing offset in the high 20 bits, T_* permissions in the low 12 (int32 per page). */
   TLB: 4096,
   /** Physical page of each TLB entry (int32 per page). */

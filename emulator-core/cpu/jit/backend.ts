@@ -47,11 +47,11 @@ export interface JitBackend {
   compile(region: Region): RegionFn;
 }
 
-/** Linear targets of a direct (relative, 32-bit operand size) branch, for region discovery. */
+/** Linear targets (RIP's low halves in 64-bit code) of a direct branch (relative, 32/64-bit operand size), for region discovery. */
 export function directTargets(d: DecodedInsn): number[] {
   const next = (d.lin + d.len) | 0;
   const op = d.op;
-  if (d.opSize !== 4) return [];
+  if (d.opSize !== (d.bits === 64 ? 8 : 4)) return [];
   if ((op >= 0x70 && op <= 0x7f) || op === 0xe2) return [(next + ((d.imm << 24) >> 24)) | 0, next];
   if (op >= 0x180 && op <= 0x18f) return [(next + (d.imm | 0)) | 0, next];
   if (op === 0xe8 || op === 0xe9) return [(next + (d.imm | 0)) | 0];

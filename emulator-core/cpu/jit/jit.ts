@@ -5,7 +5,9 @@
  * CPU mode, so a remapped or mode-changed address never runs stale code. Pages holding
  * compiled code lose direct write access in the TLB; a write to one drops its blocks.
  */
-import { runModes } from '../long/run64.js';
+import { interpretOne64, runModes, takeInterrupt64 } from '../long/run64.js';
+import { step64 } from '../long/exec64.js';
+import { physFor64 } from '../long/memory.js';
 import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, canTakeInterrupt, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, shutdown } from '../cpu.js';
 import { IF, TF } from '../constants.js';
@@ -40,18 +42,33 @@ const MAX_PAGE_INVALIDATIONS = 64;
 /** A compiled region: runs from block `pc` and returns the number of instructions executed. */
 type BlockFn = RegionFn;
 
+/** Block.mode of 64-bit code (16/32-bit blocks carry Cpu.modeKey, 0-7). */
+const MODE64 = 8;
+
 export class Block {
   fn: BlockFn | null = null;
   count = 0;
   /** Could not be compiled (first instruction undecodable): always interpret. */
   failed = false;
   constructor(
+    /** Linear address (RIP's low half in 64-bit code). */
     readonly lin: number,
     readonly mode: number,
     /** TLB entry bits of the backing page (entry & ~0xfff). */
     readonly pageBits: number,
     readonly backingPage: number,
+    /** RIP's high half (64-bit code), else 0. */
+    readonly hi = 0,
   ) {}
+
+  /** Its key in the block maps: the linear address, or RIP as a number for 64-bit code (canonical RIPs fit in 48 bits). */
+  get key(): number {
+    return this.mode === MODE64 ? key64(this.hi, this.lin) : this.lin;
+  }
+}
+
+function key64(hi: number, lo: number): number {
+  return hi * 4294967296 + (lo >>> 0);
 }
 
 export interface JitStats {
@@ -68,6 +85,9 @@ export interface JitStats {
 export class Jit {
   private readonly cache: (Block | undefined)[] = new Array<Block | undefined>(1 << CACHE_BITS).fill(undefined);
   private readonly blocks = new Map<number, Block>();
+  /** 64-bit code's blocks, by key64 and by hashSlot(lo ^ hi). */
+  private readonly cache64: (Block | undefined)[] = new Array<Block | undefined>(1 << CACHE_BITS).fill(undefined);
+  private readonly blocks64 = new Map<number, Block>();
   /** Blocks by backing page, for invalidation. */
   private readonly byPage = new Map<number, Block[]>();
   private readonly invalidationsByPage = new Map<number, number>();
@@ -115,9 +135,12 @@ export class Jit {
     const list = this.byPage.get(backingPage);
     if (list === undefined) return;
     for (const b of list) {
-      const slot = hashSlot(b.lin);
-      if (this.cache[slot] === b) this.cache[slot] = undefined;
-      if (this.blocks.get(b.lin) === b) this.blocks.delete(b.lin);
+      const long = b.mode === MODE64;
+      const cache = long ? this.cache64 : this.cache;
+      const blocks = long ? this.blocks64 : this.blocks;
+      const slot = hashSlot(long ? b.lin ^ b.hi : b.lin);
+      if (cache[slot] === b) cache[slot] = undefined;
+      if (blocks.get(b.key) === b) blocks.delete(b.key);
     }
     this.byPage.delete(backingPage);
     this.stats.invalidations++;
@@ -129,6 +152,8 @@ export class Jit {
     for (const page of this.byPage.keys()) this.cpu.mem.codePages[page] &= ~CODE_PAGE_JIT;
     this.cache.fill(undefined);
     this.blocks.clear();
+    this.cache64.fill(undefined);
+    this.blocks64.clear();
     this.byPage.clear();
     this.invalidationsByPage.clear();
     // A region may be running (clear() from a write hook): make it return promptly.
@@ -146,10 +171,7 @@ export class Jit {
       if ((e & c.execMask) === 0) return null; // executing from MMIO
     }
     const pageBits = e & ~0xfff;
-    if (this.blocks.size >= MAX_TRACKED_BLOCKS) {
-      this.clear();
-      this.stats.flushes++;
-    }
+    this.flushIfFull();
     let b = this.blocks.get(ip);
     if (b === undefined || b.mode !== c.modeKey || b.pageBits !== pageBits) {
       b = new Block(ip, c.modeKey, pageBits, pageBits >>> 12);
@@ -167,6 +189,45 @@ export class Jit {
     this.compile(c, b);
     if (b.fn === null) return null;
     this.cache[hashSlot(ip)] = b;
+    return b;
+  }
+
+  private flushIfFull(): void {
+    if (this.blocks.size + this.blocks64.size < MAX_TRACKED_BLOCKS) return;
+    this.clear();
+    this.stats.flushes++;
+  }
+
+  /** lookup() for 64-bit code: blocks by RIP (both halves), pages through either TLB. */
+  private lookup64(c: Cpu): Block | null {
+    const ip = c.ip;
+    const hi = c.lm.ripHi;
+    let e = hi === 0 ? c.tlb[ip >>> 12] : c.lm.tlb.lookup(hi, ip);
+    if ((e & c.execMask) === 0) {
+      c.instrStart = ip;
+      c.lm.instrStartHi = hi;
+      physFor64(c, hi, ip, ACCESS_EXEC, c.cpl === 3);
+      e = hi === 0 ? c.tlb[ip >>> 12] : c.lm.tlb.lookup(hi, ip);
+      if ((e & c.execMask) === 0) return null; // executing from MMIO
+    }
+    const pageBits = e & ~0xfff;
+    this.flushIfFull();
+    const key = key64(hi, ip);
+    let b = this.blocks64.get(key);
+    if (b === undefined || b.pageBits !== pageBits) {
+      b = new Block(ip, MODE64, pageBits, pageBits >>> 12, hi);
+      this.blocks64.set(key, b);
+    }
+    if (b.fn === null) {
+      if (b.failed || ++b.count < this.hotThreshold) return null;
+      if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
+        b.failed = true;
+        return null;
+      }
+      this.compileWith(this.backend!, c, b);
+      if (b.fn === null) return null;
+    }
+    this.cache64[hashSlot(ip ^ hi)] = b;
     return b;
   }
 
@@ -279,11 +340,14 @@ export class Jit {
       list = [];
       this.byPage.set(b.backingPage, list);
     }
+    const long = b.mode === MODE64;
+    const blocks = long ? this.blocks64 : this.blocks;
     for (const start of starts) {
-      let entry = start === b.lin ? b : this.blocks.get(start);
+      const key = long ? key64(b.hi, start) : start;
+      let entry = start === b.lin ? b : blocks.get(key);
       if (entry === undefined || entry.mode !== b.mode || entry.pageBits !== b.pageBits) {
-        entry = new Block(start, b.mode, b.pageBits, b.backingPage);
-        this.blocks.set(start, entry);
+        entry = new Block(start, b.mode, b.pageBits, b.backingPage, b.hi);
+        blocks.set(key, entry);
       }
       entry.fn = fn;
       list.push(entry);
@@ -297,6 +361,8 @@ export class Jit {
    * it, decoded, handed to the backend in one piece.
    */
   private compileWith(backend: JitBackend, c: Cpu, b: Block): void {
+    const long = b.mode === MODE64;
+    const bits = long ? 64 : c.code32 ? 32 : 16;
     const mode: BlockMode = { code32: c.code32, ss32: c.ss32, flat: c.flatData };
     const pageBytes = new BufferReader(c.u8);
     const pageStart = b.pageBits >>> 0;
@@ -314,7 +380,7 @@ export class Jit {
       const targets: number[] = [];
       while (list.length < MAX_BLOCK_INSNS) {
         const d = this.insn[0];
-        if (this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), c.code32 ? 32 : 16, d) !== DecodeStatus.Ok) break;
+        if (this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), bits, d) !== DecodeStatus.Ok) break;
         d.lin = linAddr;
         list.push(Object.assign(new DecodedInsn(), d));
         off += d.len;
@@ -338,7 +404,7 @@ export class Jit {
     }
     let fn: BlockFn;
     try {
-      fn = backend.compile({ entry: b.lin, blocks: [entry, ...[...blocks.values()].filter((x) => x !== entry)], mode, runLimit: REGION_RUN_LIMIT });
+      fn = backend.compile({ entry: b.lin, blocks: [entry, ...[...blocks.values()].filter((x) => x !== entry)], mode, runLimit: REGION_RUN_LIMIT, hi: long ? b.hi : undefined });
     } catch (e) {
       // A code generator bug: keep interpreting rather than crash the guest.
       b.failed = true;
@@ -354,9 +420,84 @@ export class Jit {
    * interpreter's run().
    */
   run(budget: number): number {
-    // 64-bit mode is interpreted (long/run64.ts); compatibility mode is compiled like
-    // 32-bit code (its translations come from the same TLB).
-    return runModes(this.cpu, budget, this.runLegacy);
+    // 64-bit code is compiled by the wasm backend only (the JavaScript generator leaves it
+    // to long/run64.ts); compatibility mode is compiled like 32-bit code.
+    return this.backend !== null ? runModes(this.cpu, budget, this.runLegacy, this.runLong) : runModes(this.cpu, budget, this.runLegacy);
+  }
+
+  /** The dispatch loop of 64-bit code (run64's exits and interrupt handling, compiled where hot). */
+  private readonly runLong = (budget: number): number => {
+    const c = this.cpu;
+    if (c.shutdown) return EXIT_SHUTDOWN;
+    c.exitRequested = false;
+    if (c.halted) {
+      if (!canTakeInterrupt(c)) return EXIT_HALT;
+      if (!takeInterrupt64(c)) return shutdown(c);
+      if (c.modeSwitch) return EXIT_REQUESTED;
+    }
+    const cache = this.cache64;
+    let n = 0;
+    const finish = (exit: number): number => {
+      c.instructionCount += n;
+      c.sliceInstructions = 0;
+      return exit;
+    };
+    while (n < budget) {
+      try {
+        while (n < budget) {
+          const inhibited = c.irqInhibit;
+          if (inhibited) c.irqInhibit = false;
+          else if (canTakeInterrupt(c)) {
+            if (!takeInterrupt64(c)) return finish(shutdown(c));
+            if (c.modeSwitch) return finish(EXIT_REQUESTED);
+          }
+          if (inhibited || (c.flags & TF) !== 0) {
+            // One instruction: in an interrupt shadow, or single-stepping (with its trap).
+            interpretOne64(c);
+            c.sliceInstructions = ++n;
+            if (c.exitRequested) return finish(c.halted ? EXIT_HALT : EXIT_REQUESTED);
+            continue;
+          }
+          const ip = c.ip;
+          const hi = c.lm.ripHi;
+          let b = cache[hashSlot(ip ^ hi)];
+          if (b === undefined || b.lin !== ip || b.hi !== hi || !this.pageStill(c, b)) {
+            const found = this.lookup64(c);
+            if (found === null) {
+              // Interpret until the next control transfer.
+              c.branched = false;
+              const before = n;
+              do {
+                step64(c);
+                c.sliceInstructions = ++n;
+              } while (!c.branched && !c.exitRequested && n < budget && (c.flags & TF) === 0 && !c.irqInhibit);
+              this.stats.interpreted += n - before;
+              if (c.exitRequested) return finish(c.halted ? EXIT_HALT : EXIT_REQUESTED);
+              continue;
+            }
+            b = found;
+          }
+          n += b.fn!(c, ip);
+          c.sliceInstructions = n;
+          if (c.exitRequested) return finish(c.halted ? EXIT_HALT : EXIT_REQUESTED);
+        }
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        n++;
+        c.ip = c.instrStart;
+        c.lm.ripHi = c.lm.instrStartHi;
+        c.fetchSpan = -1;
+        if (!deliverException(c)) return finish(shutdown(c));
+        if (c.modeSwitch) return finish(EXIT_REQUESTED);
+      }
+    }
+    return finish(EXIT_BUDGET);
+  };
+
+  /** b's page is still mapped to the same backing page, executable at this CPL. */
+  private pageStill(c: Cpu, b: Block): boolean {
+    const e = b.hi === 0 ? c.tlb[b.lin >>> 12] : c.lm.tlb.lookup(b.hi, b.lin);
+    return (e & ~0xfff) === b.pageBits && (e & c.execMask) !== 0;
   }
 
   private readonly runLegacy = (budget: number): number => {

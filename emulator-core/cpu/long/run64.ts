@@ -11,7 +11,8 @@ import { deliverException } from '../protected.js';
 import { step64 } from './exec64.js';
 import { deliverInterrupt64 } from './system64.js';
 
-function takeInterrupt64(c: Cpu): boolean {
+/** Deliver the pending NMI or external interrupt; false when that shut the CPU down. */
+export function takeInterrupt64(c: Cpu): boolean {
   c.instrStart = c.ip;
   c.lm.instrStartHi = c.lm.ripHi;
   c.halted = false;
@@ -28,6 +29,18 @@ function takeInterrupt64(c: Cpu): boolean {
   } catch (e) {
     if (e !== FAULT) throw e;
     return deliverException(c);
+  }
+}
+
+/** One instruction, followed by its single-step trap when TF was set. */
+export function interpretOne64(c: Cpu): void {
+  const traced = (c.flags & TF) !== 0;
+  step64(c);
+  if (traced && !c.halted) {
+    c.dr[6] |= 0x4000;
+    c.instrStart = c.ip;
+    c.lm.instrStartHi = c.lm.ripHi;
+    deliverInterrupt64(c, 1, false, -1, false);
   }
 }
 
@@ -52,15 +65,8 @@ export function run64(c: Cpu, budget: number): number {
         if (c.irqInhibit) c.irqInhibit = false;
         else if (canTakeInterrupt(c) && !takeInterrupt64(c)) return finish(shutdown(c));
         if (c.modeSwitch) return finish(EXIT_REQUESTED);
-        const traced = (c.flags & TF) !== 0;
-        step64(c);
+        interpretOne64(c);
         c.sliceInstructions = ++n;
-        if (traced && !c.halted) {
-          c.dr[6] |= 0x4000;
-          c.instrStart = c.ip;
-          c.lm.instrStartHi = c.lm.ripHi;
-          deliverInterrupt64(c, 1, false, -1, false);
-        }
         if (c.exitRequested) return finish(c.halted ? EXIT_HALT : EXIT_REQUESTED);
       }
     } catch (e) {
@@ -77,15 +83,16 @@ export function run64(c: Cpu, budget: number): number {
 }
 
 /**
- * Run a slice of `budget` instructions, in 64-bit mode through run64 and otherwise through
- * `legacy` (the interpreter's or the JIT's loop), switching where the mode changes.
+ * Run a slice of `budget` instructions, in 64-bit mode through `long` (run64, or the JIT's
+ * loop) and otherwise through `legacy` (the interpreter's or the JIT's loop), switching
+ * where the mode changes.
  */
-export function runModes(c: Cpu, budget: number, legacy: (budget: number) => number): number {
+export function runModes(c: Cpu, budget: number, legacy: (budget: number) => number, long: (budget: number) => number = (b) => run64(c, b)): number {
   let left = budget;
   for (;;) {
     const before = c.instructionCount;
     c.modeSwitch = false;
-    const exit = c.mode64 ? run64(c, left) : legacy(left);
+    const exit = c.mode64 ? long(left) : legacy(left);
     if (!c.modeSwitch || exit !== EXIT_REQUESTED) return exit;
     c.modeSwitch = false;
     left -= c.instructionCount - before;

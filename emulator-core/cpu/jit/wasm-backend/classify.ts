@@ -57,8 +57,59 @@ function continues(d: DecodedInsn): boolean {
 
 /** Whether the block ends after d, independent of the mode (for region discovery). */
 export function endsBlock(d: DecodedInsn): boolean {
-  const h = classify(d, null);
+  const h = d.bits === 64 ? classify64(d) : classify(d, null);
   return h === How.NativeEnd || h === How.StepEnd;
+}
+
+/** 0F-map instructions of 64-bit code that compute without transferring control or changing modes: SSE, hints, BSWAP, POPCNT. */
+function continues0f64(op: number): boolean {
+  if (op >= 0x200) return true; // 0F 38 / 0F 3A
+  return (
+    (op >= 0x110 && op <= 0x11f) ||
+    (op >= 0x128 && op <= 0x12f) ||
+    (op >= 0x150 && op <= 0x17f) ||
+    (op >= 0x1c2 && op <= 0x1cf) ||
+    (op >= 0x1d0 && op <= 0x1fe) ||
+    op === 0x1b8
+  );
+}
+
+/** How to run d in 64-bit code (region-compiler64.ts). */
+export function classify64(d: DecodedInsn): How {
+  const op = d.op;
+  const fallback = (): How => (op >= 0xa4 && op <= 0xaf && d.rep !== 0 ? How.StepEnd : continues(d) || continues0f64(op) ? How.Step : How.StepEnd);
+  if (d.lock) return fallback();
+  if (d.rep !== 0 && op === 0x90) return How.StepEnd; // PAUSE may end the CPU's turn
+  if (d.rep !== 0 && op !== 0xc3 && op !== 0xc2) return fallback();
+  // Near branches ignore 0x66 on Intel and honour it on AMD: the interpreter's business.
+  const control = (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xe8 || op === 0xe9 || op === 0xeb || op === 0xc3 || op === 0xc2 || (op === 0xff && (d.reg === 2 || d.reg === 4));
+  if (control) return d.p66 || (d.mod !== 3 && d.ripRel && d.addrSize === 4) ? How.StepEnd : How.NativeEnd;
+  if (d.mod !== 3 && d.ripRel && d.addrSize === 4) return fallback();
+  const o = d.opSize;
+  if (op < 0x40 && (op & 7) < 6) return How.Native;
+  if (op >= 0x50 && op <= 0x5f) return o === 8 ? How.Native : How.Step;
+  if (op === 0x63) return o === 8 ? How.Native : How.Step;
+  if (op === 0x68 || op === 0x6a) return o === 8 ? How.Native : How.Step;
+  if (op === 0x80 || op === 0x81 || op === 0x83) return How.Native;
+  if (op === 0x84 || op === 0x85 || op === 0xa8 || op === 0xa9) return How.Native;
+  if (op >= 0x88 && op <= 0x8b) return How.Native;
+  if (op === 0x8d) return d.mod !== 3 ? How.Native : How.Step;
+  if (op >= 0x90 && op <= 0x99) return How.Native; // NOP, XCHG with rAX (90 with REX.B too), CBW.., CWD..
+  if (op >= 0xb0 && op <= 0xbf) return How.Native;
+  if ((op === 0xc6 || op === 0xc7) && d.reg === 0) return How.Native;
+  if ((op === 0xfe || op === 0xff) && d.reg < 2) return How.Native;
+  if (op === 0xff && d.reg === 6) return o === 8 ? How.Native : How.Step;
+  if ((op === 0xf6 || op === 0xf7) && d.reg < 2) return How.Native;
+  if ((op === 0xf6 || op === 0xf7) && d.mod === 3 && (d.reg === 2 || d.reg === 3)) return How.Native;
+  if (op === 0xc9) return o === 8 ? How.Native : How.Step;
+  if (op === 0x1b6 || op === 0x1b7 || op === 0x1be || op === 0x1bf || op === 0x11f) return How.Native;
+  if ((op >= 0x140 && op <= 0x14f) || (op >= 0x190 && op <= 0x19f)) return How.Native;
+  if ((op === 0x86 || op === 0x87) && d.mod === 3) return How.Native;
+  // SHL/SHR/SAL/SAR of a register: by a constant at any width, by CL at 32 and 64 bits.
+  if ((op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) && d.mod === 3 && d.reg >= 4 && (op >= 0xd0 || (d.imm & (o === 8 && op === 0xc1 ? 0x3f : 0x1f)) !== 0)) return How.Native;
+  if (op === 0xd3 && d.mod === 3 && o >= 4 && d.reg >= 4) return How.Native;
+  if ((op === 0x1af || op === 0x69 || op === 0x6b) && o >= 4) return How.Native;
+  return fallback();
 }
 
 /** How to run d; `mode` null asks only whether the block ends (native or not). */

@@ -1,7 +1,8 @@
 /**
  * Lazy-flag evaluation as wasm functions inside each region module: the same semantics as
  * Cpu.lazyCF / lazyOF / getEflags (cpu.ts), over the lazy state a region keeps in locals
- * (flags, lazyMask, lfKind, lfA, lfB, lfRes, lfShift).
+ * (flags, lazyMask, lfKind, lfA, lfB, lfRes, lfShift), at 32 bits (the interpreter's state) or
+ * 64 bits (64-bit regions).
  */
 import { AF, CF, OF, PF, SF, ZF } from '../../constants.js';
 import { K_ADC, K_ADD, K_LOGIC, K_SBB, K_SUB } from '../../cpu.js';
@@ -12,14 +13,59 @@ import { BlockType, ValType } from '../wasm/opcodes.js';
 export interface FlagsLib {
   /** (kind, a, b, res, sh) -> CF as 0/1. */
   lazyCF: number;
-  /** (flags, lazyMask, kind, a, b, res, sh) -> EFLAGS arithmetic bits, materialized. */
+  /** (flags, lazyMask, kind, a, b, res, sh) -> EFLAGS, the lazy bits materialized. */
   eflags: number;
 }
 
 const I = ValType.I32;
 
-/** `x << sh` of two locals onto the stack. */
-/** The value on the stack, or 0 when local `kind` is K_LOGIC (logic results clear AF and OF). */
+/**
+ * The operand width the functions work on: 32 (the interpreter's lazy state: a, b, res
+ * and sh int32) or 64 (64-bit regions: a, b, res and sh i64; sh = 64 - operand bits, so
+ * `x << sh` puts the operand's sign at bit 63).
+ */
+export type FlagsWidth = 32 | 64;
+
+interface WideOps {
+  t: ValType;
+  shl(f: CodeBuilder): void;
+  ltU(f: CodeBuilder): void;
+  leU(f: CodeBuilder): void;
+  xor(f: CodeBuilder): void;
+  and(f: CodeBuilder): void;
+  eqz(f: CodeBuilder): void;
+  /** The value's low 32 bits as i32. */
+  low(f: CodeBuilder): void;
+  /** The sign bit of the value as i32 0/1. */
+  sign(f: CodeBuilder): void;
+}
+
+const OPS: Record<FlagsWidth, WideOps> = {
+  32: {
+    t: ValType.I32,
+    shl: (f) => f.i32Shl(),
+    ltU: (f) => f.i32LtU(),
+    leU: (f) => f.i32LeU(),
+    xor: (f) => f.i32Xor(),
+    and: (f) => f.i32And(),
+    eqz: (f) => f.i32Eqz(),
+    low: () => undefined,
+    sign: (f) => (f.i32Const(31), f.i32ShrU()),
+  },
+  64: {
+    t: ValType.I64,
+    shl: (f) => f.i64Shl(),
+    ltU: (f) => f.i64LtU(),
+    leU: (f) => f.i64LeU(),
+    xor: (f) => f.i64Xor(),
+    and: (f) => f.i64And(),
+    eqz: (f) => f.i64Eqz(),
+    low: (f) => f.i32WrapI64(),
+    sign: (f) => (f.i64Const(63), f.i64ShrU(), f.i32WrapI64()),
+  },
+};
+
+/** The value on the stack (i32), or 0 when local `kind` is K_LOGIC (logic results clear AF and OF). */
 function zeroIfLogic(f: CodeBuilder, kind: number): void {
   f.i32Const(0);
   f.localGet(kind);
@@ -28,26 +74,28 @@ function zeroIfLogic(f: CodeBuilder, kind: number): void {
   f.select();
 }
 
-function shl(f: CodeBuilder, x: number, sh: number): void {
-  f.localGet(x);
-  f.localGet(sh);
-  f.i32Shl();
-}
-
-/** Define the library's functions in `mb` (after every function import). */
-export function defineFlagsLib(mb: ModuleBuilder): FlagsLib {
-  const cfType = mb.type([I, I, I, I, I], [I]);
-  const efType = mb.type([I, I, I, I, I, I, I], [I]);
+/** Define the library's functions for `width` in `mb` (after every function import). */
+export function defineFlagsLib(mb: ModuleBuilder, width: FlagsWidth = 32): FlagsLib {
+  const o = OPS[width];
+  const W = o.t;
+  const cfType = mb.type([I, W, W, W, W], [I]);
+  const efType = mb.type([I, I, I, W, W, W, W], [I]);
+  /** `x << sh` of two locals onto the stack. */
+  const shl = (f: CodeBuilder, x: number, sh: number): void => {
+    f.localGet(x);
+    f.localGet(sh);
+    o.shl(f);
+  };
 
   // lazyCF(kind, a, b, res, sh)
   const cf = mb.func(cfType);
   {
     const [kind, a, b, res, sh] = [0, 1, 2, 3, 4];
     const cases: [number, () => void][] = [
-      [K_ADD, () => (shl(cf, res, sh), shl(cf, a, sh), cf.i32LtU())],
-      [K_ADC, () => (shl(cf, res, sh), shl(cf, a, sh), cf.i32LeU())],
-      [K_SUB, () => (shl(cf, a, sh), shl(cf, b, sh), cf.i32LtU())],
-      [K_SBB, () => (shl(cf, a, sh), shl(cf, b, sh), cf.i32LeU())],
+      [K_ADD, () => (shl(cf, res, sh), shl(cf, a, sh), o.ltU(cf))],
+      [K_ADC, () => (shl(cf, res, sh), shl(cf, a, sh), o.leU(cf))],
+      [K_SUB, () => (shl(cf, a, sh), shl(cf, b, sh), o.ltU(cf))],
+      [K_SBB, () => (shl(cf, a, sh), shl(cf, b, sh), o.leU(cf))],
     ];
     for (const [k, body] of cases) {
       cf.localGet(kind);
@@ -82,6 +130,7 @@ export function defineFlagsLib(mb: ModuleBuilder): FlagsLib {
     if (CF !== 1) throw new Error('CF is bit 0');
     // PF: even parity of the low byte
     f.localGet(res);
+    o.low(f);
     f.i32Const(0xff);
     f.i32And();
     f.i32Popcnt();
@@ -95,51 +144,53 @@ export function defineFlagsLib(mb: ModuleBuilder): FlagsLib {
     // AF: ((a ^ b ^ res) & AF): AF is bit 4, the carry out of bit 3; not for logic results
     f.localGet(a);
     f.localGet(b);
-    f.i32Xor();
+    o.xor(f);
     f.localGet(res);
-    f.i32Xor();
+    o.xor(f);
+    o.low(f);
     f.i32Const(AF);
     f.i32And();
     zeroIfLogic(f, kind);
     f.i32Or();
     // ZF, SF
     shl(f, res, sh);
-    f.i32Eqz();
+    o.eqz(f);
     f.i32Const(Math.log2(ZF));
     f.i32Shl();
     f.i32Or();
     shl(f, res, sh);
-    f.i32Const(31);
-    f.i32ShrU();
+    o.sign(f);
     f.i32Const(Math.log2(SF));
     f.i32Shl();
     f.i32Or();
-    // OF: add kinds ((a ^ r) & (b ^ r)), sub kinds ((a ^ b) & (a ^ r)), logic 0
+    // OF: add kinds ((a ^ r) & (b ^ r)), sub kinds ((a ^ b) & (a ^ r)), logic 0; its sign bit
     f.localGet(kind);
     f.i32Const(K_SUB);
     f.i32LtU();
     f.if(BlockType.I32);
     f.localGet(a);
     f.localGet(res);
-    f.i32Xor();
+    o.xor(f);
     f.localGet(b);
     f.localGet(res);
-    f.i32Xor();
-    f.i32And();
+    o.xor(f);
+    o.and(f);
+    f.localGet(sh);
+    o.shl(f);
+    o.sign(f);
     f.else();
     f.localGet(a);
     f.localGet(b);
-    f.i32Xor();
+    o.xor(f);
     f.localGet(a);
     f.localGet(res);
-    f.i32Xor();
-    f.i32And();
+    o.xor(f);
+    o.and(f);
+    f.localGet(sh);
+    o.shl(f);
+    o.sign(f);
     zeroIfLogic(f, kind);
     f.end();
-    f.localGet(sh);
-    f.i32Shl();
-    f.i32Const(31);
-    f.i32ShrU();
     f.i32Const(Math.log2(OF));
     f.i32Shl();
     f.i32Or();

@@ -12,7 +12,9 @@ import type { JitBackend, Region, RegionFn } from '../backend.js';
 import { Wasm } from '../wasm/wasm-api.js';
 import { endsBlock } from './classify.js';
 import { makeHelpers } from './helpers.js';
+import { makeHelpers64 } from './helpers64.js';
 import { RegionCompiler } from './region-compiler.js';
+import { RegionCompiler64 } from './region-compiler64.js';
 import { ScalarArea } from './scalars.js';
 
 export interface WasmBackendStats {
@@ -26,14 +28,19 @@ export class WasmBackend implements JitBackend {
   readonly stats: WasmBackendStats = { modules: 0, bytes: 0 };
   private readonly area: ScalarArea;
   private readonly compiler: RegionCompiler;
+  private readonly compiler64: RegionCompiler64;
   private readonly imports: { env: { mem: unknown }; h: Record<string, unknown> };
+  private readonly imports64: { env: { mem: unknown }; h: Record<string, unknown> };
 
   constructor(cpu: Cpu) {
     this.area = new ScalarArea(cpu);
     const buffer = cpu.mem.wasm.buffer;
     const shared = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
-    this.compiler = new RegionCompiler(cpu.stateBase, { pages: buffer.byteLength / 65536, shared });
+    const shape = { pages: buffer.byteLength / 65536, shared };
+    this.compiler = new RegionCompiler(cpu.stateBase, shape);
+    this.compiler64 = new RegionCompiler64(cpu.stateBase, shape);
     this.imports = { env: { mem: cpu.mem.wasm }, h: makeHelpers(cpu, this.area) };
+    this.imports64 = { env: { mem: cpu.mem.wasm }, h: makeHelpers64(cpu, this.area) };
   }
 
   endsBlock(d: DecodedInsn): boolean {
@@ -41,9 +48,10 @@ export class WasmBackend implements JitBackend {
   }
 
   compile(region: Region): RegionFn {
-    const bytes = this.compiler.compile(region);
+    const long = region.hi !== undefined;
+    const bytes = long ? this.compiler64.compile(region) : this.compiler.compile(region);
     const module = new Wasm.Module(bytes);
-    const instance = new Wasm.Instance(module, this.imports);
+    const instance = new Wasm.Instance(module, long ? this.imports64 : this.imports);
     const run = instance.exports.run as (pc: number) => number;
     this.stats.modules++;
     this.stats.bytes += bytes.length;

@@ -1,6 +1,7 @@
 /**
  * The scalar CPU fields a wasm region works on (EIP, flags and the lazy-flag state, the
- * faulting instruction, the SMC flag, the CPL's TLB masks) live as properties of the Cpu
+ * faulting instruction, the SMC flag, the CPL's TLB masks; RIP's, the faulting
+ * instruction's and the FS/GS bases' high halves) live as properties of the Cpu
  * object, which wasm cannot see. They are exchanged through the scalar area of the state
  * block (state-layout.ts CPU_STATE.IP ..): `toArea` before a region (or after a helper call
  * that ran the interpreter), `fromArea` after it (or before such a call).
@@ -22,6 +23,10 @@ export class ScalarArea {
   private readonly smc: number;
   private readonly readMask: number;
   private readonly writeMask: number;
+  private readonly ripHi: number;
+  private readonly instrStartHi: number;
+  private readonly fsHi: number;
+  private readonly gsHi: number;
 
   constructor(c: Cpu) {
     this.i32 = c.mem.i32;
@@ -38,6 +43,10 @@ export class ScalarArea {
     this.smc = at(CPU_STATE.SMC);
     this.readMask = at(CPU_STATE.READ_MASK);
     this.writeMask = at(CPU_STATE.WRITE_MASK);
+    this.ripHi = at(CPU_STATE.RIP_HI);
+    this.instrStartHi = at(CPU_STATE.INSTR_START_HI);
+    this.fsHi = at(CPU_STATE.FS_HI);
+    this.gsHi = at(CPU_STATE.GS_HI);
   }
 
   /** Cpu fields into the area. */
@@ -55,6 +64,11 @@ export class ScalarArea {
     m[this.smc] = c.smc ? 1 : 0;
     m[this.readMask] = c.readMask;
     m[this.writeMask] = c.writeMask;
+    const lm = c.lm;
+    m[this.ripHi] = lm.ripHi;
+    m[this.instrStartHi] = lm.instrStartHi;
+    m[this.fsHi] = lm.fsHi;
+    m[this.gsHi] = lm.gsHi;
   }
 
   /** Code was invalidated (Cpu.smc set during a helper): the region leaves after the instruction. */
@@ -75,5 +89,7 @@ export class ScalarArea {
     c.lfShift = m[this.lfShift];
     c.instrStart = m[this.instrStart];
     c.smc = m[this.smc] !== 0;
+    c.lm.ripHi = m[this.ripHi];
+    c.lm.instrStartHi = m[this.instrStartHi];
   }
 }
