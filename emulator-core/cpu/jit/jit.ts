@@ -113,6 +113,8 @@ export class Jit {
    * JavaScript generator, whose region discovery is still interleaved with its code generation.
    */
   readonly backend: JitBackend | null;
+  /** 64-bit code's generator: the wasm backend whichever generator 16/32-bit code has (the JavaScript one has no 64-bit code). */
+  private readonly backend64: JitBackend;
 
   /** `options.enabled` is the caller's business (no Jit at all); the rest tunes this one. */
   constructor(
@@ -125,6 +127,7 @@ export class Jit {
     this.dumpFile = options.dumpFile ?? DEFAULT_JIT_OPTIONS.dumpFile;
     this.debug = options.debug ?? DEFAULT_JIT_OPTIONS.debug;
     this.backend = (options.backend ?? DEFAULT_JIT_OPTIONS.backend) === 'wasm' ? new WasmBackend(cpu) : null;
+    this.backend64 = this.backend ?? new WasmBackend(cpu);
     cpu.onCodeWrite = (page) => this.invalidatePage(page);
   }
 
@@ -224,7 +227,7 @@ export class Jit {
         b.failed = true;
         return null;
       }
-      this.compileWith(this.backend!, c, b);
+      this.compileWith(this.backend64, c, b);
       if (b.fn === null) return null;
     }
     this.cache64[hashSlot(ip ^ hi)] = b;
@@ -420,9 +423,8 @@ export class Jit {
    * interpreter's run().
    */
   run(budget: number): number {
-    // 64-bit code is compiled by the wasm backend only (the JavaScript generator leaves it
-    // to long/run64.ts); compatibility mode is compiled like 32-bit code.
-    return this.backend !== null ? runModes(this.cpu, budget, this.runLegacy, this.runLong) : runModes(this.cpu, budget, this.runLegacy);
+    // 64-bit code is compiled by the wasm backend; compatibility mode like 32-bit code.
+    return runModes(this.cpu, budget, this.runLegacy, this.runLong);
   }
 
   /** The dispatch loop of 64-bit code (run64's exits and interrupt handling, compiled where hot). */
