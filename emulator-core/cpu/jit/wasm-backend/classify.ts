@@ -108,6 +108,8 @@ export function classify64(d: DecodedInsn): How {
   // SHL/SHR/SAL/SAR of a register: by a constant at any width, by CL at 32 and 64 bits.
   if ((op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) && d.mod === 3 && d.reg >= 4 && (op >= 0xd0 || (d.imm & (o === 8 && op === 0xc1 ? 0x3f : 0x1f)) !== 0)) return How.Native;
   if (op === 0xd3 && d.mod === 3 && o >= 4 && d.reg >= 4) return How.Native;
+  // ROL/ROR of a 32/64-bit register, by a constant or by CL.
+  if ((op === 0xc1 || op === 0xd1 || op === 0xd3) && d.mod === 3 && o >= 4 && d.reg < 2 && (op !== 0xc1 || (d.imm & (o === 8 ? 0x3f : 0x1f)) !== 0)) return How.Native;
   if ((op === 0x1af || op === 0x69 || op === 0x6b) && o >= 4) return How.Native;
   return fallback();
 }

@@ -1009,6 +1009,76 @@ export class RegionCompiler64 extends RegionFrame {
     if (constCount === null) f.end();
   }
 
+  /** ROL/ROR of a 32/64-bit register by a constant 1-63 or by CL (arith.ts shiftRotate / alu64.ts shift64: CF and OF). */
+  private rotate(d: DecodedInsn, bits: number, constCount: number | null): void {
+    const f = this.f;
+    const [v, res, n] = [this.T[0], this.T[2], this.T[3]];
+    const [cf, of] = [this.X[1], this.X[2]];
+    const left = d.reg === 0;
+    this.getReg(d, bits, d.rm);
+    f.localSet(v);
+    if (constCount === null) {
+      this.getReg(d, 8, 1);
+      f.i64Const(bits === 64 ? 0x3f : 0x1f);
+      f.i64And();
+      f.localTee(n);
+      f.i64Eqz();
+      f.if();
+      // A count of 0 changes no flags; a 32-bit destination still loses its high half.
+      this.setReg(d, bits, d.rm, v);
+      f.else();
+    } else {
+      f.i64Const(constCount);
+      f.localSet(n);
+    }
+    f.localGet(v);
+    f.localGet(n);
+    if (bits === 64) {
+      if (left) f.i64Rotl();
+      else f.i64Rotr();
+    } else {
+      f.i32WrapI64();
+      const t = this.X[0];
+      f.localSet(t);
+      f.i32WrapI64();
+      f.localGet(t);
+      if (left) f.i32Rotl();
+      else f.i32Rotr();
+      f.i64ExtendI32U();
+    }
+    f.localSet(res);
+    const bit = (at: number): void => {
+      f.localGet(res);
+      f.i64Const(at);
+      f.i64ShrU();
+      f.i32WrapI64();
+      f.i32Const(1);
+      f.i32And();
+    };
+    // ROL: CF = the result's bit 0, OF = its top bit ^ CF; ROR: CF = the top bit, OF = the top two bits' xor.
+    bit(left ? 0 : bits - 1);
+    f.localSet(cf);
+    bit(bits - 1);
+    if (left) f.localGet(cf);
+    else bit(bits - 2);
+    f.i32Xor();
+    f.localSet(of);
+    this.materialize();
+    f.localGet(this.FL);
+    f.i32Const(~(CF | OF));
+    f.i32And();
+    f.localGet(cf);
+    f.i32Or();
+    f.localGet(of);
+    f.i32Const(11);
+    f.i32Shl();
+    f.i32Or();
+    f.localSet(this.FL);
+    this.flagSrc = null;
+    this.setReg(d, bits, d.rm, res);
+    if (constCount === null) f.end();
+  }
+
   private push(d: DecodedInsn, v: number): void {
     const f = this.f;
     const sp = this.R[4];
@@ -1356,11 +1426,14 @@ export class RegionCompiler64 extends RegionFrame {
     }
     if (op === 0xc0 || op === 0xc1 || op === 0xd0 || op === 0xd1) {
       const bits = op === 0xc0 || op === 0xd0 ? 8 : this.osz(d);
-      this.shift(d, bits, op >= 0xd0 ? 1 : d.imm & (bits === 64 ? 0x3f : 0x1f));
+      const count = op >= 0xd0 ? 1 : d.imm & (bits === 64 ? 0x3f : 0x1f);
+      if (d.reg < 2) this.rotate(d, bits, count);
+      else this.shift(d, bits, count);
       return false;
     }
     if (op === 0xd3) {
-      this.shift(d, this.osz(d), null);
+      if (d.reg < 2) this.rotate(d, this.osz(d), null);
+      else this.shift(d, this.osz(d), null);
       return false;
     }
     if (op === 0x1af || op === 0x69 || op === 0x6b) return this.imul(d);
