@@ -66,7 +66,38 @@ export class RegionCompiler64 extends RegionFrame {
 
   private flagSrc: FlagSrc = null;
 
+  /**
+   * Registers the region's own code reads or writes (bit n: register n), and those it
+   * writes. Only these are loaded at entry and after step64, and only the written ones
+   * stored at exits and before helper calls: the others stay in the state block. Found by
+   * a first emission of the region (`seen*`), used by the second.
+   */
+  private usedRegs = 0xffff;
+  private writtenRegs = 0xffff;
+  private seenUsed = 0;
+  private seenWritten = 0;
+
   compile(region: Region): Uint8Array<ArrayBuffer> {
+    this.usedRegs = this.writtenRegs = 0xffff;
+    this.emitRegion(region);
+    this.usedRegs = this.seenUsed;
+    this.writtenRegs = this.seenWritten;
+    return this.emitRegion(region);
+  }
+
+  private rget(n: number): void {
+    this.seenUsed |= 1 << n;
+    this.f.localGet(this.R[n]);
+  }
+
+  private rset(n: number): void {
+    this.seenUsed |= 1 << n;
+    this.seenWritten |= 1 << n;
+    this.f.localSet(this.R[n]);
+  }
+
+  private emitRegion(region: Region): Uint8Array<ArrayBuffer> {
+    this.seenUsed = this.seenWritten = 0;
     this.beginModule(region);
     this.h = importHelpers64(this.mb);
     this.lib32 = defineFlagsLib(this.mb, 32);
@@ -178,6 +209,7 @@ export class RegionCompiler64 extends RegionFrame {
   private loadAll(): void {
     const f = this.f;
     for (let i = 0; i < 16; i++) {
+      if ((this.usedRegs & (1 << i)) === 0) continue;
       this.loadPair(CPU_STATE.R32 + 4 * i, CPU_STATE.RH + 4 * i);
       f.localSet(this.R[i]);
     }
@@ -210,6 +242,7 @@ export class RegionCompiler64 extends RegionFrame {
   protected storeAll(): void {
     const f = this.f;
     for (let i = 0; i < 16; i++) {
+      if ((this.writtenRegs & (1 << i)) === 0) continue;
       f.i32Const(0);
       f.localGet(this.R[i]);
       f.i64Store32(this.stateBase + CPU_STATE.R32 + 4 * i);
@@ -293,14 +326,14 @@ export class RegionCompiler64 extends RegionFrame {
   private getReg(d: DecodedInsn, bits: number, n: number): void {
     const f = this.f;
     if (bits === 8 && RegionCompiler64.highByte(d, n)) {
-      f.localGet(this.R[n - 4]);
+      this.rget(n - 4);
       f.i64Const(8);
       f.i64ShrU();
       f.i64Const(0xff);
       f.i64And();
       return;
     }
-    f.localGet(this.R[n]);
+    this.rget(n);
     if (bits === 64) return;
     f.i64Const(bits === 32 ? -1 : (1 << bits) - 1, 0);
     f.i64And();
@@ -311,20 +344,20 @@ export class RegionCompiler64 extends RegionFrame {
     const f = this.f;
     if (bits === 64) {
       f.localGet(v);
-      f.localSet(this.R[n]);
+      this.rset(n);
       return;
     }
     if (bits === 32) {
       f.localGet(v);
       f.i64Const(-1, 0);
       f.i64And();
-      f.localSet(this.R[n]);
+      this.rset(n);
       return;
     }
     const high = bits === 8 && RegionCompiler64.highByte(d, n);
-    const r = high ? this.R[n - 4] : this.R[n];
+    const r = high ? n - 4 : n;
     const mask = bits === 16 ? 0xffff : high ? 0xff00 : 0xff;
-    f.localGet(r);
+    this.rget(r);
     f.i64Const(~mask);
     f.i64And();
     f.localGet(v);
@@ -335,7 +368,7 @@ export class RegionCompiler64 extends RegionFrame {
     f.i64Const(mask);
     f.i64And();
     f.i64Or();
-    f.localSet(r);
+    this.rset(r);
   }
 
   /** The offset of d's memory operand (no segment base) onto the stack, i64. */
@@ -347,11 +380,11 @@ export class RegionCompiler64 extends RegionFrame {
     } else {
       let parts = 0;
       if (d.base >= 0) {
-        f.localGet(this.R[d.base]);
+        this.rget(d.base);
         parts++;
       }
       if (d.index >= 0) {
-        f.localGet(this.R[d.index]);
+        this.rget(d.index);
         if (d.scale !== 0) {
           f.i64Const(d.scale);
           f.i64Shl();
@@ -1081,25 +1114,24 @@ export class RegionCompiler64 extends RegionFrame {
 
   private push(d: DecodedInsn, v: number): void {
     const f = this.f;
-    const sp = this.R[4];
-    f.localGet(sp);
+    this.rget(4);
     f.i64Const(8);
     f.i64Sub();
     f.localSet(this.A);
     this.store(d, 64, v, 1);
     f.localGet(this.A);
-    f.localSet(sp);
+    this.rset(4);
   }
 
   private pop(d: DecodedInsn, v: number): void {
     const f = this.f;
-    f.localGet(this.R[4]);
+    this.rget(4);
     f.localSet(this.A);
     this.load(d, 64, v, 1);
-    f.localGet(this.R[4]);
+    this.rget(4);
     f.i64Const(8);
     f.i64Add();
-    f.localSet(this.R[4]);
+    this.rset(4);
   }
 
   /** Push whether i64 local v is a canonical address (bits 63..47 all equal). */
@@ -1163,7 +1195,7 @@ export class RegionCompiler64 extends RegionFrame {
       }
     }
     if (op >= 0x50 && op <= 0x57) {
-      f.localGet(this.R[(op & 7) | ((d.rex & 1) << 3)]);
+      this.rget((op & 7) | ((d.rex & 1) << 3));
       f.localSet(T[0]);
       this.push(d, T[0]);
       return true;
@@ -1319,15 +1351,15 @@ export class RegionCompiler64 extends RegionFrame {
         return this.incDecRm(d, op === 0xfe ? 8 : this.osz(d), d.reg === 0);
       case 0xc9:
         // LEAVE: RBP is read at [RBP] before RSP changes (a fault leaves both).
-        f.localGet(this.R[5]);
+        this.rget(5);
         f.localSet(this.A);
         this.load(d, 64, T[0], 1);
-        f.localGet(this.R[5]);
+        this.rget(5);
         f.i64Const(8);
         f.i64Add();
-        f.localSet(this.R[4]);
+        this.rset(4);
         f.localGet(T[0]);
-        f.localSet(this.R[5]);
+        this.rset(5);
         return false;
       case 0xe8: {
         // CALL rel32: push RIP of the next instruction, then jump.
@@ -1517,14 +1549,14 @@ export class RegionCompiler64 extends RegionFrame {
   private ret(d: DecodedInsn, count: number): boolean {
     const f = this.f;
     const t = this.T[0];
-    f.localGet(this.R[4]);
+    this.rget(4);
     f.localSet(this.A);
     this.load(d, 64, t, 1);
     this.orStep(d, count, t);
-    f.localGet(this.R[4]);
+    this.rget(4);
     f.i64Const(8 + (d.op === 0xc2 ? d.imm & 0xffff : 0));
     f.i64Add();
-    f.localSet(this.R[4]);
+    this.rset(4);
     this.jumpTo(t, count);
     return false;
   }
