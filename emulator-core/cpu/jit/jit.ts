@@ -50,6 +50,11 @@ export class Block {
   count = 0;
   /** Could not be compiled (first instruction undecodable): always interpret. */
   failed = false;
+  /**
+   * Its first instruction crosses into the next page, which a region (one page) cannot
+   * hold: the dispatcher interprets that one instruction and goes on at the next page.
+   */
+  straddles = false;
   constructor(
     /** Linear address (RIP's low half in 64-bit code). */
     readonly lin: number,
@@ -93,6 +98,8 @@ export class Jit {
   private readonly invalidationsByPage = new Map<number, number>();
   private readonly insn = Array.from({ length: MAX_BLOCK_INSNS + 1 }, () => new DecodedInsn());
   private readonly decoder = new X86Decoder();
+  /** The block lookup() last declined has a page-straddling first instruction: interpret only that one. */
+  private single = false;
   readonly stats: JitStats = { compiled: 0, invalidations: 0, flushes: 0, interpreted: 0, compileErrors: 0 };
 
   /** Executions of a block start before it is compiled. */
@@ -165,6 +172,7 @@ export class Jit {
 
   /** Find the block starting at the current ip, creating or compiling it; null to interpret. */
   private lookup(c: Cpu): Block | null {
+    this.single = false;
     const ip = c.ip;
     let e = c.tlb[ip >>> 12];
     if ((e & c.execMask) === 0) {
@@ -184,6 +192,7 @@ export class Jit {
       this.cache[hashSlot(ip)] = b;
       return b;
     }
+    this.single = b.straddles;
     if (b.failed || ++b.count < this.hotThreshold) return null;
     if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
       b.failed = true;
@@ -203,6 +212,7 @@ export class Jit {
 
   /** lookup() for 64-bit code: blocks by RIP (both halves), pages through either TLB. */
   private lookup64(c: Cpu): Block | null {
+    this.single = false;
     const ip = c.ip;
     const hi = c.lm.ripHi;
     let e = hi === 0 ? c.tlb[ip >>> 12] : c.lm.tlb.lookup(hi, ip);
@@ -222,6 +232,7 @@ export class Jit {
       this.blocks64.set(key, b);
     }
     if (b.fn === null) {
+      this.single = b.straddles;
       if (b.failed || ++b.count < this.hotThreshold) return null;
       if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
         b.failed = true;
@@ -259,7 +270,11 @@ export class Jit {
       while (n < MAX_BLOCK_INSNS) {
         const d = this.insn[n];
         // Stops at the page end, and before an instruction that faults when decoded (#UD, #GP).
-        if (this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), c.code32 ? 32 : 16, d) !== DecodeStatus.Ok) break;
+        const status = this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), c.code32 ? 32 : 16, d);
+        if (status !== DecodeStatus.Ok) {
+          if (start === b.lin && n === 0) b.straddles = status === DecodeStatus.Truncated;
+          break;
+        }
         d.lin = linAddr;
         n++;
         if (gen.emit(d, n) === 'end') {
@@ -383,7 +398,11 @@ export class Jit {
       const targets: number[] = [];
       while (list.length < MAX_BLOCK_INSNS) {
         const d = this.insn[0];
-        if (this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), bits, d) !== DecodeStatus.Ok) break;
+        const status = this.decoder.decode(pageBytes.at(off, pageStart + 0x1000), bits, d);
+        if (status !== DecodeStatus.Ok) {
+          if (start === b.lin && list.length === 0) b.straddles = status === DecodeStatus.Truncated;
+          break;
+        }
         d.lin = linAddr;
         list.push(Object.assign(new DecodedInsn(), d));
         off += d.len;
@@ -472,7 +491,7 @@ export class Jit {
               do {
                 step64(c);
                 c.sliceInstructions = ++n;
-              } while (!c.branched && !c.exitRequested && n < budget && (c.flags & TF) === 0 && !c.irqInhibit);
+              } while (!c.branched && !this.single && !c.exitRequested && n < budget && (c.flags & TF) === 0 && !c.irqInhibit);
               this.stats.interpreted += n - before;
               if (c.exitRequested) return finish(c.halted ? EXIT_HALT : EXIT_REQUESTED);
               continue;
@@ -556,7 +575,7 @@ export class Jit {
               do {
                 step(c);
                 c.sliceInstructions = ++n;
-              } while (!c.branched && !c.exitRequested && n < budget && (c.flags & TF) === 0 && !c.irqInhibit);
+              } while (!c.branched && !this.single && !c.exitRequested && n < budget && (c.flags & TF) === 0 && !c.irqInhibit);
               this.stats.interpreted += n - before;
               if (c.exitRequested) break;
               continue;
