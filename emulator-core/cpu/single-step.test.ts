@@ -52,7 +52,7 @@ describe.skipIf(!nasmAvailable())('TF single-step traps', () => {
       expect(c.cr0 & CR0_PE).toBe(0);
       c.loadRealSegmentRaw(1, 0, 0xffff, c.segAccess[1]);
       c.setEip(0x7c00);
-      const jit = engine === 'jit' ? new Jit(c) : null;
+      const jit = engine === 'jit' ? new Jit(c, { background: false }) : null;
       for (let i = 0; i < 100 && !c.halted; i++) {
         if (jit !== null) jit.run(1000);
         else run(c, 1000);

@@ -26,6 +26,12 @@ export interface JitOptions {
   dumpFile: string | null;
   /** Report regions the code generator could not compile, with their source (TERRARIUM_JIT_DEBUG=1). */
   debug: boolean;
+  /**
+   * Let the engine compile regions on its background threads while the interpreter runs
+   * on (backends that can: wasm); a region is installed when the host's event loop next
+   * turns. False compiles at once, so a synchronous caller (a test) finds the code compiled.
+   */
+  background: boolean;
 }
 
 export interface KvmOptions {
@@ -87,6 +93,7 @@ export const DEFAULT_JIT_OPTIONS: Readonly<JitOptions> = Object.freeze({
   regionSource: 10_000,
   dumpFile: null,
   debug: false,
+  background: true,
 });
 
 export const DEFAULT_KVM_OPTIONS: Readonly<KvmOptions> = Object.freeze({

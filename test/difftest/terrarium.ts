@@ -75,7 +75,7 @@ export class TerrariumRunner {
     this.harness = new FlatHarness({ createFpu: options.createFpu });
     this.cpu = this.harness.cpu;
     this.installSystemTables();
-    this.jit = options.jit === true ? new Jit(this.cpu, { backend: options.jitBackend }) : null;
+    this.jit = options.jit === true ? new Jit(this.cpu, { backend: options.jitBackend, background: false }) : null;
     // The trailer's jmp [EXIT_SLOT] (native only) lands on an INT3 that marks the end.
     const slot = new Uint8Array(0x14);
     new DataView(slot.buffer).setUint32(0, STOP_ADDR, true);

@@ -45,6 +45,12 @@ export interface JitBackend {
   endsBlock(d: DecodedInsn): boolean;
   /** Compile a region; throws on a code generator bug (the core then interprets it). */
   compile(region: Region): RegionFn;
+  /**
+   * Compile a region with the engine's work off the calling thread (the region is decoded
+   * and emitted now, so later writes to its page are the caller's to notice); rejects on a
+   * code generator bug. Absent: only compile().
+   */
+  compileAsync?(region: Region): Promise<RegionFn>;
 }
 
 /** Linear targets (RIP's low halves in 64-bit code) of a direct branch (relative, 32/64-bit operand size), for region discovery. */

@@ -20,7 +20,7 @@ import { DecodedInsn, DecodeStatus } from '../decoder/decoded-insn.js';
 import { X86Decoder } from '../decoder/decoder.js';
 import { helpers } from './runtime.js';
 import { DEFAULT_JIT_OPTIONS, type JitOptions } from '../../machine/options.js';
-import { directTargets, type JitBackend, type RegionBlock, type RegionFn } from './backend.js';
+import { directTargets, type JitBackend, type Region, type RegionBlock, type RegionFn } from './backend.js';
 import { WasmBackend } from './wasm-backend/index.js';
 
 // The hot threshold, region size limits, dump file and debug switch are JitOptions
@@ -55,6 +55,8 @@ export class Block {
    * hold: the dispatcher interprets that one instruction and goes on at the next page.
    */
   straddles = false;
+  /** Its region is being compiled in the background: interpret meanwhile. */
+  pending = false;
   constructor(
     /** Linear address (RIP's low half in 64-bit code). */
     readonly lin: number,
@@ -115,6 +117,14 @@ export class Jit {
   private readonly dumpFile: string | null;
   /** Report regions that fail to compile, with their source. */
   private readonly debug: boolean;
+  /** Compile through the backend's compileAsync where it has one (JitOptions.background). */
+  private readonly background: boolean;
+  /**
+   * Invalidations per backing page and flushes of everything: a region compiled in the
+   * background is installed only if neither changed since its page was decoded.
+   */
+  private readonly pageGeneration = new Map<number, number>();
+  private epoch = 0;
   /**
    * The code generator behind the backend interface (backend.ts), or null for the built-in
    * JavaScript generator, whose region discovery is still interleaved with its code generation.
@@ -133,6 +143,7 @@ export class Jit {
     this.maxRegionSource = options.regionSource ?? DEFAULT_JIT_OPTIONS.regionSource;
     this.dumpFile = options.dumpFile ?? DEFAULT_JIT_OPTIONS.dumpFile;
     this.debug = options.debug ?? DEFAULT_JIT_OPTIONS.debug;
+    this.background = options.background ?? DEFAULT_JIT_OPTIONS.background;
     this.backend = (options.backend ?? DEFAULT_JIT_OPTIONS.backend) === 'wasm' ? new WasmBackend(cpu) : null;
     this.backend64 = this.backend ?? new WasmBackend(cpu);
     cpu.onCodeWrite = (page) => this.invalidatePage(page);
@@ -140,6 +151,7 @@ export class Jit {
 
   invalidatePage(backingPage: number): void {
     this.cpu.mem.codePages[backingPage] &= ~CODE_PAGE_JIT;
+    this.pageGeneration.set(backingPage, (this.pageGeneration.get(backingPage) ?? 0) + 1);
     // A region running on this page leaves at its next internal branch.
     this.cpu.smc = true;
     const list = this.byPage.get(backingPage);
@@ -166,6 +178,7 @@ export class Jit {
     this.blocks64.clear();
     this.byPage.clear();
     this.invalidationsByPage.clear();
+    this.epoch++;
     // A region may be running (clear() from a write hook): make it return promptly.
     this.cpu.smc = true;
   }
@@ -193,7 +206,7 @@ export class Jit {
       return b;
     }
     this.single = b.straddles;
-    if (b.failed || ++b.count < this.hotThreshold) return null;
+    if (b.failed || b.pending || ++b.count < this.hotThreshold) return null;
     if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
       b.failed = true;
       return null;
@@ -233,7 +246,7 @@ export class Jit {
     }
     if (b.fn === null) {
       this.single = b.straddles;
-      if (b.failed || ++b.count < this.hotThreshold) return null;
+      if (b.failed || b.pending || ++b.count < this.hotThreshold) return null;
       if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
         b.failed = true;
         return null;
@@ -424,9 +437,14 @@ export class Jit {
       b.failed = true;
       return;
     }
+    const region: Region = { entry: b.lin, blocks: [entry, ...[...blocks.values()].filter((x) => x !== entry)], mode, runLimit: REGION_RUN_LIMIT, hi: long ? b.hi : undefined };
+    if (this.background && backend.compileAsync !== undefined) {
+      this.compileInBackground(backend.compileAsync.bind(backend), c, b, region, [...blocks.keys()]);
+      return;
+    }
     let fn: BlockFn;
     try {
-      fn = backend.compile({ entry: b.lin, blocks: [entry, ...[...blocks.values()].filter((x) => x !== entry)], mode, runLimit: REGION_RUN_LIMIT, hi: long ? b.hi : undefined });
+      fn = backend.compile(region);
     } catch (e) {
       // A code generator bug: keep interpreting rather than crash the guest.
       b.failed = true;
@@ -435,6 +453,38 @@ export class Jit {
       return;
     }
     this.install(c, b, fn, blocks.keys());
+  }
+
+  /**
+   * Compile `region` (b's) while the interpreter runs on; installed once the engine is done,
+   * unless its page was written or everything flushed since it was decoded. The page is
+   * flagged as code now, so such a write is noticed.
+   */
+  private compileInBackground(compile: (r: Region) => Promise<RegionFn>, c: Cpu, b: Block, region: Region, starts: number[]): void {
+    const page = b.backingPage;
+    const generation = this.pageGeneration.get(page) ?? 0;
+    const epoch = this.epoch;
+    b.pending = true;
+    c.mem.flagCodePage(page, CODE_PAGE_JIT);
+    const current = (): boolean => epoch === this.epoch && generation === (this.pageGeneration.get(page) ?? 0);
+    let promise: Promise<RegionFn>;
+    try {
+      promise = compile(region);
+    } catch (e) {
+      promise = Promise.reject(e);
+    }
+    promise.then(
+      (fn) => {
+        b.pending = false;
+        if (current()) this.install(c, b, fn, starts);
+      },
+      (e: unknown) => {
+        b.pending = false;
+        b.failed = true;
+        this.stats.compileErrors++;
+        if (this.debug) console.error(`JIT: cannot compile region at ${(b.lin >>> 0).toString(16)}: ${(e as Error).stack ?? String(e)}`);
+      },
+    );
   }
 
   /**

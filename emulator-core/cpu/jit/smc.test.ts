@@ -25,7 +25,7 @@ function runBoth(main: string, shared: string, regs: { esp: number }): Array<{ e
     h.writeMemory(CODE, assemble(main, 32, CODE));
     h.writeMemory(SHARED, assemble(shared, 32, SHARED));
     h.setRegs({ eip: CODE, esp: regs.esp, eax: 0, ebx: 0 });
-    const jit = engine !== 'interpreter' ? new Jit(h.cpu, { backend: engine }) : null;
+    const jit = engine !== 'interpreter' ? new Jit(h.cpu, { backend: engine, background: false }) : null;
     let exit = 0;
     for (let i = 0; i < 1000 && exit !== EXIT_HALT; i++) exit = jit !== null ? jit.run(10_000) : interpret(h.cpu, 10_000);
     const r = h.getRegs();

@@ -460,7 +460,7 @@ idtr: dw 0xfff
 
   it('with the JIT compiling the compatibility-mode loop', () => {
     const c = setup();
-    const jit = new Jit(c);
+    const jit = new Jit(c, { background: false });
     expect(jit.run(100_000)).toBe(EXIT_HALT);
     expect(jit.stats.compiled).toBeGreaterThan(0);
     check(c);

@@ -45,7 +45,7 @@ export class Long64JitMachine extends Long64Machine {
 
   constructor(code: Uint8Array, options: JitMachineOptions = {}) {
     super(code);
-    const jitOptions: Partial<JitOptions> = { backend: 'wasm', hotThreshold: 2, ...options.jit };
+    const jitOptions: Partial<JitOptions> = { backend: 'wasm', hotThreshold: 2, background: false, ...options.jit };
     this.jit = new Jit(this.cpu, jitOptions);
     // Enough runs for every block of the case to pass the hot threshold and then run compiled.
     this.runs = (jitOptions.hotThreshold ?? DEFAULT_JIT_OPTIONS.hotThreshold) + 2;

@@ -9,7 +9,7 @@
 import type { Cpu } from '../../cpu.js';
 import type { DecodedInsn } from '../../decoder/decoded-insn.js';
 import type { JitBackend, Region, RegionFn } from '../backend.js';
-import { Wasm } from '../wasm/wasm-api.js';
+import { Wasm, type WasmModule } from '../wasm/wasm-api.js';
 import { endsBlock } from './classify.js';
 import { makeHelpers } from './helpers.js';
 import { makeHelpers64 } from './helpers64.js';
@@ -50,11 +50,22 @@ export class WasmBackend implements JitBackend {
   compile(region: Region): RegionFn {
     const long = region.hi !== undefined;
     const bytes = long ? this.compiler64.compile(region) : this.compiler.compile(region);
-    const module = new Wasm.Module(bytes);
+    return this.regionFn(new Wasm.Module(bytes), long, bytes.length);
+  }
+
+  /** compile() with the engine's compilation on its background threads (the bytes are emitted now). */
+  compileAsync(region: Region): Promise<RegionFn> {
+    const long = region.hi !== undefined;
+    // A copy: the compiler's buffer is reused by the next region.
+    const bytes = (long ? this.compiler64.compile(region) : this.compiler.compile(region)).slice();
+    return Wasm.compile(bytes).then((module) => this.regionFn(module, long, bytes.length));
+  }
+
+  private regionFn(module: WasmModule, long: boolean, size: number): RegionFn {
     const instance = new Wasm.Instance(module, long ? this.imports64 : this.imports);
     const run = instance.exports.run as (pc: number) => number;
     this.stats.modules++;
-    this.stats.bytes += bytes.length;
+    this.stats.bytes += size;
     const area = this.area;
     return (c, pc) => {
       area.toArea(c);

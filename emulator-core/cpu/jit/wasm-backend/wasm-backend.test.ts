@@ -38,7 +38,7 @@ function runOn(engine: 'interpreter' | 'js' | 'wasm', source: string, regs: Part
   for (let i = 0; i < init.length; i++) init[i] = (i * 2654435761) >>> 13;
   h.writeMemory(DATA, init);
   h.setRegs({ eax: 0, ecx: 0, edx: 0, ebx: 0, esi: 0, edi: 0, ebp: 0, esp: STACK, eflags: 0x2, eip: CODE, ...regs });
-  const jit = engine === 'interpreter' ? null : new Jit(h.cpu, { backend: engine, hotThreshold: 2 });
+  const jit = engine === 'interpreter' ? null : new Jit(h.cpu, { backend: engine, hotThreshold: 2, background: false });
   let exit = 0;
   for (let i = 0; i < 10_000 && exit !== EXIT_HALT; i++) exit = jit !== null ? jit.run(10_000) : interpret(h.cpu, 10_000);
   expect(exit, `${engine} reached HLT`).toBe(EXIT_HALT);
