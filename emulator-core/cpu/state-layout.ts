@@ -12,6 +12,15 @@ export const TLB_ENTRIES = 1 << 20;
 /** Entries of the direct-mapped long-mode TLB (pages whose linear address is at or above 4 GiB). */
 export const TLB64_BITS = 12;
 export const TLB64_ENTRIES = 1 << TLB64_BITS;
+/** Entries of each region dispatcher cache (a power of two). */
+export const DISPATCH_BITS = 14;
+export const DISPATCH_ENTRIES = 1 << DISPATCH_BITS;
+
+/** The dispatcher cache slot of a block: (lo ^ hi ^ (lo >>> DISPATCH_BITS)) for 64-bit code (hi 0 otherwise). */
+export function dispatchSlot(lo: number, hi: number): number {
+  const x = lo ^ hi;
+  return (x ^ (x >>> DISPATCH_BITS)) & (DISPATCH_ENTRIES - 1);
+}
 
 /** Byte offsets from the CPU's stateBase. */
 export const CPU_STATE = {
@@ -62,6 +71,10 @@ export const CPU_STATE = {
   GS_HI: 444,
   /** High half of a 64-bit value a 64-bit region's memory helper read (the low half is its return value). */
   VALUE_HI: 448,
+  /** Non-zero: the region dispatcher (jit/wasm-backend/dispatcher.ts) must return to the JavaScript loop (set by helpers). */
+  STOP: 452,
+  /** Instructions the dispatcher has run in this call before the current region (for the clock, read by helpers). */
+  SLICE_N: 456,
   /** TLB: backing offset in the high 20 bits, T_* permissions in the low 12 (int32 per page). */
   TLB: 4096,
   /** Physical page of each TLB entry (int32 per page). */
@@ -71,9 +84,16 @@ export const CPU_STATE = {
   TLB64_PAGE_HI: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 4,
   TLB64_ENTRY: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 8,
   TLB64_PHYS: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 12,
+  /**
+   * The region dispatcher's caches of compiled blocks, 16-bit/32-bit and 64-bit code:
+   * DISPATCH_ENTRIES entries of four int32 (linear address or RIP's low half; the mode key
+   * or RIP's high half; the page's TLB entry bits; the region's table slot, 0 for none).
+   */
+  DISPATCH32: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 16,
+  DISPATCH64: 4096 + TLB_ENTRIES * 8 + TLB64_ENTRIES * 16 + DISPATCH_ENTRIES * 16,
 } as const;
 
 /** Bytes of one CPU's state block. */
-export const CPU_STATE_BYTES = CPU_STATE.TLB64_PHYS + TLB64_ENTRIES * 4;
+export const CPU_STATE_BYTES = CPU_STATE.DISPATCH64 + DISPATCH_ENTRIES * 16;
 
 if (CPU_STATE_BYTES > DEFAULT_STATE_BYTES) throw new Error('CPU_STATE_BYTES outgrew GuestMemory DEFAULT_STATE_BYTES');

@@ -12,7 +12,10 @@ import type { BlockMode } from './codegen.js';
  * starts) and returns the number of instructions executed, with `c.ip` at the next one.
  * A fault leaves the Cpu at the faulting instruction (registers, flags, `instrStart`).
  */
-export type RegionFn = (c: Cpu, pc: number) => number;
+export type RegionFn = ((c: Cpu, pc: number) => number) & {
+  /** The region's slot in the backend's dispatch table (backends with dispatch()). */
+  readonly slot?: number;
+};
 
 /** One basic block of a region, decoded. */
 export interface RegionBlock {
@@ -51,6 +54,14 @@ export interface JitBackend {
    * code generator bug. Absent: only compile().
    */
   compileAsync?(region: Region): Promise<RegionFn>;
+  /**
+   * Run compiled regions from the current address, one after another, for up to `budget`
+   * instructions, through the cache the core keeps in the state block (DISPATCH32/64, slots
+   * from RegionFn.slot); returns the instructions run (0 when the first lookup misses).
+   */
+  dispatch?(c: Cpu, budget: number, long: boolean): number;
+  /** Everything compiled was forgotten (Jit.clear): table slots may be reused. */
+  forgetSlots?(): void;
 }
 
 /** Linear targets (RIP's low halves in 64-bit code) of a direct branch (relative, 32/64-bit operand size), for region discovery. */

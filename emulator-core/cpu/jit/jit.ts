@@ -19,6 +19,7 @@ import { BufferReader } from '../decoder/code-reader.js';
 import { DecodedInsn, DecodeStatus } from '../decoder/decoded-insn.js';
 import { X86Decoder } from '../decoder/decoder.js';
 import { helpers } from './runtime.js';
+import { CPU_STATE, DISPATCH_ENTRIES, dispatchSlot } from '../state-layout.js';
 import { DEFAULT_JIT_OPTIONS, type JitOptions } from '../../machine/options.js';
 import { directTargets, type JitBackend, type Region, type RegionBlock, type RegionFn } from './backend.js';
 import { WasmBackend } from './wasm-backend/index.js';
@@ -95,6 +96,9 @@ export class Jit {
   /** 64-bit code's blocks, by key64 and by hashSlot(lo ^ hi). */
   private readonly cache64: (Block | undefined)[] = new Array<Block | undefined>(1 << CACHE_BITS).fill(undefined);
   private readonly blocks64 = new Map<number, Block>();
+  /** The state block's dispatcher caches (state-layout.ts DISPATCH32/64), mirrored from the blocks run through dispatch(). */
+  private readonly dispatch32: Int32Array;
+  private readonly dispatch64: Int32Array;
   /** Blocks by backing page, for invalidation. */
   private readonly byPage = new Map<number, Block[]>();
   private readonly invalidationsByPage = new Map<number, number>();
@@ -146,6 +150,9 @@ export class Jit {
     this.background = options.background ?? DEFAULT_JIT_OPTIONS.background;
     this.backend = (options.backend ?? DEFAULT_JIT_OPTIONS.backend) === 'wasm' ? new WasmBackend(cpu) : null;
     this.backend64 = this.backend ?? new WasmBackend(cpu);
+    const buf = cpu.mem.buffer;
+    this.dispatch32 = new Int32Array(buf, cpu.stateBase + CPU_STATE.DISPATCH32, DISPATCH_ENTRIES * 4);
+    this.dispatch64 = new Int32Array(buf, cpu.stateBase + CPU_STATE.DISPATCH64, DISPATCH_ENTRIES * 4);
     cpu.onCodeWrite = (page) => this.invalidatePage(page);
   }
 
@@ -163,6 +170,7 @@ export class Jit {
       const slot = hashSlot(long ? b.lin ^ b.hi : b.lin);
       if (cache[slot] === b) cache[slot] = undefined;
       if (blocks.get(b.key) === b) blocks.delete(b.key);
+      this.unmirror(b);
     }
     this.byPage.delete(backingPage);
     this.stats.invalidations++;
@@ -176,6 +184,10 @@ export class Jit {
     this.blocks.clear();
     this.cache64.fill(undefined);
     this.blocks64.clear();
+    this.dispatch32.fill(0);
+    this.dispatch64.fill(0);
+    this.backend?.forgetSlots?.();
+    this.backend64.forgetSlots?.();
     this.byPage.clear();
     this.invalidationsByPage.clear();
     this.epoch++;
@@ -548,7 +560,7 @@ export class Jit {
             }
             b = found;
           }
-          n += b.fn!(c, ip);
+          n += this.runCompiled(c, b, budget - n, this.backend64);
           c.sliceInstructions = n;
           if (c.exitRequested) return finish(c.halted ? EXIT_HALT : EXIT_REQUESTED);
         }
@@ -564,6 +576,32 @@ export class Jit {
     }
     return finish(EXIT_BUDGET);
   };
+
+  /** Put compiled block b into the dispatcher's cache (its slot in the backend's table). */
+  private mirror(b: Block, slot: number): void {
+    const long = b.mode === MODE64;
+    const d = long ? this.dispatch64 : this.dispatch32;
+    const i = dispatchSlot(b.lin, b.hi) << 2;
+    d[i] = b.lin;
+    d[i + 1] = long ? b.hi : b.mode;
+    d[i + 2] = b.pageBits;
+    d[i + 3] = slot;
+  }
+
+  private unmirror(b: Block): void {
+    const long = b.mode === MODE64;
+    const d = long ? this.dispatch64 : this.dispatch32;
+    const i = dispatchSlot(b.lin, b.hi) << 2;
+    if (d[i] === b.lin && d[i + 1] === (long ? b.hi : b.mode)) d[i + 3] = 0;
+  }
+
+  /** Run compiled block b, and the compiled blocks after it through the backend's dispatcher when it has one. */
+  private runCompiled(c: Cpu, b: Block, budget: number, backend: JitBackend | null): number {
+    const fn = b.fn!;
+    if (fn.slot === undefined || backend === null || backend.dispatch === undefined) return fn(c, c.ip);
+    this.mirror(b, fn.slot);
+    return backend.dispatch(c, budget, b.mode === MODE64);
+  }
 
   /** b's page is still mapped to the same backing page, executable at this CPL. */
   private pageStill(c: Cpu, b: Block): boolean {
@@ -632,7 +670,7 @@ export class Jit {
             }
             b = found;
           }
-          n += b.fn!(c, ip);
+          n += this.runCompiled(c, b, budget - n, this.backend);
           c.sliceInstructions = n;
           if (c.exitRequested) break;
         }

@@ -54,14 +54,18 @@ export function makeHelpers(c: Cpu, area: ScalarArea): Record<HelperName, (...ar
     area.fromArea(c);
     throw e;
   };
-  const smc = (): void => {
+  /** After an access that may have reached a device or compiled code. */
+  const after = (): void => {
     if (c.smc) area.setSmc();
+    area.checkStop(c);
   };
   return {
     step: (): void => {
       area.fromArea(c);
+      area.syncSlice(c);
       step(c);
       area.toArea(c);
+      area.checkStop(c);
     },
     checkSegment: (seg: number, off: number): void => {
       try {
@@ -71,83 +75,110 @@ export function makeHelpers(c: Cpu, area: ScalarArea): Record<HelperName, (...ar
       }
     },
     read8: (lin: number): number => {
+      area.syncSlice(c);
+      let v: number;
       try {
-        return c.readLin8(lin);
+        v = c.readLin8(lin);
       } catch (e) {
         return fault(e);
       }
+      after();
+      return v;
     },
     read16: (lin: number): number => {
+      area.syncSlice(c);
+      let v: number;
       try {
-        return c.readLin16(lin);
+        v = c.readLin16(lin);
       } catch (e) {
         return fault(e);
       }
+      after();
+      return v;
     },
     read32: (lin: number): number => {
+      area.syncSlice(c);
+      let v: number;
       try {
-        return c.readLin32(lin);
+        v = c.readLin32(lin);
       } catch (e) {
         return fault(e);
       }
+      after();
+      return v;
     },
     write8: (lin: number, v: number): void => {
+      area.syncSlice(c);
       try {
         c.writeLin8(lin, v);
       } catch (e) {
         fault(e);
       }
-      smc();
+      after();
     },
     write16: (lin: number, v: number): void => {
+      area.syncSlice(c);
       try {
         c.writeLin16(lin, v);
       } catch (e) {
         fault(e);
       }
-      smc();
+      after();
     },
     write32: (lin: number, v: number): void => {
+      area.syncSlice(c);
       try {
         c.writeLin32(lin, v);
       } catch (e) {
         fault(e);
       }
-      smc();
+      after();
     },
     rmwRead8: (lin: number): number => {
+      area.syncSlice(c);
+      let v: number;
       try {
-        return c.rmwRead8(lin);
+        v = c.rmwRead8(lin);
       } catch (e) {
         return fault(e);
       }
+      after();
+      return v;
     },
     rmwRead16: (lin: number): number => {
+      area.syncSlice(c);
+      let v: number;
       try {
-        return c.rmwRead16(lin);
+        v = c.rmwRead16(lin);
       } catch (e) {
         return fault(e);
       }
+      after();
+      return v;
     },
     rmwRead32: (lin: number): number => {
+      area.syncSlice(c);
+      let v: number;
       try {
-        return c.rmwRead32(lin);
+        v = c.rmwRead32(lin);
       } catch (e) {
         return fault(e);
       }
+      after();
+      return v;
     },
     // The read translated for writing: these cannot fault.
     rmwWrite8: (v: number): void => {
       c.rmwWrite8(v);
-      smc();
+      after();
     },
     rmwWrite16: (v: number): void => {
       c.rmwWrite16(v);
-      smc();
+      after();
     },
     rmwWrite32: (v: number): void => {
       c.rmwWrite32(v);
-      smc();
+      after();
     },
   };
 }

@@ -51,20 +51,26 @@ export function makeHelpers64(c: Cpu, area: ScalarArea): Record<Helper64Name, (.
   return {
     step: (): void => {
       area.fromArea(c);
+      area.syncSlice(c);
       step64(c);
       area.toArea(c);
+      area.checkStop(c);
     },
     read: (lo: number, hi: number, bytes: number, stack: number): number => {
+      area.syncSlice(c);
+      let v: number;
       try {
         c.lm.stackRef = stack !== 0;
-        const v = readSized(c, hi, lo, bytes);
+        v = readSized(c, hi, lo, bytes);
         i32[valueHi] = c.lm.readHi;
-        return v;
       } catch (e) {
         return fault(e);
       }
+      area.checkStop(c);
+      return v;
     },
     write: (lo: number, hi: number, bytes: number, vLo: number, vHi: number, stack: number): void => {
+      area.syncSlice(c);
       try {
         c.lm.stackRef = stack !== 0;
         writeSized(c, hi, lo, bytes, vLo, vHi);
@@ -72,6 +78,7 @@ export function makeHelpers64(c: Cpu, area: ScalarArea): Record<Helper64Name, (.
         fault(e);
       }
       if (c.smc) area.setSmc();
+      area.checkStop(c);
     },
     checkWrite: (lo: number, hi: number, bytes: number, stack: number): void => {
       try {

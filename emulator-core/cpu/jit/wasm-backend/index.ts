@@ -11,6 +11,7 @@ import type { DecodedInsn } from '../../decoder/decoded-insn.js';
 import type { JitBackend, Region, RegionFn } from '../backend.js';
 import { Wasm, type WasmModule } from '../wasm/wasm-api.js';
 import { endsBlock } from './classify.js';
+import { buildDispatcher, type DispatcherExports } from './dispatcher.js';
 import { makeHelpers } from './helpers.js';
 import { makeHelpers64 } from './helpers64.js';
 import { RegionCompiler } from './region-compiler.js';
@@ -31,6 +32,10 @@ export class WasmBackend implements JitBackend {
   private readonly compiler64: RegionCompiler64;
   private readonly imports: { env: { mem: unknown }; h: Record<string, unknown> };
   private readonly imports64: { env: { mem: unknown }; h: Record<string, unknown> };
+  /** Every region's `run`, at its slot (0 stays empty); the dispatcher calls through it. */
+  private readonly table = new Wasm.Table({ element: 'anyfunc', initial: 1024 });
+  private nextSlot = 1;
+  private readonly dispatcher: DispatcherExports;
 
   constructor(cpu: Cpu) {
     this.area = new ScalarArea(cpu);
@@ -41,6 +46,8 @@ export class WasmBackend implements JitBackend {
     this.compiler64 = new RegionCompiler64(cpu.stateBase, shape);
     this.imports = { env: { mem: cpu.mem.wasm }, h: makeHelpers(cpu, this.area) };
     this.imports64 = { env: { mem: cpu.mem.wasm }, h: makeHelpers64(cpu, this.area) };
+    const dispatcher = new Wasm.Instance(new Wasm.Module(buildDispatcher(cpu.stateBase, shape)), { env: { mem: cpu.mem.wasm, table: this.table } });
+    this.dispatcher = dispatcher.exports as unknown as DispatcherExports;
   }
 
   endsBlock(d: DecodedInsn): boolean {
@@ -64,14 +71,31 @@ export class WasmBackend implements JitBackend {
   private regionFn(module: WasmModule, long: boolean, size: number): RegionFn {
     const instance = new Wasm.Instance(module, long ? this.imports64 : this.imports);
     const run = instance.exports.run as (pc: number) => number;
+    const slot = this.nextSlot++;
+    if (slot >= this.table.length) this.table.grow(this.table.length);
+    this.table.set(slot, run);
     this.stats.modules++;
     this.stats.bytes += size;
     const area = this.area;
-    return (c, pc) => {
-      area.toArea(c);
-      const n = run(pc);
-      area.fromArea(c);
-      return n;
-    };
+    return Object.assign(
+      (c: Cpu, pc: number): number => {
+        area.enter(c);
+        const n = run(pc);
+        area.fromArea(c);
+        return n;
+      },
+      { slot },
+    );
+  }
+
+  dispatch(c: Cpu, budget: number, long: boolean): number {
+    this.area.enter(c);
+    const n = long ? this.dispatcher.dispatch64(budget, c.execMask) : this.dispatcher.dispatch32(budget, c.modeKey, c.execMask);
+    this.area.fromArea(c);
+    return n;
+  }
+
+  forgetSlots(): void {
+    this.nextSlot = 1;
   }
 }

@@ -7,22 +7,23 @@
  * FLAGS, and every store of the state (exits, helper calls) evaluates the region's.
  *
  * Memory operands are 64-bit linear addresses (base + index << scale + disp, RIP-relative,
- * FS/GS bases; 0x67 truncates to 32 bits). `xlate`, a function of the module, finds the
- * backing address through the CPU's 32-bit TLB below 4 GiB or the long-mode TLB above it
- * (both in the state block), or -1: then the helpers of helpers64.ts do the access, with
+ * FS/GS bases; 0x67 truncates to 32 bits). `xlate` (tlb-lookup.ts), a function of the
+ * module, finds the backing address through the CPU's 32-bit TLB below 4 GiB or the
+ * long-mode TLB above it (both in the state block), or -1: then the helpers of helpers64.ts do the access, with
  * everything spilled so a fault is precise. Instructions without native code run the
  * 64-bit interpreter's step64 through a helper.
  */
 import { ARITH_FLAGS, CF, OF, PF, SF, ZF } from '../../constants.js';
 import { K_ADC, K_ADD, K_LOGIC, K_SBB, K_SUB } from '../../cpu.js';
 import type { DecodedInsn } from '../../decoder/decoded-insn.js';
-import { CPU_STATE, TLB64_ENTRIES } from '../../state-layout.js';
+import { CPU_STATE } from '../../state-layout.js';
 import type { Region, RegionBlock } from '../backend.js';
 import { BlockType, ValType } from '../wasm/opcodes.js';
 import { classify64, How } from './classify.js';
 import { defineFlagsLib, type FlagsLib } from './flags-lib.js';
 import { importHelpers64, type Helper64Name } from './helpers64.js';
 import { RegionFrame } from './region-frame.js';
+import { defineTlbEntry, defineXlate } from './tlb-lookup.js';
 
 const I = ValType.I32;
 const L = ValType.I64;
@@ -102,7 +103,7 @@ export class RegionCompiler64 extends RegionFrame {
     this.h = importHelpers64(this.mb);
     this.lib32 = defineFlagsLib(this.mb, 32);
     this.lib64 = defineFlagsLib(this.mb, 64);
-    this.xlate = this.defineXlate();
+    this.xlate = defineXlate(this.mb, defineTlbEntry(this.mb, this.stateBase));
     const f = this.beginFunction(region, true);
     this.R = Array.from({ length: 16 }, () => f.addLocal(L));
     [this.FL, this.LM, this.LK] = [f.addLocal(I), f.addLocal(I), f.addLocal(I)];
@@ -113,83 +114,6 @@ export class RegionCompiler64 extends RegionFrame {
     this.P = f.addLocal(I);
     this.X = Array.from({ length: 3 }, () => f.addLocal(I));
     return this.emitFunction(region);
-  }
-
-  /** The TLB lookup of both TLBs as one function of the module. */
-  private defineXlate(): number {
-    const x = this.mb.func(this.mb.type([I, I, I, I], [I]));
-    const [lo, hi, mask, last] = [0, 1, 2, 3];
-    const e = x.addLocal(I);
-    const idx = x.addLocal(I);
-    const base = this.stateBase;
-    x.localGet(hi);
-    x.i32Eqz();
-    x.if();
-    x.localGet(lo);
-    x.i32Const(12);
-    x.i32ShrU();
-    x.i32Const(2);
-    x.i32Shl();
-    x.i32Load(base + CPU_STATE.TLB);
-    x.localSet(e);
-    x.else();
-    // Tlb64.index: ((lo >>> 12) ^ (hi << 4) ^ (hi >>> 8)) & (size - 1), times 4
-    x.localGet(lo);
-    x.i32Const(12);
-    x.i32ShrU();
-    x.localGet(hi);
-    x.i32Const(4);
-    x.i32Shl();
-    x.i32Xor();
-    x.localGet(hi);
-    x.i32Const(8);
-    x.i32ShrU();
-    x.i32Xor();
-    x.i32Const(TLB64_ENTRIES - 1);
-    x.i32And();
-    x.i32Const(2);
-    x.i32Shl();
-    x.localTee(idx);
-    x.i32Load(base + CPU_STATE.TLB64_PAGE_LO);
-    x.localGet(lo);
-    x.i32Const(12);
-    x.i32ShrU();
-    x.i32Ne();
-    x.localGet(idx);
-    x.i32Load(base + CPU_STATE.TLB64_PAGE_HI);
-    x.localGet(hi);
-    x.i32Ne();
-    x.i32Or();
-    x.if();
-    x.i32Const(-1);
-    x.return();
-    x.end();
-    x.localGet(idx);
-    x.i32Load(base + CPU_STATE.TLB64_ENTRY);
-    x.localSet(e);
-    x.end();
-    x.localGet(e);
-    x.localGet(mask);
-    x.i32And();
-    x.i32Eqz();
-    x.localGet(lo);
-    x.i32Const(0xfff);
-    x.i32And();
-    x.localGet(last);
-    x.i32GtU();
-    x.i32Or();
-    x.if();
-    x.i32Const(-1);
-    x.return();
-    x.end();
-    x.localGet(e);
-    x.i32Const(-4096);
-    x.i32And();
-    x.localGet(lo);
-    x.i32Const(0xfff);
-    x.i32And();
-    x.i32Add();
-    return x.index;
   }
 
   // ------------------------------------------------------------ state block

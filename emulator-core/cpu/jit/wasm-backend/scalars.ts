@@ -6,7 +6,8 @@
  * block (state-layout.ts CPU_STATE.IP ..): `toArea` before a region (or after a helper call
  * that ran the interpreter), `fromArea` after it (or before such a call).
  */
-import type { Cpu } from '../../cpu.js';
+import { TF } from '../../constants.js';
+import { canTakeInterrupt, type Cpu } from '../../cpu.js';
 import { CPU_STATE } from '../../state-layout.js';
 
 export class ScalarArea {
@@ -27,6 +28,12 @@ export class ScalarArea {
   private readonly instrStartHi: number;
   private readonly fsHi: number;
   private readonly gsHi: number;
+  private readonly stop: number;
+  private readonly sliceN: number;
+  /** At toArea: the slice's instruction count, and the mode key and exec mask the dispatcher's checks assume. */
+  private sliceBase = 0;
+  private modeKey = 0;
+  private execMask = 0;
 
   constructor(c: Cpu) {
     this.i32 = c.mem.i32;
@@ -47,6 +54,8 @@ export class ScalarArea {
     this.instrStartHi = at(CPU_STATE.INSTR_START_HI);
     this.fsHi = at(CPU_STATE.FS_HI);
     this.gsHi = at(CPU_STATE.GS_HI);
+    this.stop = at(CPU_STATE.STOP);
+    this.sliceN = at(CPU_STATE.SLICE_N);
   }
 
   /** Cpu fields into the area. */
@@ -69,6 +78,29 @@ export class ScalarArea {
     m[this.instrStartHi] = lm.instrStartHi;
     m[this.fsHi] = lm.fsHi;
     m[this.gsHi] = lm.gsHi;
+  }
+
+  /** Before a region or the dispatcher runs: toArea, and a fresh start for STOP, SLICE_N and checkStop's reference. */
+  enter(c: Cpu): void {
+    this.toArea(c);
+    this.i32[this.stop] = 0;
+    this.i32[this.sliceN] = 0;
+    this.sliceBase = c.sliceInstructions;
+    this.modeKey = c.modeKey;
+    this.execMask = c.execMask;
+  }
+
+  /** Before a helper reaches devices: the slice's instructions so far (regions before this one), for the clock. */
+  syncSlice(c: Cpu): void {
+    c.sliceInstructions = this.sliceBase + this.i32[this.sliceN];
+  }
+
+  /**
+   * After a helper: tell the dispatcher to return to the JavaScript loop if that loop has
+   * something to do before the next region (it checks these between regions).
+   */
+  checkStop(c: Cpu): void {
+    if (c.exitRequested || c.modeSwitch || c.irqInhibit || (c.flags & TF) !== 0 || canTakeInterrupt(c) || c.modeKey !== this.modeKey || c.execMask !== this.execMask) this.i32[this.stop] = 1;
   }
 
   /** Code was invalidated (Cpu.smc set during a helper): the region leaves after the instruction. */
