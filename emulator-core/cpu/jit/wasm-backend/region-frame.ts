@@ -5,7 +5,7 @@
  *
  *   load registers and scalars into locals                      (prologue)
  *   block $exit
- *     loop $top                      ;; pc -> block index (an if chain); unknown pc: exit
+ *     loop $top                      ;; pc -> block index (a binary search); unknown pc: exit
  *       loop $go                     ;; br_table over the block index
  *         block $bK-1 .. block $b0  br_table  end $b0  <code of block 0>  end $b1 <code 1> ..
  *   end $exit
@@ -92,16 +92,33 @@ export abstract class RegionFrame {
     this.exitLabel = f.block();
     this.topLabel = f.loop();
     const dispatch = f.block();
-    for (const [start, i] of this.blockIndex) {
+    // pc -> block index: a binary search over the sorted block starts.
+    const starts = [...this.blockIndex.keys()].sort((x, y) => (x >>> 0) - (y >>> 0));
+    const search = (lo: number, hi: number): void => {
+      if (hi - lo < 4) {
+        for (let k = lo; k <= hi; k++) {
+          f.localGet(this.PC);
+          f.i32Const(starts[k]);
+          f.i32Eq();
+          f.if();
+          f.i32Const(this.blockIndex.get(starts[k])!);
+          f.localSet(this.BLK);
+          f.brTo(dispatch);
+          f.end();
+        }
+        return;
+      }
+      const mid = (lo + hi + 1) >> 1;
       f.localGet(this.PC);
-      f.i32Const(start);
-      f.i32Eq();
+      f.i32Const(starts[mid]);
+      f.i32LtU();
       f.if();
-      f.i32Const(i);
-      f.localSet(this.BLK);
-      f.brTo(dispatch);
+      search(lo, mid - 1);
+      f.else();
+      search(mid, hi);
       f.end();
-    }
+    };
+    search(0, starts.length - 1);
     f.localGet(this.PC);
     f.localSet(this.EXIT);
     this.setExitHi(null);
