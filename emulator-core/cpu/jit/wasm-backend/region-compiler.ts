@@ -28,7 +28,6 @@ export class RegionCompiler extends RegionFrame {
   private mode!: BlockMode;
 
   // locals
-  private R: number[] = [];
   private FL = 0;
   private LM = 0;
   private LK = 0;
@@ -46,6 +45,10 @@ export class RegionCompiler extends RegionFrame {
 
   /** The module's bytes; it imports memory env.mem and the helpers h.*, exports `run`. */
   compile(region: Region): Uint8Array<ArrayBuffer> {
+    return this.twoPass(() => this.emitRegion(region));
+  }
+
+  private emitRegion(region: Region): Uint8Array<ArrayBuffer> {
     this.beginModule(region);
     this.mode = region.mode;
     this.h = importHelpers(this.mb);
@@ -83,6 +86,7 @@ export class RegionCompiler extends RegionFrame {
 
   private loadAll(): void {
     for (let i = 0; i < 8; i++) {
+      if (!this.regUsed(i)) continue;
       this.stateLoad(CPU_STATE.R32 + 4 * i);
       this.f.localSet(this.R[i]);
     }
@@ -93,7 +97,7 @@ export class RegionCompiler extends RegionFrame {
   }
 
   protected storeAll(): void {
-    for (let i = 0; i < 8; i++) this.stateStore(CPU_STATE.R32 + 4 * i, this.R[i]);
+    for (let i = 0; i < 8; i++) if (this.regWritten(i)) this.stateStore(CPU_STATE.R32 + 4 * i, this.R[i]);
     for (const [off, l] of this.scalarLocals()) this.stateStore(off, l);
   }
 
@@ -148,17 +152,17 @@ export class RegionCompiler extends RegionFrame {
   /** Push register n of size sz (zero-extended). */
   private getReg(sz: number, n: number): void {
     const f = this.f;
-    if (sz === 32) f.localGet(this.R[n]);
+    if (sz === 32) this.rget(n);
     else if (sz === 16) {
-      f.localGet(this.R[n]);
+      this.rget(n);
       f.i32Const(0xffff);
       f.i32And();
     } else if (n < 4) {
-      f.localGet(this.R[n]);
+      this.rget(n);
       f.i32Const(0xff);
       f.i32And();
     } else {
-      f.localGet(this.R[n - 4]);
+      this.rget(n - 4);
       f.i32Const(8);
       f.i32ShrU();
       f.i32Const(0xff);
@@ -171,12 +175,12 @@ export class RegionCompiler extends RegionFrame {
     const f = this.f;
     if (sz === 32) {
       f.localGet(v);
-      f.localSet(this.R[n]);
+      this.rset(n);
       return;
     }
-    const r = sz === 8 && n >= 4 ? this.R[n - 4] : this.R[n];
+    const r = sz === 8 && n >= 4 ? n - 4 : n;
     const mask = sz === 16 ? 0xffff : n >= 4 ? 0xff00 : 0xff;
-    f.localGet(r);
+    this.rget(r);
     f.i32Const(~mask);
     f.i32And();
     f.localGet(v);
@@ -187,7 +191,7 @@ export class RegionCompiler extends RegionFrame {
     f.i32Const(mask);
     f.i32And();
     f.i32Or();
-    f.localSet(r);
+    this.rset(r);
   }
 
   /** The linear address of d's memory operand (32-bit addressing) into local t: offset, segment check, base. */
@@ -215,11 +219,11 @@ export class RegionCompiler extends RegionFrame {
     const f = this.f;
     let parts = 0;
     if (d.base >= 0) {
-      f.localGet(this.R[d.base]);
+      this.rget(d.base);
       parts++;
     }
     if (d.index >= 0) {
-      f.localGet(this.R[d.index]);
+      this.rget(d.index);
       if (d.scale !== 0) {
         f.i32Const(d.scale);
         f.i32Shl();
@@ -722,7 +726,7 @@ export class RegionCompiler extends RegionFrame {
     this.getReg(sz, d.rm);
     f.localSet(v);
     if (constCount === null) {
-      f.localGet(this.R[1]);
+      this.rget(1);
       f.i32Const(0x1f);
       f.i32And();
       f.localTee(n);
@@ -883,25 +887,25 @@ export class RegionCompiler extends RegionFrame {
   private push32(d: DecodedInsn, v: number): void {
     const f = this.f;
     const sp = this.T[4];
-    f.localGet(this.R[4]);
+    this.rget(4);
     f.i32Const(4);
     f.i32Sub();
     f.localSet(sp);
     this.store(d, 32, sp, v);
     f.localGet(sp);
-    f.localSet(this.R[4]);
+    this.rset(4);
   }
 
   private pop32(d: DecodedInsn, v: number): void {
     const f = this.f;
     const sp = this.T[4];
-    f.localGet(this.R[4]);
+    this.rget(4);
     f.localSet(sp);
     this.load(d, 32, sp, v);
     f.localGet(sp);
     f.i32Const(4);
     f.i32Add();
-    f.localSet(this.R[4]);
+    this.rset(4);
   }
 
   /** Jump to a relative target (32-bit operand size: a static exit). */
@@ -956,7 +960,7 @@ export class RegionCompiler extends RegionFrame {
       return false;
     }
     if (op >= 0x50 && op <= 0x57) {
-      f.localGet(this.R[op & 7]);
+      this.rget(op & 7);
       f.localSet(T[0]);
       this.push32(d, T[0]);
       return true;
@@ -1068,15 +1072,15 @@ export class RegionCompiler extends RegionFrame {
         return this.incDecRm(d, op === 0xfe ? 8 : this.osz(d), d.reg === 0);
       case 0xc9:
         // LEAVE: EBP is read at [EBP] before ESP changes (a fault leaves both).
-        f.localGet(this.R[5]);
+        this.rget(5);
         f.localSet(T[1]);
         this.load(d, 32, T[1], T[0]);
         f.localGet(T[1]);
         f.i32Const(4);
         f.i32Add();
-        f.localSet(this.R[4]);
+        this.rset(4);
         f.localGet(T[0]);
-        f.localSet(this.R[5]);
+        this.rset(5);
         return false;
       case 0xe8: {
         // CALL rel32: push EIP of the next instruction, then jump.
@@ -1102,10 +1106,10 @@ export class RegionCompiler extends RegionFrame {
       case 0xc3: {
         this.pop32(d, T[0]);
         if (op === 0xc2 && (d.imm & 0xffff) !== 0) {
-          f.localGet(this.R[4]);
+          this.rget(4);
           f.i32Const(d.imm & 0xffff);
           f.i32Add();
-          f.localSet(this.R[4]);
+          this.rset(4);
         }
         this.stateLoad(CPU_STATE.SEG_BASE + 4 * CS);
         f.localGet(T[0]);
@@ -1201,7 +1205,7 @@ export class RegionCompiler extends RegionFrame {
     if (op === 0x1af || op === 0x69 || op === 0x6b) {
       // IMUL r32, r/m32 (, imm): CF = OF = the product does not fit in 32 bits.
       this.rmRead(d, 32, T[0]);
-      if (op === 0x1af) f.localGet(this.R[d.reg]);
+      if (op === 0x1af) this.rget(d.reg);
       else f.i32Const(op === 0x69 ? d.imm | 0 : (d.imm << 24) >> 24);
       f.localSet(T[1]);
       f.localGet(T[0]);

@@ -46,7 +46,6 @@ export class RegionCompiler64 extends RegionFrame {
   /** xlate(lo, hi, mask, lastOffset) -> backing address or -1. */
   private xlate = 0;
 
-  private R: number[] = [];
   private FL = 0;
   private LM = 0;
   private LK = 0;
@@ -67,38 +66,11 @@ export class RegionCompiler64 extends RegionFrame {
 
   private flagSrc: FlagSrc = null;
 
-  /**
-   * Registers the region's own code reads or writes (bit n: register n), and those it
-   * writes. Only these are loaded at entry and after step64, and only the written ones
-   * stored at exits and before helper calls: the others stay in the state block. Found by
-   * a first emission of the region (`seen*`), used by the second.
-   */
-  private usedRegs = 0xffff;
-  private writtenRegs = 0xffff;
-  private seenUsed = 0;
-  private seenWritten = 0;
-
   compile(region: Region): Uint8Array<ArrayBuffer> {
-    this.usedRegs = this.writtenRegs = 0xffff;
-    this.emitRegion(region);
-    this.usedRegs = this.seenUsed;
-    this.writtenRegs = this.seenWritten;
-    return this.emitRegion(region);
-  }
-
-  private rget(n: number): void {
-    this.seenUsed |= 1 << n;
-    this.f.localGet(this.R[n]);
-  }
-
-  private rset(n: number): void {
-    this.seenUsed |= 1 << n;
-    this.seenWritten |= 1 << n;
-    this.f.localSet(this.R[n]);
+    return this.twoPass(() => this.emitRegion(region));
   }
 
   private emitRegion(region: Region): Uint8Array<ArrayBuffer> {
-    this.seenUsed = this.seenWritten = 0;
     this.beginModule(region);
     this.h = importHelpers64(this.mb);
     this.lib32 = defineFlagsLib(this.mb, 32);
@@ -133,7 +105,7 @@ export class RegionCompiler64 extends RegionFrame {
   private loadAll(): void {
     const f = this.f;
     for (let i = 0; i < 16; i++) {
-      if ((this.usedRegs & (1 << i)) === 0) continue;
+      if (!this.regUsed(i)) continue;
       this.loadPair(CPU_STATE.R32 + 4 * i, CPU_STATE.RH + 4 * i);
       f.localSet(this.R[i]);
     }
@@ -166,7 +138,7 @@ export class RegionCompiler64 extends RegionFrame {
   protected storeAll(): void {
     const f = this.f;
     for (let i = 0; i < 16; i++) {
-      if ((this.writtenRegs & (1 << i)) === 0) continue;
+      if (!this.regWritten(i)) continue;
       f.i32Const(0);
       f.localGet(this.R[i]);
       f.i64Store32(this.stateBase + CPU_STATE.R32 + 4 * i);

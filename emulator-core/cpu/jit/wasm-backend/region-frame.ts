@@ -52,6 +52,19 @@ export abstract class RegionFrame {
   /** RIP's high half throughout a 64-bit region (0 for 16/32-bit code). */
   protected regionHi = 0;
 
+  /** The guest registers' locals (8, or 16 in 64-bit code); the region's code reaches them through rget/rset. */
+  protected R: number[] = [];
+  /**
+   * Registers the region's own code reads or writes (bit n: register n), and those it
+   * writes. Only these are loaded at entry and after an interpreted instruction, and only
+   * the written ones stored at exits and before helper calls: the others stay in the state
+   * block. A first emission of the region finds them (`seen*`), the second uses them.
+   */
+  protected usedRegs = -1;
+  protected writtenRegs = -1;
+  private seenUsed = 0;
+  private seenWritten = 0;
+
   constructor(
     /** Backing offset of the CPU's state block. */
     protected readonly stateBase: number,
@@ -76,6 +89,38 @@ export abstract class RegionFrame {
     this.EXH = wide ? f.addLocal(I) : -1;
     this.blockIndex = new Map(region.blocks.map((b, i) => [b.start, i]));
     return f;
+  }
+
+  /** Emit the region twice: first to learn which registers its code touches, then for real. */
+  protected twoPass(emit: () => Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+    this.usedRegs = this.writtenRegs = -1;
+    this.seenUsed = this.seenWritten = 0;
+    emit();
+    this.usedRegs = this.seenUsed;
+    this.writtenRegs = this.seenWritten;
+    this.seenUsed = this.seenWritten = 0;
+    return emit();
+  }
+
+  /** local.get of register n. */
+  protected rget(n: number): void {
+    this.seenUsed |= 1 << n;
+    this.f.localGet(this.R[n]);
+  }
+
+  /** local.set of register n. */
+  protected rset(n: number): void {
+    this.seenUsed |= 1 << n;
+    this.seenWritten |= 1 << n;
+    this.f.localSet(this.R[n]);
+  }
+
+  protected regUsed(n: number): boolean {
+    return (this.usedRegs & (1 << n)) !== 0;
+  }
+
+  protected regWritten(n: number): boolean {
+    return (this.writtenRegs & (1 << n)) !== 0;
   }
 
   /** Registers and scalars into locals. */
