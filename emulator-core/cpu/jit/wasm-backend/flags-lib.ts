@@ -26,23 +26,40 @@ const I = ValType.I32;
  */
 export type FlagsWidth = 32 | 64;
 
-interface WideOps {
+/** The opcodes of one operand width, for code written once for both. */
+export interface WidthOps {
   t: ValType;
+  /** A constant of the width. */
+  konst(f: CodeBuilder, v: number): void;
+  add(f: CodeBuilder): void;
+  sub(f: CodeBuilder): void;
+  or(f: CodeBuilder): void;
   shl(f: CodeBuilder): void;
   ltU(f: CodeBuilder): void;
   leU(f: CodeBuilder): void;
+  ltS(f: CodeBuilder): void;
+  leS(f: CodeBuilder): void;
   xor(f: CodeBuilder): void;
   and(f: CodeBuilder): void;
   eqz(f: CodeBuilder): void;
+  /** An i32 (zero-extended) as the width. */
+  fromI32(f: CodeBuilder): void;
   /** The value's low 32 bits as i32. */
   low(f: CodeBuilder): void;
   /** The sign bit of the value as i32 0/1. */
   sign(f: CodeBuilder): void;
 }
 
-const OPS: Record<FlagsWidth, WideOps> = {
+export const WIDTH_OPS: Record<FlagsWidth, WidthOps> = {
   32: {
     t: ValType.I32,
+    konst: (f, v) => f.i32Const(v),
+    add: (f) => f.i32Add(),
+    sub: (f) => f.i32Sub(),
+    or: (f) => f.i32Or(),
+    ltS: (f) => f.i32LtS(),
+    leS: (f) => f.i32LeS(),
+    fromI32: () => undefined,
     shl: (f) => f.i32Shl(),
     ltU: (f) => f.i32LtU(),
     leU: (f) => f.i32LeU(),
@@ -54,6 +71,13 @@ const OPS: Record<FlagsWidth, WideOps> = {
   },
   64: {
     t: ValType.I64,
+    konst: (f, v) => f.i64Const(v),
+    add: (f) => f.i64Add(),
+    sub: (f) => f.i64Sub(),
+    or: (f) => f.i64Or(),
+    ltS: (f) => f.i64LtS(),
+    leS: (f) => f.i64LeS(),
+    fromI32: (f) => f.i64ExtendI32U(),
     shl: (f) => f.i64Shl(),
     ltU: (f) => f.i64LtU(),
     leU: (f) => f.i64LeU(),
@@ -76,7 +100,7 @@ function zeroIfLogic(f: CodeBuilder, kind: number): void {
 
 /** Define the library's functions for `width` in `mb` (after every function import). */
 export function defineFlagsLib(mb: ModuleBuilder, width: FlagsWidth = 32): FlagsLib {
-  const o = OPS[width];
+  const o = WIDTH_OPS[width];
   const W = o.t;
   const cfType = mb.type([I, W, W, W, W], [I]);
   const efType = mb.type([I, I, I, W, W, W, W], [I]);

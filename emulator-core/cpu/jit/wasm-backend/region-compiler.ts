@@ -4,23 +4,20 @@
  * before every helper call (with instrStart of the instruction, so a fault is precise) and
  * reloaded after step().
  */
-import { ARITH_FLAGS, CF, CS, OF, PF, SF, ZF } from '../../constants.js';
-import { K_ADC, K_ADD, K_LOGIC, K_SBB, K_SUB } from '../../cpu.js';
+import { CF, CS, OF } from '../../constants.js';
 import type { DecodedInsn } from '../../decoder/decoded-insn.js';
 import { CPU_STATE } from '../../state-layout.js';
 import type { Region, RegionBlock } from '../backend.js';
 import type { BlockMode } from '../codegen.js';
 import { ValType } from '../wasm/opcodes.js';
 import { classify, flatSeg, How } from './classify.js';
+import { FlagEmitter } from './flag-emitter.js';
 import { defineFlagsLib, type FlagsLib } from './flags-lib.js';
 import { importHelpers, type HelperName } from './helpers.js';
 import { RegionFrame } from './region-frame.js';
 
 const I = ValType.I32;
-const SH: Record<number, number> = { 8: 24, 16: 16, 32: 0 };
 
-/** What produced the lazy flags earlier in this block (conditions then test the locals directly). */
-type FlagSrc = 'sub' | 'logic' | null;
 
 export class RegionCompiler extends RegionFrame {
   private h!: Record<HelperName, number>;
@@ -41,7 +38,7 @@ export class RegionCompiler extends RegionFrame {
   /** An i64 temporary. */
   private W = 0;
 
-  private flagSrc: FlagSrc = null;
+  private fl!: FlagEmitter;
 
   /** The module's bytes; it imports memory env.mem and the helpers h.*, exports `run`. */
   compile(region: Region): Uint8Array<ArrayBuffer> {
@@ -59,6 +56,8 @@ export class RegionCompiler extends RegionFrame {
     [this.FL, this.LM, this.LK, this.LA, this.LB, this.LR, this.LS, this.RM, this.WM] = Array.from({ length: 9 }, () => f.addLocal(I));
     this.T = Array.from({ length: 8 }, () => f.addLocal(I));
     this.W = f.addLocal(ValType.I64);
+    const { FL, LM, LK, LA, LB, LR, LS } = this;
+    this.fl = new FlagEmitter(f, this.lib, 32, { FL, LM, LK, LA, LB, LR, LS }, this.T[7], this.T[7]);
     return this.emitFunction(region);
   }
 
@@ -112,14 +111,14 @@ export class RegionCompiler extends RegionFrame {
   // ------------------------------------------------------------ blocks
 
   protected emitBlock(b: RegionBlock): void {
-    this.flagSrc = null;
+    this.fl.flagSrc = null;
     let count = 0;
     for (const d of b.insns) {
       count++;
       const how = classify(d, this.mode);
       const next = (d.lin + d.len) | 0;
       if (how === How.Step || how === How.StepEnd) {
-        this.flagSrc = null;
+        this.fl.flagSrc = null;
         this.step(d, count, how === How.StepEnd);
         if (how === How.StepEnd) return;
         continue;
@@ -332,270 +331,6 @@ export class RegionCompiler extends RegionFrame {
     this.load(d, sz, a, v);
   }
 
-  // ------------------------------------------------------------ flags
-
-  private setLazy(kind: number, a: number | null, b: number | null, res: number, sh: number, mask: number): void {
-    const f = this.f;
-    if (a === null) f.i32Const(0);
-    else f.localGet(a);
-    f.localSet(this.LA);
-    if (b === null) f.i32Const(0);
-    else f.localGet(b);
-    f.localSet(this.LB);
-    f.localGet(res);
-    f.localSet(this.LR);
-    f.i32Const(kind);
-    f.localSet(this.LK);
-    f.i32Const(sh);
-    f.localSet(this.LS);
-    f.i32Const(mask);
-    f.localSet(this.LM);
-  }
-
-  /** Push CF (0/1) of the current flag state (Cpu.getCF). */
-  private getCF(): void {
-    const f = this.f;
-    f.localGet(this.LK);
-    f.localGet(this.LA);
-    f.localGet(this.LB);
-    f.localGet(this.LR);
-    f.localGet(this.LS);
-    f.call(this.lib.lazyCF);
-    f.localGet(this.FL);
-    f.i32Const(CF);
-    f.i32And();
-    f.localGet(this.LM);
-    f.i32Const(CF);
-    f.i32And();
-    f.select();
-  }
-
-  /** ADC (g 2) / SBB (g 3): res = a +/- b +/- CF, lfKind K_ADC/K_SBB when CF was set (Cpu.adc/sbb). */
-  private carryOp(g: number, sz: number, a: number, b: number, res: number): void {
-    const f = this.f;
-    const c = this.T[7];
-    this.getCF();
-    f.localSet(c);
-    f.localGet(a);
-    f.localGet(b);
-    if (g === 2) f.i32Add();
-    else f.i32Sub();
-    f.localGet(c);
-    if (g === 2) f.i32Add();
-    else f.i32Sub();
-    f.localSet(res);
-    f.localGet(a);
-    f.localSet(this.LA);
-    f.localGet(b);
-    f.localSet(this.LB);
-    f.localGet(res);
-    f.localSet(this.LR);
-    f.i32Const(g === 2 ? K_ADC : K_SBB);
-    f.i32Const(g === 2 ? K_ADD : K_SUB);
-    f.localGet(c);
-    f.select();
-    f.localSet(this.LK);
-    f.i32Const(SH[sz]);
-    f.localSet(this.LS);
-    f.i32Const(ARITH_FLAGS);
-    f.localSet(this.LM);
-    this.flagSrc = null;
-  }
-
-  /** res = a op b for ALU group g (ADD OR ADC SBB AND SUB XOR CMP), lazy flags as the interpreter sets them. */
-  private alu(g: number, sz: number, a: number, b: number, res: number): void {
-    const f = this.f;
-    if (g === 2 || g === 3) {
-      this.carryOp(g, sz, a, b, res);
-      return;
-    }
-    f.localGet(a);
-    f.localGet(b);
-    switch (g) {
-      case 0:
-        f.i32Add();
-        break;
-      case 1:
-        f.i32Or();
-        break;
-      case 4:
-        f.i32And();
-        break;
-      case 6:
-        f.i32Xor();
-        break;
-      default:
-        f.i32Sub();
-    }
-    f.localSet(res);
-    const sh = SH[sz];
-    if (g === 0) {
-      this.setLazy(K_ADD, a, b, res, sh, ARITH_FLAGS);
-      this.flagSrc = null;
-    } else if (g === 5 || g === 7) {
-      this.setLazy(K_SUB, a, b, res, sh, ARITH_FLAGS);
-      this.flagSrc = 'sub';
-    } else {
-      this.setLazy(K_LOGIC, null, null, res, sh, ARITH_FLAGS);
-      this.flagSrc = 'logic';
-    }
-  }
-
-  /** INC/DEC of local a into res: CF materialized and kept, the rest lazy. */
-  private incDec(sz: number, inc: boolean, a: number, res: number): void {
-    const f = this.f;
-    f.localGet(this.LM);
-    f.i32Const(CF);
-    f.i32And();
-    f.if();
-    f.localGet(this.FL);
-    f.i32Const(~CF);
-    f.i32And();
-    f.localGet(this.LK);
-    f.localGet(this.LA);
-    f.localGet(this.LB);
-    f.localGet(this.LR);
-    f.localGet(this.LS);
-    f.call(this.lib.lazyCF);
-    f.i32Or();
-    f.localSet(this.FL);
-    f.end();
-    f.localGet(a);
-    f.i32Const(1);
-    if (inc) f.i32Add();
-    else f.i32Sub();
-    f.localSet(res);
-    const one = this.T[7];
-    f.i32Const(1);
-    f.localSet(one);
-    this.setLazy(inc ? K_ADD : K_SUB, a, one, res, SH[sz], ARITH_FLAGS & ~CF);
-    this.flagSrc = null;
-  }
-
-  /** Push condition cc (0-15) as 0/1. */
-  private cond(cc: number): void {
-    const f = this.f;
-    const neg = (cc & 1) !== 0;
-    const base = cc & ~1;
-    const shifted = (l: number): void => {
-      f.localGet(l);
-      f.localGet(this.LS);
-      f.i32Shl();
-    };
-    if (this.flagSrc === 'sub' && base !== 0 && base !== 10) {
-      // Operands compared directly, as Cpu.cond's CMP fast path.
-      switch (base) {
-        case 2:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i32LtU();
-          break;
-        case 4:
-          shifted(this.LR);
-          f.i32Eqz();
-          break;
-        case 6:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i32LeU();
-          break;
-        case 8:
-          shifted(this.LR);
-          f.i32Const(0);
-          f.i32LtS();
-          break;
-        case 12:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i32LtS();
-          break;
-        default:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i32LeS();
-      }
-    } else if (this.flagSrc === 'logic' && base !== 10) {
-      switch (base) {
-        case 0:
-        case 2:
-          f.i32Const(0);
-          break;
-        case 4:
-        case 6:
-          shifted(this.LR);
-          f.i32Eqz();
-          break;
-        case 8:
-        case 12:
-          shifted(this.LR);
-          f.i32Const(0);
-          f.i32LtS();
-          break;
-        default:
-          shifted(this.LR);
-          f.i32Const(0);
-          f.i32LeS();
-      }
-    } else {
-      const t = this.T[7];
-      f.localGet(this.FL);
-      f.localGet(this.LM);
-      f.localGet(this.LK);
-      f.localGet(this.LA);
-      f.localGet(this.LB);
-      f.localGet(this.LR);
-      f.localGet(this.LS);
-      f.call(this.lib.eflags);
-      f.localSet(t);
-      const bit = (mask: number): void => {
-        f.localGet(t);
-        f.i32Const(mask);
-        f.i32And();
-        f.i32Const(0);
-        f.i32Ne();
-      };
-      const sfNeOf = (): void => {
-        f.localGet(t);
-        f.i32Const(7);
-        f.i32ShrU();
-        f.localGet(t);
-        f.i32Const(11);
-        f.i32ShrU();
-        f.i32Xor();
-        f.i32Const(1);
-        f.i32And();
-      };
-      switch (base) {
-        case 0:
-          bit(OF);
-          break;
-        case 2:
-          bit(CF);
-          break;
-        case 4:
-          bit(ZF);
-          break;
-        case 6:
-          bit(CF | ZF);
-          break;
-        case 8:
-          bit(SF);
-          break;
-        case 10:
-          bit(PF);
-          break;
-        case 12:
-          sfNeOf();
-          break;
-        default:
-          bit(ZF);
-          sfNeOf();
-          f.i32Or();
-      }
-    }
-    if (neg) f.i32Eqz();
-  }
-
   // ------------------------------------------------------------ instructions
 
   private osz(d: DecodedInsn): number {
@@ -624,7 +359,7 @@ export class RegionCompiler extends RegionFrame {
     if (d.mod === 3) {
       this.getReg(sz, d.rm);
       f.localSet(v);
-      this.alu(g, sz, v, src, res);
+      this.fl.alu(g, sz, v, src, res);
       if (g !== 7) this.setReg(sz, d.rm, res);
       return false;
     }
@@ -632,10 +367,10 @@ export class RegionCompiler extends RegionFrame {
     this.ea(d, a);
     if (g === 7) {
       this.load(d, sz, a, v);
-      this.alu(g, sz, v, src, res);
+      this.fl.alu(g, sz, v, src, res);
       return false;
     }
-    this.readModifyWrite(d, sz, a, () => this.alu(g, sz, v, src, res));
+    this.readModifyWrite(d, sz, a, () => this.fl.alu(g, sz, v, src, res));
     return true;
   }
 
@@ -645,13 +380,13 @@ export class RegionCompiler extends RegionFrame {
     if (d.mod === 3) {
       this.getReg(sz, d.rm);
       f.localSet(v);
-      this.incDec(sz, inc, v, res);
+      this.fl.incDec(sz, inc, v, res);
       this.setReg(sz, d.rm, res);
       return false;
     }
     const a = this.T[5];
     this.ea(d, a);
-    this.readModifyWrite(d, sz, a, () => this.incDec(sz, inc, v, res));
+    this.readModifyWrite(d, sz, a, () => this.fl.incDec(sz, inc, v, res));
     return true;
   }
 
@@ -687,29 +422,6 @@ export class RegionCompiler extends RegionFrame {
     f.localGet(res);
     f.call(sz === 32 ? this.h.rmwWrite32 : sz === 16 ? this.h.rmwWrite16 : this.h.rmwWrite8);
     f.end();
-  }
-
-  /**
-   * Cpu.setResultFlags(res, sh, cfOfAf): CF, OF and AF given (pushed by `cfOfAf`), ZF, SF
-   * and PF lazy from the result.
-   */
-  private resultFlags(res: number, sh: number, cfOfAf: () => void): void {
-    const f = this.f;
-    f.localGet(this.FL);
-    f.i32Const(~ARITH_FLAGS);
-    f.i32And();
-    cfOfAf();
-    f.i32Or();
-    f.localSet(this.FL);
-    f.localGet(res);
-    f.localSet(this.LR);
-    f.i32Const(sh);
-    f.localSet(this.LS);
-    f.i32Const(K_LOGIC);
-    f.localSet(this.LK);
-    f.i32Const(ZF | SF | PF);
-    f.localSet(this.LM);
-    this.flagSrc = null;
   }
 
   /**
@@ -822,7 +534,7 @@ export class RegionCompiler extends RegionFrame {
         f.localSet(res);
       }
     }
-    this.resultFlags(res, 32 - bits, () => {
+    this.fl.resultFlags(res, bits, () => {
       get(cf);
       if (op === 7) {
         k(0x10);
@@ -867,21 +579,10 @@ export class RegionCompiler extends RegionFrame {
     } else {
       f.i32Const(0);
       f.localSet(T[0]);
-      this.alu(5, sz, T[0], T[1], T[2]);
-      this.flagSrc = null;
+      this.fl.alu(5, sz, T[0], T[1], T[2]);
+      this.fl.flagSrc = null;
     }
     this.setReg(sz, d.rm, T[2]);
-  }
-
-  /** TEST: flags from a & b, nothing stored. */
-  private test(sz: number, a: number, b: number): void {
-    const res = this.T[2];
-    this.f.localGet(a);
-    this.f.localGet(b);
-    this.f.i32And();
-    this.f.localSet(res);
-    this.setLazy(K_LOGIC, null, null, res, SH[sz], ARITH_FLAGS);
-    this.flagSrc = 'logic';
   }
 
   private push32(d: DecodedInsn, v: number): void {
@@ -935,7 +636,7 @@ export class RegionCompiler extends RegionFrame {
           this.rmRead(d, sz, T[1]);
           this.getReg(sz, d.reg);
           f.localSet(T[0]);
-          this.alu(g, sz, T[0], T[1], T[2]);
+          this.fl.alu(g, sz, T[0], T[1], T[2]);
           if (g !== 7) this.setReg(sz, d.reg, T[2]);
           return false;
         }
@@ -945,7 +646,7 @@ export class RegionCompiler extends RegionFrame {
           this.getReg(sz, 0);
           f.localSet(T[0]);
           this.constLocal(form === 4 ? d.imm & 0xff : this.immZ(d), T[1]);
-          this.alu(g, sz, T[0], T[1], T[2]);
+          this.fl.alu(g, sz, T[0], T[1], T[2]);
           if (g !== 7) this.setReg(sz, 0, T[2]);
           return false;
         }
@@ -955,7 +656,7 @@ export class RegionCompiler extends RegionFrame {
       const sz = this.osz(d);
       this.getReg(sz, op & 7);
       f.localSet(T[0]);
-      this.incDec(sz, op < 0x48, T[0], T[2]);
+      this.fl.incDec(sz, op < 0x48, T[0], T[2]);
       this.setReg(sz, op & 7, T[2]);
       return false;
     }
@@ -972,7 +673,7 @@ export class RegionCompiler extends RegionFrame {
     }
     if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
       const disp = op < 0x100 ? (d.imm << 24) >> 24 : d.imm | 0;
-      this.cond(op & 15);
+      this.fl.cond(op & 15);
       f.if();
       this.jump(d, disp, count);
       f.end();
@@ -1003,7 +704,7 @@ export class RegionCompiler extends RegionFrame {
         this.rmRead(d, sz, T[0]);
         this.getReg(sz, d.reg);
         f.localSet(T[1]);
-        this.test(sz, T[0], T[1]);
+        this.fl.test(sz, T[0], T[1], T[2]);
         return false;
       }
       case 0xa8:
@@ -1012,7 +713,7 @@ export class RegionCompiler extends RegionFrame {
         this.getReg(sz, 0);
         f.localSet(T[0]);
         this.constLocal(op === 0xa8 ? d.imm & 0xff : this.immZ(d), T[1]);
-        this.test(sz, T[0], T[1]);
+        this.fl.test(sz, T[0], T[1], T[2]);
         return false;
       }
       case 0xf6:
@@ -1021,7 +722,7 @@ export class RegionCompiler extends RegionFrame {
         const sz = op === 0xf6 ? 8 : this.osz(d);
         this.rmRead(d, sz, T[0]);
         this.constLocal(op === 0xf6 ? d.imm & 0xff : this.immZ(d), T[1]);
-        this.test(sz, T[0], T[1]);
+        this.fl.test(sz, T[0], T[1], T[2]);
         return false;
       }
       case 0x88:
@@ -1136,14 +837,14 @@ export class RegionCompiler extends RegionFrame {
       // CMOVcc: the source is read (and may fault) whatever the condition.
       const sz = this.osz(d);
       this.rmRead(d, sz, T[0]);
-      this.cond(op & 15);
+      this.fl.cond(op & 15);
       f.if();
       this.setReg(sz, d.reg, T[0]);
       f.end();
       return false;
     }
     if (op >= 0x190 && op <= 0x19f) {
-      this.cond(op & 15);
+      this.fl.cond(op & 15);
       f.localSet(T[0]);
       if (d.mod === 3) {
         this.setReg(8, d.rm, T[0]);
@@ -1222,7 +923,7 @@ export class RegionCompiler extends RegionFrame {
       f.i64ExtendI32S();
       f.i64Ne();
       f.localSet(T[3]);
-      this.resultFlags(T[2], 0, () => {
+      this.fl.resultFlags(T[2], 32, () => {
         f.i32Const(CF | OF);
         f.i32Const(0);
         f.localGet(T[3]);

@@ -13,13 +13,13 @@
  * everything spilled so a fault is precise. Instructions without native code run the
  * 64-bit interpreter's step64 through a helper.
  */
-import { ARITH_FLAGS, CF, OF, PF, SF, ZF } from '../../constants.js';
-import { K_ADC, K_ADD, K_LOGIC, K_SBB, K_SUB } from '../../cpu.js';
+import { CF, OF } from '../../constants.js';
 import type { DecodedInsn } from '../../decoder/decoded-insn.js';
 import { CPU_STATE } from '../../state-layout.js';
 import type { Region, RegionBlock } from '../backend.js';
 import { BlockType, ValType } from '../wasm/opcodes.js';
 import { classify64, How } from './classify.js';
+import { FlagEmitter } from './flag-emitter.js';
 import { defineFlagsLib, type FlagsLib } from './flags-lib.js';
 import { importHelpers64, type Helper64Name } from './helpers64.js';
 import { RegionFrame } from './region-frame.js';
@@ -30,8 +30,6 @@ const L = ValType.I64;
 const FS = 4;
 const GS = 5;
 
-/** What produced the lazy flags earlier in this block (conditions then test the locals directly). */
-type FlagSrc = 'sub' | 'logic' | null;
 
 /** hi:lo + n, modulo 2^64, as [lo, hi] int32 halves. */
 function add64(lo: number, hi: number, n: number): [number, number] {
@@ -64,7 +62,7 @@ export class RegionCompiler64 extends RegionFrame {
   /** i32 temporaries. */
   private X: number[] = [];
 
-  private flagSrc: FlagSrc = null;
+  private fl!: FlagEmitter;
 
   compile(region: Region): Uint8Array<ArrayBuffer> {
     return this.twoPass(() => this.emitRegion(region));
@@ -85,6 +83,8 @@ export class RegionCompiler64 extends RegionFrame {
     this.A = f.addLocal(L);
     this.P = f.addLocal(I);
     this.X = Array.from({ length: 3 }, () => f.addLocal(I));
+    const { FL, LM, LK, LA, LB, LR, LS } = this;
+    this.fl = new FlagEmitter(f, this.lib64, 64, { FL, LM, LK, LA, LB, LR, LS }, this.X[2], this.T[5]);
     return this.emitFunction(region);
   }
 
@@ -125,16 +125,6 @@ export class RegionCompiler64 extends RegionFrame {
     this.f.localSet(this.WM);
   }
 
-  /** FL = the flags, the lazy ones evaluated (LM = 0). */
-  private materialize(): void {
-    const f = this.f;
-    for (const l of [this.FL, this.LM, this.LK, this.LA, this.LB, this.LR, this.LS]) f.localGet(l);
-    f.call(this.lib64.eflags);
-    f.localSet(this.FL);
-    f.i32Const(0);
-    f.localSet(this.LM);
-  }
-
   protected storeAll(): void {
     const f = this.f;
     for (let i = 0; i < 16; i++) {
@@ -148,7 +138,7 @@ export class RegionCompiler64 extends RegionFrame {
       f.i64ShrU();
       f.i64Store32(this.stateBase + CPU_STATE.RH + 4 * i);
     }
-    this.materialize();
+    this.fl.materialize();
     this.stateStore(CPU_STATE.FLAGS, this.FL);
     this.stateStore(CPU_STATE.LAZY_MASK, this.LM);
   }
@@ -168,13 +158,13 @@ export class RegionCompiler64 extends RegionFrame {
   // ------------------------------------------------------------ blocks
 
   protected emitBlock(b: RegionBlock): void {
-    this.flagSrc = null;
+    this.fl.flagSrc = null;
     let count = 0;
     for (const d of b.insns) {
       count++;
       const how = classify64(d);
       if (how === How.Step || how === How.StepEnd) {
-        this.flagSrc = null;
+        this.fl.flagSrc = null;
         this.step(d, count, how === How.StepEnd);
         if (how === How.StepEnd) return;
         continue;
@@ -459,276 +449,6 @@ export class RegionCompiler64 extends RegionFrame {
     f.end();
   }
 
-  // ------------------------------------------------------------ flags
-
-  private setLazy(kind: number, a: number | null, b: number | null, res: number, bits: number, mask: number): void {
-    const f = this.f;
-    if (a === null) f.i64Const(0);
-    else f.localGet(a);
-    f.localSet(this.LA);
-    if (b === null) f.i64Const(0);
-    else f.localGet(b);
-    f.localSet(this.LB);
-    f.localGet(res);
-    f.localSet(this.LR);
-    f.i32Const(kind);
-    f.localSet(this.LK);
-    f.i64Const(64 - bits);
-    f.localSet(this.LS);
-    f.i32Const(mask);
-    f.localSet(this.LM);
-  }
-
-  /** Push CF (0/1, i32) of the current flag state. */
-  private getCF(): void {
-    const f = this.f;
-    for (const l of [this.LK, this.LA, this.LB, this.LR, this.LS]) f.localGet(l);
-    f.call(this.lib64.lazyCF);
-    f.localGet(this.FL);
-    f.i32Const(CF);
-    f.i32And();
-    f.localGet(this.LM);
-    f.i32Const(CF);
-    f.i32And();
-    f.select();
-  }
-
-  /** ADC (g 2) / SBB (g 3): res = a +/- b +/- CF (Cpu.adc/sbb). */
-  private carryOp(g: number, bits: number, a: number, b: number, res: number): void {
-    const f = this.f;
-    const c = this.X[1];
-    this.getCF();
-    f.localSet(c);
-    f.localGet(a);
-    f.localGet(b);
-    if (g === 2) f.i64Add();
-    else f.i64Sub();
-    f.localGet(c);
-    f.i64ExtendI32U();
-    if (g === 2) f.i64Add();
-    else f.i64Sub();
-    f.localSet(res);
-    f.localGet(a);
-    f.localSet(this.LA);
-    f.localGet(b);
-    f.localSet(this.LB);
-    f.localGet(res);
-    f.localSet(this.LR);
-    f.i32Const(g === 2 ? K_ADC : K_SBB);
-    f.i32Const(g === 2 ? K_ADD : K_SUB);
-    f.localGet(c);
-    f.select();
-    f.localSet(this.LK);
-    f.i64Const(64 - bits);
-    f.localSet(this.LS);
-    f.i32Const(ARITH_FLAGS);
-    f.localSet(this.LM);
-    this.flagSrc = null;
-  }
-
-  /** res = a op b for ALU group g (ADD OR ADC SBB AND SUB XOR CMP). */
-  private alu(g: number, bits: number, a: number, b: number, res: number): void {
-    const f = this.f;
-    if (g === 2 || g === 3) {
-      this.carryOp(g, bits, a, b, res);
-      return;
-    }
-    f.localGet(a);
-    f.localGet(b);
-    switch (g) {
-      case 0:
-        f.i64Add();
-        break;
-      case 1:
-        f.i64Or();
-        break;
-      case 4:
-        f.i64And();
-        break;
-      case 6:
-        f.i64Xor();
-        break;
-      default:
-        f.i64Sub();
-    }
-    f.localSet(res);
-    if (g === 0) {
-      this.setLazy(K_ADD, a, b, res, bits, ARITH_FLAGS);
-      this.flagSrc = null;
-    } else if (g === 5 || g === 7) {
-      this.setLazy(K_SUB, a, b, res, bits, ARITH_FLAGS);
-      this.flagSrc = 'sub';
-    } else {
-      this.setLazy(K_LOGIC, null, null, res, bits, ARITH_FLAGS);
-      this.flagSrc = 'logic';
-    }
-  }
-
-  /** INC/DEC of local a into res: CF materialized and kept, the rest lazy. */
-  private incDec(bits: number, inc: boolean, a: number, res: number): void {
-    const f = this.f;
-    f.localGet(this.LM);
-    f.i32Const(CF);
-    f.i32And();
-    f.if();
-    f.localGet(this.FL);
-    f.i32Const(~CF);
-    f.i32And();
-    for (const l of [this.LK, this.LA, this.LB, this.LR, this.LS]) f.localGet(l);
-    f.call(this.lib64.lazyCF);
-    f.i32Or();
-    f.localSet(this.FL);
-    f.end();
-    f.localGet(a);
-    f.i64Const(1);
-    if (inc) f.i64Add();
-    else f.i64Sub();
-    f.localSet(res);
-    const one = this.T[5];
-    f.i64Const(1);
-    f.localSet(one);
-    this.setLazy(inc ? K_ADD : K_SUB, a, one, res, bits, ARITH_FLAGS & ~CF);
-    this.flagSrc = null;
-  }
-
-  /** Push condition cc (0-15) as i32 0/1. */
-  private cond(cc: number): void {
-    const f = this.f;
-    const neg = (cc & 1) !== 0;
-    const base = cc & ~1;
-    const shifted = (l: number): void => {
-      f.localGet(l);
-      f.localGet(this.LS);
-      f.i64Shl();
-    };
-    if (this.flagSrc === 'sub' && base !== 0 && base !== 10) {
-      switch (base) {
-        case 2:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i64LtU();
-          break;
-        case 4:
-          shifted(this.LR);
-          f.i64Eqz();
-          break;
-        case 6:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i64LeU();
-          break;
-        case 8:
-          shifted(this.LR);
-          f.i64Const(0);
-          f.i64LtS();
-          break;
-        case 12:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i64LtS();
-          break;
-        default:
-          shifted(this.LA);
-          shifted(this.LB);
-          f.i64LeS();
-      }
-    } else if (this.flagSrc === 'logic' && base !== 10) {
-      switch (base) {
-        case 0:
-        case 2:
-          f.i32Const(0);
-          break;
-        case 4:
-        case 6:
-          shifted(this.LR);
-          f.i64Eqz();
-          break;
-        case 8:
-        case 12:
-          shifted(this.LR);
-          f.i64Const(0);
-          f.i64LtS();
-          break;
-        default:
-          shifted(this.LR);
-          f.i64Const(0);
-          f.i64LeS();
-      }
-    } else {
-      const t = this.X[2];
-      for (const l of [this.FL, this.LM, this.LK, this.LA, this.LB, this.LR, this.LS]) f.localGet(l);
-      f.call(this.lib64.eflags);
-      f.localSet(t);
-      const bit = (mask: number): void => {
-        f.localGet(t);
-        f.i32Const(mask);
-        f.i32And();
-        f.i32Const(0);
-        f.i32Ne();
-      };
-      const sfNeOf = (): void => {
-        f.localGet(t);
-        f.i32Const(7);
-        f.i32ShrU();
-        f.localGet(t);
-        f.i32Const(11);
-        f.i32ShrU();
-        f.i32Xor();
-        f.i32Const(1);
-        f.i32And();
-      };
-      switch (base) {
-        case 0:
-          bit(OF);
-          break;
-        case 2:
-          bit(CF);
-          break;
-        case 4:
-          bit(ZF);
-          break;
-        case 6:
-          bit(CF | ZF);
-          break;
-        case 8:
-          bit(SF);
-          break;
-        case 10:
-          bit(PF);
-          break;
-        case 12:
-          sfNeOf();
-          break;
-        default:
-          bit(ZF);
-          sfNeOf();
-          f.i32Or();
-      }
-    }
-    if (neg) f.i32Eqz();
-  }
-
-  /** CF, OF and AF given (i32 pushed by `cfOfAf`); ZF, SF and PF lazy from the result (Cpu.setResultFlags). */
-  private resultFlags(res: number, bits: number, cfOfAf: () => void): void {
-    const f = this.f;
-    this.materialize();
-    f.localGet(this.FL);
-    f.i32Const(~ARITH_FLAGS);
-    f.i32And();
-    cfOfAf();
-    f.i32Or();
-    f.localSet(this.FL);
-    f.localGet(res);
-    f.localSet(this.LR);
-    f.i64Const(64 - bits);
-    f.localSet(this.LS);
-    f.i32Const(K_LOGIC);
-    f.localSet(this.LK);
-    f.i32Const(ZF | SF | PF);
-    f.localSet(this.LM);
-    this.flagSrc = null;
-  }
-
   // ------------------------------------------------------------ instructions
 
   private osz(d: DecodedInsn): number {
@@ -756,17 +476,17 @@ export class RegionCompiler64 extends RegionFrame {
     if (d.mod === 3) {
       this.getReg(d, bits, d.rm);
       f.localSet(v);
-      this.alu(g, bits, v, src, res);
+      this.fl.alu(g, bits, v, src, res);
       if (g !== 7) this.setReg(d, bits, d.rm, res);
       return false;
     }
     this.ea(d);
     if (g === 7) {
       this.load(d, bits, v);
-      this.alu(g, bits, v, src, res);
+      this.fl.alu(g, bits, v, src, res);
       return false;
     }
-    this.readModifyWrite(d, bits, () => this.alu(g, bits, v, src, res));
+    this.readModifyWrite(d, bits, () => this.fl.alu(g, bits, v, src, res));
     return true;
   }
 
@@ -776,24 +496,13 @@ export class RegionCompiler64 extends RegionFrame {
     if (d.mod === 3) {
       this.getReg(d, bits, d.rm);
       f.localSet(v);
-      this.incDec(bits, inc, v, res);
+      this.fl.incDec(bits, inc, v, res);
       this.setReg(d, bits, d.rm, res);
       return false;
     }
     this.ea(d);
-    this.readModifyWrite(d, bits, () => this.incDec(bits, inc, v, res));
+    this.readModifyWrite(d, bits, () => this.fl.incDec(bits, inc, v, res));
     return true;
-  }
-
-  /** TEST: flags from a & b, nothing stored. */
-  private test(bits: number, a: number, b: number): void {
-    const res = this.T[2];
-    this.f.localGet(a);
-    this.f.localGet(b);
-    this.f.i64And();
-    this.f.localSet(res);
-    this.setLazy(K_LOGIC, null, null, res, bits, ARITH_FLAGS);
-    this.flagSrc = 'logic';
   }
 
   /** SHL/SAL/SHR/SAR of a register by a constant 1-63 or by CL (arith.ts / alu64.ts results and flags). */
@@ -905,7 +614,7 @@ export class RegionCompiler64 extends RegionFrame {
         f.localSet(res);
       }
     }
-    this.resultFlags(res, bits, () => {
+    this.fl.resultFlags(res, bits, () => {
       get(cf);
       f.i32WrapI64();
       if (op === 7) {
@@ -992,7 +701,7 @@ export class RegionCompiler64 extends RegionFrame {
     else bit(bits - 2);
     f.i32Xor();
     f.localSet(of);
-    this.materialize();
+    this.fl.materialize();
     f.localGet(this.FL);
     f.i32Const(~(CF | OF));
     f.i32And();
@@ -1003,7 +712,7 @@ export class RegionCompiler64 extends RegionFrame {
     f.i32Shl();
     f.i32Or();
     f.localSet(this.FL);
-    this.flagSrc = null;
+    this.fl.flagSrc = null;
     this.setReg(d, bits, d.rm, res);
     if (constCount === null) f.end();
   }
@@ -1076,7 +785,7 @@ export class RegionCompiler64 extends RegionFrame {
           this.rmRead(d, bits, T[1]);
           this.getReg(d, bits, d.reg);
           f.localSet(T[0]);
-          this.alu(g, bits, T[0], T[1], T[2]);
+          this.fl.alu(g, bits, T[0], T[1], T[2]);
           if (g !== 7) this.setReg(d, bits, d.reg, T[2]);
           return false;
         default: {
@@ -1084,7 +793,7 @@ export class RegionCompiler64 extends RegionFrame {
           f.localSet(T[0]);
           const [lo, hi] = this.imm(d, bits, false);
           this.constLocal(lo, hi, T[1]);
-          this.alu(g, bits, T[0], T[1], T[2]);
+          this.fl.alu(g, bits, T[0], T[1], T[2]);
           if (g !== 7) this.setReg(d, bits, 0, T[2]);
           return false;
         }
@@ -1103,7 +812,7 @@ export class RegionCompiler64 extends RegionFrame {
     }
     if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
       const disp = op < 0x100 ? (d.imm << 24) >> 24 : d.imm | 0;
-      this.cond(op & 15);
+      this.fl.cond(op & 15);
       f.if();
       const [lo, hi] = this.after(d, disp);
       this.exitStatic(lo, count, hi);
@@ -1155,7 +864,7 @@ export class RegionCompiler64 extends RegionFrame {
         this.rmRead(d, bits, T[0]);
         this.getReg(d, bits, d.reg);
         f.localSet(T[1]);
-        this.test(bits, T[0], T[1]);
+        this.fl.test(bits, T[0], T[1], T[2]);
         return false;
       }
       case 0xa8:
@@ -1165,7 +874,7 @@ export class RegionCompiler64 extends RegionFrame {
         f.localSet(T[0]);
         const [lo, hi] = this.imm(d, bits, false);
         this.constLocal(lo, hi, T[1]);
-        this.test(bits, T[0], T[1]);
+        this.fl.test(bits, T[0], T[1], T[2]);
         return false;
       }
       case 0x88:
@@ -1216,7 +925,7 @@ export class RegionCompiler64 extends RegionFrame {
           this.rmRead(d, bits, T[0]);
           const [lo, hi] = this.imm(d, bits, false);
           this.constLocal(lo, hi, T[1]);
-          this.test(bits, T[0], T[1]);
+          this.fl.test(bits, T[0], T[1], T[2]);
           return false;
         }
         // NOT / NEG of a register
@@ -1230,8 +939,8 @@ export class RegionCompiler64 extends RegionFrame {
         } else {
           f.i64Const(0);
           f.localSet(T[0]);
-          this.alu(5, bits, T[0], T[1], T[2]);
-          this.flagSrc = null;
+          this.fl.alu(5, bits, T[0], T[1], T[2]);
+          this.fl.flagSrc = null;
         }
         this.setReg(d, bits, d.rm, T[2]);
         return false;
@@ -1300,14 +1009,14 @@ export class RegionCompiler64 extends RegionFrame {
       f.localSet(T[1]);
       f.localGet(T[0]);
       f.localGet(T[1]);
-      this.cond(op & 15);
+      this.fl.cond(op & 15);
       f.select();
       f.localSet(T[0]);
       this.setReg(d, bits, d.reg, T[0]);
       return false;
     }
     if (op >= 0x190 && op <= 0x19f) {
-      this.cond(op & 15);
+      this.fl.cond(op & 15);
       f.i64ExtendI32U();
       f.localSet(T[0]);
       if (d.mod === 3) {
@@ -1421,7 +1130,7 @@ export class RegionCompiler64 extends RegionFrame {
       f.end();
       f.localSet(ovf);
     }
-    this.resultFlags(T[2], bits, () => {
+    this.fl.resultFlags(T[2], bits, () => {
       f.i32Const(CF | OF);
       f.i32Const(0);
       f.localGet(ovf);
