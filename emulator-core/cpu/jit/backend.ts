@@ -60,8 +60,12 @@ export interface JitBackend {
    * from RegionFn.slot); returns the instructions run (0 when the first lookup misses).
    */
   dispatch?(c: Cpu, budget: number, long: boolean): number;
-  /** Everything compiled was forgotten (Jit.clear): table slots may be reused. */
+  /** Everything compiled was forgotten (Jit.clear): its table slots are released. */
   forgetSlots?(): void;
+  /** The region at `slot` is no longer reachable (its page was written): release it. */
+  releaseSlot?(slot: number): void;
+  /** Compiling more would exceed what the engine can hold: flush first (Jit.clear). */
+  full?(): boolean;
 }
 
 /** Linear targets (RIP's low halves in 64-bit code) of a direct branch (relative, 32/64-bit operand size), for region discovery. */

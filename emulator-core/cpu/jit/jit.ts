@@ -171,6 +171,8 @@ export class Jit {
       if (cache[slot] === b) cache[slot] = undefined;
       if (blocks.get(b.key) === b) blocks.delete(b.key);
       this.unmirror(b);
+      const tableSlot = b.fn?.slot;
+      if (tableSlot !== undefined) (long ? this.backend64 : this.backend)?.releaseSlot?.(tableSlot);
     }
     this.byPage.delete(backingPage);
     this.stats.invalidations++;
@@ -404,6 +406,10 @@ export class Jit {
    * it, decoded, handed to the backend in one piece.
    */
   private compileWith(backend: JitBackend, c: Cpu, b: Block): void {
+    if (backend.full?.() === true) {
+      this.clear();
+      this.stats.flushes++;
+    }
     const long = b.mode === MODE64;
     const bits = long ? 64 : c.code32 ? 32 : 16;
     const mode: BlockMode = { code32: c.code32, ss32: c.ss32, flat: c.flatData };
@@ -451,7 +457,7 @@ export class Jit {
     }
     const region: Region = { entry: b.lin, blocks: [entry, ...[...blocks.values()].filter((x) => x !== entry)], mode, runLimit: REGION_RUN_LIMIT, hi: long ? b.hi : undefined };
     if (this.background && backend.compileAsync !== undefined) {
-      this.compileInBackground(backend.compileAsync.bind(backend), c, b, region, [...blocks.keys()]);
+      this.compileInBackground(backend, backend.compileAsync.bind(backend), c, b, region, [...blocks.keys()]);
       return;
     }
     let fn: BlockFn;
@@ -472,7 +478,7 @@ export class Jit {
    * unless its page was written or everything flushed since it was decoded. The page is
    * flagged as code now, so such a write is noticed.
    */
-  private compileInBackground(compile: (r: Region) => Promise<RegionFn>, c: Cpu, b: Block, region: Region, starts: number[]): void {
+  private compileInBackground(backend: JitBackend, compile: (r: Region) => Promise<RegionFn>, c: Cpu, b: Block, region: Region, starts: number[]): void {
     const page = b.backingPage;
     const generation = this.pageGeneration.get(page) ?? 0;
     const epoch = this.epoch;
@@ -489,6 +495,7 @@ export class Jit {
       (fn) => {
         b.pending = false;
         if (current()) this.install(c, b, fn, starts);
+        else if (fn.slot !== undefined) backend.releaseSlot?.(fn.slot);
       },
       (e: unknown) => {
         b.pending = false;

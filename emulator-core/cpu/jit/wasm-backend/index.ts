@@ -24,6 +24,9 @@ export interface WasmBackendStats {
   bytes: number;
 }
 
+/** Live regions (modules) in the process before the JIT flushes its cache; see WasmBackend.live. */
+export const MAX_LIVE_REGIONS = 8000;
+
 export class WasmBackend implements JitBackend {
   readonly name = 'wasm' as const;
   readonly stats: WasmBackendStats = { modules: 0, bytes: 0 };
@@ -35,6 +38,14 @@ export class WasmBackend implements JitBackend {
   /** Every region's `run`, at its slot (0 stays empty); the dispatcher calls through it. */
   private readonly table = new Wasm.Table({ element: 'anyfunc', initial: 1024 });
   private nextSlot = 1;
+  private freeSlots: number[] = [];
+  /**
+   * Regions instantiated and not yet released, in the whole process. Every region is a
+   * module of its own, and V8 maps code space for each: at about 20,000 live modules a
+   * Debian system boot ran out of mappings (vm.max_map_count) and V8 aborted the process.
+   * The JIT flushes its cache before compiling past MAX_LIVE_REGIONS.
+   */
+  private static live = 0;
   private readonly dispatcher: DispatcherExports;
 
   constructor(cpu: Cpu) {
@@ -71,9 +82,10 @@ export class WasmBackend implements JitBackend {
   private regionFn(module: WasmModule, long: boolean, size: number): RegionFn {
     const instance = new Wasm.Instance(module, long ? this.imports64 : this.imports);
     const run = instance.exports.run as (pc: number) => number;
-    const slot = this.nextSlot++;
+    const slot = this.freeSlots.pop() ?? this.nextSlot++;
     if (slot >= this.table.length) this.table.grow(this.table.length);
     this.table.set(slot, run);
+    WasmBackend.live++;
     this.stats.modules++;
     this.stats.bytes += size;
     const area = this.area;
@@ -96,6 +108,24 @@ export class WasmBackend implements JitBackend {
   }
 
   forgetSlots(): void {
+    for (let slot = 1; slot < this.nextSlot; slot++) this.releaseSlot(slot);
     this.nextSlot = 1;
+    this.freeSlots = [];
+  }
+
+  releaseSlot(slot: number): void {
+    if (this.table.get(slot) === null) return;
+    this.table.set(slot, null);
+    this.freeSlots.push(slot);
+    WasmBackend.live--;
+  }
+
+  /** Regions instantiated and not released, in the process (for tests). */
+  static get liveRegions(): number {
+    return WasmBackend.live;
+  }
+
+  full(): boolean {
+    return WasmBackend.live >= MAX_LIVE_REGIONS;
   }
 }

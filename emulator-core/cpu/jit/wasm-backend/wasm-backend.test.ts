@@ -222,4 +222,31 @@ describe.skipIf(!nasmAvailable())('wasm JIT backend vs the interpreter', () => {
       ret`);
     expect(out.regs.esi).toBe(610 * 6);
   });
+
+  it('releases the regions of a page written over, so modules do not pile up', () => {
+    const before = WasmBackend.liveRegions;
+    const { out, jit } = runOn(
+      'wasm',
+      `
+      mov ebx, 0
+    outer:
+      mov ecx, 50
+    inner:
+      dec ecx
+      jnz inner
+      mov [patch + 1], ebx     ; the code page is written: its regions go
+      inc ebx
+      cmp ebx, 40
+      jne outer
+    patch:
+      mov eax, 0
+      hlt`,
+    );
+    expect(out.regs.eax).toBe(39);
+    const backend = jit!.backend as WasmBackend;
+    expect(jit!.stats.invalidations).toBeGreaterThanOrEqual(39);
+    expect(backend.stats.modules).toBeGreaterThanOrEqual(39);
+    // Every recompilation's predecessor was released: only the last page's regions are live.
+    expect(WasmBackend.liveRegions - before).toBeLessThanOrEqual(3);
+  });
 });
