@@ -31,7 +31,7 @@ describe('emulatorOptionsFromEnv', () => {
       TERRARIUM_JIT_REGION_SOURCE: '5000',
       TERRARIUM_JIT_DUMP: '/tmp/regions.js',
       TERRARIUM_JIT_DEBUG: '1',
-      TERRARIUM_JIT_BACKGROUND: '0',
+      TERRARIUM_JIT_BACKGROUND: '1',
       TERRARIUM_CLOCK_DEBUG: '1',
       TERRARIUM_FIRMWARE_DEBUG: '1',
       TERRARIUM_FIRMWARE_DIR: '/opt/fw',
@@ -41,7 +41,7 @@ describe('emulatorOptionsFromEnv', () => {
       TERRARIUM_KVM_IRQCHIP: 'user',
       TERRARIUM_KVM_DEVICE: '/dev/null',
     });
-    expect(o.jit).toEqual({ enabled: false, backend: 'wasm', hotThreshold: 3, regionBlocks: 8, regionSource: 5000, dumpFile: '/tmp/regions.js', debug: true, background: false });
+    expect(o.jit).toEqual({ enabled: false, backend: 'wasm', hotThreshold: 3, regionBlocks: 8, regionSource: 5000, dumpFile: '/tmp/regions.js', debug: true, background: true });
     expect(o.kvm).toEqual({ device: '/dev/null', irqchip: 'user', trace: true });
     expect(o).toMatchObject({ clockDebug: true, firmwareDebug: true, linuxEntry: '64', traceEip: { lo: 0xc1000000, hi: 0xc2000000 } });
     expect(o.firmwareEnv.TERRARIUM_FIRMWARE_DIR).toBe('/opt/fw');

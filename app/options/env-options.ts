@@ -10,7 +10,7 @@
  *   TERRARIUM_JIT_REGION_SOURCE=n     generated source per region in characters, at most (10000)
  *   TERRARIUM_JIT_DUMP=file           append every compiled region's source to file
  *   TERRARIUM_JIT_DEBUG=1             report regions that fail to compile
- *   TERRARIUM_JIT_BACKGROUND=0        compile regions at once instead of on the engine's background threads
+ *   TERRARIUM_JIT_BACKGROUND=1        compile wasm regions on the engine's background threads (off)
  *   TERRARIUM_CLOCK_DEBUG=1           log the paced clock's large corrections
  *   TERRARIUM_FIRMWARE_DEBUG=1        SeaBIOS's debug port into the log
  *   TERRARIUM_FIRMWARE_DIR=dir        look for SeaBIOS there first
@@ -82,7 +82,7 @@ export function emulatorOptionsFromEnv(env: EnvSource): EmulatorOptions {
       regionSource: wholeNumber(env, 'TERRARIUM_JIT_REGION_SOURCE', 1, DEFAULT_JIT_OPTIONS.regionSource),
       dumpFile: value(env, 'TERRARIUM_JIT_DUMP') ?? null,
       debug: env.TERRARIUM_JIT_DEBUG === '1',
-      background: env.TERRARIUM_JIT_BACKGROUND !== '0',
+      background: env.TERRARIUM_JIT_BACKGROUND === '1',
     },
     kvm: {
       device: value(env, 'TERRARIUM_KVM_DEVICE') ?? DEFAULT_KVM_OPTIONS.device,
