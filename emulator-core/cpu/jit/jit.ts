@@ -5,7 +5,7 @@
  * CPU mode, so a remapped or mode-changed address never runs stale code. Pages holding
  * compiled code lose direct write access in the TLB; a write to one drops its blocks.
  */
-import { interpretOne64, runModes, takeInterrupt64 } from '../long/run64.js';
+import { faulted64, interpretOne64, runModes, takeInterrupt64 } from '../long/run64.js';
 import { step64 } from '../long/exec64.js';
 import { physFor64 } from '../long/memory.js';
 import { appendFileSync } from 'node:fs';
@@ -574,10 +574,7 @@ export class Jit {
       } catch (e) {
         if (e !== FAULT) throw e;
         n++;
-        c.ip = c.instrStart;
-        c.lm.ripHi = c.lm.instrStartHi;
-        c.fetchSpan = -1;
-        if (!deliverException(c)) return finish(shutdown(c));
+        if (!faulted64(c)) return finish(shutdown(c));
         if (c.modeSwitch) return finish(EXIT_REQUESTED);
       }
     }

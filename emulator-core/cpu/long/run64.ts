@@ -32,6 +32,17 @@ export function takeInterrupt64(c: Cpu): boolean {
   }
 }
 
+/**
+ * After a fault (FAULT caught) in 64-bit code: back to the faulting instruction and deliver
+ * the exception; false when that shut the CPU down.
+ */
+export function faulted64(c: Cpu): boolean {
+  c.ip = c.instrStart;
+  c.lm.ripHi = c.lm.instrStartHi;
+  c.fetchSpan = -1;
+  return deliverException(c);
+}
+
 /** One instruction, followed by its single-step trap when TF was set. */
 export function interpretOne64(c: Cpu): void {
   const traced = (c.flags & TF) !== 0;
@@ -72,10 +83,7 @@ export function run64(c: Cpu, budget: number): number {
     } catch (e) {
       if (e !== FAULT) throw e;
       n++;
-      c.ip = c.instrStart;
-      c.lm.ripHi = c.lm.instrStartHi;
-      c.fetchSpan = -1;
-      if (!deliverException(c)) return finish(shutdown(c));
+      if (!faulted64(c)) return finish(shutdown(c));
       if (c.modeSwitch) return finish(EXIT_REQUESTED);
     }
   }
