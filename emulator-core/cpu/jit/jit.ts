@@ -7,7 +7,7 @@
  */
 import { faulted64, interpretOne64, runModes, takeInterrupt64 } from '../long/run64.js';
 import { step64 } from '../long/exec64.js';
-import { physFor64 } from '../long/memory.js';
+import { physFor64, tlbEntry64 } from '../long/memory.js';
 import { appendFileSync } from 'node:fs';
 import { ACCESS_EXEC, canTakeInterrupt, type Cpu, FAULT, EXIT_BUDGET, EXIT_HALT, EXIT_REQUESTED, EXIT_SHUTDOWN, shutdown } from '../cpu.js';
 import { IF, TF } from '../constants.js';
@@ -219,22 +219,35 @@ export class Jit {
       this.cache[hashSlot(ip)] = b;
       return b;
     }
-    this.single = b.straddles;
-    if (b.failed || b.pending || ++b.count < this.hotThreshold) return null;
-    if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
-      b.failed = true;
-      return null;
-    }
+    if (!this.due(b)) return null;
     this.compile(c, b);
     if (b.fn === null) return null;
     this.cache[hashSlot(ip)] = b;
     return b;
   }
 
-  private flushIfFull(): void {
-    if (this.blocks.size + this.blocks64.size < MAX_TRACKED_BLOCKS) return;
+  /**
+   * Count a run of uncompiled block b; true when it is hot and may be compiled now. Notes
+   * for the dispatch loop whether b straddles a page (`single`).
+   */
+  private due(b: Block): boolean {
+    this.single = b.straddles;
+    if (b.failed || b.pending || ++b.count < this.hotThreshold) return false;
+    if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
+      b.failed = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Forget all compiled code because a limit was reached, as QEMU flushes a full translation buffer. */
+  private flush(): void {
     this.clear();
     this.stats.flushes++;
+  }
+
+  private flushIfFull(): void {
+    if (this.blocks.size + this.blocks64.size >= MAX_TRACKED_BLOCKS) this.flush();
   }
 
   /** lookup() for 64-bit code: blocks by RIP (both halves), pages through either TLB. */
@@ -242,12 +255,12 @@ export class Jit {
     this.single = false;
     const ip = c.ip;
     const hi = c.lm.ripHi;
-    let e = hi === 0 ? c.tlb[ip >>> 12] : c.lm.tlb.lookup(hi, ip);
+    let e = tlbEntry64(c, hi, ip);
     if ((e & c.execMask) === 0) {
       c.instrStart = ip;
       c.lm.instrStartHi = hi;
       physFor64(c, hi, ip, ACCESS_EXEC, c.cpl === 3);
-      e = hi === 0 ? c.tlb[ip >>> 12] : c.lm.tlb.lookup(hi, ip);
+      e = tlbEntry64(c, hi, ip);
       if ((e & c.execMask) === 0) return null; // executing from MMIO
     }
     const pageBits = e & ~0xfff;
@@ -259,12 +272,7 @@ export class Jit {
       this.blocks64.set(key, b);
     }
     if (b.fn === null) {
-      this.single = b.straddles;
-      if (b.failed || b.pending || ++b.count < this.hotThreshold) return null;
-      if ((this.invalidationsByPage.get(b.backingPage) ?? 0) > MAX_PAGE_INVALIDATIONS) {
-        b.failed = true;
-        return null;
-      }
+      if (!this.due(b)) return null;
       this.compileWith(this.backend64, c, b);
       if (b.fn === null) return null;
     }
@@ -406,10 +414,7 @@ export class Jit {
    * it, decoded, handed to the backend in one piece.
    */
   private compileWith(backend: JitBackend, c: Cpu, b: Block): void {
-    if (backend.full?.() === true) {
-      this.clear();
-      this.stats.flushes++;
-    }
+    if (backend.full?.() === true) this.flush();
     const long = b.mode === MODE64;
     const bits = long ? 64 : c.code32 ? 32 : 16;
     const mode: BlockMode = { code32: c.code32, ss32: c.ss32, flat: c.flatData };
@@ -609,7 +614,7 @@ export class Jit {
 
   /** b's page is still mapped to the same backing page, executable at this CPL. */
   private pageStill(c: Cpu, b: Block): boolean {
-    const e = b.hi === 0 ? c.tlb[b.lin >>> 12] : c.lm.tlb.lookup(b.hi, b.lin);
+    const e = tlbEntry64(c, b.hi, b.lin);
     return (e & ~0xfff) === b.pageBits && (e & c.execMask) !== 0;
   }
 

@@ -27,6 +27,11 @@ function needFlag(c: Cpu, access: number, user: boolean): number {
   return user ? 0x04 : 0x02;
 }
 
+/** The cached TLB entry of linear page hi:lo (the 32-bit TLB below 4 GiB, the long-mode TLB above), 0 if none. */
+export function tlbEntry64(c: Cpu, hi: number, lo: number): number {
+  return hi === 0 ? c.tlb[lo >>> 12] : c.lm.tlb.lookup(hi, lo);
+}
+
 /** Physical address of hi:lo for an access (translating and filling the TLB on a miss). */
 export function physFor64(c: Cpu, hi: number, lo: number, access: number, user: boolean): number {
   if (hi === 0) return c.physFor(lo, access, user);
@@ -151,7 +156,7 @@ function fetchSlow(c: Cpu): number {
   if ((hi << 16) >> 16 !== hi) c.gp(0);
   const user = c.cpl === 3;
   const phys = physFor64(c, hi, ip, ACCESS_EXEC, user);
-  const e = hi === 0 ? c.tlb[ip >>> 12] : c.lm.tlb.lookup(hi, ip);
+  const e = tlbEntry64(c, hi, ip);
   c.ip = (ip + 1) | 0;
   if ((ip + 1) >>> 12 !== ip >>> 12 || ip === -1) {
     // The next byte is on another page (or RIP crosses 4 GiB): carry into the high half.
