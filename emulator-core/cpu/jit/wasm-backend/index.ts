@@ -66,17 +66,20 @@ export class WasmBackend implements JitBackend {
   }
 
   compile(region: Region): RegionFn {
-    const long = region.hi !== undefined;
-    const bytes = long ? this.compiler64.compile(region) : this.compiler.compile(region);
-    return this.regionFn(new Wasm.Module(bytes), long, bytes.length);
+    const bytes = this.emit(region);
+    return this.regionFn(new Wasm.Module(bytes), region.hi !== undefined, bytes.length);
+  }
+
+  /** The region's module bytes, from the compiler of its code size (a view of that compiler's buffer). */
+  private emit(region: Region): Uint8Array<ArrayBuffer> {
+    return region.hi !== undefined ? this.compiler64.compile(region) : this.compiler.compile(region);
   }
 
   /** compile() with the engine's compilation on its background threads (the bytes are emitted now). */
   compileAsync(region: Region): Promise<RegionFn> {
-    const long = region.hi !== undefined;
     // A copy: the compiler's buffer is reused by the next region.
-    const bytes = (long ? this.compiler64.compile(region) : this.compiler.compile(region)).slice();
-    return Wasm.compile(bytes).then((module) => this.regionFn(module, long, bytes.length));
+    const bytes = this.emit(region).slice();
+    return Wasm.compile(bytes).then((module) => this.regionFn(module, region.hi !== undefined, bytes.length));
   }
 
   private regionFn(module: WasmModule, long: boolean, size: number): RegionFn {
